@@ -1,0 +1,924 @@
+/* libcurl multi + sd-event glue, rate limiting, retries and watch framing.
+ *
+ * Life of a call: kube_call() → waiting queue → (token bucket) → added to the
+ * curl multi handle from a defer source → bytes arrive in write_cb, which only
+ * buffers → after curl_multi_socket_action returns, watch lines are decoded
+ * and delivered, finished transfers are completed (or scheduled for retry).
+ * User callbacks therefore never run inside libcurl. */
+#include "client.h"
+
+#include <curl/curl.h>
+#include <glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+
+enum call_state {
+        CALL_WAITING,  /* for a rate-limit token */
+        CALL_ACTIVE,   /* in the curl multi handle */
+        CALL_RETRY,    /* backing off before another attempt */
+        CALL_FINISHED, /* callback done or cancelled, being freed */
+};
+
+struct kube_call {
+        struct kube_client *client;
+        enum call_state state;
+        CURL *easy;
+        char *method;
+        char *path;
+        char *body;
+        char *content_type;
+        struct curl_slist *headers;
+        GString *resp;
+        size_t resp_parsed; /* watch: bytes already decoded */
+        bool watch;
+        bool pending_data; /* in client->data_pending */
+        bool dispatching;
+        bool cancelled;
+        unsigned flags;
+        uint64_t timeout_usec;
+        unsigned attempts;
+        uint64_t enqueued_usec;
+        uint64_t started_usec;
+        sd_event_source *retry_timer;
+        kube_callback_t cb;
+        kube_watch_event_t on_event;
+        void *userdata;
+        char errbuf[CURL_ERROR_SIZE];
+};
+
+struct kube_client {
+        sd_event *event;
+        CURLM *multi;
+        sd_event_source *curl_timer;
+        sd_event_source *pump; /* defer: start waiting calls */
+        sd_event_source *rate_timer;
+        struct kube_client_options opts;
+        char *server;
+        char *ca_data;
+        size_t ca_len;
+        bool insecure;
+        char *token;
+        char *token_file;
+        struct timespec token_mtime;
+        char *cert_data, *key_data;
+        size_t cert_len, key_len;
+        double tokens;
+        uint64_t tokens_at;
+        uint64_t throttled_usec;
+        GQueue waiting;
+        GQueue data_pending;
+        GHashTable *calls; /* every live call, to free them with the client */
+        unsigned in_flight;
+        bool in_action; /* inside curl_multi_socket_action */
+        kube_observer_t observer;
+        void *observer_data;
+};
+
+static uint64_t now_usec(struct kube_client *c)
+{
+        uint64_t t = 0;
+
+        sd_event_now(c->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+static void call_free(struct kube_call *call)
+{
+        if (!call)
+                return;
+        g_hash_table_remove(call->client->calls, call);
+        if (call->easy)
+                curl_easy_cleanup(call->easy);
+        curl_slist_free_all(call->headers);
+        sd_event_source_disable_unref(call->retry_timer);
+        if (call->resp)
+                g_string_free(call->resp, TRUE);
+        free(call->method);
+        free(call->path);
+        free(call->body);
+        free(call->content_type);
+        free(call);
+}
+
+/* ---- libcurl ⇄ sd-event ---- */
+
+static void process_after_action(struct kube_client *c);
+
+static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct kube_client *c = userdata;
+        int flags = 0, running;
+
+        (void)s;
+        if (revents & EPOLLIN)
+                flags |= CURL_CSELECT_IN;
+        if (revents & EPOLLOUT)
+                flags |= CURL_CSELECT_OUT;
+        if (revents & (EPOLLERR | EPOLLHUP))
+                flags |= CURL_CSELECT_ERR;
+        c->in_action = true;
+        curl_multi_socket_action(c->multi, fd, flags, &running);
+        c->in_action = false;
+        process_after_action(c);
+        return 0;
+}
+
+static int on_curl_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct kube_client *c = userdata;
+        int running;
+
+        (void)s;
+        (void)usec;
+        c->in_action = true;
+        curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        c->in_action = false;
+        process_after_action(c);
+        return 0;
+}
+
+static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+        struct kube_client *c = userp;
+        sd_event_source *src = socketp;
+        uint32_t events = 0;
+
+        (void)easy;
+        if (what == CURL_POLL_REMOVE) {
+                if (src) {
+                        sd_event_source_disable_unref(src);
+                        curl_multi_assign(c->multi, fd, NULL);
+                }
+                return 0;
+        }
+        if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+                events |= EPOLLIN;
+        if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+                events |= EPOLLOUT;
+        if (src) {
+                sd_event_source_set_io_events(src, events);
+                return 0;
+        }
+        if (sd_event_add_io(c->event, &src, fd, events, on_curl_io, c) < 0) {
+                log_error("cannot watch a socket of the API connection", "fd=%d", fd);
+                return -1;
+        }
+        sd_event_source_set_description(src, "kube-curl-io");
+        curl_multi_assign(c->multi, fd, src);
+        return 0;
+}
+
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+        struct kube_client *c = userp;
+
+        (void)multi;
+        if (timeout_ms < 0)
+                return sd_event_source_set_enabled(c->curl_timer, SD_EVENT_OFF) < 0 ? -1 : 0;
+        sd_event_source_set_time(c->curl_timer, now_usec(c) + (uint64_t)timeout_ms * 1000);
+        sd_event_source_set_enabled(c->curl_timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+        struct kube_call *call = userdata;
+        size_t n = size * nmemb;
+
+        g_string_append_len(call->resp, ptr, (gssize)n);
+        if (call->watch && !call->pending_data) {
+                call->pending_data = true;
+                g_queue_push_tail(&call->client->data_pending, call);
+        }
+        return n;
+}
+
+/* ---- rate limiting and starting calls ---- */
+
+static void refill(struct kube_client *c, uint64_t now)
+{
+        if (c->opts.qps <= 0)
+                return;
+        if (now > c->tokens_at) {
+                c->tokens += (double)(now - c->tokens_at) * c->opts.qps / 1e6;
+                if (c->tokens > c->opts.burst)
+                        c->tokens = c->opts.burst;
+        }
+        c->tokens_at = now;
+}
+
+static int call_setup_easy(struct kube_call *call);
+
+static void start_call(struct kube_client *c, struct kube_call *call, uint64_t now)
+{
+        CURLMcode mc;
+
+        if (call_setup_easy(call) < 0) {
+                struct kube_result res = {
+                        .error = -ENOMEM, .reason = "InternalError", .message = "out of memory"};
+
+                call->state = CALL_FINISHED;
+                if (call->cb)
+                        call->cb(c, &res, call->userdata);
+                call_free(call);
+                return;
+        }
+        call->state = CALL_ACTIVE;
+        call->started_usec = now;
+        call->attempts++;
+        c->in_flight++;
+        mc = curl_multi_add_handle(c->multi, call->easy);
+        if (mc != CURLM_OK) {
+                log_error("cannot start API request", "error=%s", log_q(curl_multi_strerror(mc)));
+                c->in_flight--;
+                call->state = CALL_FINISHED;
+                if (call->cb) {
+                        struct kube_result res = {.error = -EIO,
+                                                  .reason = "InternalError",
+                                                  .message = curl_multi_strerror(mc)};
+                        call->cb(c, &res, call->userdata);
+                }
+                call_free(call);
+        }
+}
+
+static int on_pump(sd_event_source *s, void *userdata);
+
+static void schedule_pump(struct kube_client *c)
+{
+        sd_event_source_set_enabled(c->pump, SD_EVENT_ONESHOT);
+}
+
+static int on_rate_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void)s;
+        (void)usec;
+        return on_pump(NULL, userdata);
+}
+
+static int on_pump(sd_event_source *s, void *userdata)
+{
+        struct kube_client *c = userdata;
+        uint64_t now = now_usec(c);
+
+        (void)s;
+        refill(c, now);
+        while (!g_queue_is_empty(&c->waiting)) {
+                struct kube_call *call;
+
+                if (c->opts.qps > 0) {
+                        if (c->tokens < 1.0) {
+                                uint64_t wait =
+                                        (uint64_t)ceil((1.0 - c->tokens) * 1e6 / c->opts.qps);
+
+                                sd_event_source_set_time(c->rate_timer, now + wait);
+                                sd_event_source_set_enabled(c->rate_timer, SD_EVENT_ONESHOT);
+                                break;
+                        }
+                        c->tokens -= 1.0;
+                }
+                call = g_queue_pop_head(&c->waiting);
+                c->throttled_usec += now - call->enqueued_usec;
+                start_call(c, call, now);
+        }
+        return 0;
+}
+
+static void enqueue(struct kube_client *c, struct kube_call *call)
+{
+        call->state = CALL_WAITING;
+        call->enqueued_usec = now_usec(c);
+        g_queue_push_tail(&c->waiting, call);
+        schedule_pump(c);
+}
+
+/* ---- request construction ---- */
+
+static void refresh_token(struct kube_client *c)
+{
+        struct stat st;
+        _cleanup_free_ char *tok = NULL;
+
+        if (!c->token_file || stat(c->token_file, &st) < 0)
+                return;
+        if (st.st_mtim.tv_sec == c->token_mtime.tv_sec &&
+            st.st_mtim.tv_nsec == c->token_mtime.tv_nsec && c->token)
+                return;
+        if (read_full_file(c->token_file, &tok, NULL) < 0) {
+                log_warn("cannot re-read token file", "path=%s", log_q(c->token_file));
+                return;
+        }
+        strstrip(tok);
+        free(c->token);
+        c->token = tok;
+        tok = NULL;
+        c->token_mtime = st.st_mtim;
+}
+
+static int call_setup_easy(struct kube_call *call)
+{
+        struct kube_client *c = call->client;
+        _cleanup_free_ char *url = NULL, *auth = NULL;
+        CURL *e;
+
+        if (call->resp)
+                g_string_truncate(call->resp, 0);
+        else
+                call->resp = g_string_sized_new(call->watch ? 16384 : 4096);
+        call->resp_parsed = 0;
+        call->errbuf[0] = 0;
+        if (call->easy) {
+                curl_easy_reset(call->easy);
+                e = call->easy;
+        } else {
+                e = call->easy = curl_easy_init();
+                if (!e)
+                        return -ENOMEM;
+        }
+        curl_slist_free_all(call->headers);
+        call->headers = NULL;
+        refresh_token(c);
+        if (asprintf(&url, "%s%s", c->server, call->path) < 0)
+                return -ENOMEM;
+        call->headers = curl_slist_append(call->headers, "Accept: application/json");
+        if (call->body) {
+                _cleanup_free_ char *ct = NULL;
+
+                if (asprintf(&ct, "Content-Type: %s",
+                             call->content_type ? call->content_type : "application/json") < 0)
+                        return -ENOMEM;
+                call->headers = curl_slist_append(call->headers, ct);
+        }
+        if (c->token) {
+                if (asprintf(&auth, "Authorization: Bearer %s", c->token) < 0)
+                        return -ENOMEM;
+                call->headers = curl_slist_append(call->headers, auth);
+        }
+        curl_easy_setopt(e, CURLOPT_URL, url);
+        curl_easy_setopt(e, CURLOPT_PRIVATE, call);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->errbuf);
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e, CURLOPT_USERAGENT, c->opts.user_agent ? c->opts.user_agent : "l2lb");
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+        curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 5L);
+        curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 2L);
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(call->timeout_usec / 1000));
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
+        if (c->insecure) {
+                curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+                curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+        } else if (c->ca_data) {
+                struct curl_blob blob = {
+                        .data = c->ca_data, .len = c->ca_len, .flags = CURL_BLOB_NOCOPY};
+                curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+        }
+        if (c->cert_data && c->key_data) {
+                struct curl_blob cert = {
+                        .data = c->cert_data, .len = c->cert_len, .flags = CURL_BLOB_NOCOPY};
+                struct curl_blob key = {
+                        .data = c->key_data, .len = c->key_len, .flags = CURL_BLOB_NOCOPY};
+                curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cert);
+                curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+                curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
+                curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+        }
+        if (call->body) {
+                curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
+                curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(call->body));
+        } else if (streq(call->method, "GET"))
+                curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
+        return call->headers ? 0 : -ENOMEM;
+}
+
+
+static struct kube_call *call_new(struct kube_client *c, const char *method, const char *path,
+                                  json_t *body, const char *content_type, unsigned flags,
+                                  uint64_t timeout_usec)
+{
+        struct kube_call *call = calloc(1, sizeof(*call));
+
+        if (!call)
+                return NULL;
+        call->client = c;
+        g_hash_table_add(c->calls, call);
+        call->flags = flags;
+        call->timeout_usec = timeout_usec ? timeout_usec : c->opts.timeout_usec;
+        call->method = strdup(method);
+        call->path = strdup(path);
+        if (!call->method || !call->path)
+                goto fail;
+        if (content_type && !(call->content_type = strdup(content_type)))
+                goto fail;
+        if (body) {
+                call->body = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+                if (!call->body)
+                        goto fail;
+        }
+        return call;
+fail:
+        call_free(call);
+        return NULL;
+}
+
+/* ---- completion ---- */
+
+static int errno_for_status(long status)
+{
+        switch (status) {
+        case 400:
+        case 422:
+                return -EINVAL;
+        case 401:
+        case 403:
+                return -EACCES;
+        case 404:
+                return -ENOENT;
+        case 409:
+                return -EEXIST;
+        case 410:
+                return -ESTALE;
+        case 429:
+                return -EBUSY;
+        default:
+                return -EIO;
+        }
+}
+
+static int errno_for_curl(CURLcode cc, const char **reason)
+{
+        switch (cc) {
+        case CURLE_COULDNT_CONNECT:
+                *reason = "ConnectionRefused";
+                return -ECONNREFUSED;
+        case CURLE_OPERATION_TIMEDOUT:
+                *reason = "Timeout";
+                return -ETIMEDOUT;
+        case CURLE_COULDNT_RESOLVE_HOST:
+                *reason = "UnknownHost";
+                return -EHOSTUNREACH;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER:
+        case CURLE_SSL_CACERT_BADFILE:
+                *reason = "TLSError";
+                return -EPERM;
+        case CURLE_OUT_OF_MEMORY:
+                *reason = "InternalError";
+                return -ENOMEM;
+        default:
+                *reason = "TransportError";
+                return -ECONNRESET;
+        }
+}
+
+static uint64_t backoff_usec(unsigned attempt)
+{
+        /* 200 ms doubling to 10 s, with ±25 % jitter */
+        double base = 200000.0 * pow(2.0, attempt > 6 ? 6 : attempt - 1);
+
+        if (base > 10e6)
+                base = 10e6;
+        return (uint64_t)(base * (0.75 + 0.5 * g_random_double()));
+}
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct kube_call *call = userdata;
+
+        (void)s;
+        (void)usec;
+        sd_event_source_disable_unref(call->retry_timer);
+        call->retry_timer = NULL;
+        enqueue(call->client, call);
+        return 0;
+}
+
+static bool should_retry(struct kube_call *call, long status, CURLcode cc, bool has_retry_after)
+{
+        struct kube_client *c = call->client;
+        bool idempotent = streq(call->method, "GET");
+
+        if ((call->flags & KUBE_CALL_NO_RETRY) || call->attempts > c->opts.max_retries)
+                return false;
+        if (call->watch)
+                return false; /* the informer decides */
+        if (cc != CURLE_OK)
+                return idempotent;
+        if (status == 429)
+                return true;
+        if (status >= 500)
+                return has_retry_after || idempotent;
+        return false;
+}
+
+static void dispatch_watch_lines(struct kube_call *call);
+
+/* Take a call out of whatever queue holds it and free it. */
+static void call_discard(struct kube_call *call)
+{
+        struct kube_client *c = call->client;
+
+        switch (call->state) {
+        case CALL_WAITING:
+                g_queue_remove(&c->waiting, call);
+                break;
+        case CALL_ACTIVE:
+                curl_multi_remove_handle(c->multi, call->easy);
+                c->in_flight--;
+                break;
+        case CALL_RETRY:
+        case CALL_FINISHED:
+                break;
+        }
+        if (call->pending_data)
+                g_queue_remove(&c->data_pending, call);
+        call_free(call);
+}
+
+static void finish_call(struct kube_client *c, struct kube_call *call, CURLcode cc)
+{
+        struct kube_result res = {0};
+        long status = 0;
+        curl_off_t retry_after = 0;
+        json_t *body = NULL;
+        uint64_t now = now_usec(c);
+
+        curl_multi_remove_handle(c->multi, call->easy);
+        c->in_flight--;
+        call->state = CALL_FINISHED;
+        curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(call->easy, CURLINFO_RETRY_AFTER, &retry_after);
+        if (c->observer)
+                c->observer(call->method, call->path, cc == CURLE_OK ? status : 0,
+                            now - call->started_usec, c->observer_data);
+
+        if (cc == CURLE_OK && call->watch && status == 200) {
+                /* deliver what is left, then report a normal end */
+                dispatch_watch_lines(call);
+                if (call->cancelled) {
+                        call_free(call);
+                        return;
+                }
+        }
+
+        if (should_retry(call, status, cc, retry_after > 0)) {
+                uint64_t delay = retry_after > 0 ? (uint64_t)retry_after * USEC_PER_SEC
+                                                 : backoff_usec(call->attempts);
+
+                log_debug("retrying API request", "method=%s path=%s status=%ld delay_ms=%" PRIu64,
+                          call->method, log_q(call->path), status, delay / 1000);
+                call->state = CALL_RETRY;
+                if (sd_event_add_time_relative(c->event, &call->retry_timer, CLOCK_MONOTONIC, delay,
+                                               1000, on_retry_timer, call) >= 0)
+                        return;
+                /* cannot schedule: report the failure below */
+        }
+
+        res.http_status = cc == CURLE_OK ? status : 0;
+        if (cc != CURLE_OK) {
+                res.error = errno_for_curl(cc, &res.reason);
+                res.message = call->errbuf[0] ? call->errbuf : curl_easy_strerror(cc);
+        } else if (call->watch && status == 200) {
+                res.error = 0;
+        } else {
+                json_error_t jerr;
+
+                if (call->resp->len > 0)
+                        body = json_loadb(call->resp->str, call->resp->len, 0, &jerr);
+                if (status >= 200 && status < 300) {
+                        if (call->resp->len > 0 && !body) {
+                                res.error = -EBADMSG;
+                                res.reason = "MalformedResponse";
+                                res.message = jerr.text;
+                        }
+                } else {
+                        json_t *reason = json_object_get(body, "reason");
+                        json_t *message = json_object_get(body, "message");
+
+                        res.error = errno_for_status(status);
+                        res.reason = json_is_string(reason) ? json_string_value(reason) : "";
+                        res.message = json_is_string(message) ? json_string_value(message)
+                                                              : call->resp->str;
+                }
+        }
+        res.body = body;
+        call->state = CALL_FINISHED;
+        if (!call->cancelled && call->cb)
+                call->cb(c, &res, call->userdata);
+        json_decref(body);
+        call_free(call);
+}
+
+/* Decode complete newline-terminated watch events in the buffer. */
+static void dispatch_watch_lines(struct kube_call *call)
+{
+        struct kube_client *c = call->client;
+        long status = 0;
+
+        curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status != 200)
+                return; /* an error Status body: read whole at the end */
+        call->dispatching = true;
+        while (!call->cancelled) {
+                char *start = call->resp->str + call->resp_parsed;
+                char *nl = memchr(start, '\n', call->resp->len - call->resp_parsed);
+                json_error_t jerr;
+                json_t *ev, *type, *obj;
+
+                if (!nl)
+                        break;
+                call->resp_parsed = (size_t)(nl - call->resp->str) + 1;
+                if (nl == start)
+                        continue;
+                ev = json_loadb(start, (size_t)(nl - start), 0, &jerr);
+                type = json_object_get(ev, "type");
+                obj = json_object_get(ev, "object");
+                if (!ev || !json_is_string(type) || !json_is_object(obj)) {
+                        log_warn("malformed watch event skipped", "path=%s error=%s",
+                                 log_q(call->path), log_q(ev ? "missing type or object" : jerr.text));
+                        json_decref(ev);
+                        continue;
+                }
+                if (call->on_event)
+                        call->on_event(c, json_string_value(type), obj, call->userdata);
+                json_decref(ev);
+        }
+        call->dispatching = false;
+        if (call->resp_parsed > 0) {
+                g_string_erase(call->resp, 0, (gssize)call->resp_parsed);
+                call->resp_parsed = 0;
+        }
+}
+
+static void process_after_action(struct kube_client *c)
+{
+        CURLMsg *msg;
+        int left;
+
+        while (!g_queue_is_empty(&c->data_pending)) {
+                struct kube_call *call = g_queue_pop_head(&c->data_pending);
+
+                call->pending_data = false;
+                dispatch_watch_lines(call);
+                if (call->cancelled)
+                        call_discard(call);
+        }
+        while ((msg = curl_multi_info_read(c->multi, &left))) {
+                struct kube_call *call = NULL;
+
+                if (msg->msg != CURLMSG_DONE)
+                        continue;
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
+                if (call)
+                        finish_call(c, call, msg->data.result);
+        }
+}
+
+/* ---- public API ---- */
+
+int kube_client_new(sd_event *event, const struct kube_config *cfg,
+                    const struct kube_client_options *opts, struct kube_client **ret)
+{
+        struct kube_client *c;
+        static bool curl_ready;
+        int r;
+
+        assert(event);
+        assert(cfg);
+        assert(ret);
+        if (!curl_ready) {
+                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                        return -EIO;
+                curl_ready = true;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->event = sd_event_ref(event);
+        if (opts)
+                c->opts = *opts;
+        if (c->opts.max_retries == 0)
+                c->opts.max_retries = 5;
+        if (c->opts.timeout_usec == 0)
+                c->opts.timeout_usec = 30 * USEC_PER_SEC;
+        if (c->opts.qps > 0 && c->opts.burst < 1)
+                c->opts.burst = 1;
+        c->tokens = c->opts.burst;
+        c->insecure = cfg->insecure;
+        g_queue_init(&c->waiting);
+        g_queue_init(&c->data_pending);
+        c->calls = g_hash_table_new(NULL, NULL);
+        c->server = strdup(cfg->server);
+        if (!c->server)
+                goto oom;
+        if (cfg->ca_data) {
+                c->ca_data = g_memdup2(cfg->ca_data, cfg->ca_len);
+                c->ca_len = cfg->ca_len;
+        }
+        if (cfg->cert_data && cfg->key_data) {
+                c->cert_data = g_memdup2(cfg->cert_data, cfg->cert_len);
+                c->cert_len = cfg->cert_len;
+                c->key_data = g_memdup2(cfg->key_data, cfg->key_len);
+                c->key_len = cfg->key_len;
+        }
+        if (cfg->token && !(c->token = strdup(cfg->token)))
+                goto oom;
+        if (cfg->token_file && !(c->token_file = strdup(cfg->token_file)))
+                goto oom;
+        c->multi = curl_multi_init();
+        if (!c->multi)
+                goto oom;
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+        curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+        curl_multi_setopt(c->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, 200L);
+        r = sd_event_add_time(event, &c->curl_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
+                              on_curl_timer, c);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(c->curl_timer, SD_EVENT_OFF);
+        r = sd_event_add_time(event, &c->rate_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
+                              on_rate_timer, c);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(c->rate_timer, SD_EVENT_OFF);
+        r = sd_event_add_defer(event, &c->pump, on_pump, c);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(c->pump, SD_EVENT_OFF);
+        c->tokens_at = now_usec(c);
+        *ret = c;
+        return 0;
+oom:
+        r = -ENOMEM;
+fail:
+        kube_client_free(c);
+        return r;
+}
+
+void kube_client_free(struct kube_client *c)
+{
+        if (!c)
+                return;
+        g_queue_clear(&c->waiting);
+        g_queue_clear(&c->data_pending);
+        if (c->calls) {
+                GList *all = g_hash_table_get_keys(c->calls);
+
+                for (GList *l = all; l; l = l->next) {
+                        struct kube_call *call = l->data;
+
+                        if (call->state == CALL_ACTIVE)
+                                curl_multi_remove_handle(c->multi, call->easy);
+                        call_free(call);
+                }
+                g_list_free(all);
+                g_hash_table_unref(c->calls);
+        }
+        if (c->multi)
+                curl_multi_cleanup(c->multi);
+        sd_event_source_disable_unref(c->curl_timer);
+        sd_event_source_disable_unref(c->rate_timer);
+        sd_event_source_disable_unref(c->pump);
+        sd_event_unref(c->event);
+        free(c->server);
+        g_free(c->ca_data);
+        g_free(c->cert_data);
+        g_free(c->key_data);
+        free(c->token);
+        free(c->token_file);
+        free(c);
+}
+
+sd_event *kube_client_event(struct kube_client *c)
+{
+        return c->event;
+}
+
+void kube_client_set_observer(struct kube_client *c, kube_observer_t fn, void *userdata)
+{
+        c->observer = fn;
+        c->observer_data = userdata;
+}
+
+uint64_t kube_client_throttled_usec(struct kube_client *c)
+{
+        return c->throttled_usec;
+}
+
+unsigned kube_client_in_flight(struct kube_client *c)
+{
+        return c->in_flight;
+}
+
+int kube_call(struct kube_client *c, const char *method, const char *path, json_t *body,
+              const char *content_type, unsigned flags, uint64_t timeout_usec,
+              kube_callback_t cb, void *userdata, struct kube_call **ret)
+{
+        struct kube_call *call;
+
+        assert(c);
+        assert(method);
+        assert(path);
+        call = call_new(c, method, path, body, content_type, flags, timeout_usec);
+        if (!call)
+                return -ENOMEM;
+        call->cb = cb;
+        call->userdata = userdata;
+        enqueue(c, call);
+        if (ret)
+                *ret = call;
+        return 0;
+}
+
+int kube_watch_call(struct kube_client *c, const char *path, uint64_t timeout_usec,
+                    kube_watch_event_t on_event, kube_callback_t done, void *userdata,
+                    struct kube_call **ret)
+{
+        struct kube_call *call;
+
+        assert(c);
+        assert(path);
+        call = call_new(c, "GET", path, NULL, NULL, KUBE_CALL_NO_RETRY, 0);
+        if (!call)
+                return -ENOMEM;
+        call->watch = true;
+        call->timeout_usec = timeout_usec; /* 0: none */
+        call->on_event = on_event;
+        call->cb = done;
+        call->userdata = userdata;
+        enqueue(c, call);
+        if (ret)
+                *ret = call;
+        return 0;
+}
+
+void kube_call_cancel(struct kube_call *call)
+{
+        if (!call || call->cancelled)
+                return;
+        call->cancelled = true;
+        if (call->dispatching || call->state == CALL_FINISHED)
+                return; /* whoever is delivering it frees it */
+        call_discard(call);
+}
+
+bool kube_result_is(const struct kube_result *r, long status, const char *reason)
+{
+        if (r->http_status != status)
+                return false;
+        return !reason || streq_ptr(r->reason, reason);
+}
+
+void kube_sync_callback(struct kube_client *c, const struct kube_result *res, void *userdata)
+{
+        struct kube_sync *s = userdata;
+
+        (void)c;
+        s->done = true;
+        s->http_status = res->http_status;
+        s->error = res->error;
+        s->reason = res->reason ? strdup(res->reason) : NULL;
+        s->message = res->message ? strdup(res->message) : NULL;
+        s->body = json_incref(res->body);
+}
+
+int kube_sync_wait(struct kube_client *c, struct kube_sync *s, uint64_t timeout_usec)
+{
+        uint64_t start = 0, now = 0;
+
+        sd_event_now(c->event, CLOCK_MONOTONIC, &start);
+        while (!s->done) {
+                int r;
+
+                sd_event_now(c->event, CLOCK_MONOTONIC, &now);
+                if (timeout_usec && now - start >= timeout_usec)
+                        return -ETIMEDOUT;
+                r = sd_event_run(c->event, timeout_usec ? timeout_usec - (now - start) : UINT64_MAX);
+                if (r < 0)
+                        return r;
+        }
+        return s->error;
+}
+
+void kube_sync_done(struct kube_sync *s)
+{
+        free(s->reason);
+        free(s->message);
+        json_decref(s->body);
+        memset(s, 0, sizeof(*s));
+}

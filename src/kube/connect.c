@@ -1,0 +1,52 @@
+/* Client creation shared by the operator, the agent and the CLI. */
+#include "connect.h"
+
+#include "lib/log.h"
+#include "lib/util.h"
+
+int kube_connect(sd_event *e, const struct l2lb_config *cfg, const char *user_agent,
+                 struct kube_client **ret)
+{
+        struct kube_config *kc = NULL;
+        _cleanup_free_ char *err = NULL;
+        struct kube_client_options o = {
+                .qps = cfg->k8s_client_qps,
+                .burst = (unsigned)cfg->k8s_client_burst,
+                .user_agent = user_agent,
+        };
+        int r;
+
+        r = kube_config_load(cfg->kubeconfig, &kc, &err);
+        if (r < 0)
+                return log_error_errno(r, "cannot load Kubernetes client configuration",
+                                       "error_detail=%s", log_q(err));
+        r = kube_client_new(e, kc, &o, ret);
+        if (r >= 0)
+                log_info("Kubernetes client ready", "server=%s qps=%g burst=%u", log_q(kc->server),
+                         o.qps, o.burst);
+        kube_config_free(kc);
+        if (r < 0)
+                return log_error_errno(r, "cannot create Kubernetes client");
+        return 0;
+}
+
+int kube_server_version(struct kube_client *c, char **ret_version, uint64_t timeout_usec)
+{
+        struct kube_sync s = {0};
+        int r;
+
+        r = kube_call(c, "GET", "/version", NULL, NULL, KUBE_CALL_NO_RETRY, timeout_usec,
+                      kube_sync_callback, &s, NULL);
+        if (r < 0)
+                return r;
+        r = kube_sync_wait(c, &s, timeout_usec + USEC_PER_SEC);
+        if (r >= 0) {
+                const char *v = json_string_value(json_object_get(s.body, "gitVersion"));
+
+                *ret_version = strdup(v ? v : "unknown");
+        } else
+                log_error_errno(r, "cannot reach the Kubernetes API", "status=%ld reason=%s message=%s",
+                                s.http_status, log_q(s.reason), log_q(s.message));
+        kube_sync_done(&s);
+        return r;
+}

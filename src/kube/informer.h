@@ -1,0 +1,58 @@
+/* Informer: list, then watch from the list's resourceVersion, keeping a
+ * local cache of typed objects keyed "namespace/name" (or "name") and
+ * calling add/update/delete handlers on the event loop.
+ *
+ * On "410 Gone" / too old resource version it lists again and emits the
+ * differences against the cache; on disconnect it re-watches from the last
+ * seen resourceVersion after a jittered exponential backoff. The cache's
+ * view never loses or duplicates an event: every transition a handler sees
+ * is old cache state → new cache state. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "api.h"
+#include "objects.h"
+
+struct kube_informer;
+
+struct kube_informer_handlers {
+        void (*add)(void *userdata, const void *obj);
+        void (*update)(void *userdata, const void *old_obj, const void *new_obj);
+        void (*remove)(void *userdata, const void *obj);
+        void (*synced)(void *userdata); /* after the first complete list */
+};
+
+struct kube_informer_options {
+        const char *namespace; /* NULL: all namespaces */
+        const char *label_selector;
+        const char *field_selector;
+        unsigned page_size;    /* default 500 */
+        unsigned watch_timeout_seconds; /* default random 300..600 */
+};
+
+int kube_informer_new(struct kube_client *c, const struct kube_resource *res,
+                      const struct kube_type *type, const struct kube_informer_options *opts,
+                      const struct kube_informer_handlers *h, void *userdata,
+                      struct kube_informer **ret);
+int kube_informer_start(struct kube_informer *inf);
+void kube_informer_free(struct kube_informer *inf);
+
+bool kube_informer_synced(const struct kube_informer *inf);
+const void *kube_informer_get(const struct kube_informer *inf, const char *ns, const char *name);
+size_t kube_informer_count(const struct kube_informer *inf);
+/* Calls fn for each cached object (unspecified order). */
+void kube_informer_foreach(const struct kube_informer *inf,
+                           void (*fn)(const void *obj, void *userdata), void *userdata);
+/* Snapshot of all cached objects, sorted by key; free() the array, not the
+ * objects (they stay owned by the cache and change as events arrive). */
+const void **kube_informer_list(const struct kube_informer *inf, size_t *ret_n);
+const char *kube_informer_resource_version(const struct kube_informer *inf);
+
+struct kube_informer_stats {
+        unsigned lists;        /* complete lists (1 + relists) */
+        unsigned watches;      /* watch requests started */
+        unsigned watch_errors; /* watches that ended abnormally */
+        unsigned decode_errors;
+};
+void kube_informer_get_stats(const struct kube_informer *inf, struct kube_informer_stats *ret);

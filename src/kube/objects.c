@@ -1,0 +1,819 @@
+/* JSON → typed objects. A small decoder (struct jd) records the first type
+ * error with the field's path ("spec.ports[1].port: expected an integer");
+ * every accessor is a no-op once an error is recorded, so decode functions
+ * read straight through and check once at the end. */
+#include "objects.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/util.h"
+
+struct jd {
+        char *error;
+};
+
+static void jd_fail(struct jd *d, const char *fmt, ...) _printf_(2, 3);
+static void jd_fail(struct jd *d, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (d->error)
+                return;
+        va_start(ap, fmt);
+        if (vasprintf(&d->error, fmt, ap) < 0)
+                d->error = NULL;
+        va_end(ap);
+        if (!d->error)
+                d->error = strdup("out of memory");
+}
+
+/* NULL if absent or null; error if present with another type. */
+static json_t *jd_get(struct jd *d, json_t *obj, const char *key, const char *path,
+                      json_type type)
+{
+        json_t *v;
+
+        if (d->error || !json_is_object(obj))
+                return NULL;
+        v = json_object_get(obj, key);
+        if (!v || json_is_null(v))
+                return NULL;
+        if (json_typeof(v) != type &&
+            !(type == JSON_TRUE && json_is_boolean(v)) &&
+            !(type == JSON_REAL && json_is_number(v))) {
+                static const char *const names[] = {
+                        [JSON_OBJECT] = "an object", [JSON_ARRAY] = "a list",
+                        [JSON_STRING] = "a string",  [JSON_INTEGER] = "an integer",
+                        [JSON_REAL] = "a number",    [JSON_TRUE] = "a boolean",
+                        [JSON_FALSE] = "a boolean",  [JSON_NULL] = "null",
+                };
+                jd_fail(d, "%s%s%s: expected %s", path, *path ? "." : "", key, names[type]);
+                return NULL;
+        }
+        return v;
+}
+
+static char *jd_str(struct jd *d, json_t *obj, const char *key, const char *path)
+{
+        json_t *v = jd_get(d, obj, key, path, JSON_STRING);
+        char *s;
+
+        if (!v)
+                return NULL;
+        s = strdup(json_string_value(v));
+        if (!s)
+                jd_fail(d, "out of memory");
+        return s;
+}
+
+static char *jd_str_default(struct jd *d, json_t *obj, const char *key, const char *path,
+                            const char *def)
+{
+        char *s = jd_str(d, obj, key, path);
+
+        if (!s && !d->error) {
+                s = strdup(def);
+                if (!s)
+                        jd_fail(d, "out of memory");
+        }
+        return s;
+}
+
+static bool jd_bool(struct jd *d, json_t *obj, const char *key, const char *path, bool def)
+{
+        json_t *v = jd_get(d, obj, key, path, JSON_TRUE);
+
+        return v ? json_is_true(v) : def;
+}
+
+static int64_t jd_int(struct jd *d, json_t *obj, const char *key, const char *path, int64_t def)
+{
+        json_t *v = jd_get(d, obj, key, path, JSON_INTEGER);
+
+        return v ? json_integer_value(v) : def;
+}
+
+static json_t *jd_obj(struct jd *d, json_t *obj, const char *key, const char *path)
+{
+        return jd_get(d, obj, key, path, JSON_OBJECT);
+}
+
+static json_t *jd_arr(struct jd *d, json_t *obj, const char *key, const char *path)
+{
+        return jd_get(d, obj, key, path, JSON_ARRAY);
+}
+
+/* A list of strings; absent gives an empty vector. */
+static char **jd_strv(struct jd *d, json_t *obj, const char *key, const char *path)
+{
+        json_t *a = jd_arr(d, obj, key, path);
+        char **v = calloc(1, sizeof(char *));
+        size_t i;
+        json_t *e;
+
+        if (!v) {
+                jd_fail(d, "out of memory");
+                return NULL;
+        }
+        json_array_foreach(a, i, e)
+        {
+                if (!json_is_string(e)) {
+                        jd_fail(d, "%s.%s[%zu]: expected a string", path, key, i);
+                        break;
+                }
+                if (strv_push(&v, json_string_value(e)) < 0) {
+                        jd_fail(d, "out of memory");
+                        break;
+                }
+        }
+        return v;
+}
+
+static int jd_finish(struct jd *d, char **ret_error)
+{
+        if (!d->error)
+                return 0;
+        if (ret_error)
+                *ret_error = d->error;
+        else
+                free(d->error);
+        d->error = NULL;
+        return -EINVAL;
+}
+
+/* ---- time ---- */
+
+int kube_time_parse(const char *s, int64_t *ret_usec)
+{
+        struct tm tm = {0};
+        const char *p;
+        int64_t usec = 0, offset = 0;
+
+        if (!s)
+                return -EINVAL;
+        p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!p)
+                return -EINVAL;
+        if (*p == '.') {
+                int64_t scale = 100000;
+
+                for (p++; *p >= '0' && *p <= '9'; p++) {
+                        usec += (*p - '0') * scale;
+                        scale /= 10;
+                }
+        }
+        if (*p == 'Z' || *p == 'z')
+                p++;
+        else if (*p == '+' || *p == '-') {
+                int h, m;
+
+                if (sscanf(p + 1, "%2d:%2d", &h, &m) != 2)
+                        return -EINVAL;
+                offset = (h * 3600 + m * 60) * (*p == '+' ? 1 : -1);
+                p += 6;
+        } else
+                return -EINVAL;
+        if (*p)
+                return -EINVAL;
+        *ret_usec = ((int64_t)timegm(&tm) - offset) * 1000000 + usec;
+        return 0;
+}
+
+char *kube_time_format(int64_t unix_usec, bool micro, char *buf, size_t len)
+{
+        time_t t = (time_t)(unix_usec / 1000000);
+        struct tm tm;
+
+        gmtime_r(&t, &tm);
+        if (micro)
+                snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                         (int)(unix_usec % 1000000));
+        else
+                snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        return buf;
+}
+
+/* ---- metadata and conditions ---- */
+
+void kube_meta_done(struct kube_meta *m)
+{
+        free(m->name);
+        free(m->namespace);
+        free(m->uid);
+        free(m->resource_version);
+        labels_done(&m->labels);
+        labels_done(&m->annotations);
+}
+
+typedef bool (*annotation_filter_t)(const char *key);
+
+static void decode_meta(struct jd *d, json_t *obj, struct kube_meta *m, annotation_filter_t keep)
+{
+        json_t *md = jd_obj(d, obj, "metadata", ""), *labels, *ann;
+        char *err = NULL, *ts;
+
+        if (!md && !d->error) {
+                jd_fail(d, "metadata: missing");
+                return;
+        }
+        m->name = jd_str(d, md, "name", "metadata");
+        m->namespace = jd_str(d, md, "namespace", "metadata");
+        m->uid = jd_str(d, md, "uid", "metadata");
+        m->resource_version = jd_str(d, md, "resourceVersion", "metadata");
+        m->generation = jd_int(d, md, "generation", "metadata", 0);
+        ts = jd_str(d, md, "creationTimestamp", "metadata");
+        if (ts) {
+                int64_t usec;
+
+                if (kube_time_parse(ts, &usec) < 0)
+                        jd_fail(d, "metadata.creationTimestamp: not a timestamp");
+                else
+                        m->creation_timestamp = (time_t)(usec / 1000000);
+                free(ts);
+        }
+        m->deleting = jd_get(d, md, "deletionTimestamp", "metadata", JSON_STRING) != NULL;
+        if (!d->error && isempty(m->name))
+                jd_fail(d, "metadata.name: missing");
+        labels = jd_obj(d, md, "labels", "metadata");
+        if (labels && labels_from_json(labels, &m->labels, &err) < 0) {
+                jd_fail(d, "metadata.%s", err ? err : "labels: invalid");
+                free(err);
+                err = NULL;
+        }
+        ann = jd_obj(d, md, "annotations", "metadata");
+        if (ann && keep && !d->error) {
+                const char *k;
+                json_t *v;
+
+                json_object_foreach(ann, k, v)
+                {
+                        if (!keep(k))
+                                continue;
+                        if (!json_is_string(v)) {
+                                jd_fail(d, "metadata.annotations[%s]: expected a string", k);
+                                break;
+                        }
+                        if (labels_set(&m->annotations, k, json_string_value(v)) < 0)
+                                jd_fail(d, "out of memory");
+                }
+        }
+}
+
+void kube_conditions_done(struct kube_conditions *c)
+{
+        for (size_t i = 0; i < c->n; i++) {
+                free(c->items[i].type);
+                free(c->items[i].status);
+                free(c->items[i].reason);
+                free(c->items[i].message);
+                free(c->items[i].last_transition_time);
+        }
+        free(c->items);
+        c->items = NULL;
+        c->n = 0;
+}
+
+static void decode_conditions(struct jd *d, json_t *status, const char *path,
+                              struct kube_conditions *c)
+{
+        json_t *a = jd_arr(d, status, "conditions", path), *e;
+        size_t i;
+
+        if (!a)
+                return;
+        c->items = calloc(json_array_size(a) + 1, sizeof(struct kube_condition));
+        if (!c->items) {
+                jd_fail(d, "out of memory");
+                return;
+        }
+        json_array_foreach(a, i, e)
+        {
+                struct kube_condition *k = &c->items[c->n];
+
+                if (!json_is_object(e)) {
+                        jd_fail(d, "%s.conditions[%zu]: expected an object", path, i);
+                        return;
+                }
+                k->type = jd_str(d, e, "type", "conditions[]");
+                k->status = jd_str_default(d, e, "status", "conditions[]", "Unknown");
+                k->reason = jd_str_default(d, e, "reason", "conditions[]", "");
+                k->message = jd_str_default(d, e, "message", "conditions[]", "");
+                k->observed_generation = jd_int(d, e, "observedGeneration", "conditions[]", 0);
+                k->last_transition_time = jd_str(d, e, "lastTransitionTime", "conditions[]");
+                c->n++;
+                if (!d->error && !k->type)
+                        jd_fail(d, "%s.conditions[%zu].type: missing", path, i);
+        }
+}
+
+const struct kube_condition *kube_conditions_find(const struct kube_conditions *c,
+                                                  const char *type)
+{
+        for (size_t i = 0; c && i < c->n; i++)
+                if (streq_ptr(c->items[i].type, type))
+                        return &c->items[i];
+        return NULL;
+}
+
+json_t *kube_conditions_to_json(const struct kube_conditions *c)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; c && i < c->n; i++) {
+                const struct kube_condition *k = &c->items[i];
+                json_t *o = json_object();
+
+                json_object_set_new(o, "type", json_string(k->type));
+                json_object_set_new(o, "status", json_string(strempty(k->status)));
+                json_object_set_new(o, "observedGeneration",
+                                    json_integer(k->observed_generation));
+                if (k->last_transition_time)
+                        json_object_set_new(o, "lastTransitionTime",
+                                            json_string(k->last_transition_time));
+                json_object_set_new(o, "reason", json_string(strempty(k->reason)));
+                json_object_set_new(o, "message", json_string(strempty(k->message)));
+                json_array_append_new(a, o);
+        }
+        return a;
+}
+
+/* ---- Service ---- */
+
+static bool keep_service_annotation(const char *key)
+{
+        return startswith(key, "lbipam.cilium.io/") || startswith(key, "io.cilium/") ||
+               startswith(key, "l2lb.io/");
+}
+
+void k8s_service_free(struct k8s_service *s)
+{
+        if (!s)
+                return;
+        kube_meta_done(&s->meta);
+        free(s->type);
+        free(s->load_balancer_class);
+        free(s->load_balancer_ip);
+        strv_free(s->external_ips);
+        for (size_t i = 0; i < s->n_ports; i++) {
+                free(s->ports[i].name);
+                free(s->ports[i].protocol);
+        }
+        free(s->ports);
+        labels_done(&s->selector);
+        free(s->external_traffic_policy);
+        free(s->ip_family_policy);
+        strv_free(s->ip_families);
+        for (size_t i = 0; i < s->n_ingress; i++) {
+                free(s->ingress[i].ip);
+                free(s->ingress[i].hostname);
+        }
+        free(s->ingress);
+        kube_conditions_done(&s->conditions);
+        free(s);
+}
+
+int k8s_service_decode(json_t *json, struct k8s_service **ret, char **ret_error)
+{
+        struct jd d = {0};
+        struct k8s_service *s = calloc(1, sizeof(*s));
+        json_t *spec, *status, *ports, *sel, *lb, *ingress, *e;
+        size_t i;
+
+        if (!s)
+                return -ENOMEM;
+        if (!json_is_object(json))
+                jd_fail(&d, "Service: expected an object");
+        decode_meta(&d, json, &s->meta, keep_service_annotation);
+        spec = jd_obj(&d, json, "spec", "");
+        status = jd_obj(&d, json, "status", "");
+        s->type = jd_str_default(&d, spec, "type", "spec", "ClusterIP");
+        s->load_balancer_class = jd_str(&d, spec, "loadBalancerClass", "spec");
+        s->load_balancer_ip = jd_str(&d, spec, "loadBalancerIP", "spec");
+        s->external_ips = jd_strv(&d, spec, "externalIPs", "spec");
+        s->external_traffic_policy =
+                jd_str_default(&d, spec, "externalTrafficPolicy", "spec", "Cluster");
+        s->ip_family_policy = jd_str(&d, spec, "ipFamilyPolicy", "spec");
+        s->ip_families = jd_strv(&d, spec, "ipFamilies", "spec");
+        ports = jd_arr(&d, spec, "ports", "spec");
+        if (ports) {
+                s->ports = calloc(json_array_size(ports) + 1, sizeof(*s->ports));
+                if (!s->ports)
+                        jd_fail(&d, "out of memory");
+                json_array_foreach(ports, i, e)
+                {
+                        struct k8s_service_port *p;
+
+                        if (d.error)
+                                break;
+                        if (!json_is_object(e)) {
+                                jd_fail(&d, "spec.ports[%zu]: expected an object", i);
+                                break;
+                        }
+                        p = &s->ports[s->n_ports++];
+                        p->name = jd_str(&d, e, "name", "spec.ports[]");
+                        p->port = (int32_t)jd_int(&d, e, "port", "spec.ports[]", 0);
+                        p->protocol = jd_str_default(&d, e, "protocol", "spec.ports[]", "TCP");
+                }
+        }
+        sel = jd_obj(&d, spec, "selector", "spec");
+        if (sel && !d.error) {
+                char *err = NULL;
+
+                s->has_selector = json_object_size(sel) > 0;
+                if (labels_from_json(sel, &s->selector, &err) < 0) {
+                        jd_fail(&d, "spec.selector: %s", err ? err : "invalid");
+                        free(err);
+                }
+        }
+        lb = jd_obj(&d, status, "loadBalancer", "status");
+        ingress = jd_arr(&d, lb, "ingress", "status.loadBalancer");
+        if (ingress) {
+                s->ingress = calloc(json_array_size(ingress) + 1, sizeof(*s->ingress));
+                if (!s->ingress)
+                        jd_fail(&d, "out of memory");
+                json_array_foreach(ingress, i, e)
+                {
+                        struct k8s_lb_ingress *g;
+
+                        if (d.error)
+                                break;
+                        if (!json_is_object(e)) {
+                                jd_fail(&d, "status.loadBalancer.ingress[%zu]: expected an object",
+                                        i);
+                                break;
+                        }
+                        g = &s->ingress[s->n_ingress++];
+                        g->ip = jd_str(&d, e, "ip", "status.loadBalancer.ingress[]");
+                        g->hostname = jd_str(&d, e, "hostname", "status.loadBalancer.ingress[]");
+                }
+        }
+        decode_conditions(&d, status, "status", &s->conditions);
+        if (jd_finish(&d, ret_error) < 0) {
+                k8s_service_free(s);
+                return -EINVAL;
+        }
+        *ret = s;
+        return 0;
+}
+
+int k8s_service_selector_labels(const struct k8s_service *s, struct labels *ret)
+{
+        int r = labels_copy(ret, &s->meta.labels);
+
+        if (r >= 0)
+                r = labels_set(ret, "io.kubernetes.service.name", s->meta.name);
+        if (r >= 0)
+                r = labels_set(ret, "io.kubernetes.service.namespace", strempty(s->meta.namespace));
+        if (r < 0)
+                labels_done(ret);
+        return r;
+}
+
+/* ---- Node ---- */
+
+void k8s_node_free(struct k8s_node *n)
+{
+        if (!n)
+                return;
+        kube_meta_done(&n->meta);
+        free(n);
+}
+
+int k8s_node_decode(json_t *json, struct k8s_node **ret, char **ret_error)
+{
+        struct jd d = {0};
+        struct k8s_node *n = calloc(1, sizeof(*n));
+        json_t *spec, *status, *conds, *e;
+        size_t i;
+
+        if (!n)
+                return -ENOMEM;
+        if (!json_is_object(json))
+                jd_fail(&d, "Node: expected an object");
+        decode_meta(&d, json, &n->meta, NULL);
+        spec = jd_obj(&d, json, "spec", "");
+        status = jd_obj(&d, json, "status", "");
+        n->unschedulable = jd_bool(&d, spec, "unschedulable", "spec", false);
+        conds = jd_arr(&d, status, "conditions", "status");
+        json_array_foreach(conds, i, e)
+        {
+                json_t *t = json_object_get(e, "type"), *st = json_object_get(e, "status");
+
+                if (json_is_string(t) && streq(json_string_value(t), "Ready"))
+                        n->ready = json_is_string(st) && streq(json_string_value(st), "True");
+        }
+        if (jd_finish(&d, ret_error) < 0) {
+                k8s_node_free(n);
+                return -EINVAL;
+        }
+        *ret = n;
+        return 0;
+}
+
+/* ---- EndpointSlice (discovery.k8s.io v1 and v1beta1) ---- */
+
+void k8s_endpointslice_free(struct k8s_endpointslice *e)
+{
+        if (!e)
+                return;
+        kube_meta_done(&e->meta);
+        free(e->service_name);
+        free(e->address_type);
+        for (size_t i = 0; i < e->n_endpoints; i++) {
+                strv_free(e->endpoints[i].addresses);
+                free(e->endpoints[i].node_name);
+        }
+        free(e->endpoints);
+        free(e);
+}
+
+int k8s_endpointslice_decode(json_t *json, struct k8s_endpointslice **ret, char **ret_error)
+{
+        struct jd d = {0};
+        struct k8s_endpointslice *s = calloc(1, sizeof(*s));
+        json_t *eps, *e;
+        size_t i;
+
+        if (!s)
+                return -ENOMEM;
+        if (!json_is_object(json))
+                jd_fail(&d, "EndpointSlice: expected an object");
+        decode_meta(&d, json, &s->meta, NULL);
+        s->address_type = jd_str_default(&d, json, "addressType", "", "IPv4");
+        if (!d.error && labels_get(&s->meta.labels, "kubernetes.io/service-name"))
+                s->service_name = strdup(labels_get(&s->meta.labels, "kubernetes.io/service-name"));
+        eps = jd_arr(&d, json, "endpoints", "");
+        if (eps) {
+                s->endpoints = calloc(json_array_size(eps) + 1, sizeof(*s->endpoints));
+                if (!s->endpoints)
+                        jd_fail(&d, "out of memory");
+                json_array_foreach(eps, i, e)
+                {
+                        struct k8s_endpoint *ep;
+                        json_t *conds, *topo;
+
+                        if (d.error)
+                                break;
+                        if (!json_is_object(e)) {
+                                jd_fail(&d, "endpoints[%zu]: expected an object", i);
+                                break;
+                        }
+                        ep = &s->endpoints[s->n_endpoints++];
+                        ep->addresses = jd_strv(&d, e, "addresses", "endpoints[]");
+                        conds = jd_obj(&d, e, "conditions", "endpoints[]");
+                        ep->ready = jd_bool(&d, conds, "ready", "endpoints[].conditions", true);
+                        ep->node_name = jd_str(&d, e, "nodeName", "endpoints[]");
+                        topo = jd_obj(&d, e, "topology", "endpoints[]");
+                        if (!ep->node_name && topo) {
+                                json_t *h = json_object_get(topo, "kubernetes.io/hostname");
+
+                                if (json_is_string(h))
+                                        ep->node_name = strdup(json_string_value(h));
+                        }
+                }
+        }
+        if (jd_finish(&d, ret_error) < 0) {
+                k8s_endpointslice_free(s);
+                return -EINVAL;
+        }
+        *ret = s;
+        return 0;
+}
+
+/* ---- Lease ---- */
+
+void k8s_lease_free(struct k8s_lease *l)
+{
+        if (!l)
+                return;
+        kube_meta_done(&l->meta);
+        free(l->holder);
+        free(l->acquire_time);
+        free(l->renew_time);
+        free(l);
+}
+
+int k8s_lease_decode(json_t *json, struct k8s_lease **ret, char **ret_error)
+{
+        struct jd d = {0};
+        struct k8s_lease *l = calloc(1, sizeof(*l));
+        json_t *spec;
+
+        if (!l)
+                return -ENOMEM;
+        if (!json_is_object(json))
+                jd_fail(&d, "Lease: expected an object");
+        decode_meta(&d, json, &l->meta, NULL);
+        spec = jd_obj(&d, json, "spec", "");
+        l->holder = jd_str(&d, spec, "holderIdentity", "spec");
+        l->lease_duration_seconds = (int32_t)jd_int(&d, spec, "leaseDurationSeconds", "spec", 0);
+        l->acquire_time = jd_str(&d, spec, "acquireTime", "spec");
+        l->renew_time = jd_str(&d, spec, "renewTime", "spec");
+        l->lease_transitions = (int32_t)jd_int(&d, spec, "leaseTransitions", "spec", 0);
+        if (jd_finish(&d, ret_error) < 0) {
+                k8s_lease_free(l);
+                return -EINVAL;
+        }
+        *ret = l;
+        return 0;
+}
+
+json_t *k8s_lease_to_json(const struct k8s_lease *l)
+{
+        json_t *o = json_object(), *md = json_object(), *spec = json_object();
+
+        json_object_set_new(o, "apiVersion", json_string("coordination.k8s.io/v1"));
+        json_object_set_new(o, "kind", json_string("Lease"));
+        json_object_set_new(md, "name", json_string(l->meta.name));
+        if (l->meta.namespace)
+                json_object_set_new(md, "namespace", json_string(l->meta.namespace));
+        if (l->meta.resource_version)
+                json_object_set_new(md, "resourceVersion", json_string(l->meta.resource_version));
+        if (l->meta.labels.n) {
+                json_t *lab = json_object();
+
+                for (size_t i = 0; i < l->meta.labels.n; i++)
+                        json_object_set_new(lab, l->meta.labels.items[i].key,
+                                            json_string(l->meta.labels.items[i].value));
+                json_object_set_new(md, "labels", lab);
+        }
+        json_object_set_new(o, "metadata", md);
+        json_object_set_new(spec, "holderIdentity", json_string(strempty(l->holder)));
+        if (l->lease_duration_seconds)
+                json_object_set_new(spec, "leaseDurationSeconds",
+                                    json_integer(l->lease_duration_seconds));
+        if (l->acquire_time)
+                json_object_set_new(spec, "acquireTime", json_string(l->acquire_time));
+        if (l->renew_time)
+                json_object_set_new(spec, "renewTime", json_string(l->renew_time));
+        json_object_set_new(spec, "leaseTransitions", json_integer(l->lease_transitions));
+        json_object_set_new(o, "spec", spec);
+        return o;
+}
+
+/* ---- CiliumLoadBalancerIPPool ---- */
+
+void k8s_ippool_free(struct k8s_ippool *p)
+{
+        if (!p)
+                return;
+        kube_meta_done(&p->meta);
+        for (size_t i = 0; i < p->n_blocks; i++) {
+                free(p->blocks[i].cidr);
+                free(p->blocks[i].start);
+                free(p->blocks[i].stop);
+        }
+        free(p->blocks);
+        selector_free(p->service_selector);
+        free(p->service_selector_error);
+        kube_conditions_done(&p->conditions);
+        free(p);
+}
+
+static void decode_blocks(struct jd *d, json_t *spec, const char *key, struct k8s_ippool *p)
+{
+        json_t *a = jd_arr(d, spec, key, "spec"), *e;
+        struct k8s_pool_block *nb;
+        size_t i;
+
+        if (!a || json_array_size(a) == 0)
+                return;
+        nb = realloc(p->blocks, (p->n_blocks + json_array_size(a)) * sizeof(*nb));
+        if (!nb) {
+                jd_fail(d, "out of memory");
+                return;
+        }
+        p->blocks = nb;
+        json_array_foreach(a, i, e)
+        {
+                struct k8s_pool_block *b;
+
+                if (d->error)
+                        return;
+                if (!json_is_object(e)) {
+                        jd_fail(d, "spec.%s[%zu]: expected an object", key, i);
+                        return;
+                }
+                b = &p->blocks[p->n_blocks++];
+                memset(b, 0, sizeof(*b));
+                b->cidr = jd_str(d, e, "cidr", "spec.blocks[]");
+                b->start = jd_str(d, e, "start", "spec.blocks[]");
+                b->stop = jd_str(d, e, "stop", "spec.blocks[]");
+        }
+}
+
+int k8s_ippool_decode(json_t *json, struct k8s_ippool **ret, char **ret_error)
+{
+        struct jd d = {0};
+        struct k8s_ippool *p = calloc(1, sizeof(*p));
+        json_t *spec, *status, *sel;
+        char *aflip;
+
+        if (!p)
+                return -ENOMEM;
+        if (!json_is_object(json))
+                jd_fail(&d, "CiliumLoadBalancerIPPool: expected an object");
+        decode_meta(&d, json, &p->meta, NULL);
+        spec = jd_obj(&d, json, "spec", "");
+        status = jd_obj(&d, json, "status", "");
+        decode_blocks(&d, spec, "blocks", p);
+        decode_blocks(&d, spec, "cidrs", p);
+        p->disabled = jd_bool(&d, spec, "disabled", "spec", false);
+        aflip = jd_str(&d, spec, "allowFirstLastIPs", "spec");
+        p->allow_first_last = !aflip || !streq(aflip, "No");
+        free(aflip);
+        sel = jd_obj(&d, spec, "serviceSelector", "spec");
+        if (sel && !d.error &&
+            selector_from_json(sel, &p->service_selector, &p->service_selector_error) == -ENOMEM)
+                jd_fail(&d, "out of memory");
+        decode_conditions(&d, status, "status", &p->conditions);
+        if (jd_finish(&d, ret_error) < 0) {
+                k8s_ippool_free(p);
+                return -EINVAL;
+        }
+        *ret = p;
+        return 0;
+}
+
+/* ---- CiliumL2AnnouncementPolicy ---- */
+
+void k8s_l2policy_free(struct k8s_l2policy *p)
+{
+        if (!p)
+                return;
+        kube_meta_done(&p->meta);
+        selector_free(p->service_selector);
+        free(p->service_selector_error);
+        selector_free(p->node_selector);
+        free(p->node_selector_error);
+        strv_free(p->interfaces);
+        kube_conditions_done(&p->conditions);
+        free(p);
+}
+
+int k8s_l2policy_decode(json_t *json, struct k8s_l2policy **ret, char **ret_error)
+{
+        struct jd d = {0};
+        struct k8s_l2policy *p = calloc(1, sizeof(*p));
+        json_t *spec, *status, *sel;
+
+        if (!p)
+                return -ENOMEM;
+        if (!json_is_object(json))
+                jd_fail(&d, "CiliumL2AnnouncementPolicy: expected an object");
+        decode_meta(&d, json, &p->meta, NULL);
+        spec = jd_obj(&d, json, "spec", "");
+        status = jd_obj(&d, json, "status", "");
+        p->interfaces = jd_strv(&d, spec, "interfaces", "spec");
+        p->external_ips = jd_bool(&d, spec, "externalIPs", "spec", false);
+        p->load_balancer_ips = jd_bool(&d, spec, "loadBalancerIPs", "spec", false);
+        sel = jd_obj(&d, spec, "serviceSelector", "spec");
+        if (sel && !d.error &&
+            selector_from_json(sel, &p->service_selector, &p->service_selector_error) == -ENOMEM)
+                jd_fail(&d, "out of memory");
+        sel = jd_obj(&d, spec, "nodeSelector", "spec");
+        if (sel && !d.error &&
+            selector_from_json(sel, &p->node_selector, &p->node_selector_error) == -ENOMEM)
+                jd_fail(&d, "out of memory");
+        decode_conditions(&d, status, "status", &p->conditions);
+        if (jd_finish(&d, ret_error) < 0) {
+                k8s_l2policy_free(p);
+                return -EINVAL;
+        }
+        *ret = p;
+        return 0;
+}
+
+/* ---- type table for informers ---- */
+
+#define TYPE(kind_, prefix)                                                                        \
+        static int prefix##_decode_any(json_t *j, void **ret, char **err)                          \
+        {                                                                                          \
+                return prefix##_decode(j, (void *)ret, err);                                       \
+        }                                                                                          \
+        static void prefix##_free_any(void *o)                                                     \
+        {                                                                                          \
+                prefix##_free(o);                                                                  \
+        }
+
+TYPE("Service", k8s_service)
+TYPE("Node", k8s_node)
+TYPE("EndpointSlice", k8s_endpointslice)
+TYPE("Lease", k8s_lease)
+TYPE("CiliumLoadBalancerIPPool", k8s_ippool)
+TYPE("CiliumL2AnnouncementPolicy", k8s_l2policy)
+
+const struct kube_type KUBE_TYPE_SERVICE = {"Service", k8s_service_decode_any,
+                                            k8s_service_free_any};
+const struct kube_type KUBE_TYPE_NODE = {"Node", k8s_node_decode_any, k8s_node_free_any};
+const struct kube_type KUBE_TYPE_ENDPOINTSLICE = {"EndpointSlice", k8s_endpointslice_decode_any,
+                                                  k8s_endpointslice_free_any};
+const struct kube_type KUBE_TYPE_LEASE = {"Lease", k8s_lease_decode_any, k8s_lease_free_any};
+const struct kube_type KUBE_TYPE_IPPOOL = {"CiliumLoadBalancerIPPool", k8s_ippool_decode_any,
+                                           k8s_ippool_free_any};
+const struct kube_type KUBE_TYPE_L2POLICY = {"CiliumL2AnnouncementPolicy",
+                                             k8s_l2policy_decode_any, k8s_l2policy_free_any};

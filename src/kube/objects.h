@@ -1,0 +1,178 @@
+/* Typed views of the Kubernetes objects l2lb reads.
+ *
+ * Decoding keeps only what l2lb uses (a Service costs a few hundred bytes in
+ * an informer cache instead of a JSON tree) and checks every field's JSON
+ * type: malformed or unexpected JSON is an error for that object, with a
+ * message naming the field, never a crash. Semantic problems that users must
+ * see in a status condition (a broken label selector) are kept in the object
+ * as an error string instead.
+ *
+ * Every typed object starts with struct kube_meta, so generic code (the
+ * informer) can read names and resource versions of any of them. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "lib/labels.h"
+
+struct kube_meta {
+        char *name;
+        char *namespace; /* NULL for cluster-scoped objects */
+        char *uid;
+        char *resource_version;
+        int64_t generation;
+        time_t creation_timestamp;
+        bool deleting; /* deletionTimestamp set */
+        struct labels labels;
+        struct labels annotations; /* only the keys the type keeps */
+};
+
+struct kube_condition {
+        char *type;
+        char *status;
+        char *reason;
+        char *message;
+        int64_t observed_generation;
+        char *last_transition_time;
+};
+
+struct kube_conditions {
+        size_t n;
+        struct kube_condition *items;
+};
+
+const struct kube_condition *kube_conditions_find(const struct kube_conditions *c,
+                                                  const char *type);
+/* JSON array of conditions as the API writes them. */
+json_t *kube_conditions_to_json(const struct kube_conditions *c);
+void kube_conditions_done(struct kube_conditions *c);
+
+struct k8s_service_port {
+        char *name;
+        int32_t port;
+        char *protocol; /* "TCP" when absent */
+};
+
+struct k8s_lb_ingress {
+        char *ip;
+        char *hostname;
+};
+
+struct k8s_service {
+        struct kube_meta meta;
+        char *type; /* "ClusterIP" when absent */
+        char *load_balancer_class;
+        char *load_balancer_ip;
+        char **external_ips;
+        size_t n_ports;
+        struct k8s_service_port *ports;
+        bool has_selector;
+        struct labels selector;
+        char *external_traffic_policy; /* "Cluster" when absent */
+        char *ip_family_policy;        /* NULL when absent */
+        char **ip_families;
+        size_t n_ingress;
+        struct k8s_lb_ingress *ingress;
+        struct kube_conditions conditions;
+};
+
+struct k8s_node {
+        struct kube_meta meta;
+        bool unschedulable;
+        bool ready; /* condition Ready == True */
+};
+
+struct k8s_endpoint {
+        char **addresses;
+        bool ready; /* conditions.ready, true when absent */
+        char *node_name;
+};
+
+struct k8s_endpointslice {
+        struct kube_meta meta;
+        char *service_name; /* label kubernetes.io/service-name */
+        char *address_type;
+        size_t n_endpoints;
+        struct k8s_endpoint *endpoints;
+};
+
+struct k8s_lease {
+        struct kube_meta meta;
+        char *holder;
+        int32_t lease_duration_seconds;
+        char *acquire_time; /* MicroTime text */
+        char *renew_time;
+        int32_t lease_transitions;
+};
+
+struct k8s_pool_block {
+        char *cidr;
+        char *start;
+        char *stop;
+};
+
+struct k8s_ippool {
+        struct kube_meta meta;
+        size_t n_blocks; /* spec.blocks followed by spec.cidrs */
+        struct k8s_pool_block *blocks;
+        struct selector *service_selector; /* NULL: every service */
+        char *service_selector_error;
+        bool disabled;
+        bool allow_first_last; /* allowFirstLastIPs != "No" */
+        struct kube_conditions conditions;
+};
+
+struct k8s_l2policy {
+        struct kube_meta meta;
+        struct selector *service_selector;
+        char *service_selector_error;
+        struct selector *node_selector;
+        char *node_selector_error;
+        char **interfaces;
+        bool external_ips;
+        bool load_balancer_ips;
+        struct kube_conditions conditions;
+};
+
+/* A decoder/destructor pair; objects start with struct kube_meta. */
+struct kube_type {
+        const char *kind;
+        int (*decode)(json_t *json, void **ret, char **ret_error);
+        void (*free)(void *obj);
+};
+
+extern const struct kube_type KUBE_TYPE_SERVICE;
+extern const struct kube_type KUBE_TYPE_NODE;
+extern const struct kube_type KUBE_TYPE_ENDPOINTSLICE;
+extern const struct kube_type KUBE_TYPE_LEASE;
+extern const struct kube_type KUBE_TYPE_IPPOOL;
+extern const struct kube_type KUBE_TYPE_L2POLICY;
+
+int k8s_service_decode(json_t *json, struct k8s_service **ret, char **ret_error);
+void k8s_service_free(struct k8s_service *s);
+int k8s_node_decode(json_t *json, struct k8s_node **ret, char **ret_error);
+void k8s_node_free(struct k8s_node *n);
+int k8s_endpointslice_decode(json_t *json, struct k8s_endpointslice **ret, char **ret_error);
+void k8s_endpointslice_free(struct k8s_endpointslice *e);
+int k8s_lease_decode(json_t *json, struct k8s_lease **ret, char **ret_error);
+void k8s_lease_free(struct k8s_lease *l);
+int k8s_ippool_decode(json_t *json, struct k8s_ippool **ret, char **ret_error);
+void k8s_ippool_free(struct k8s_ippool *p);
+int k8s_l2policy_decode(json_t *json, struct k8s_l2policy **ret, char **ret_error);
+void k8s_l2policy_free(struct k8s_l2policy *p);
+
+/* Lease object for create/update (metadata.resourceVersion set if known). */
+json_t *k8s_lease_to_json(const struct k8s_lease *l);
+
+/* "2006-01-02T15:04:05Z" (Time) and "2006-01-02T15:04:05.000000Z" (MicroTime). */
+int kube_time_parse(const char *s, int64_t *ret_usec);
+char *kube_time_format(int64_t unix_usec, bool micro, char *buf, size_t len);
+
+/* Synthetic labels used by LB-IPAM and L2 policies: the service's labels
+ * plus io.kubernetes.service.name / .namespace (which win). */
+int k8s_service_selector_labels(const struct k8s_service *s, struct labels *ret);
+
+void kube_meta_done(struct kube_meta *m);

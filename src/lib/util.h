@@ -1,0 +1,78 @@
+/* Small helpers used everywhere: cleanup attributes, array sizes, string
+ * helpers. Errors in l2lb are negative errno values (systemd style). */
+#pragma once
+
+#include <assert.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _likely_(x) __builtin_expect(!!(x), 1)
+#define _unlikely_(x) __builtin_expect(!!(x), 0)
+
+#define USEC_PER_SEC ((uint64_t)1000000ULL)
+#define USEC_PER_MSEC ((uint64_t)1000ULL)
+#define NSEC_PER_USEC ((uint64_t)1000ULL)
+#define NSEC_PER_SEC ((uint64_t)1000000000ULL)
+
+static inline void freep(void *p)
+{
+        free(*(void **)p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline bool streq_ptr(const char *a, const char *b)
+{
+        if (!a || !b)
+                return a == b;
+        return strcmp(a, b) == 0;
+}
+#define streq(a, b) (strcmp((a), (b)) == 0)
+
+static inline bool isempty(const char *s)
+{
+        return !s || !*s;
+}
+
+static inline const char *strempty(const char *s)
+{
+        return s ? s : "";
+}
+
+/* Returns the suffix after prefix if s starts with it, else NULL. */
+static inline const char *startswith(const char *s, const char *prefix)
+{
+        size_t l = strlen(prefix);
+        return strncmp(s, prefix, l) == 0 ? s + l : NULL;
+}
+
+/* Replace *p with a copy of s (NULL allowed). Returns -ENOMEM on failure. */
+int free_and_strdup(char **p, const char *s);
+
+/* Split a comma-separated list, trimming blanks around entries and dropping
+ * empty ones. Returns a NULL-terminated vector (free with strv_free). */
+char **strv_split_comma(const char *s);
+void strv_free(char **v);
+size_t strv_length(char *const *v);
+bool strv_contains(char *const *v, const char *s);
+char **strv_copy(char *const *v);
+bool strv_equal(char *const *a, char *const *b);
+int strv_push(char ***v, const char *s);
+static inline void strv_freep(char ***v)
+{
+        strv_free(*v);
+}
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+
+/* Trim ASCII whitespace in place; returns s. */
+char *strstrip(char *s);
+
+/* Read a whole small file (config files, tokens). Returns -errno. */
+int read_full_file(const char *path, char **ret, size_t *ret_size);

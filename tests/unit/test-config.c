@@ -1,0 +1,283 @@
+/* Durations in Go syntax, and flags / config directory / defaults. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/config.h"
+#include "lib/duration.h"
+#include "lib/util.h"
+
+static void dur(const char *s, uint64_t want)
+{
+        uint64_t v = 12345;
+
+        assert_int_equal(duration_parse(s, &v), 0);
+        assert_true(v == want);
+}
+
+static void test_duration_parse(void **state)
+{
+        uint64_t v;
+
+        (void)state;
+        dur("3s", 3 * USEC_PER_SEC);
+        dur("500ms", 500 * USEC_PER_MSEC);
+        dur("1m30s", 90 * USEC_PER_SEC);
+        dur("1.5s", 1500 * USEC_PER_MSEC);
+        dur("2h45m", (2 * 3600 + 45 * 60) * USEC_PER_SEC);
+        dur("0", 0);
+        dur("0s", 0);
+        dur("100us", 100);
+        dur("100\xc2\xb5s", 100);
+        dur("1500ns", 1);
+        dur(".5s", 500 * USEC_PER_MSEC);
+        dur("1.s", USEC_PER_SEC);
+        dur("+5s", 5 * USEC_PER_SEC);
+        assert_int_equal(duration_parse("", &v), -EINVAL);
+        assert_int_equal(duration_parse("3", &v), -EINVAL);
+        assert_int_equal(duration_parse("-3s", &v), -EINVAL);
+        assert_int_equal(duration_parse("3x", &v), -EINVAL);
+        assert_int_equal(duration_parse("s", &v), -EINVAL);
+        assert_int_equal(duration_parse(".s", &v), -EINVAL);
+        assert_int_equal(duration_parse("3s ", &v), -EINVAL);
+        assert_int_equal(duration_parse("1e3s", &v), -EINVAL);
+        assert_int_equal(duration_parse("99999999999999999999h", &v), -ERANGE);
+        assert_int_equal(duration_parse("3000000h", &v), -ERANGE);
+}
+
+static void fmt(uint64_t usec, const char *want)
+{
+        char buf[64];
+
+        assert_string_equal(duration_format(usec, buf, sizeof(buf)), want);
+}
+
+static void test_duration_format(void **state)
+{
+        (void)state;
+        fmt(0, "0s");
+        fmt(3 * USEC_PER_SEC, "3s");
+        fmt(500 * USEC_PER_MSEC, "500ms");
+        fmt(90 * USEC_PER_SEC, "1m30s");
+        fmt(1500 * USEC_PER_MSEC, "1.5s");
+        fmt(3600 * USEC_PER_SEC, "1h0m0s");
+        fmt(15 * USEC_PER_SEC, "15s");
+        fmt(1500, "1.5ms");
+        fmt(7, "7\xc2\xb5s");
+}
+
+static int load(struct l2lb_config *c, unsigned prog, char **argv, char **err)
+{
+        int argc = 0;
+
+        while (argv[argc])
+                argc++;
+        return config_load(c, prog, argc, argv, NULL, err);
+}
+
+static void test_defaults_and_flags(void **state)
+{
+        struct l2lb_config c;
+        char *err = NULL;
+
+        (void)state;
+        {
+                char *argv[] = {"x", NULL};
+
+                assert_int_equal(load(&c, CONFIG_AGENT, argv, &err), CONFIG_LOADED);
+                assert_true(c.l2_announcements_lease_duration == 15 * USEC_PER_SEC);
+                assert_true(c.l2_announcements_renew_deadline == 5 * USEC_PER_SEC);
+                assert_true(c.l2_announcements_retry_period == 2 * USEC_PER_SEC);
+                assert_string_equal(c.k8s_namespace, "kube-system");
+                assert_int_equal(strv_length(c.devices), 0);
+                assert_false(c.enable_external_ips);
+                config_done(&c);
+        }
+        {
+                char *argv[] = {"x",
+                                "--l2-announcements-lease-duration=3s",
+                                "--l2-announcements-renew-deadline",
+                                "1s",
+                                "--l2-announcements-retry-period=500ms",
+                                "--devices=eth0, net0",
+                                "--enable-external-ips",
+                                "--k8s-client-qps=12.5",
+                                "--k8s-client-burst=30",
+                                NULL};
+
+                assert_int_equal(load(&c, CONFIG_AGENT, argv, &err), CONFIG_LOADED);
+                assert_true(c.l2_announcements_lease_duration == 3 * USEC_PER_SEC);
+                assert_true(c.l2_announcements_renew_deadline == 1 * USEC_PER_SEC);
+                assert_true(c.l2_announcements_retry_period == 500 * USEC_PER_MSEC);
+                assert_int_equal(strv_length(c.devices), 2);
+                assert_string_equal(c.devices[1], "net0");
+                assert_true(c.enable_external_ips);
+                assert_true(c.k8s_client_qps == 12.5);
+                assert_true(c.k8s_client_burst == 30);
+                config_done(&c);
+        }
+}
+
+static void expect_error(unsigned prog, char **argv, const char *fragment)
+{
+        struct l2lb_config c;
+        char *err = NULL;
+
+        assert_true(load(&c, prog, argv, &err) < 0);
+        assert_non_null(err);
+        if (!strstr(err, fragment))
+                fail_msg("error \"%s\" lacks \"%s\"", err, fragment);
+        free(err);
+}
+
+static void test_errors(void **state)
+{
+        (void)state;
+        expect_error(CONFIG_AGENT, (char *[]){"x", "--nope=1", NULL}, "unknown flag --nope");
+        expect_error(CONFIG_AGENT, (char *[]){"x", "--l2-announcements-lease-duration=3", NULL},
+                     "expected a duration");
+        expect_error(CONFIG_AGENT, (char *[]){"x", "--enable-ipv4=yes", NULL},
+                     "expected true or false");
+        expect_error(CONFIG_AGENT, (char *[]){"x", "--k8s-client-burst=-1", NULL},
+                     "non-negative integer");
+        expect_error(CONFIG_AGENT, (char *[]){"x", "--k8s-client-qps=fast", NULL},
+                     "non-negative number");
+        expect_error(CONFIG_OPERATOR, (char *[]){"x", "--default-lb-service-ipam=metallb", NULL},
+                     "lbipam none");
+        /* an agent key is not an operator flag */
+        expect_error(CONFIG_OPERATOR, (char *[]){"x", "--devices=eth0", NULL},
+                     "unknown flag --devices");
+        expect_error(CONFIG_AGENT, (char *[]){"x", "--node-name", NULL}, "needs a value");
+}
+
+static void write_file(const char *dir, const char *name, const char *content)
+{
+        char path[512];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(content, f);
+        fclose(f);
+}
+
+static void test_config_dir(void **state)
+{
+        char dir[] = "/tmp/l2lb-test-config-XXXXXX", arg[600], sub[600];
+        struct l2lb_config c;
+        char *err = NULL;
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        write_file(dir, "l2-announcements-lease-duration", "3s\n");
+        write_file(dir, "devices", "eth0,net0");
+        write_file(dir, "enable-external-ips", "true");
+        /* an operator key in a shared ConfigMap is fine for the agent */
+        write_file(dir, "default-lb-service-ipam", "lbipam");
+        /* ConfigMap volume bookkeeping */
+        snprintf(sub, sizeof(sub), "%s/..data", dir);
+        assert_int_equal(mkdir(sub, 0755), 0);
+        snprintf(arg, sizeof(arg), "--config-dir=%s", dir);
+        {
+                char *argv[] = {"x", arg, "--enable-external-ips=false", NULL};
+
+                assert_int_equal(load(&c, CONFIG_AGENT, argv, &err), CONFIG_LOADED);
+                assert_true(c.l2_announcements_lease_duration == 3 * USEC_PER_SEC);
+                assert_int_equal(strv_length(c.devices), 2);
+                assert_false(c.enable_external_ips); /* the flag wins */
+                config_done(&c);
+        }
+        write_file(dir, "l2-announcements-retry-period", "soon");
+        {
+                char *argv[] = {"x", arg, NULL};
+
+                assert_true(load(&c, CONFIG_AGENT, argv, &err) < 0);
+                assert_non_null(strstr(err, "config file l2-announcements-retry-period"));
+                free(err);
+                err = NULL;
+        }
+        write_file(dir, "l2-announcements-retry-period", "1s");
+        write_file(dir, "no-such-key", "1");
+        {
+                char *argv[] = {"x", arg, NULL};
+
+                assert_true(load(&c, CONFIG_AGENT, argv, &err) < 0);
+                assert_non_null(strstr(err, "unknown configuration key \"no-such-key\""));
+                free(err);
+        }
+        {
+                char *argv[] = {"x", "--config-dir=/nonexistent/dir", NULL};
+
+                err = NULL;
+                assert_true(load(&c, CONFIG_AGENT, argv, &err) < 0);
+                assert_non_null(strstr(err, "cannot read config directory"));
+                free(err);
+        }
+        snprintf(arg, sizeof(arg), "rm -rf '%s'", dir);
+        assert_int_equal(system(arg), 0);
+}
+
+static void test_sanitize(void **state)
+{
+        uint64_t d = 3 * USEC_PER_SEC, rd = USEC_PER_SEC, rp = 500 * USEC_PER_MSEC;
+
+        (void)state;
+        assert_false(config_sanitize_l2_timings(&d, &rd, &rp));
+        d = 500 * USEC_PER_MSEC;
+        rd = USEC_PER_SEC;
+        rp = USEC_PER_SEC;
+        assert_true(config_sanitize_l2_timings(&d, &rd, &rp));
+        assert_true(d == USEC_PER_SEC);
+        assert_true(rd == USEC_PER_SEC / 2);
+        assert_true(rp == USEC_PER_SEC / 4);
+}
+
+static void test_help_version(void **state)
+{
+        struct l2lb_config c;
+        char *err = NULL;
+
+        (void)state;
+        assert_int_equal(load(&c, CONFIG_AGENT, (char *[]){"x", "--version", NULL}, &err),
+                         CONFIG_VERSION);
+        assert_int_equal(load(&c, CONFIG_AGENT, (char *[]){"x", "--bogus", "--help", NULL}, &err),
+                         CONFIG_HELP);
+}
+
+static void test_view(void **state)
+{
+        struct l2lb_config c;
+        char *err = NULL, *buf = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        (void)state;
+        assert_int_equal(load(&c, CONFIG_CLI,
+                              (char *[]){"x", "--l2-announcements-retry-period=500ms", NULL}, &err),
+                         CONFIG_LOADED);
+        f = open_memstream(&buf, &len);
+        config_view(&c, CONFIG_CLI, f);
+        fclose(f);
+        assert_non_null(strstr(buf, "l2-announcements-retry-period            500ms\n"));
+        assert_non_null(strstr(buf, "l2-announcements-lease-duration          15s\n"));
+        free(buf);
+        config_done(&c);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_duration_parse), cmocka_unit_test(test_duration_format),
+                cmocka_unit_test(test_defaults_and_flags), cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_config_dir),    cmocka_unit_test(test_sanitize),
+                cmocka_unit_test(test_help_version),  cmocka_unit_test(test_view),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
