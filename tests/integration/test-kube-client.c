@@ -1,0 +1,678 @@
+/* The Kubernetes client against a real kube-apiserver (KUBECONFIG from the
+ * test runner): CRUD on every type l2lb uses, pagination, watches and
+ * informers, 409 on a stale update, RBAC errors, rate limiting, a dead
+ * server. Tests that restart the apiserver or compact etcd start their own
+ * instance with scripts/kube-testenv (L2LB_TESTENV). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kube/api.h"
+#include "kube/informer.h"
+#include "kube/kubeconfig.h"
+#include "lib/util.h"
+
+#define TIMEOUT (20 * USEC_PER_SEC)
+
+static sd_event *ev;
+static struct kube_client *client;
+static char ns[64];
+
+/* ---- helpers ---- */
+
+static struct kube_client *connect_to(const char *kubeconfig, double qps, unsigned burst)
+{
+        struct kube_config *cfg = NULL;
+        struct kube_client *c = NULL;
+        struct kube_client_options o = {.qps = qps, .burst = burst, .user_agent = "l2lb-test"};
+        char *err = NULL;
+
+        if (kube_config_load(kubeconfig, &cfg, &err) < 0)
+                fail_msg("kubeconfig: %s", err);
+        assert_int_equal(kube_client_new(ev, cfg, &o, &c), 0);
+        kube_config_free(cfg);
+        return c;
+}
+
+/* Run a call synchronously; returns the result (caller: kube_sync_done). */
+#define SYNC(s, call_expr)                                                                         \
+        do {                                                                                       \
+                memset(&(s), 0, sizeof(s));                                                        \
+                assert_int_equal((call_expr), 0);                                                  \
+                kube_sync_wait(client, &(s), TIMEOUT);                                             \
+                assert_true((s).done);                                                             \
+        } while (0)
+
+static void expect_ok(struct kube_sync *s, const char *what)
+{
+        if (s->error)
+                fail_msg("%s: status %ld reason %s: %s", what, s->http_status, s->reason,
+                         s->message);
+}
+
+static json_t *J(const char *fmt, ...)
+{
+        char buf[4096];
+        va_list ap;
+        json_error_t e;
+        json_t *j;
+
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        j = json_loads(buf, 0, &e);
+        if (!j)
+                fail_msg("bad JSON %s: %s", e.text, buf);
+        return j;
+}
+
+static void run_for(uint64_t usec)
+{
+        uint64_t start, now;
+
+        sd_event_now(ev, CLOCK_MONOTONIC, &start);
+        do {
+                sd_event_run(ev, 50000);
+                sd_event_now(ev, CLOCK_MONOTONIC, &now);
+        } while (now - start < usec);
+}
+
+/* Run the loop until *flag or timeout; returns *flag. */
+static bool run_until(bool (*cond)(void *), void *data, uint64_t timeout)
+{
+        uint64_t start, now;
+
+        sd_event_now(ev, CLOCK_MONOTONIC, &start);
+        while (!cond(data)) {
+                sd_event_run(ev, 50000);
+                sd_event_now(ev, CLOCK_MONOTONIC, &now);
+                if (now - start > timeout)
+                        return false;
+        }
+        return true;
+}
+
+static int sh(const char *fmt, ...)
+{
+        char cmd[2048];
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        vsnprintf(cmd, sizeof(cmd), fmt, ap);
+        va_end(ap);
+        r = system(cmd);
+        return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
+}
+
+static int setup(void **state)
+{
+        struct kube_sync s;
+        json_t *o;
+
+        (void)state;
+        if (!getenv("KUBECONFIG")) {
+                fprintf(stderr, "KUBECONFIG is not set: run through scripts/run-tests\n");
+                return -1;
+        }
+        if (sd_event_new(&ev) < 0)
+                return -1;
+        client = connect_to(NULL, 0, 0);
+        snprintf(ns, sizeof(ns), "it-%d-%ld", (int)getpid(), (long)time(NULL) % 100000);
+        o = J("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
+        SYNC(s, kube_create(client, &KUBE_NAMESPACES, NULL, o, kube_sync_callback, &s, NULL));
+        expect_ok(&s, "create namespace");
+        kube_sync_done(&s);
+        json_decref(o);
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct kube_sync s;
+
+        (void)state;
+        SYNC(s, kube_delete(client, &KUBE_NAMESPACES, NULL, ns, NULL, kube_sync_callback, &s,
+                            NULL));
+        kube_sync_done(&s);
+        kube_client_free(client);
+        sd_event_unref(ev);
+        return 0;
+}
+
+/* ---- CRUD ---- */
+
+static void test_service_crud(void **state)
+{
+        struct kube_sync s;
+        struct k8s_service *svc = NULL;
+        char *err = NULL;
+        json_t *o, *p;
+
+        (void)state;
+        o = J("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\","
+              "\"labels\":{\"color\":\"red\"}},\"spec\":{\"type\":\"LoadBalancer\",\"ports\":[{"
+              "\"port\":80}],\"selector\":{\"app\":\"web\"}}}");
+        SYNC(s, kube_create(client, &KUBE_SERVICES, ns, o, kube_sync_callback, &s, NULL));
+        expect_ok(&s, "create service");
+        assert_int_equal(s.http_status, 201);
+        assert_int_equal(k8s_service_decode(s.body, &svc, &err), 0);
+        assert_string_equal(svc->type, "LoadBalancer");
+        assert_string_equal(svc->meta.namespace, ns);
+        k8s_service_free(svc);
+        kube_sync_done(&s);
+        json_decref(o);
+
+        /* already exists */
+        o = J("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\"},"
+              "\"spec\":{\"ports\":[{\"port\":80}]}}");
+        SYNC(s, kube_create(client, &KUBE_SERVICES, ns, o, kube_sync_callback, &s, NULL));
+        assert_int_equal(s.http_status, 409);
+        assert_string_equal(s.reason, "AlreadyExists");
+        kube_sync_done(&s);
+        json_decref(o);
+
+        /* merge patch of labels */
+        p = J("{\"metadata\":{\"labels\":{\"color\":\"blue\"}}}");
+        SYNC(s, kube_patch(client, &KUBE_SERVICES, ns, "web", NULL, KUBE_PATCH_MERGE, p,
+                           kube_sync_callback, &s, NULL));
+        expect_ok(&s, "merge patch");
+        kube_sync_done(&s);
+        json_decref(p);
+
+        /* JSON patch of the status subresource */
+        p = J("[{\"op\":\"add\",\"path\":\"/status/loadBalancer\",\"value\":{\"ingress\":[{\"ip\":"
+              "\"12.0.0.200\"}]}}]");
+        SYNC(s, kube_patch(client, &KUBE_SERVICES, ns, "web", "status", KUBE_PATCH_JSON, p,
+                           kube_sync_callback, &s, NULL));
+        expect_ok(&s, "status json patch");
+        kube_sync_done(&s);
+        json_decref(p);
+
+        SYNC(s, kube_get(client, &KUBE_SERVICES, ns, "web", kube_sync_callback, &s, NULL));
+        expect_ok(&s, "get");
+        assert_int_equal(k8s_service_decode(s.body, &svc, &err), 0);
+        assert_string_equal(labels_get(&svc->meta.labels, "color"), "blue");
+        assert_int_equal(svc->n_ingress, 1);
+        assert_string_equal(svc->ingress[0].ip, "12.0.0.200");
+        k8s_service_free(svc);
+        kube_sync_done(&s);
+
+        /* strategic merge patch on a built-in type */
+        p = J("{\"spec\":{\"externalIPs\":[\"12.0.0.100\"]}}");
+        SYNC(s, kube_patch(client, &KUBE_SERVICES, ns, "web", NULL, KUBE_PATCH_STRATEGIC, p,
+                           kube_sync_callback, &s, NULL));
+        expect_ok(&s, "strategic patch");
+        kube_sync_done(&s);
+        json_decref(p);
+
+        SYNC(s, kube_delete(client, &KUBE_SERVICES, ns, "web", NULL, kube_sync_callback, &s,
+                            NULL));
+        expect_ok(&s, "delete");
+        kube_sync_done(&s);
+        SYNC(s, kube_get(client, &KUBE_SERVICES, ns, "web", kube_sync_callback, &s, NULL));
+        assert_int_equal(s.http_status, 404);
+        assert_string_equal(s.reason, "NotFound");
+        assert_int_equal(s.error, -ENOENT);
+        kube_sync_done(&s);
+}
+
+static void test_lease_update_conflict(void **state)
+{
+        struct kube_sync s;
+        struct k8s_lease *l = NULL;
+        char *err = NULL, rv[64];
+        json_t *o;
+
+        (void)state;
+        o = J("{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{"
+              "\"name\":\"cilium-l2announce-x-y\"},\"spec\":{\"holderIdentity\":\"kind-worker\","
+              "\"leaseDurationSeconds\":3,\"acquireTime\":\"2026-11-26T10:00:00.000000Z\","
+              "\"renewTime\":\"2026-11-26T10:00:00.000000Z\",\"leaseTransitions\":0}}");
+        SYNC(s, kube_create(client, &KUBE_LEASES, ns, o, kube_sync_callback, &s, NULL));
+        expect_ok(&s, "create lease");
+        assert_int_equal(k8s_lease_decode(s.body, &l, &err), 0);
+        snprintf(rv, sizeof(rv), "%s", l->meta.resource_version);
+        kube_sync_done(&s);
+        json_decref(o);
+
+        /* renew with the right resourceVersion */
+        free(l->renew_time);
+        l->renew_time = strdup("2026-11-26T10:00:01.000000Z");
+        o = k8s_lease_to_json(l);
+        SYNC(s, kube_update(client, &KUBE_LEASES, ns, l->meta.name, NULL, o, 0,
+                            kube_sync_callback, &s, NULL));
+        expect_ok(&s, "update lease");
+        kube_sync_done(&s);
+
+        /* the same resourceVersion again: 409 Conflict */
+        SYNC(s, kube_update(client, &KUBE_LEASES, ns, l->meta.name, NULL, o, KUBE_CALL_NO_RETRY,
+                            kube_sync_callback, &s, NULL));
+        assert_int_equal(s.http_status, 409);
+        assert_string_equal(s.reason, "Conflict");
+        assert_non_null(strstr(s.message, "the object has been modified"));
+        kube_sync_done(&s);
+        json_decref(o);
+
+        /* delete with a stale resourceVersion precondition: 409 */
+        o = J("{\"preconditions\":{\"resourceVersion\":\"%s\"}}", rv);
+        SYNC(s, kube_delete(client, &KUBE_LEASES, ns, l->meta.name, o, kube_sync_callback, &s,
+                            NULL));
+        assert_int_equal(s.http_status, 409);
+        kube_sync_done(&s);
+        json_decref(o);
+        k8s_lease_free(l);
+}
+
+static void test_custom_resources(void **state)
+{
+        struct kube_sync s;
+        struct k8s_ippool *p = NULL;
+        struct k8s_l2policy *pol = NULL;
+        char *err = NULL, name[96];
+        json_t *o;
+
+        (void)state;
+        snprintf(name, sizeof(name), "%s-pool", ns);
+        /* v2alpha1 with the older spec.cidrs, read back as v2 */
+        o = J("{\"apiVersion\":\"cilium.io/v2alpha1\",\"kind\":\"CiliumLoadBalancerIPPool\","
+              "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"cidrs\":[{\"cidr\":\"12.0.0.128/25\"}],"
+              "\"serviceSelector\":{\"matchLabels\":{\"color\":\"blue\"}}}}",
+              name);
+        SYNC(s, kube_create(client, &KUBE_IPPOOLS_V2ALPHA1, NULL, o, kube_sync_callback, &s,
+                            NULL));
+        expect_ok(&s, "create pool");
+        kube_sync_done(&s);
+        json_decref(o);
+        SYNC(s, kube_get(client, &KUBE_IPPOOLS, NULL, name, kube_sync_callback, &s, NULL));
+        expect_ok(&s, "get pool v2");
+        assert_int_equal(k8s_ippool_decode(s.body, &p, &err), 0);
+        assert_int_equal(p->n_blocks, 1);
+        assert_string_equal(p->blocks[0].cidr, "12.0.0.128/25");
+        k8s_ippool_free(p);
+        kube_sync_done(&s);
+
+        /* status subresource: conditions written, spec untouched */
+        o = J("{\"status\":{\"conditions\":[{\"type\":\"cilium.io/IPsTotal\",\"status\":"
+              "\"Unknown\",\"reason\":\"noreason\",\"message\":\"128\",\"observedGeneration\":1,"
+              "\"lastTransitionTime\":\"2026-11-26T10:00:00Z\"}]}}");
+        SYNC(s, kube_patch(client, &KUBE_IPPOOLS, NULL, name, "status", KUBE_PATCH_MERGE, o,
+                           kube_sync_callback, &s, NULL));
+        expect_ok(&s, "patch pool status");
+        assert_int_equal(k8s_ippool_decode(s.body, &p, &err), 0);
+        assert_string_equal(kube_conditions_find(&p->conditions, "cilium.io/IPsTotal")->message,
+                            "128");
+        k8s_ippool_free(p);
+        kube_sync_done(&s);
+        json_decref(o);
+        SYNC(s, kube_delete(client, &KUBE_IPPOOLS, NULL, name, NULL, kube_sync_callback, &s,
+                            NULL));
+        expect_ok(&s, "delete pool");
+        kube_sync_done(&s);
+
+        snprintf(name, sizeof(name), "%s-policy", ns);
+        o = J("{\"apiVersion\":\"cilium.io/v2alpha1\",\"kind\":\"CiliumL2AnnouncementPolicy\","
+              "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"externalIPs\":true,\"loadBalancerIPs\":"
+              "false,\"interfaces\":[\"net0\"],\"serviceSelector\":{\"matchLabels\":{\"color\":"
+              "\"blue\"}},\"nodeSelector\":{\"matchExpressions\":[{\"key\":"
+              "\"node-role.kubernetes.io/control-plane\",\"operator\":\"DoesNotExist\"}]}}}",
+              name);
+        SYNC(s, kube_create(client, &KUBE_L2POLICIES, NULL, o, kube_sync_callback, &s, NULL));
+        expect_ok(&s, "create policy");
+        assert_int_equal(k8s_l2policy_decode(s.body, &pol, &err), 0);
+        assert_true(pol->external_ips);
+        k8s_l2policy_free(pol);
+        kube_sync_done(&s);
+        json_decref(o);
+        SYNC(s, kube_delete(client, &KUBE_L2POLICIES, NULL, name, NULL, kube_sync_callback, &s,
+                            NULL));
+        expect_ok(&s, "delete policy");
+        kube_sync_done(&s);
+}
+
+static void test_node_and_endpointslice(void **state)
+{
+        struct kube_sync s;
+        struct k8s_node *n = NULL;
+        struct k8s_endpointslice *e = NULL;
+        char *err = NULL, name[96];
+        json_t *o;
+
+        (void)state;
+        snprintf(name, sizeof(name), "%s-node", ns);
+        o = J("{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"%s\",\"labels\":{"
+              "\"kubernetes.io/hostname\":\"%s\"}}}",
+              name, name);
+        SYNC(s, kube_create(client, &KUBE_NODES, NULL, o, kube_sync_callback, &s, NULL));
+        expect_ok(&s, "create node");
+        kube_sync_done(&s);
+        json_decref(o);
+        o = J("{\"spec\":{\"unschedulable\":true}}");
+        SYNC(s, kube_patch(client, &KUBE_NODES, NULL, name, NULL, KUBE_PATCH_MERGE, o,
+                           kube_sync_callback, &s, NULL));
+        expect_ok(&s, "cordon");
+        assert_int_equal(k8s_node_decode(s.body, &n, &err), 0);
+        assert_true(n->unschedulable);
+        k8s_node_free(n);
+        kube_sync_done(&s);
+        json_decref(o);
+        SYNC(s, kube_delete(client, &KUBE_NODES, NULL, name, NULL, kube_sync_callback, &s, NULL));
+        expect_ok(&s, "delete node");
+        kube_sync_done(&s);
+
+        /* discovery.k8s.io/v1beta1 on 1.20 */
+        o = J("{\"apiVersion\":\"discovery.k8s.io/v1beta1\",\"kind\":\"EndpointSlice\",\"metadata\""
+              ":{\"name\":\"web-abc\",\"labels\":{\"kubernetes.io/service-name\":\"web\"}},"
+              "\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"10.244.1.5\"],"
+              "\"conditions\":{\"ready\":true},\"topology\":{\"kubernetes.io/hostname\":"
+              "\"kind-worker\"}}],\"ports\":[{\"port\":80}]}");
+        SYNC(s, kube_create(client, &KUBE_ENDPOINTSLICES_V1BETA1, ns, o, kube_sync_callback, &s,
+                            NULL));
+        expect_ok(&s, "create endpointslice");
+        assert_int_equal(k8s_endpointslice_decode(s.body, &e, &err), 0);
+        assert_string_equal(e->service_name, "web");
+        assert_string_equal(e->endpoints[0].node_name, "kind-worker");
+        k8s_endpointslice_free(e);
+        kube_sync_done(&s);
+        json_decref(o);
+}
+
+/* ---- list pagination ---- */
+
+static void create_leases(const char *prefix, int n)
+{
+        for (int i = 0; i < n; i++) {
+                struct kube_sync s;
+                json_t *o = J("{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\","
+                              "\"metadata\":{\"name\":\"%s-%02d\",\"labels\":{\"set\":\"%s\"}},"
+                              "\"spec\":{\"holderIdentity\":\"n%d\"}}",
+                              prefix, i, prefix, i % 3);
+
+                SYNC(s, kube_create(client, &KUBE_LEASES, ns, o, kube_sync_callback, &s, NULL));
+                expect_ok(&s, "create lease");
+                kube_sync_done(&s);
+                json_decref(o);
+        }
+}
+
+static void test_list_pagination(void **state)
+{
+        struct kube_list_opts o = {.limit = 10, .label_selector = "set=page"};
+        char cont[2048] = "";
+        int pages = 0, items = 0;
+
+        (void)state;
+        create_leases("page", 25);
+        do {
+                struct kube_sync s;
+                const char *c;
+
+                o.continue_token = *cont ? cont : NULL;
+                SYNC(s, kube_list(client, &KUBE_LEASES, ns, &o, kube_sync_callback, &s, NULL));
+                expect_ok(&s, "list page");
+                items += (int)json_array_size(json_object_get(s.body, "items"));
+                c = json_string_value(json_object_get(json_object_get(s.body, "metadata"),
+                                                      "continue"));
+                snprintf(cont, sizeof(cont), "%s", c ? c : "");
+                pages++;
+                kube_sync_done(&s);
+        } while (*cont && pages < 10);
+        assert_int_equal(items, 25);
+        assert_int_equal(pages, 3);
+
+        /* field selector */
+        {
+                struct kube_sync s;
+                struct kube_list_opts f = {.field_selector = "metadata.name=page-07"};
+
+                SYNC(s, kube_list(client, &KUBE_LEASES, ns, &f, kube_sync_callback, &s, NULL));
+                expect_ok(&s, "field selector");
+                assert_int_equal(json_array_size(json_object_get(s.body, "items")), 1);
+                kube_sync_done(&s);
+        }
+}
+
+/* ---- informer ---- */
+
+struct seen {
+        int adds, updates, removes, synced;
+        char last[128];
+};
+
+static void on_add(void *ud, const void *obj)
+{
+        struct seen *s = ud;
+        const struct kube_meta *m = obj;
+
+        s->adds++;
+        snprintf(s->last, sizeof(s->last), "add %s", m->name);
+}
+
+static void on_update(void *ud, const void *old, const void *obj)
+{
+        struct seen *s = ud;
+        const struct k8s_lease *o = old, *n = obj;
+
+        s->updates++;
+        snprintf(s->last, sizeof(s->last), "update %s %s->%s", n->meta.name, strempty(o->holder),
+                 strempty(n->holder));
+}
+
+static void on_remove(void *ud, const void *obj)
+{
+        struct seen *s = ud;
+        const struct kube_meta *m = obj;
+
+        s->removes++;
+        snprintf(s->last, sizeof(s->last), "remove %s", m->name);
+}
+
+static void on_synced(void *ud)
+{
+        ((struct seen *)ud)->synced++;
+}
+
+static const struct kube_informer_handlers handlers = {on_add, on_update, on_remove, on_synced};
+
+static bool is_synced(void *d)
+{
+        return ((struct seen *)d)->synced > 0;
+}
+
+struct want {
+        struct seen *s;
+        const char *last;
+};
+
+static bool saw(void *d)
+{
+        struct want *w = d;
+
+        return streq(w->s->last, w->last);
+}
+
+static void test_informer(void **state)
+{
+        struct kube_informer_options io = {.namespace = ns, .label_selector = "set=inf",
+                                           .page_size = 4};
+        struct kube_informer *inf = NULL;
+        struct seen seen = {0};
+        struct kube_sync s;
+        struct want w = {&seen, NULL};
+        json_t *o;
+
+        (void)state;
+        create_leases("inf", 9);
+        assert_int_equal(kube_informer_new(client, &KUBE_LEASES, &KUBE_TYPE_LEASE, &io, &handlers,
+                                           &seen, &inf),
+                         0);
+        kube_informer_start(inf);
+        assert_true(run_until(is_synced, &seen, TIMEOUT));
+        assert_int_equal(seen.adds, 9); /* three pages of 4, 4, 1 */
+        assert_int_equal(kube_informer_count(inf), 9);
+        assert_non_null(kube_informer_get(inf, ns, "inf-03"));
+
+        /* watch events in order */
+        o = J("{\"metadata\":{\"labels\":{\"set\":\"inf\"}},\"spec\":{\"holderIdentity\":\"nX\"}}");
+        SYNC(s, kube_patch(client, &KUBE_LEASES, ns, "inf-03", NULL, KUBE_PATCH_MERGE, o,
+                           kube_sync_callback, &s, NULL));
+        expect_ok(&s, "patch");
+        kube_sync_done(&s);
+        json_decref(o);
+        w.last = "update inf-03 n0->nX";
+        assert_true(run_until(saw, &w, TIMEOUT));
+        create_leases("inf-new", 1);
+        w.last = "add inf-new-00";
+        /* label inf-new does not match set=inf: nothing arrives; then a matching one */
+        run_for(300000);
+        assert_int_equal(seen.adds, 9);
+        o = J("{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{"
+              "\"name\":\"inf-late\",\"labels\":{\"set\":\"inf\"}},\"spec\":{}}");
+        SYNC(s, kube_create(client, &KUBE_LEASES, ns, o, kube_sync_callback, &s, NULL));
+        expect_ok(&s, "create");
+        kube_sync_done(&s);
+        json_decref(o);
+        w.last = "add inf-late";
+        assert_true(run_until(saw, &w, TIMEOUT));
+        SYNC(s, kube_delete(client, &KUBE_LEASES, ns, "inf-05", NULL, kube_sync_callback, &s,
+                            NULL));
+        expect_ok(&s, "delete");
+        kube_sync_done(&s);
+        w.last = "remove inf-05";
+        assert_true(run_until(saw, &w, TIMEOUT));
+        assert_int_equal(kube_informer_count(inf), 9);
+        assert_null(kube_informer_get(inf, ns, "inf-05"));
+        assert_int_equal(seen.synced, 1);
+        kube_informer_free(inf);
+}
+
+/* ---- errors ---- */
+
+static void test_forbidden(void **state)
+{
+        const char *env = getenv("L2LB_TESTENV");
+        char path[] = "/tmp/l2lb-it-nobody-XXXXXX";
+        struct kube_client *nobody;
+        struct kube_sync s;
+        int fd;
+
+        (void)state;
+        if (!env)
+                skip();
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        close(fd);
+        /* the instance of KUBECONFIG: its state dir holds config.env with NAME */
+        assert_int_equal(sh("\"%s\" kubeconfig --name \"$(basename \"$(dirname \"$KUBECONFIG\")\")\" "
+                            "--user nobody --out %s >/dev/null 2>&1",
+                            env, path),
+                         0);
+        nobody = connect_to(path, 0, 0);
+        memset(&s, 0, sizeof(s));
+        assert_int_equal(kube_list(nobody, &KUBE_SERVICES, ns, NULL, kube_sync_callback, &s, NULL),
+                         0);
+        kube_sync_wait(nobody, &s, TIMEOUT);
+        assert_int_equal(s.http_status, 403);
+        assert_string_equal(s.reason, "Forbidden");
+        assert_int_equal(s.error, -EACCES);
+        assert_non_null(strstr(s.message, "User \"nobody\" cannot list resource \"services\""));
+        kube_sync_done(&s);
+        kube_client_free(nobody);
+        unlink(path);
+}
+
+static void test_dead_server(void **state)
+{
+        struct kube_config cfg = {.server = "https://127.0.0.1:1", .insecure = true};
+        struct kube_client *dead;
+        struct kube_sync s = {0};
+        uint64_t t0, t1;
+
+        (void)state;
+        assert_int_equal(kube_client_new(ev, &cfg, NULL, &dead), 0);
+        sd_event_now(ev, CLOCK_MONOTONIC, &t0);
+        /* a write is not retried: the error comes at once */
+        assert_int_equal(kube_call(dead, "PUT", "/api/v1/namespaces/x/services/y", NULL, NULL, 0,
+                                   0, kube_sync_callback, &s, NULL),
+                         0);
+        kube_sync_wait(dead, &s, TIMEOUT);
+        assert_true(s.done);
+        assert_int_equal(s.error, -ECONNREFUSED);
+        assert_int_equal(s.http_status, 0);
+        kube_sync_done(&s);
+        /* a read is retried with backoff, then fails */
+        memset(&s, 0, sizeof(s));
+        assert_int_equal(kube_call(dead, "GET", "/version", NULL, NULL, 0, 0, kube_sync_callback,
+                                   &s, NULL),
+                         0);
+        kube_sync_wait(dead, &s, 60 * USEC_PER_SEC);
+        sd_event_now(ev, CLOCK_MONOTONIC, &t1);
+        assert_true(s.done);
+        assert_int_equal(s.error, -ECONNREFUSED);
+        assert_true(t1 - t0 > 1 * USEC_PER_SEC); /* it did back off */
+        kube_sync_done(&s);
+        /* cancelled calls never call back, and freeing with calls pending is clean */
+        memset(&s, 0, sizeof(s));
+        {
+                struct kube_call *call;
+
+                assert_int_equal(kube_call(dead, "GET", "/version", NULL, NULL, 0, 0,
+                                           kube_sync_callback, &s, &call),
+                                 0);
+                kube_call_cancel(call);
+                assert_int_equal(kube_call(dead, "GET", "/version", NULL, NULL, 0, 0,
+                                           kube_sync_callback, &s, NULL),
+                                 0);
+        }
+        run_for(200000);
+        kube_client_free(dead);
+        assert_false(s.done);
+}
+
+static void test_rate_limit(void **state)
+{
+        struct kube_client *slow = connect_to(NULL, 5, 1);
+        struct kube_sync s[6];
+        uint64_t t0, t1;
+
+        (void)state;
+        sd_event_now(ev, CLOCK_MONOTONIC, &t0);
+        memset(s, 0, sizeof(s));
+        for (int i = 0; i < 6; i++)
+                assert_int_equal(kube_call(slow, "GET", "/version", NULL, NULL, 0, 0,
+                                           kube_sync_callback, &s[i], NULL),
+                                 0);
+        for (int i = 0; i < 6; i++) {
+                kube_sync_wait(slow, &s[i], TIMEOUT);
+                expect_ok(&s[i], "version");
+                kube_sync_done(&s[i]);
+        }
+        sd_event_now(ev, CLOCK_MONOTONIC, &t1);
+        /* burst 1 then 5 per second: the sixth starts after ~1 s */
+        assert_true(t1 - t0 >= 900 * USEC_PER_MSEC);
+        assert_true(kube_client_throttled_usec(slow) >= 2 * USEC_PER_SEC);
+        kube_client_free(slow);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_service_crud),
+                cmocka_unit_test(test_lease_update_conflict),
+                cmocka_unit_test(test_custom_resources),
+                cmocka_unit_test(test_node_and_endpointslice),
+                cmocka_unit_test(test_list_pagination),
+                cmocka_unit_test(test_informer),
+                cmocka_unit_test(test_forbidden),
+                cmocka_unit_test(test_dead_server),
+                cmocka_unit_test(test_rate_limit),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
