@@ -57,6 +57,7 @@ static void expect_ok(struct kube_sync *s, const char *what)
                          s->message);
 }
 
+static json_t *J(const char *fmt, ...) _printf_(1, 2);
 static json_t *J(const char *fmt, ...)
 {
         char buf[4096];
@@ -99,6 +100,7 @@ static bool run_until(bool (*cond)(void *), void *data, uint64_t timeout)
         return true;
 }
 
+static int sh(const char *fmt, ...) _printf_(1, 2);
 static int sh(const char *fmt, ...)
 {
         char cmd[2048];
