@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "kube/api.h"
+#include "kube/events.h"
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"
 #include "lib/util.h"
@@ -663,6 +664,49 @@ static void test_rate_limit(void **state)
         kube_client_free(slow);
 }
 
+static void test_events(void **state)
+{
+        struct kube_recorder *rec = NULL;
+        struct kube_object_ref ref = {.api_version = "v1", .kind = "Service", .namespace = ns,
+                                      .name = "evt-svc", .uid = "1234"};
+        struct kube_list_opts o = {.field_selector = "involvedObject.name=evt-svc"};
+        struct kube_sync s;
+        json_t *items;
+
+        (void)state;
+        assert_int_equal(kube_recorder_new(client, "l2lb-test", "node-a", &rec), 0);
+        kube_event(rec, &ref, "Normal", "IPAllocated", "Assigned IP %s from pool %s", "12.0.0.128",
+                   "pool-blue");
+        run_for(500000);
+        kube_event(rec, &ref, "Normal", "IPAllocated", "Assigned IP %s from pool %s", "12.0.0.128",
+                   "pool-blue");
+        kube_event(rec, &ref, "Warning", "NoPool", "no pool");
+        run_for(1000000);
+        SYNC(s, kube_list(client, &KUBE_EVENTS, ns, &o, kube_sync_callback, &s, NULL));
+        expect_ok(&s, "list events");
+        items = json_object_get(s.body, "items");
+        assert_int_equal(json_array_size(items), 2);
+        for (size_t i = 0; i < json_array_size(items); i++) {
+                json_t *e = json_array_get(items, i);
+                const char *reason = json_string_value(json_object_get(e, "reason"));
+
+                if (streq(reason, "IPAllocated")) {
+                        assert_int_equal(json_integer_value(json_object_get(e, "count")), 2);
+                        assert_string_equal(json_string_value(json_object_get(e, "message")),
+                                            "Assigned IP 12.0.0.128 from pool pool-blue");
+                        assert_string_equal(json_string_value(json_object_get(
+                                                    json_object_get(e, "source"), "component")),
+                                            "l2lb-test");
+                } else {
+                        assert_string_equal(reason, "NoPool");
+                        assert_string_equal(json_string_value(json_object_get(e, "type")),
+                                            "Warning");
+                }
+        }
+        kube_sync_done(&s);
+        kube_recorder_free(rec);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -675,6 +719,7 @@ int main(void)
                 cmocka_unit_test(test_forbidden),
                 cmocka_unit_test(test_dead_server),
                 cmocka_unit_test(test_rate_limit),
+                cmocka_unit_test(test_events),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

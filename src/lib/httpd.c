@@ -1,0 +1,180 @@
+/* libmicrohttpd does the HTTP; this file only ties its epoll fd and its
+ * timeouts into sd-event and turns a handler's answer into a response. */
+#include "httpd.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+struct httpd {
+        struct MHD_Daemon *daemon;
+        sd_event_source *io;
+        sd_event_source *timer;
+        sd_event *event;
+        httpd_handler_t handler;
+        void *userdata;
+        unsigned port;
+};
+
+static void rearm(struct httpd *h)
+{
+        MHD_UNSIGNED_LONG_LONG timeout;
+        uint64_t now = 0;
+
+        if (MHD_get_timeout(h->daemon, &timeout) == MHD_YES) {
+                sd_event_now(h->event, CLOCK_MONOTONIC, &now);
+                sd_event_source_set_time(h->timer, now + (uint64_t)timeout * 1000);
+                sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+        } else
+                sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct httpd *h = userdata;
+
+        (void)s;
+        (void)fd;
+        (void)revents;
+        MHD_run(h->daemon);
+        rearm(h);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void)usec;
+        return on_io(s, -1, 0, userdata);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+        struct httpd *h = cls;
+        struct httpd_response resp = {.status = 404, .content_type = "text/plain"};
+        struct MHD_Response *r;
+        enum MHD_Result ret;
+
+        (void)version;
+        (void)upload_data;
+        if (!*con_cls) {
+                /* first call: headers only */
+                *con_cls = h;
+                return MHD_YES;
+        }
+        if (*upload_data_size) {
+                *upload_data_size = 0; /* bodies are ignored */
+                return MHD_YES;
+        }
+        h->handler(method, url, &resp, h->userdata);
+        if (!resp.body)
+                resp.body = strdup(resp.status == 404 ? "not found\n" : "");
+        r = MHD_create_response_from_buffer(strlen(resp.body), resp.body,
+                                            MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(r, "Content-Type", resp.content_type);
+        ret = MHD_queue_response(conn, resp.status, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
+{
+        const char *colon = strrchr(addr, ':');
+        char host[128];
+        unsigned long port;
+        char *end;
+
+        if (!colon)
+                return -EINVAL;
+        port = strtoul(colon + 1, &end, 10);
+        if (*end || port > 65535 || end == colon + 1)
+                return -EINVAL;
+        memset(ss, 0, sizeof(*ss));
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+        if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+                struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+                host[strlen(host) - 1] = 0;
+                if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+                        return -EINVAL;
+                s6->sin6_family = AF_INET6;
+                s6->sin6_port = htons((uint16_t)port);
+                *len = sizeof(*s6);
+        } else {
+                struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+                if (*host && inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+                        return -EINVAL;
+                s4->sin_family = AF_INET;
+                s4->sin_port = htons((uint16_t)port);
+                *len = sizeof(*s4);
+        }
+        return 0;
+}
+
+int httpd_start(sd_event *e, const char *addr, httpd_handler_t handler, void *userdata,
+                struct httpd **ret)
+{
+        struct sockaddr_storage ss;
+        socklen_t len;
+        struct httpd *h;
+        const union MHD_DaemonInfo *info;
+        int r;
+
+        r = parse_addr(addr, &ss, &len);
+        if (r < 0)
+                return log_error_errno(r, "invalid listen address (expected HOST:PORT or :PORT)",
+                                       "address=%s", log_q(addr));
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        h->event = sd_event_ref(e);
+        h->handler = handler;
+        h->userdata = userdata;
+        h->daemon = MHD_start_daemon(MHD_USE_EPOLL | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                                     0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &ss,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+        if (!h->daemon) {
+                httpd_free(h);
+                return log_error_errno(-EADDRINUSE, "cannot listen for HTTP", "address=%s",
+                                       log_q(addr));
+        }
+        info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+        r = sd_event_add_io(e, &h->io, info->epoll_fd, EPOLLIN, on_io, h);
+        if (r >= 0)
+                r = sd_event_add_time(e, &h->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer,
+                                      h);
+        if (r < 0) {
+                httpd_free(h);
+                return r;
+        }
+        info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+        h->port = info ? info->port : 0;
+        rearm(h);
+        *ret = h;
+        return 0;
+}
+
+unsigned httpd_port(const struct httpd *h)
+{
+        return h->port;
+}
+
+void httpd_free(struct httpd *h)
+{
+        if (!h)
+                return;
+        sd_event_source_disable_unref(h->io);
+        sd_event_source_disable_unref(h->timer);
+        if (h->daemon)
+                MHD_stop_daemon(h->daemon);
+        sd_event_unref(h->event);
+        free(h);
+}

@@ -1,0 +1,23 @@
+/* A small HTTP server on the event loop (libmicrohttpd in external-epoll
+ * mode, driven by sd-event) for /metrics, /healthz and /readyz. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+struct httpd;
+
+struct httpd_response {
+        unsigned status;
+        const char *content_type;
+        char *body; /* malloc'ed; freed by the server */
+};
+
+/* Called for each request; must fill resp. */
+typedef void (*httpd_handler_t)(const char *method, const char *path,
+                                struct httpd_response *resp, void *userdata);
+
+/* addr: "HOST:PORT", ":PORT" (all addresses) or "[v6]:PORT". */
+int httpd_start(sd_event *e, const char *addr, httpd_handler_t handler, void *userdata,
+                struct httpd **ret);
+unsigned httpd_port(const struct httpd *h);
+void httpd_free(struct httpd *h);

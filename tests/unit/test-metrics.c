@@ -1,0 +1,104 @@
+/* Prometheus text rendering, and the HTTP server answering on loopback. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/httpd.h"
+#include "lib/metrics.h"
+#include "lib/util.h"
+
+static void collect(struct metrics *m, void *ud)
+{
+        (void)m;
+        metric_set(ud, 42, "pool-blue");
+}
+
+static void test_render(void **state)
+{
+        static const char *const lbl[] = {"verb", "code", NULL};
+        static const char *const pool[] = {"pool", NULL};
+        static const double buckets[] = {0.01, 0.1, 1, -1};
+        struct metrics *m = metrics_new();
+        struct metric *c = metrics_counter(m, "l2lb_requests_total", "Requests.", lbl);
+        struct metric *g = metrics_gauge(m, "l2lb_ips", "IPs.", pool);
+        struct metric *h = metrics_histogram(m, "l2lb_latency_seconds", "Latency.", NULL, buckets);
+        char *out;
+
+        (void)state;
+        metric_add(c, 1, "GET", "200");
+        metric_add(c, 2, "GET", "200");
+        metric_add(c, 1, "PUT", "409");
+        metrics_set_collector(m, collect, g);
+        metric_observe(h, 0.05);
+        metric_observe(h, 5);
+        out = metrics_render(m);
+        assert_non_null(strstr(out, "# TYPE l2lb_requests_total counter\n"));
+        assert_non_null(strstr(out, "l2lb_requests_total{verb=\"GET\",code=\"200\"} 3\n"));
+        assert_non_null(strstr(out, "l2lb_requests_total{verb=\"PUT\",code=\"409\"} 1\n"));
+        assert_non_null(strstr(out, "l2lb_ips{pool=\"pool-blue\"} 42\n"));
+        assert_non_null(strstr(out, "l2lb_latency_seconds_bucket{le=\"0.01\"} 0\n"));
+        assert_non_null(strstr(out, "l2lb_latency_seconds_bucket{le=\"0.1\"} 1\n"));
+        assert_non_null(strstr(out, "l2lb_latency_seconds_bucket{le=\"+Inf\"} 2\n"));
+        assert_non_null(strstr(out, "l2lb_latency_seconds_sum 5.05\n"));
+        assert_non_null(strstr(out, "l2lb_latency_seconds_count 2\n"));
+        free(out);
+        metric_clear(g);
+        metrics_set_collector(m, NULL, NULL);
+        out = metrics_render(m);
+        assert_null(strstr(out, "pool-blue"));
+        free(out);
+        metrics_free(m);
+}
+
+static void handler(const char *method, const char *path, struct httpd_response *r, void *ud)
+{
+        (void)ud;
+        if (streq(method, "GET") && streq(path, "/healthz")) {
+                r->status = 200;
+                r->body = strdup("ok\n");
+        }
+}
+
+static void test_httpd(void **state)
+{
+        sd_event *e = NULL;
+        struct httpd *h = NULL;
+        char cmd[256];
+        pid_t pid;
+        int status = -1;
+
+        (void)state;
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(httpd_start(e, "127.0.0.1:0", handler, NULL, &h), 0);
+        assert_true(httpd_port(h) > 0);
+        snprintf(cmd, sizeof(cmd),
+                 "curl -sf http://127.0.0.1:%u/healthz | grep -qx ok && "
+                 "test \"$(curl -s -o /dev/null -w '%%{http_code}' http://127.0.0.1:%u/x)\" = 404",
+                 httpd_port(h), httpd_port(h));
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(system(cmd) == 0 ? 0 : 1);
+        while (waitpid(pid, &status, WNOHANG) == 0)
+                sd_event_run(e, 10000);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_int_equal(httpd_start(e, "nonsense", handler, NULL, &h) < 0, 1);
+        httpd_free(h);
+        sd_event_unref(e);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_render),
+                cmocka_unit_test(test_httpd),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
