@@ -37,6 +37,7 @@ struct config_key {
         unsigned programs;
         const char *const *choices; /* for T_STRING: allowed values, NULL = any */
         const char *help;
+        const char *def_operator; /* the operator's own default, if it differs */
 };
 
 static const char *const lb_ipam_choices[] = {"lbipam", "none", NULL};
@@ -46,7 +47,12 @@ static const char *const xdp_mode_choices[] = {"native", "generic", NULL};
 
 #define K(n, t, field, d, p, ch, h)                                                                \
         {                                                                                          \
-                n, t, offsetof(struct l2lb_config, field), d, p, ch, h                             \
+                n, t, offsetof(struct l2lb_config, field), d, p, ch, h, NULL                       \
+        }
+/* a key whose default differs for the operator (Cilium's operator-k8s-client-*) */
+#define KO(n, t, field, d, dop, p, h)                                                              \
+        {                                                                                          \
+                n, t, offsetof(struct l2lb_config, field), d, p, NULL, h, dop                      \
         }
 
 /* Sorted by name: config_view prints in this order. */
@@ -74,10 +80,10 @@ static const struct config_key keys[] = {
           "assign LoadBalancer IPs from CiliumLoadBalancerIPPools"),
         K("identity", T_STRING, identity, "", OP, NULL,
           "leader election identity (default: POD_NAME, else hostname_pid)"),
-        K("k8s-client-burst", T_UINT, k8s_client_burst, "20", ALL, NULL,
-          "Kubernetes client burst above the QPS limit"),
-        K("k8s-client-qps", T_FLOAT, k8s_client_qps, "10", ALL, NULL,
-          "Kubernetes client queries per second"),
+        KO("k8s-client-burst", T_UINT, k8s_client_burst, "20", "200", ALL,
+           "Kubernetes client burst above the QPS limit (operator: 200)"),
+        KO("k8s-client-qps", T_FLOAT, k8s_client_qps, "10", "100", ALL,
+           "Kubernetes client queries per second (operator: 100)"),
         K("k8s-namespace", T_STRING, k8s_namespace, "kube-system", ALL, NULL,
           "namespace of l2lb's Leases"),
         K("kubeconfig", T_STRING, kubeconfig, "", ALL, NULL,
@@ -297,11 +303,16 @@ static int load_dir(struct l2lb_config *c, unsigned program, const char *dir, ch
         return r;
 }
 
-static void config_defaults(struct l2lb_config *c)
+static const char *key_default(const struct config_key *k, unsigned program)
+{
+        return program == CONFIG_OPERATOR && k->def_operator ? k->def_operator : k->def;
+}
+
+static void config_defaults(struct l2lb_config *c, unsigned program)
 {
         for (size_t i = 0; i < N_KEYS; i++) {
                 char *err = NULL;
-                int r = key_set(c, &keys[i], keys[i].def, "default ", &err);
+                int r = key_set(c, &keys[i], key_default(&keys[i], program), "default ", &err);
 
                 assert(r >= 0);
                 (void)r;
@@ -325,7 +336,7 @@ int config_load(struct l2lb_config *c, unsigned program, int argc, char **argv, 
                 free(args);
                 return -ENOMEM;
         }
-        config_defaults(c);
+        config_defaults(c, program);
 
         /* First pass: --help, --version and --config-dir decide what comes next. */
         for (int i = 1; i < argc; i++) {
@@ -518,6 +529,6 @@ void config_help(unsigned program, FILE *f)
                         : keys[i].type == T_LIST     ? "LIST"
                         : keys[i].type == T_STRING   ? "STRING"
                                                      : "NUMBER",
-                        keys[i].help, keys[i].def);
+                        keys[i].help, key_default(&keys[i], program));
         }
 }
