@@ -7,6 +7,10 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -19,6 +23,7 @@ struct httpd {
         httpd_handler_t handler;
         void *userdata;
         unsigned port;
+        char *unix_path;
 };
 
 static void rearm(struct httpd *h)
@@ -119,13 +124,14 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *
         return 0;
 }
 
+static int attach(struct httpd *h, sd_event *e);
+
 int httpd_start(sd_event *e, const char *addr, httpd_handler_t handler, void *userdata,
                 struct httpd **ret)
 {
         struct sockaddr_storage ss;
         socklen_t len;
         struct httpd *h;
-        const union MHD_DaemonInfo *info;
         int r;
 
         r = parse_addr(addr, &ss, &len);
@@ -146,19 +152,95 @@ int httpd_start(sd_event *e, const char *addr, httpd_handler_t handler, void *us
                 return log_error_errno(-EADDRINUSE, "cannot listen for HTTP", "address=%s",
                                        log_q(addr));
         }
+        r = attach(h, e);
+        if (r < 0) {
+                httpd_free(h);
+                return r;
+        }
+        *ret = h;
+        return 0;
+}
+
+int httpd_start_unix(sd_event *e, const char *path, httpd_handler_t handler, void *userdata,
+                     struct httpd **ret)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        struct httpd *h;
+        int fd, r;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return log_error_errno(-ENAMETOOLONG, "socket path too long", "path=%s",
+                                       log_q(path));
+        {
+                char *dir = strdup(path), *slash = strrchr(dir, '/');
+
+                if (slash && slash != dir) {
+                        *slash = 0;
+                        for (char *p = dir + 1; *p; p++)
+                                if (*p == '/') {
+                                        *p = 0;
+                                        mkdir(dir, 0755);
+                                        *p = '/';
+                                }
+                        mkdir(dir, 0755);
+                }
+                free(dir);
+        }
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        unlink(path);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+                r = -errno;
+                close(fd);
+                return log_error_errno(r, "cannot listen on unix socket", "path=%s", log_q(path));
+        }
+        chmod(path, 0600);
+        h = calloc(1, sizeof(*h));
+        if (!h) {
+                close(fd);
+                return -ENOMEM;
+        }
+        h->event = sd_event_ref(e);
+        h->handler = handler;
+        h->userdata = userdata;
+        h->unix_path = strdup(path);
+        h->daemon = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, h,
+                                     MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
+                                     10u, MHD_OPTION_END);
+        if (!h->daemon) {
+                close(fd);
+                httpd_free(h);
+                return log_error_errno(-EIO, "cannot serve on unix socket", "path=%s",
+                                       log_q(path));
+        }
+        r = attach(h, e);
+        if (r < 0) {
+                httpd_free(h);
+                return r;
+        }
+        *ret = h;
+        return 0;
+}
+
+static int attach(struct httpd *h, sd_event *e)
+{
+        const union MHD_DaemonInfo *info;
+        int r;
+
         info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
         r = sd_event_add_io(e, &h->io, info->epoll_fd, EPOLLIN, on_io, h);
         if (r >= 0)
                 r = sd_event_add_time(e, &h->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer,
                                       h);
-        if (r < 0) {
-                httpd_free(h);
+        if (r < 0)
                 return r;
+        if (!h->unix_path) {
+                info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+                h->port = info ? info->port : 0;
         }
-        info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
-        h->port = info ? info->port : 0;
         rearm(h);
-        *ret = h;
         return 0;
 }
 
@@ -175,6 +257,9 @@ void httpd_free(struct httpd *h)
         sd_event_source_disable_unref(h->timer);
         if (h->daemon)
                 MHD_stop_daemon(h->daemon);
+        if (h->unix_path)
+                unlink(h->unix_path);
+        free(h->unix_path);
         sd_event_unref(h->event);
         free(h);
 }

@@ -19,5 +19,9 @@ typedef void (*httpd_handler_t)(const char *method, const char *path,
 /* addr: "HOST:PORT", ":PORT" (all addresses) or "[v6]:PORT". */
 int httpd_start(sd_event *e, const char *addr, httpd_handler_t handler, void *userdata,
                 struct httpd **ret);
+/* The same on a unix stream socket at path (replaced if it exists; parent
+ * directories are created), for local status endpoints. */
+int httpd_start_unix(sd_event *e, const char *path, httpd_handler_t handler, void *userdata,
+                     struct httpd **ret);
 unsigned httpd_port(const struct httpd *h);
 void httpd_free(struct httpd *h);

@@ -91,6 +91,30 @@ static void test_httpd(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
         assert_int_equal(httpd_start(e, "nonsense", handler, NULL, &h) < 0, 1);
         httpd_free(h);
+
+        /* the same on a unix socket */
+        {
+                char path[] = "/tmp/l2lb-test-httpd-XXXXXX";
+
+                assert_non_null(mkdtemp(path));
+                strcat(path, "/sub/status.sock");
+                assert_int_equal(httpd_start_unix(e, path, handler, NULL, &h), 0);
+                snprintf(cmd, sizeof(cmd),
+                         "curl -sf --unix-socket %s http://localhost/healthz | grep -qx ok", path);
+                pid = fork();
+                assert_true(pid >= 0);
+                if (pid == 0)
+                        _exit(system(cmd) == 0 ? 0 : 1);
+                while (waitpid(pid, &status, WNOHANG) == 0)
+                        sd_event_run(e, 10000);
+                assert_int_equal(WEXITSTATUS(status), 0);
+                httpd_free(h);
+                assert_int_equal(access(path, F_OK), -1); /* removed */
+                *strrchr(path, '/') = 0;
+                rmdir(path);
+                *strrchr(path, '/') = 0;
+                rmdir(path);
+        }
         sd_event_unref(e);
 }
 
