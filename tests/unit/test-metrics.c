@@ -94,7 +94,7 @@ static void test_httpd(void **state)
 
         /* the same on a unix socket */
         {
-                char path[] = "/tmp/l2lb-test-httpd-XXXXXX";
+                char path[128] = "/tmp/l2lb-test-httpd-XXXXXX";
 
                 assert_non_null(mkdtemp(path));
                 strcat(path, "/sub/status.sock");
