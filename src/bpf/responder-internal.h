@@ -1,0 +1,53 @@
+/* State of a struct responder, shared by the files that implement it:
+ * responder.c (load, pins, entries), responder-attach.c (XDP attachment),
+ * responder-announce.c (gratuitous frames), responder-mcast.c (solicited-node
+ * groups). Not for users of responder.h. */
+#pragma once
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bpf/l2resp.h"
+#include "bpf/responder.h"
+
+struct l2resp; /* the bpftool skeleton */
+
+/* A solicited-node group joined on an interface, and how many IPv6 entries
+ * on that interface map to it (addresses sharing their low 24 bits share a
+ * group). */
+struct mcast_group {
+        int ifindex;
+        uint8_t mac[6];
+        unsigned refs;
+};
+
+struct responder {
+        char *root;
+        struct l2resp *skel;
+        int entries_fd, ifaces_fd; /* owned by skel */
+        uint32_t entries_map_id;
+        uint8_t tags[2][8]; /* program tags of this build: full and fixed variant */
+        int packet_fd;      /* AF_PACKET raw socket: sends, and interface ioctls */
+        struct mcast_group *groups;
+        size_t n_groups;
+        struct responder_stats stats;
+};
+
+/* Library log messages (libbpf, libxdp) as log lines; between defer_begin
+ * and defer_end warnings are held back and emitted as warnings only if the
+ * operation failed (as debug otherwise). */
+void responder_log_library(bool warning, const char *lib, const char *fmt, va_list ap);
+void responder_log_defer_begin(void);
+void responder_log_defer_end(bool failed);
+
+void responder_key_init(struct l2resp_key *k, const struct ipaddr *ip, int ifindex);
+/* The name and the Ethernet address of ifindex, from the packet socket's
+ * network namespace. */
+int responder_iface_name(struct responder *r, int ifindex, char name[16]);
+int responder_iface_mac(struct responder *r, int ifindex, uint8_t mac[6]);
+
+/* Solicited-node group of addr (IPv6, 16 bytes) on ifindex: delta +1 takes a
+ * reference (joining on the first), -1 drops one (leaving on the last). */
+void responder_mcast_ref(struct responder *r, int ifindex, const uint8_t addr[16], int delta);
+void responder_mcast_free(struct responder *r);

@@ -1,0 +1,674 @@
+/* Loading the L2 responder and editing its entries.
+ *
+ * responder_open() loads the bpftool skeleton of l2resp.bpf.c with its maps
+ * pinned below the bpf root: libbpf reuses the pinned maps when they exist
+ * (an agent restart keeps every entry, deadline and counter) and pins fresh
+ * ones otherwise. Entries are written through the l2lb_set_deadline syscall
+ * program so that user space never rewrites the counters the datapath
+ * increments; deletions and reads use the map directly. Attachment lives in
+ * responder-attach.c, announcements in responder-announce.c, solicited-node
+ * groups in responder-mcast.c. */
+#include "responder.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "l2resp.skel.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "responder-internal.h"
+
+#define BPFFS_MOUNT "/sys/fs/bpf"
+
+_Static_assert(sizeof(struct l2resp_key) == 24, "l2resp_key layout");
+_Static_assert(sizeof(struct l2resp_value) == 24, "l2resp_value layout");
+_Static_assert(sizeof(struct l2resp_iface) == 8, "l2resp_iface layout");
+_Static_assert(sizeof(struct l2resp_set_args) == 40, "l2resp_set_args layout");
+_Static_assert(AF_INET == L2RESP_AF_INET && AF_INET6 == L2RESP_AF_INET6, "address families");
+
+/* Warnings of libbpf and libxdp held back while an attach runs: libxdp
+ * probes kernel features by loading programs that may fail (on our CI
+ * kernel, every freplace load fails), so its warnings only matter when the
+ * attach fails as a whole. */
+static struct {
+        bool active;
+        unsigned n; /* lines seen; the last ELEMENTSOF(lines) are kept */
+        char lines[16][512];
+} deferred;
+
+void responder_log_defer_begin(void)
+{
+        deferred.active = true;
+        deferred.n = 0;
+}
+
+void responder_log_defer_end(bool failed)
+{
+        unsigned n = deferred.n, keep = (unsigned)ELEMENTSOF(deferred.lines);
+
+        deferred.active = false;
+        for (unsigned i = n > keep ? n - keep : 0; i < n; i++)
+                log_emit(failed ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG, 0, "libbpf/libxdp", "detail=%s",
+                         log_q(deferred.lines[i % keep]));
+        deferred.n = 0;
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+void responder_log_library(bool warning, const char *lib, const char *fmt, va_list ap)
+{
+        enum log_level l = warning ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG;
+        char buf[512];
+        size_t n;
+
+        if (!(warning && deferred.active) && !log_enabled(l))
+                return;
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        n = strlen(buf);
+        while (n > 0 && buf[n - 1] == '\n')
+                buf[--n] = 0;
+        if (warning && deferred.active) {
+                unsigned keep = (unsigned)ELEMENTSOF(deferred.lines);
+
+                snprintf(deferred.lines[deferred.n++ % keep], sizeof(deferred.lines[0]), "%s: %s",
+                         lib, buf);
+                return;
+        }
+        log_emit(l, 0, lib, "detail=%s", log_q(buf));
+}
+#pragma GCC diagnostic pop
+
+/* libbpf's messages as log lines: warnings stay warnings, the rest is debug. */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+        responder_log_library(level == LIBBPF_WARN, "libbpf", fmt, ap);
+        return 0;
+}
+
+uint64_t responder_deadline_from_usec(uint64_t monotonic_usec)
+{
+        if (monotonic_usec > UINT64_MAX / NSEC_PER_USEC)
+                return UINT64_MAX;
+        return monotonic_usec * NSEC_PER_USEC;
+}
+
+uint64_t responder_now_ns(void)
+{
+        struct timespec ts;
+
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts); /* cannot fail for CLOCK_MONOTONIC */
+        return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+void responder_key_init(struct l2resp_key *k, const struct ipaddr *ip, int ifindex)
+{
+        assert(k);
+        assert(ip);
+        assert(ip->family == AF_INET || ip->family == AF_INET6);
+        memset(k, 0, sizeof(*k));
+        k->ifindex = (uint32_t)ifindex;
+        k->family = ip->family;
+        ipaddr_to_bytes(ip, k->addr);
+}
+
+static void entry_from(struct responder_entry *e, const struct l2resp_key *k,
+                       const struct l2resp_value *v)
+{
+        memset(e, 0, sizeof(*e));
+        ipaddr_from_bytes(&e->ip, k->family, k->addr);
+        e->ifindex = (int)k->ifindex;
+        e->deadline_ns = v->deadline_ns;
+        e->requests = v->requests;
+        e->replies = v->replies;
+}
+
+static bool is_bpffs(const char *path)
+{
+        struct statfs st;
+
+        return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+static bool in_initial_mount_ns(void)
+{
+        struct stat a, b;
+
+        if (stat("/proc/self/ns/mnt", &a) < 0 || stat("/proc/1/ns/mnt", &b) < 0)
+                return true; /* cannot tell; do not warn */
+        return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+/* mkdir -p on bpffs (which supports directories). */
+static int mkdir_parents(const char *path)
+{
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, 0700) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        if (mkdir(p, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+/* Make sure root is a directory on bpffs, mounting bpffs at /sys/fs/bpf if
+ * root lies below it and nothing is mounted there. */
+static int bpffs_prepare(const char *root)
+{
+        const char *rest = startswith(root, BPFFS_MOUNT);
+        int r;
+
+        if (rest && (*rest == '/' || *rest == 0) && !is_bpffs(BPFFS_MOUNT)) {
+                if (mount("bpf", BPFFS_MOUNT, "bpf", 0, "mode=0700") < 0)
+                        return log_error_errno(errno, "cannot mount bpffs", "path=%s", BPFFS_MOUNT);
+                log_info("mounted bpffs", "path=%s", BPFFS_MOUNT);
+                if (!in_initial_mount_ns())
+                        log_warn("bpffs mounted in a private mount namespace; pinned responder "
+                                 "state dies with it (run the agent with nsenter --net, not ip "
+                                 "netns exec)",
+                                 "path=%s", BPFFS_MOUNT);
+        }
+        r = mkdir_parents(root);
+        if (r < 0)
+                return log_error_errno(r, "cannot create bpf root", "path=%s", log_q(root));
+        if (!is_bpffs(root))
+                return log_error_errno(ENOTSUP, "bpf root is not on a bpf filesystem", "path=%s",
+                                       log_q(root));
+        return 0;
+}
+
+static int prog_tag(int fd, uint8_t tag[8])
+{
+        struct bpf_prog_info info = {};
+        uint32_t len = sizeof(info);
+
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+                return -errno;
+        memcpy(tag, info.tag, 8);
+        return 0;
+}
+
+static int map_id(int fd, uint32_t *ret)
+{
+        struct bpf_map_info info = {};
+        uint32_t len = sizeof(info);
+
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+                return -errno;
+        *ret = info.id;
+        return 0;
+}
+
+static int pin_path(const char *root, const char *name, char **ret)
+{
+        if (asprintf(ret, "%s/%s", root, name) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static void mcast_rebuild(struct responder *r);
+
+int responder_open(const char *bpf_root, struct responder **ret)
+{
+        _cleanup_free_ char *entries_pin = NULL, *ifaces_pin = NULL;
+        struct responder *r;
+        int err;
+
+        assert(ret);
+        libbpf_set_print(libbpf_log);
+
+        r = calloc(1, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        r->packet_fd = -1;
+        r->root = strdup(bpf_root ? bpf_root : RESPONDER_BPF_ROOT_DEFAULT);
+        if (!r->root) {
+                err = -ENOMEM;
+                goto fail;
+        }
+        err = bpffs_prepare(r->root);
+        if (err < 0)
+                goto fail;
+
+        r->skel = l2resp__open();
+        if (!r->skel) {
+                err = log_error_errno(errno, "cannot open the responder's BPF object");
+                goto fail;
+        }
+        if (pin_path(r->root, L2RESP_PIN_ENTRIES, &entries_pin) < 0 ||
+            pin_path(r->root, L2RESP_PIN_IFACES, &ifaces_pin) < 0) {
+                err = -ENOMEM;
+                goto fail;
+        }
+        err = bpf_map__set_pin_path(r->skel->maps.l2_entries, entries_pin);
+        if (err >= 0)
+                err = bpf_map__set_pin_path(r->skel->maps.l2_ifaces, ifaces_pin);
+        if (err < 0) {
+                log_error_errno(err, "cannot set pin paths", "root=%s", log_q(r->root));
+                goto fail;
+        }
+        err = l2resp__load(r->skel);
+        if (err < 0) {
+                log_error_errno(err, "cannot load the responder (incompatible pinned maps?)",
+                                "root=%s", log_q(r->root));
+                goto fail;
+        }
+        r->entries_fd = bpf_map__fd(r->skel->maps.l2_entries);
+        r->ifaces_fd = bpf_map__fd(r->skel->maps.l2_ifaces);
+        err = map_id(r->entries_fd, &r->entries_map_id);
+        if (err >= 0)
+                err = prog_tag(bpf_program__fd(r->skel->progs.l2lb_responder), r->tags[0]);
+        if (err >= 0)
+                err = prog_tag(bpf_program__fd(r->skel->progs.l2lb_responder_fixed), r->tags[1]);
+        if (err < 0) {
+                log_error_errno(err, "cannot read responder object info");
+                goto fail;
+        }
+
+        r->packet_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+        if (r->packet_fd < 0) {
+                err = log_error_errno(errno, "cannot open packet socket");
+                goto fail;
+        }
+        mcast_rebuild(r);
+        log_debug("responder loaded", "root=%s entries_map_id=%u", log_q(r->root),
+                  r->entries_map_id);
+        *ret = r;
+        return 0;
+fail:
+        responder_close(r);
+        return err;
+}
+
+void responder_close(struct responder *r)
+{
+        if (!r)
+                return;
+        if (r->packet_fd >= 0)
+                close(r->packet_fd);
+        responder_mcast_free(r);
+        l2resp__destroy(r->skel);
+        free(r->root);
+        free(r);
+}
+
+int responder_unpin(struct responder *r)
+{
+        const char *names[] = {L2RESP_PIN_ENTRIES, L2RESP_PIN_IFACES};
+        int err = 0;
+
+        assert(r);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *p = NULL;
+
+                if (pin_path(r->root, names[i], &p) < 0)
+                        return -ENOMEM;
+                if (unlink(p) < 0 && errno != ENOENT)
+                        err = log_warn_errno(errno, "cannot unpin map", "path=%s", log_q(p));
+        }
+        if (rmdir(r->root) < 0 && errno != ENOENT)
+                err = log_warn_errno(errno, "cannot remove bpf root", "path=%s", log_q(r->root));
+        return err;
+}
+
+int responder_xdp_prog_fd(struct responder *r, bool fixed)
+{
+        assert(r);
+        return bpf_program__fd(fixed ? r->skel->progs.l2lb_responder_fixed
+                                     : r->skel->progs.l2lb_responder);
+}
+
+void responder_get_stats(struct responder *r, struct responder_stats *ret)
+{
+        assert(r);
+        assert(ret);
+        *ret = r->stats;
+}
+
+int responder_iface_name(struct responder *r, int ifindex, char name[16])
+{
+        struct ifreq ifr = {.ifr_ifindex = ifindex};
+
+        assert(r);
+        if (ioctl(r->packet_fd, SIOCGIFNAME, &ifr) < 0)
+                return -errno;
+        memcpy(name, ifr.ifr_name, IFNAMSIZ);
+        name[IFNAMSIZ - 1] = 0;
+        return 0;
+}
+
+int responder_iface_mac(struct responder *r, int ifindex, uint8_t mac[6])
+{
+        struct ifreq ifr = {};
+        int err;
+
+        err = responder_iface_name(r, ifindex, ifr.ifr_name);
+        if (err < 0)
+                return err;
+        if (ioctl(r->packet_fd, SIOCGIFHWADDR, &ifr) < 0)
+                return -errno;
+        if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+                return -EOPNOTSUPP;
+        memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+        return 0;
+}
+
+int responder_iface_set(struct responder *r, int ifindex, const uint8_t mac[6])
+{
+        struct l2resp_iface v = {};
+        uint32_t k = (uint32_t)ifindex;
+
+        assert(r);
+        assert(mac);
+        memcpy(v.mac, mac, 6);
+        if (bpf_map_update_elem(r->ifaces_fd, &k, &v, BPF_ANY) < 0)
+                return log_error_errno(errno, "cannot record interface", "ifindex=%d", ifindex);
+        return 0;
+}
+
+/* Runs l2lb_set_deadline: L2RESP_SET_UPDATED, L2RESP_SET_CREATED or -errno. */
+static int set_deadline(struct responder *r, const struct l2resp_key *k, uint64_t deadline_ns,
+                        bool create)
+{
+        struct l2resp_set_args args = {
+            .key = *k,
+            .deadline_ns = deadline_ns,
+            .flags = create ? L2RESP_SET_CREATE : 0,
+        };
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
+        int err;
+
+        err = bpf_prog_test_run_opts(bpf_program__fd(r->skel->progs.l2lb_set_deadline), &opts);
+        if (err < 0)
+                return err;
+        return (int)opts.retval;
+}
+
+static int entry_set(struct responder *r, const struct ipaddr *ip, int ifindex,
+                     uint64_t deadline_ns, bool create)
+{
+        char buf[IPADDR_STRLEN];
+        struct l2resp_key k;
+        int res;
+
+        assert(r);
+        assert(ip);
+        responder_key_init(&k, ip, ifindex);
+        res = set_deadline(r, &k, deadline_ns, create);
+        if (res == -ENOENT && !create)
+                return res;
+        if (res < 0)
+                return log_error_errno(res, "cannot set responder entry", "ip=%s ifindex=%d",
+                                       ipaddr_format(ip, buf), ifindex);
+        if (res == L2RESP_SET_CREATED) {
+                log_debug("responder entry added", "ip=%s ifindex=%d", ipaddr_format(ip, buf),
+                          ifindex);
+                if (ip->family == AF_INET6)
+                        responder_mcast_ref(r, ifindex, k.addr, +1);
+        }
+        return 0;
+}
+
+int responder_entry_set(struct responder *r, const struct ipaddr *ip, int ifindex,
+                        uint64_t deadline_ns)
+{
+        return entry_set(r, ip, ifindex, deadline_ns, true);
+}
+
+int responder_entry_update_deadline(struct responder *r, const struct ipaddr *ip, int ifindex,
+                                    uint64_t deadline_ns)
+{
+        return entry_set(r, ip, ifindex, deadline_ns, false);
+}
+
+static int delete_key(struct responder *r, const struct l2resp_key *k)
+{
+        if (bpf_map_delete_elem(r->entries_fd, k) < 0)
+                return -errno;
+        if (k->family == L2RESP_AF_INET6)
+                responder_mcast_ref(r, (int)k->ifindex, k->addr, -1);
+        return 0;
+}
+
+int responder_entry_delete(struct responder *r, const struct ipaddr *ip, int ifindex)
+{
+        char buf[IPADDR_STRLEN];
+        struct l2resp_key k;
+        int err;
+
+        assert(r);
+        assert(ip);
+        responder_key_init(&k, ip, ifindex);
+        err = delete_key(r, &k);
+        if (err == -ENOENT)
+                return err;
+        if (err < 0)
+                return log_error_errno(err, "cannot delete responder entry", "ip=%s ifindex=%d",
+                                       ipaddr_format(ip, buf), ifindex);
+        log_debug("responder entry removed", "ip=%s ifindex=%d", ipaddr_format(ip, buf), ifindex);
+        return 0;
+}
+
+int responder_entry_get(struct responder *r, const struct ipaddr *ip, int ifindex,
+                        struct responder_entry *ret)
+{
+        struct l2resp_value v;
+        struct l2resp_key k;
+
+        assert(r);
+        assert(ip);
+        assert(ret);
+        responder_key_init(&k, ip, ifindex);
+        if (bpf_map_lookup_elem(r->entries_fd, &k, &v) < 0)
+                return -errno;
+        entry_from(ret, &k, &v);
+        return 0;
+}
+
+/* Every key of the entries map (a snapshot; entries may change meanwhile). */
+static int keys_from_fd(int fd, struct l2resp_key **ret, size_t *ret_n)
+{
+        struct l2resp_key *keys = NULL, cur, next;
+        size_t n = 0, cap = 0;
+        bool first = true;
+
+        /* A hash map restarts from its first key when the current one was
+         * deleted meanwhile; the bound keeps that from looping forever. */
+        for (size_t guard = 0; guard < 4 * L2RESP_MAX_ENTRIES; guard++) {
+                if (bpf_map_get_next_key(fd, first ? NULL : &cur, &next) < 0) {
+                        if (errno == ENOENT)
+                                break;
+                        free(keys);
+                        return -errno;
+                }
+                first = false;
+                cur = next;
+                if (n == cap) {
+                        size_t ncap = cap ? 2 * cap : 64;
+                        struct l2resp_key *nk = realloc(keys, ncap * sizeof(*keys));
+
+                        if (!nk) {
+                                free(keys);
+                                return -ENOMEM;
+                        }
+                        keys = nk;
+                        cap = ncap;
+                }
+                keys[n++] = cur;
+        }
+        *ret = keys;
+        *ret_n = n;
+        return 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+        const struct responder_entry *x = a, *y = b;
+        int c = ipaddr_cmp(&x->ip, &y->ip);
+
+        if (c)
+                return c;
+        return (x->ifindex > y->ifindex) - (x->ifindex < y->ifindex);
+}
+
+static int list_from_fd(int fd, struct responder_entry **ret, size_t *ret_n)
+{
+        _cleanup_free_ struct l2resp_key *keys = NULL;
+        struct responder_entry *entries;
+        size_t n_keys, n = 0;
+        int err;
+
+        err = keys_from_fd(fd, &keys, &n_keys);
+        if (err < 0)
+                return err;
+        entries = calloc(n_keys ? n_keys : 1, sizeof(*entries));
+        if (!entries)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_keys; i++) {
+                struct l2resp_value v;
+
+                if (bpf_map_lookup_elem(fd, &keys[i], &v) < 0) {
+                        if (errno == ENOENT)
+                                continue; /* deleted meanwhile */
+                        err = -errno;
+                        free(entries);
+                        return err;
+                }
+                entry_from(&entries[n++], &keys[i], &v);
+        }
+        qsort(entries, n, sizeof(*entries), entry_cmp);
+        *ret = entries;
+        *ret_n = n;
+        return 0;
+}
+
+int responder_list(struct responder *r, struct responder_entry **ret, size_t *ret_n)
+{
+        assert(r);
+        assert(ret);
+        assert(ret_n);
+        return list_from_fd(r->entries_fd, ret, ret_n);
+}
+
+int responder_list_pinned(const char *bpf_root, struct responder_entry **ret, size_t *ret_n)
+{
+        _cleanup_free_ char *p = NULL;
+        int fd, err;
+
+        assert(ret);
+        assert(ret_n);
+        if (pin_path(bpf_root ? bpf_root : RESPONDER_BPF_ROOT_DEFAULT, L2RESP_PIN_ENTRIES, &p) < 0)
+                return -ENOMEM;
+        fd = bpf_obj_get(p);
+        if (fd < 0)
+                return -errno;
+        err = list_from_fd(fd, ret, ret_n);
+        close(fd);
+        return err;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+        return memcmp(a, b, sizeof(struct l2resp_key));
+}
+
+int responder_reconcile(struct responder *r, const struct responder_want *want, size_t n)
+{
+        _cleanup_free_ struct l2resp_key *have = NULL, *wanted = NULL;
+        size_t n_have;
+        int changes = 0, first_err = 0, err;
+
+        assert(r);
+        assert(want || n == 0);
+        wanted = calloc(n ? n : 1, sizeof(*wanted));
+        if (!wanted)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                responder_key_init(&wanted[i], &want[i].ip, want[i].ifindex);
+        qsort(wanted, n, sizeof(*wanted), key_cmp);
+
+        err = keys_from_fd(r->entries_fd, &have, &n_have);
+        if (err < 0)
+                return log_error_errno(err, "cannot list responder entries");
+        for (size_t i = 0; i < n_have; i++) {
+                struct responder_entry e;
+                char buf[IPADDR_STRLEN];
+
+                if (bsearch(&have[i], wanted, n, sizeof(*wanted), key_cmp))
+                        continue;
+                err = delete_key(r, &have[i]);
+                if (err == -ENOENT)
+                        continue;
+                entry_from(&e, &have[i], &(struct l2resp_value){});
+                if (err < 0) {
+                        log_error_errno(err, "cannot delete stale responder entry",
+                                        "ip=%s ifindex=%d", ipaddr_format(&e.ip, buf), e.ifindex);
+                        if (!first_err)
+                                first_err = err;
+                        continue;
+                }
+                log_info("stale responder entry removed", "ip=%s ifindex=%d",
+                         ipaddr_format(&e.ip, buf), e.ifindex);
+                changes++;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct l2resp_key k;
+                int res;
+
+                responder_key_init(&k, &want[i].ip, want[i].ifindex);
+                res = set_deadline(r, &k, want[i].deadline_ns, true);
+                if (res < 0) {
+                        char buf[IPADDR_STRLEN];
+
+                        log_error_errno(res, "cannot set responder entry", "ip=%s ifindex=%d",
+                                        ipaddr_format(&want[i].ip, buf), want[i].ifindex);
+                        if (!first_err)
+                                first_err = res;
+                        continue;
+                }
+                if (res == L2RESP_SET_CREATED) {
+                        if (k.family == L2RESP_AF_INET6)
+                                responder_mcast_ref(r, want[i].ifindex, k.addr, +1);
+                        changes++;
+                }
+        }
+        return first_err ? first_err : changes;
+}
+
+/* Take one group reference per IPv6 entry already in the (reused) map, so
+ * that the refcounts match the entries after a restart; joining again is
+ * harmless (SIOCADDMULTI's membership is one flag per address). */
+static void mcast_rebuild(struct responder *r)
+{
+        _cleanup_free_ struct l2resp_key *keys = NULL;
+        size_t n;
+
+        if (keys_from_fd(r->entries_fd, &keys, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if (keys[i].family == L2RESP_AF_INET6)
+                        responder_mcast_ref(r, (int)keys[i].ifindex, keys[i].addr, +1);
+}

@@ -1,0 +1,153 @@
+/* The L2 responder's user-space side, as l2lb-agent uses it.
+ *
+ * The datapath (l2resp.bpf.c) answers ARP and Neighbor Solicitations for the
+ * entries in a map; this module loads it, keeps its maps pinned under a bpf
+ * root, attaches it to interfaces, edits entries, and does the two things
+ * an XDP program cannot: gratuitous announcements and solicited-node
+ * multicast membership.
+ *
+ *   r = responder_open("/sys/fs/bpf/l2lb")     load; reuse or create pinned maps
+ *   responder_attach(r, ifindex, mode)         idempotent; keeps a running program
+ *   responder_entry_set(r, &ip, ifindex, dl)   answer for ip on ifindex until dl
+ *   responder_announce(r, &ip, ifindex)        one burst of gratuitous ARP / NA
+ *   responder_reconcile(r, want, n)            make the map equal to want
+ *   responder_close(r)                         frees memory; datapath keeps running
+ *
+ * Restart without a gap: the maps are pinned (entries keep their deadlines
+ * and counters) and the program stays attached when the agent exits (libxdp
+ * pins it under <bpffs>/xdp, or it is attached to the device directly), so
+ * replies continue, until each deadline passes, while no agent runs. The
+ * next agent opens the same pins, and responder_attach() recognises the
+ * attached program as its own by the maps it uses and leaves it in place; a
+ * program of a different build is replaced atomically (the new one is added
+ * before the old one is removed, or swapped with XDP_FLAGS_REPLACE).
+ *
+ * Several agents on one machine (one per network namespace, as in tests and
+ * the lab) must use different bpf roots. Pins live in the mount namespace's
+ * bpffs: run agents in the host's mount namespace (`nsenter --net=...`), not
+ * under `ip netns exec`, whose private /sys hides /sys/fs/bpf so pins would
+ * die with the process.
+ *
+ * Network namespace: interface indexes, attachment and the packet socket
+ * belong to the network namespace current when responder_open() ran; call
+ * everything from that namespace.
+ *
+ * Errors are negative errno values, logged with context where they arise. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+
+#define RESPONDER_BPF_ROOT_DEFAULT "/sys/fs/bpf/l2lb"
+
+struct responder;
+
+enum responder_xdp_mode {
+        /* Driver mode; falls back to generic mode (with a warning) when the
+         * driver has no native XDP. On veth, a reply sent with native XDP_TX
+         * reaches the peer only if the peer has an XDP program (or NAPI via
+         * GRO) enabled; use generic mode where that is not the case. */
+        RESPONDER_XDP_NATIVE,
+        RESPONDER_XDP_GENERIC,
+};
+
+struct responder_entry {
+        struct ipaddr ip;
+        int ifindex;
+        uint64_t deadline_ns; /* CLOCK_MONOTONIC; the datapath answers while now < deadline */
+        uint64_t requests;    /* valid requests addressed to the entry (answered or not) */
+        uint64_t replies;     /* replies sent */
+};
+
+/* One element of the desired state for responder_reconcile(). */
+struct responder_want {
+        struct ipaddr ip;
+        int ifindex;
+        uint64_t deadline_ns;
+};
+
+/* What responder_announce() and the multicast joins did, since open. */
+struct responder_stats {
+        uint64_t arp_requests_sent; /* gratuitous ARP, request form */
+        uint64_t arp_replies_sent;  /* gratuitous ARP, reply form */
+        uint64_t nas_sent;          /* unsolicited Neighbor Advertisements */
+        uint64_t send_errors;
+        uint64_t mcast_joins; /* SIOCADDMULTI calls that succeeded */
+        uint64_t mcast_leaves;
+        uint64_t mcast_errors;
+};
+
+/* Load the responder and pin (or reuse) its maps in bpf_root (NULL: the
+ * default), which is created if needed; bpffs is mounted at /sys/fs/bpf if
+ * nothing is mounted there. Solicited-node groups of existing IPv6 entries
+ * are (re)joined. */
+int responder_open(const char *bpf_root, struct responder **ret);
+/* Frees everything; leaves maps, pins and attachments in place. NULL is ok. */
+void responder_close(struct responder *r);
+/* Remove the pinned maps and the bpf root directory (tests, uninstall).
+ * Attached programs keep their maps until detached. */
+int responder_unpin(struct responder *r);
+
+/* Attach to ifindex (recording its MAC), or keep an attachment of our own
+ * that is already there. -EBUSY if another XDP program occupies the device
+ * without libxdp's dispatcher. */
+int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode mode);
+/* Detach every program of ours from ifindex and forget its MAC. 0 if none was
+ * attached. Entries for ifindex stay (the agent removes them). */
+int responder_detach(struct responder *r, int ifindex);
+/* Whether a program using our maps is attached to ifindex: 1 yes, 0 no.
+ * ret_prog_id (optional) receives its id. */
+int responder_is_attached(struct responder *r, int ifindex, uint32_t *ret_prog_id);
+/* Record ifindex's MAC for the datapath without attaching (attach does it;
+ * this is for tests that run the program with BPF_PROG_TEST_RUN). */
+int responder_iface_set(struct responder *r, int ifindex, const uint8_t mac[6]);
+
+/* Answer for ip on ifindex while now < deadline_ns: insert the entry (zero
+ * counters) or store the new deadline into the existing one (counters kept).
+ * Inserting an IPv6 entry joins its solicited-node group on ifindex. */
+int responder_entry_set(struct responder *r, const struct ipaddr *ip, int ifindex,
+                        uint64_t deadline_ns);
+/* Store a new deadline into an existing entry; -ENOENT if there is none. */
+int responder_entry_update_deadline(struct responder *r, const struct ipaddr *ip, int ifindex,
+                                    uint64_t deadline_ns);
+/* Remove the entry (leaving its solicited-node group when no other entry on
+ * ifindex needs it); -ENOENT if absent. */
+int responder_entry_delete(struct responder *r, const struct ipaddr *ip, int ifindex);
+int responder_entry_get(struct responder *r, const struct ipaddr *ip, int ifindex,
+                        struct responder_entry *ret);
+/* All entries, sorted by family, address, ifindex; *ret is malloc'ed. */
+int responder_list(struct responder *r, struct responder_entry **ret, size_t *ret_n);
+/* The same from the pinned map alone, without loading anything (for
+ * `l2lb bpf l2 list`). -ENOENT if bpf_root has no responder maps. */
+int responder_list_pinned(const char *bpf_root, struct responder_entry **ret, size_t *ret_n);
+/* Make the entries equal to want (full sync): entries not in want are
+ * deleted, the others set with their deadline (counters of kept entries
+ * survive). Returns the number of entries added plus removed, or -errno
+ * (after applying what it could). */
+int responder_reconcile(struct responder *r, const struct responder_want *want, size_t n);
+
+/* Send one burst of gratuitous announcements for ip out of ifindex: for
+ * IPv4 an ARP request and an ARP reply (sender = target = ip, sha = the
+ * interface MAC, broadcast), for IPv6 one unsolicited Neighbor
+ * Advertisement to ff02::1 (R=0 S=0 O=1, target link-layer address option).
+ * The caller schedules repeats. */
+int responder_announce(struct responder *r, const struct ipaddr *ip, int ifindex);
+
+void responder_get_stats(struct responder *r, struct responder_stats *ret);
+
+/* Reference count of ifindex's solicited-node group for ip (tests). */
+unsigned responder_mcast_refs(struct responder *r, const struct ipaddr *ip, int ifindex);
+
+/* File descriptors of the loaded XDP programs (type XDP, using the pinned
+ * maps) for BPF_PROG_TEST_RUN in tests and benchmarks. fixed selects the
+ * variant that never changes the frame length. */
+int responder_xdp_prog_fd(struct responder *r, bool fixed);
+
+/* BPF deadline (CLOCK_MONOTONIC ns, as bpf_ktime_get_ns reads it) for a
+ * CLOCK_MONOTONIC time in µs, as sd-event gives it; saturates. */
+uint64_t responder_deadline_from_usec(uint64_t monotonic_usec);
+/* CLOCK_MONOTONIC now, in ns. */
+uint64_t responder_now_ns(void);

@@ -1,0 +1,489 @@
+/* The responder's user-space API without traffic: entries (set, deadline
+ * update, delete, list, reconcile), counters surviving deadline updates and
+ * agent restarts (reopening the pinned maps), isolation of bpf roots,
+ * solicited-node group refcounting, and attachment bookkeeping (idempotent
+ * attach, detach, refusing a foreign program, replacing an older build). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bpf/l2resp.h"
+#include "bpf/responder.h"
+#include "helpers.h"
+#include "lib/addr.h"
+
+#define SEC_NS 1000000000ULL
+
+struct fixture {
+        int net;
+        int if0, if1;
+        char root[256];
+        struct responder *r;
+};
+
+static struct fixture F;
+
+static struct ipaddr ip(const char *s)
+{
+        struct ipaddr a;
+
+        assert_int_equal(ipaddr_parse(s, &a), 0);
+        return a;
+}
+
+/* clang-format off */
+static const uint8_t arp_request[42] = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x06,
+        0x00, 0x01, 0x08, 0x00, 6,    4,    0x00, 0x01, 0x02, 0, 0, 0, 0, 0x01,
+        192,  0,    2,    1,    0,    0,    0,    0,    0,    0,    192,  0,  2, 10,
+};
+/* clang-format on */
+
+/* Let the datapath answer n ARP requests for 192.0.2.10 on if0. */
+static void answer_arp(int n)
+{
+        uint8_t out[128];
+        size_t out_len;
+
+        for (int i = 0; i < n; i++)
+                assert_int_equal(txdp_run(responder_xdp_prog_fd(F.r, false), F.if0, arp_request,
+                                          sizeof(arp_request), out, sizeof(out), &out_len),
+                                 XDP_TX);
+}
+
+static int clear_entries(void)
+{
+        return responder_reconcile(F.r, NULL, 0);
+}
+
+static int setup(void **state)
+{
+        static const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 0x0a};
+
+        (void)state;
+        F.net = tnet_new();
+        if (F.net < 0)
+                return -1;
+        if (tsh("ip link add l2r0 type veth peer name l2r0p && "
+                "ip link add l2r1 type veth peer name l2r1p && "
+                "ip link set l2r0 up && ip link set l2r0p up && "
+                "ip link set l2r1 up && ip link set l2r1p up") != 0)
+                return -1;
+        F.if0 = (int)if_nametoindex("l2r0");
+        F.if1 = (int)if_nametoindex("l2r1");
+        snprintf(F.root, sizeof(F.root), "%s", tbpf_root("responder"));
+        if (responder_open(F.root, &F.r) < 0)
+                return -1;
+        return responder_iface_set(F.r, F.if0, mac) < 0 ? -1 : 0;
+}
+
+/* Every bpf root this test may have created. */
+static void cleanup(void)
+{
+        static const char *const suffixes[] = {"", "-other", "-unpin"};
+        char p[300];
+
+        if (!F.root[0])
+                return;
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+                snprintf(p, sizeof(p), "%s%s", F.root, suffixes[i]);
+                tbpf_remove_root(p);
+        }
+}
+
+static int teardown(void **state)
+{
+        (void)state;
+        if (F.r) {
+                responder_detach(F.r, F.if0);
+                responder_detach(F.r, F.if1);
+                responder_close(F.r);
+                F.r = NULL;
+        }
+        cleanup();
+        return 0;
+}
+
+static int each_setup(void **state)
+{
+        (void)state;
+        return clear_entries() < 0 ? -1 : 0;
+}
+
+static void test_deadline_helpers(void **state)
+{
+        uint64_t a, b;
+
+        (void)state;
+        assert_true(responder_deadline_from_usec(0) == 0);
+        assert_true(responder_deadline_from_usec(5) == 5000);
+        assert_true(responder_deadline_from_usec(1234567) == 1234567000ULL);
+        assert_true(responder_deadline_from_usec(UINT64_MAX) == UINT64_MAX);
+        assert_true(responder_deadline_from_usec(UINT64_MAX / 1000 + 1) == UINT64_MAX);
+        a = responder_now_ns();
+        b = responder_now_ns();
+        assert_true(a > 0 && b >= a);
+}
+
+static void test_entry_crud(void **state)
+{
+        struct ipaddr a = ip("192.0.2.10"), missing = ip("192.0.2.99");
+        struct responder_entry e;
+
+        (void)state;
+        assert_int_equal(responder_entry_set(F.r, &a, F.if0, 1000), 0);
+        assert_int_equal(responder_entry_get(F.r, &a, F.if0, &e), 0);
+        assert_true(ipaddr_equal(&e.ip, &a));
+        assert_int_equal(e.ifindex, F.if0);
+        assert_true(e.deadline_ns == 1000);
+        assert_true(e.requests == 0 && e.replies == 0);
+
+        assert_int_equal(responder_entry_set(F.r, &a, F.if0, 2000), 0);
+        assert_int_equal(responder_entry_get(F.r, &a, F.if0, &e), 0);
+        assert_true(e.deadline_ns == 2000);
+        assert_int_equal(responder_entry_update_deadline(F.r, &a, F.if0, 3000), 0);
+        assert_int_equal(responder_entry_get(F.r, &a, F.if0, &e), 0);
+        assert_true(e.deadline_ns == 3000);
+
+        assert_int_equal(responder_entry_update_deadline(F.r, &missing, F.if0, 1), -ENOENT);
+        assert_int_equal(responder_entry_get(F.r, &missing, F.if0, &e), -ENOENT);
+        /* same IP, other interface: another entry */
+        assert_int_equal(responder_entry_get(F.r, &a, F.if1, &e), -ENOENT);
+
+        assert_int_equal(responder_entry_delete(F.r, &a, F.if0), 0);
+        assert_int_equal(responder_entry_delete(F.r, &a, F.if0), -ENOENT);
+        assert_int_equal(responder_entry_get(F.r, &a, F.if0, &e), -ENOENT);
+}
+
+static void test_counters_survive_deadline_updates(void **state)
+{
+        struct ipaddr a = ip("192.0.2.10");
+        uint64_t alive = responder_now_ns() + 3600 * SEC_NS;
+        struct responder_entry e;
+
+        (void)state;
+        assert_int_equal(responder_entry_set(F.r, &a, F.if0, alive), 0);
+        answer_arp(3);
+        assert_int_equal(responder_entry_update_deadline(F.r, &a, F.if0, alive + 1), 0);
+        assert_int_equal(responder_entry_set(F.r, &a, F.if0, alive + 2), 0);
+        assert_int_equal(responder_entry_get(F.r, &a, F.if0, &e), 0);
+        assert_true(e.requests == 3);
+        assert_true(e.replies == 3);
+        assert_true(e.deadline_ns == alive + 2);
+}
+
+static void test_list_sorted(void **state)
+{
+        const char *ips[] = {"2001:db8::2", "192.0.2.20", "2001:db8::1", "192.0.2.3"};
+        struct responder_entry *l = NULL, *p = NULL;
+        size_t n = 0, np = 0;
+
+        (void)state;
+        for (size_t i = 0; i < 4; i++) {
+                struct ipaddr a = ip(ips[i]);
+
+                assert_int_equal(responder_entry_set(F.r, &a, F.if1, 100 + i), 0);
+        }
+        {
+                struct ipaddr a = ip("192.0.2.3");
+
+                assert_int_equal(responder_entry_set(F.r, &a, F.if0, 7), 0);
+        }
+        assert_int_equal(responder_list(F.r, &l, &n), 0);
+        assert_int_equal(n, 5);
+        for (size_t i = 1; i < n; i++) {
+                int c = ipaddr_cmp(&l[i - 1].ip, &l[i].ip);
+
+                assert_true(c < 0 || (c == 0 && l[i - 1].ifindex < l[i].ifindex));
+        }
+        /* the same from the pins alone, as `l2lb bpf l2 list` reads them */
+        assert_int_equal(responder_list_pinned(F.root, &p, &np), 0);
+        assert_int_equal(np, n);
+        for (size_t i = 0; i < n; i++) {
+                assert_true(ipaddr_equal(&p[i].ip, &l[i].ip));
+                assert_int_equal(p[i].ifindex, l[i].ifindex);
+                assert_true(p[i].deadline_ns == l[i].deadline_ns);
+        }
+        free(l);
+        free(p);
+        assert_int_equal(responder_list_pinned("/sys/fs/bpf/l2lb-test-no-such-root", &p, &np),
+                         -ENOENT);
+}
+
+static void test_reconcile(void **state)
+{
+        uint64_t alive = responder_now_ns() + 3600 * SEC_NS;
+        struct ipaddr a = ip("192.0.2.1"), b = ip("192.0.2.10"), c = ip("2001:db8::3"),
+                      d = ip("2001:db8::4");
+        struct responder_want want[] = {
+            {.ip = b, .ifindex = 0, .deadline_ns = alive + 5},
+            {.ip = d, .ifindex = 0, .deadline_ns = alive + 6},
+        };
+        struct responder_entry *l = NULL, e;
+        size_t n = 0;
+
+        (void)state;
+        want[0].ifindex = F.if0;
+        want[1].ifindex = F.if1;
+        assert_int_equal(responder_entry_set(F.r, &a, F.if0, alive), 0);
+        assert_int_equal(responder_entry_set(F.r, &b, F.if0, alive), 0);
+        assert_int_equal(responder_entry_set(F.r, &c, F.if1, alive), 0);
+        answer_arp(2); /* b's counters must survive */
+
+        /* a and c are stale, d is missing, b stays */
+        assert_int_equal(responder_reconcile(F.r, want, 2), 3);
+        assert_int_equal(responder_list(F.r, &l, &n), 0);
+        assert_int_equal(n, 2);
+        assert_true(ipaddr_equal(&l[0].ip, &b));
+        assert_true(ipaddr_equal(&l[1].ip, &d));
+        free(l);
+        assert_int_equal(responder_entry_get(F.r, &b, F.if0, &e), 0);
+        assert_true(e.requests == 2 && e.replies == 2);
+        assert_true(e.deadline_ns == alive + 5);
+        assert_int_equal(responder_mcast_refs(F.r, &c, F.if1), 0);
+        assert_int_equal(responder_mcast_refs(F.r, &d, F.if1), 1);
+
+        /* already in sync: nothing to do */
+        assert_int_equal(responder_reconcile(F.r, want, 2), 0);
+        /* empty desired state removes everything */
+        assert_int_equal(responder_reconcile(F.r, NULL, 0), 2);
+        assert_int_equal(responder_list(F.r, &l, &n), 0);
+        assert_int_equal(n, 0);
+        free(l);
+        assert_int_equal(responder_mcast_refs(F.r, &d, F.if1), 0);
+}
+
+static bool maddr_has(const char *dev, const char *mac)
+{
+        char *out = tsh_output("ip maddr show dev %s", dev);
+        bool found = out && strstr(out, mac);
+
+        free(out);
+        return found;
+}
+
+static void test_mcast_refcount(void **state)
+{
+        struct ipaddr a = ip("2001:db8::10"), b = ip("2001:db8:1::10"), c = ip("2001:db8::11");
+        uint64_t alive = responder_now_ns() + 3600 * SEC_NS;
+
+        (void)state;
+        assert_false(maddr_has("l2r0", "33:33:ff:00:00:10"));
+        assert_int_equal(responder_entry_set(F.r, &a, F.if0, alive), 0);
+        assert_true(maddr_has("l2r0", "33:33:ff:00:00:10"));
+        /* the same low 24 bits: the same group, one more reference */
+        assert_int_equal(responder_entry_set(F.r, &b, F.if0, alive), 0);
+        assert_int_equal(responder_mcast_refs(F.r, &a, F.if0), 2);
+        /* deadline refreshes take no reference */
+        assert_int_equal(responder_entry_set(F.r, &a, F.if0, alive + 1), 0);
+        assert_int_equal(responder_mcast_refs(F.r, &a, F.if0), 2);
+        assert_int_equal(responder_entry_set(F.r, &c, F.if0, alive), 0);
+        assert_true(maddr_has("l2r0", "33:33:ff:00:00:11"));
+        /* IPv4 entries join nothing */
+        {
+                struct ipaddr v4 = ip("192.0.2.10");
+
+                assert_int_equal(responder_entry_set(F.r, &v4, F.if0, alive), 0);
+                assert_int_equal(responder_mcast_refs(F.r, &v4, F.if0), 0);
+        }
+
+        assert_int_equal(responder_entry_delete(F.r, &a, F.if0), 0);
+        assert_int_equal(responder_mcast_refs(F.r, &b, F.if0), 1);
+        assert_true(maddr_has("l2r0", "33:33:ff:00:00:10")); /* b still needs it */
+        assert_int_equal(responder_entry_delete(F.r, &b, F.if0), 0);
+        assert_false(maddr_has("l2r0", "33:33:ff:00:00:10"));
+        assert_true(maddr_has("l2r0", "33:33:ff:00:00:11"));
+        assert_int_equal(clear_entries(), 2);
+        assert_false(maddr_has("l2r0", "33:33:ff:00:00:11"));
+}
+
+static void test_restart_keeps_state(void **state)
+{
+        struct ipaddr a = ip("192.0.2.10"), v6 = ip("2001:db8::10");
+        uint64_t alive = responder_now_ns() + 3600 * SEC_NS;
+        struct responder_entry e;
+
+        (void)state;
+        assert_int_equal(responder_entry_set(F.r, &a, F.if0, alive), 0);
+        assert_int_equal(responder_entry_set(F.r, &v6, F.if0, alive), 0);
+        answer_arp(4);
+
+        /* the agent exits and starts again on the same bpf root */
+        responder_close(F.r);
+        F.r = NULL;
+        assert_int_equal(responder_open(F.root, &F.r), 0);
+        assert_int_equal(responder_entry_get(F.r, &a, F.if0, &e), 0);
+        assert_true(e.deadline_ns == alive);
+        assert_true(e.requests == 4 && e.replies == 4);
+        /* the interface record survived too: the new program answers at once */
+        answer_arp(1);
+        assert_int_equal(responder_entry_get(F.r, &a, F.if0, &e), 0);
+        assert_true(e.replies == 5);
+        /* group references are rebuilt from the entries */
+        assert_int_equal(responder_mcast_refs(F.r, &v6, F.if0), 1);
+        assert_int_equal(responder_entry_delete(F.r, &v6, F.if0), 0);
+        assert_false(maddr_has("l2r0", "33:33:ff:00:00:10"));
+}
+
+static void test_roots_isolated(void **state)
+{
+        struct ipaddr a = ip("192.0.2.10");
+        struct responder *other = NULL;
+        struct responder_entry e, *l = NULL;
+        char root[300];
+        size_t n;
+
+        (void)state;
+        snprintf(root, sizeof(root), "%s-other", F.root);
+        assert_int_equal(responder_entry_set(F.r, &a, F.if0, 42), 0);
+        assert_int_equal(responder_open(root, &other), 0);
+        assert_int_equal(responder_entry_get(other, &a, F.if0, &e), -ENOENT);
+        assert_int_equal(responder_entry_set(other, &a, F.if0, 43), 0);
+        assert_int_equal(responder_entry_get(F.r, &a, F.if0, &e), 0);
+        assert_true(e.deadline_ns == 42);
+        assert_int_equal(responder_list(other, &l, &n), 0);
+        assert_int_equal(n, 1);
+        free(l);
+        assert_int_equal(responder_unpin(other), 0);
+        responder_close(other);
+        assert_int_equal(access(root, F_OK), -1);
+}
+
+static void test_attach_idempotent(void **state)
+{
+        uint32_t id1 = 0, id2 = 0;
+
+        (void)state;
+        assert_int_equal(responder_is_attached(F.r, F.if0, NULL), 0);
+        assert_int_equal(responder_attach(F.r, F.if0, RESPONDER_XDP_GENERIC), 0);
+        assert_int_equal(responder_is_attached(F.r, F.if0, &id1), 1);
+        assert_true(id1 != 0);
+        /* again, and with another mode: the running program stays */
+        assert_int_equal(responder_attach(F.r, F.if0, RESPONDER_XDP_GENERIC), 0);
+        assert_int_equal(responder_attach(F.r, F.if0, RESPONDER_XDP_NATIVE), 0);
+        assert_int_equal(responder_is_attached(F.r, F.if0, &id2), 1);
+        assert_int_equal(id1, id2);
+        assert_int_equal(responder_detach(F.r, F.if0), 0);
+        assert_int_equal(responder_is_attached(F.r, F.if0, NULL), 0);
+        assert_int_equal(responder_detach(F.r, F.if0), 0);
+        /* a restarted agent attaches natively */
+        assert_int_equal(responder_attach(F.r, F.if0, RESPONDER_XDP_NATIVE), 0);
+        assert_int_equal(responder_is_attached(F.r, F.if0, &id1), 1);
+        assert_int_equal(responder_detach(F.r, F.if0), 0);
+        assert_int_equal(responder_attach(F.r, 999999, RESPONDER_XDP_NATIVE), -ENODEV);
+}
+
+static void test_attach_refuses_foreign(void **state)
+{
+        int fd;
+
+        (void)state;
+        fd = txdp_attach_pass(F.if1);
+        assert_true(fd >= 0);
+        assert_int_equal(responder_attach(F.r, F.if1, RESPONDER_XDP_NATIVE), -EBUSY);
+        assert_int_equal(responder_is_attached(F.r, F.if1, NULL), 0);
+        /* detaching ours leaves the foreign program alone */
+        assert_int_equal(responder_detach(F.r, F.if1), 0);
+        {
+                uint32_t id = 0;
+
+                assert_int_equal(bpf_xdp_query_id(F.if1, 0, &id), 0);
+                assert_true(id != 0);
+        }
+        assert_int_equal(bpf_xdp_detach(F.if1, XDP_FLAGS_DRV_MODE, NULL), 0);
+        close(fd);
+}
+
+/* A program that uses our maps but has other code stands for the responder
+ * of another l2lb build left attached by the previous agent: attach must
+ * replace it in one step. */
+static void test_attach_replaces_older_build(void **state)
+{
+        char pin[300];
+        uint32_t old_id = 0, new_id = 0;
+        int map_fd, prog_fd;
+
+        (void)state;
+        snprintf(pin, sizeof(pin), "%s/%s", F.root, L2RESP_PIN_ENTRIES);
+        map_fd = bpf_obj_get(pin);
+        assert_true(map_fd >= 0);
+        {
+                struct bpf_insn insns[] = {
+                    /* r1 = &l2_entries (keeps the map referenced), r0 = XDP_PASS */
+                    {.code = BPF_LD | BPF_DW | BPF_IMM,
+                     .dst_reg = BPF_REG_1,
+                     .src_reg = BPF_PSEUDO_MAP_FD,
+                     .imm = map_fd},
+                    {0},
+                    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+                    {.code = BPF_JMP | BPF_EXIT},
+                };
+
+                prog_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "l2lb_old", "GPL", insns, 4, NULL);
+        }
+        assert_true(prog_fd >= 0);
+        assert_int_equal(bpf_xdp_attach(F.if1, prog_fd, XDP_FLAGS_DRV_MODE, NULL), 0);
+        assert_int_equal(responder_is_attached(F.r, F.if1, &old_id), 1);
+
+        assert_int_equal(responder_attach(F.r, F.if1, RESPONDER_XDP_NATIVE), 0);
+        assert_int_equal(responder_is_attached(F.r, F.if1, &new_id), 1);
+        assert_true(new_id != old_id);
+        assert_int_equal(responder_detach(F.r, F.if1), 0);
+        assert_int_equal(responder_is_attached(F.r, F.if1, NULL), 0);
+        close(prog_fd);
+        close(map_fd);
+}
+
+static void test_unpin(void **state)
+{
+        struct responder_entry *l = NULL;
+        struct responder *r2 = NULL;
+        char root[300];
+        size_t n;
+
+        (void)state;
+        snprintf(root, sizeof(root), "%s-unpin", F.root);
+        assert_int_equal(responder_open(root, &r2), 0);
+        assert_int_equal(responder_list_pinned(root, &l, &n), 0);
+        free(l);
+        assert_int_equal(responder_unpin(r2), 0);
+        assert_int_equal(responder_list_pinned(root, &l, &n), -ENOENT);
+        responder_close(r2);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_deadline_helpers),
+            cmocka_unit_test_setup(test_entry_crud, each_setup),
+            cmocka_unit_test_setup(test_counters_survive_deadline_updates, each_setup),
+            cmocka_unit_test_setup(test_list_sorted, each_setup),
+            cmocka_unit_test_setup(test_reconcile, each_setup),
+            cmocka_unit_test_setup(test_mcast_refcount, each_setup),
+            cmocka_unit_test_setup(test_restart_keeps_state, each_setup),
+            cmocka_unit_test_setup(test_roots_isolated, each_setup),
+            cmocka_unit_test_setup(test_attach_idempotent, each_setup),
+            cmocka_unit_test_setup(test_attach_refuses_foreign, each_setup),
+            cmocka_unit_test_setup(test_attach_replaces_older_build, each_setup),
+            cmocka_unit_test(test_unpin),
+        };
+
+        if (!tbpf_usable())
+                return 77;
+        tcleanup_at_exit(cleanup);
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
