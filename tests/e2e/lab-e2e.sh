@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# End-to-end tests of the seed lab (lab/lab), run by `make test` as root.
+#
+#   lab-e2e.sh scenario   lab/lab up with every step; the steps in
+#                         $L2LB_E2E_ASSERT must pass; the lab must come up in
+#                         under $L2LB_E2E_MAX_UP seconds; the network path
+#                         without l2lb (lab/lab selfcheck) must work; then
+#                         lab/lab down must leave nothing behind
+#   lab-e2e.sh interrupt  kill `lab/lab up` during the bring-up, then `down`
+#                         must leave nothing; kill it again during step 1,
+#                         then `up` must work and `down` leave nothing
+#
+# L2LB_E2E_ASSERT: steps that must pass (default "1 2 3 8": the steps that
+# do not need l2lb to announce anything). When the operator and the agent
+# work: L2LB_E2E_ASSERT="1 2 3 4 5 6 7 8".
+set -euo pipefail
+
+TOP=${L2LB_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+export L2LB_BUILD=${L2LB_BUILD:-$TOP/build}
+LAB=$TOP/lab/lab
+STATE=/run/l2lb-lab
+TESTENV_STATE=${L2LB_TESTENV_DIR:-/run/l2lb-testenv}/lab
+ASSERT=${L2LB_E2E_ASSERT:-1 2 3 8}
+MAX_UP=${L2LB_E2E_MAX_UP:-120}
+LOGDIR=$L2LB_BUILD/test-results/e2e
+mkdir -p "$LOGDIR"
+
+say() { printf 'e2e: %s\n' "$*"; }
+fail() {
+	printf 'e2e: FAIL: %s\n' "$*"
+	exit 1
+}
+
+pidfile_pids() { # the PIDs (with start times) recorded by the lab and its control plane
+	cat "$STATE"/pids/*/*.pid "$TESTENV_STATE"/*.pid 2>/dev/null || true
+}
+
+lab_running() { # a lab that someone else runs: never touch it
+	local pid st cur
+	while read -r pid st; do
+		[[ $pid =~ ^[0-9]+$ ]] || continue
+		cur=$(awk '{print $22}' "/proc/$pid/stat" 2>/dev/null) || continue
+		[[ $cur == "$st" ]] && return 0
+	done < <(pidfile_pids)
+	return 1
+}
+
+# Nothing of the lab may be left: namespaces, links, bridges, processes, BPF
+# pins, state. $1: "PID STARTTIME" lines recorded before `down`.
+check_clean() {
+	local recorded=$1 left=() ns pid st cur l p
+	for ns in $(ip netns list | awk '{print $1}'); do
+		case $ns in
+		kind-control-plane | kind-worker | kind-worker2 | clab-garp-demo-neighbor | pod-*) left+=("netns $ns") ;;
+		esac
+	done
+	for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
+		[[ $l == l2lb-kind || $l == l2lb-net0 || $l =~ ^l2lb-(cp|w1|w2|nb)-(eth0|net0)$ ]] && left+=("link $l")
+	done
+	while read -r pid st; do
+		[[ $pid =~ ^[0-9]+$ ]] || continue
+		cur=$(awk '$3 != "Z" {print $22}' "/proc/$pid/stat" 2>/dev/null) || continue
+		[[ -n $cur && $cur == "$st" ]] && left+=("process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-80))")
+	done <<<"$recorded"
+	for p in /proc/[0-9]*; do
+		grep -qaE '/run/l2lb-lab/|/run/l2lb-testenv/lab/|l2lb-deathstar' "$p/cmdline" 2>/dev/null || continue
+		awk '$3 == "Z" {exit 1}' "$p/stat" 2>/dev/null || continue
+		left+=("process ${p#/proc/} ($(tr '\0' ' ' <"$p/cmdline" | cut -c1-80))")
+	done
+	[[ -e /sys/fs/bpf/l2lb-lab ]] && left+=("BPF pins /sys/fs/bpf/l2lb-lab")
+	[[ -e $STATE ]] && left+=("state $STATE")
+	[[ -e $TESTENV_STATE ]] && left+=("control plane state $TESTENV_STATE")
+	if ((${#left[@]})); then
+		printf 'e2e: left behind: %s\n' "${left[@]}"
+		return 1
+	fi
+	say "nothing left behind (namespaces, links, bridges, processes, BPF pins, state)"
+}
+
+down_and_check() {
+	local recorded
+	recorded=$(pidfile_pids)
+	"$LAB" down || fail "lab/lab down failed"
+	check_clean "$recorded" || fail "lab/lab down left things behind"
+}
+
+prepare() {
+	if lab_running; then
+		say "a lab is running on this machine (lab/lab status): not touching it; test skipped"
+		exit 77
+	fi
+	"$TOP/scripts/deps" lab
+	"$LAB" down >/dev/null 2>&1 || true # leftovers of a crashed earlier run
+	trap 'cleanup' EXIT
+}
+
+cleanup() {
+	local rc=$?
+	"$LAB" down >/dev/null 2>&1 || true
+	exit $rc
+}
+
+# start_up LOG [env...]: `lab/lab up` in its own process group, in the background
+start_up() {
+	local logf=$1
+	shift
+	env "$@" setsid "$LAB" up >"$logf" 2>&1 &
+	UP_PID=$!
+}
+
+kill_up() { # the runner and its children, as a Ctrl-C that nobody handles would
+	kill -KILL -- "-$UP_PID" 2>/dev/null || true
+	wait "$UP_PID" 2>/dev/null || true
+}
+
+wait_log() { # LOG PATTERN SECONDS
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$UP_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+scenario() {
+	local logf=$LOGDIR/lab-up.log up s
+	prepare
+	say "lab/lab up (every step; asserted: $ASSERT); transcript in $logf"
+	if ! L2LB_LAB_ASSERT="$ASSERT" "$LAB" up >"$logf" 2>&1; then
+		cat "$logf"
+		fail "lab/lab up failed (asserted steps: $ASSERT)"
+	fi
+	cat "$logf"
+	up=$(sed -n 's/.*lab is up in \([0-9]*\)s.*/\1/p' "$logf" | tail -n 1)
+	[[ -n $up ]] || fail "no 'lab is up in Ns' line"
+	((up < MAX_UP)) || fail "the lab took ${up}s to come up (limit ${MAX_UP}s)"
+	say "lab up in ${up}s (limit ${MAX_UP}s)"
+	for s in $ASSERT; do
+		[[ $(cat "$STATE/steps/$s" 2>/dev/null) == ok ]] || fail "step $s: $(cat "$STATE/steps/$s" 2>/dev/null || echo 'no result')"
+	done
+	"$LAB" selfcheck || fail "the network path neighbor → kube-proxy → Death Star does not work"
+	"$LAB" status >/dev/null || say "note: lab/lab status reports missing parts (a node killed by step 7?)"
+	down_and_check
+	say "scenario ok"
+}
+
+interrupt() {
+	local logf=$LOGDIR/lab-interrupt.log
+	prepare
+
+	say "1. kill lab/lab up during the bring-up (after 6s), then lab/lab down"
+	start_up "$logf"
+	sleep 6
+	kill_up
+	tail -n 3 "$logf" | sed 's/^/    /'
+	down_and_check
+
+	say "2. kill lab/lab up during step 1, then lab/lab up again"
+	start_up "$logf" L2LB_LAB_STEPS="1 2"
+	wait_log "$logf" '== step 1' 180 || {
+		cat "$logf"
+		fail "lab/lab up did not reach step 1"
+	}
+	sleep 0.5
+	kill_up
+	tail -n 3 "$logf" | sed 's/^/    /'
+	if ! L2LB_LAB_STEPS="1 2" L2LB_LAB_ASSERT="1 2" "$LAB" up >"$logf" 2>&1; then
+		cat "$logf"
+		fail "lab/lab up after an interrupted run failed"
+	fi
+	grep -A3 '== summary' "$logf" | sed 's/^/    /'
+
+	say "3. lab/lab up once more on the running lab (idempotent), then down"
+	if ! L2LB_LAB_STEPS="1 2" L2LB_LAB_ASSERT="1 2" "$LAB" up >"$logf" 2>&1; then
+		cat "$logf"
+		fail "a second lab/lab up on a running lab failed"
+	fi
+	down_and_check
+	say "interrupt ok"
+}
+
+case ${1:-} in
+scenario) scenario ;;
+interrupt) interrupt ;;
+*)
+	echo "usage: $0 scenario|interrupt" >&2
+	exit 2
+	;;
+esac
