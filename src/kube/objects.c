@@ -657,6 +657,12 @@ json_t *k8s_lease_to_json(const struct k8s_lease *l)
 
 /* ---- CiliumLoadBalancerIPPool ---- */
 
+/* l2lb's own pool settings beyond Cilium's schema (lbipam.l2lb.io/priority). */
+static bool keep_ippool_annotation(const char *key)
+{
+        return startswith(key, "lbipam.l2lb.io/");
+}
+
 void k8s_ippool_free(struct k8s_ippool *p)
 {
         if (!p)
@@ -717,7 +723,7 @@ int k8s_ippool_decode(json_t *json, struct k8s_ippool **ret, char **ret_error)
                 return -ENOMEM;
         if (!json_is_object(json))
                 jd_fail(&d, "CiliumLoadBalancerIPPool: expected an object");
-        decode_meta(&d, json, &p->meta, NULL);
+        decode_meta(&d, json, &p->meta, keep_ippool_annotation);
         spec = jd_obj(&d, json, "spec", "");
         status = jd_obj(&d, json, "status", "");
         decode_blocks(&d, spec, "blocks", p);

@@ -273,6 +273,31 @@ static int selector_add(struct selector *s, const char *key, enum selector_op op
         return 0;
 }
 
+int selector_copy(const struct selector *s, struct selector **ret)
+{
+        struct selector *c;
+
+        assert(ret);
+        *ret = NULL;
+        if (!s)
+                return 0;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n; i++) {
+                const struct selector_requirement *r = &s->reqs[i];
+                int k = selector_add(c, r->key, r->op, (const char *const *)r->values,
+                                     r->n_values);
+
+                if (k < 0) {
+                        selector_free(c);
+                        return k;
+                }
+        }
+        *ret = c;
+        return 0;
+}
+
 static int parse_op(const char *s, enum selector_op *ret)
 {
         static const char *const names[] = {

@@ -53,6 +53,8 @@ struct selector {
  * *ret = NULL (matches everything). Errors: -EINVAL with a message. */
 int selector_from_json(json_t *json, struct selector **ret, char **ret_error);
 void selector_free(struct selector *s);
+/* Deep copy; NULL copies to NULL (matches everything). */
+int selector_copy(const struct selector *s, struct selector **ret);
 bool selector_matches(const struct selector *s, const struct labels *l);
 /* Structural equality (same requirements in the same order). */
 bool selector_equal(const struct selector *a, const struct selector *b);

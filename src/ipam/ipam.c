@@ -1,0 +1,987 @@
+/* The LB-IPAM core's inputs and outputs; see ipam.h.
+ *
+ * Every public input is one operation. Objects changed during an operation
+ * are "touched": a service remembers what it held and its condition before
+ * its first change, a pool its conflict mark. At the end of the operation
+ * (op_end) the core compares: the difference gives the Events (IP
+ * allocated, released with why, request unsatisfied, pool marked), and an
+ * object whose desired status differs from what the API showed last goes
+ * into the dirty set (and leaves it once they agree again). */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "ipam/conflict.h"
+#include "lib/util.h"
+
+#define WHY_NOT_HANDLED                                                                            \
+        "the service is no longer handled by LB-IPAM (type or loadBalancerClass changed)"
+
+static gint svc_age_cmp(gconstpointer a, gconstpointer b, gpointer userdata)
+{
+        const struct ipam_svc *x = a, *y = b;
+        int c;
+
+        if (x->created != y->created)
+                return x->created < y->created ? -1 : 1;
+        c = strcmp(x->namespace, y->namespace);
+        return c ? c : strcmp(x->name, y->name);
+}
+
+static void ptr_array_free(gpointer p)
+{
+        g_ptr_array_free(p, TRUE);
+}
+
+static void event_free(struct ipam_event *e)
+{
+        ipam_event_done(e);
+        g_free(e);
+}
+
+struct ipam *ipam_new(const struct ipam_options *o)
+{
+        struct ipam *ipam = g_new0(struct ipam, 1);
+
+        assert(o);
+        ipam->o = *o;
+        ipam->pools = g_hash_table_new(g_str_hash, g_str_equal);
+        index_init(ipam);
+        ipam->scratch_find = g_ptr_array_new();
+        ipam->scratch_ranges = g_ptr_array_new();
+        ipam->services = g_hash_table_new(g_str_hash, g_str_equal);
+        ipam->by_age = g_tree_new_full(svc_age_cmp, NULL, NULL, NULL);
+        ipam->unsatisfied = g_tree_new_full(svc_age_cmp, NULL, NULL, NULL);
+        ipam->allocs = g_tree_new_full(ipaddr_tree_cmp, NULL, NULL, NULL);
+        ipam->by_sharing_key =
+            g_hash_table_new_full(g_str_hash, g_str_equal, g_free, ptr_array_free);
+        ipam->touched_services = g_ptr_array_new();
+        ipam->touched_pools = g_ptr_array_new();
+        /* keys are the objects' own key/name strings (removed before they go) */
+        ipam->dirty_services = g_hash_table_new(g_str_hash, g_str_equal);
+        ipam->dirty_pools = g_hash_table_new(g_str_hash, g_str_equal);
+        ipam->events = g_queue_new();
+        return ipam;
+}
+
+static void svc_clear_op(struct ipam_svc *svc)
+{
+        svc->touched = false;
+        if (svc->before != svc->before_inline)
+                g_free(svc->before);
+        svc->before = NULL;
+        svc->n_before = 0;
+        g_free(svc->before_reason);
+        svc->before_reason = NULL;
+        g_free(svc->before_message);
+        svc->before_message = NULL;
+        if (svc->released) {
+                for (guint i = 0; i < svc->released->len; i++)
+                        g_free(g_array_index(svc->released, struct released_ip, i).why);
+                g_array_free(svc->released, TRUE);
+                svc->released = NULL;
+        }
+}
+
+static void svc_free(struct ipam_svc *svc)
+{
+        if (!svc)
+                return;
+        svc_clear_op(svc);
+        g_free(svc->namespace);
+        g_free(svc->name);
+        g_free(svc->key);
+        labels_done(&svc->labels);
+        svc_request_done(&svc->req);
+        g_free(svc->ingress);
+        observed_condition_done(&svc->observed);
+        g_ptr_array_free(svc->allocs, TRUE);
+        g_free(svc->message);
+        g_free(svc);
+}
+
+static void alloc_free_all(struct ipam *ipam)
+{
+        g_autoptr(GPtrArray) all = g_ptr_array_new();
+        GTreeNode *n;
+
+        for (n = g_tree_node_first(ipam->allocs); n; n = g_tree_node_next(n))
+                g_ptr_array_add(all, g_tree_node_value(n));
+        for (guint i = 0; i < all->len; i++) {
+                struct ipam_alloc *a = all->pdata[i];
+
+                g_ptr_array_free(a->members, TRUE);
+                g_free(a->indexed_key);
+                g_free(a);
+        }
+}
+
+void ipam_free(struct ipam *ipam)
+{
+        GHashTableIter it;
+        gpointer v;
+
+        if (!ipam)
+                return;
+        alloc_free_all(ipam);
+        g_tree_destroy(ipam->allocs);
+        g_hash_table_destroy(ipam->by_sharing_key);
+        g_tree_destroy(ipam->by_age);
+        g_tree_destroy(ipam->unsatisfied);
+        g_hash_table_iter_init(&it, ipam->services);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                svc_free(v);
+        g_hash_table_destroy(ipam->services);
+        g_hash_table_iter_init(&it, ipam->pools);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                pool_free(v);
+        g_hash_table_destroy(ipam->pools);
+        index_done(ipam);
+        g_ptr_array_free(ipam->scratch_find, TRUE);
+        g_ptr_array_free(ipam->scratch_ranges, TRUE);
+        g_ptr_array_free(ipam->touched_services, TRUE);
+        g_ptr_array_free(ipam->touched_pools, TRUE);
+        g_hash_table_destroy(ipam->dirty_services);
+        g_hash_table_destroy(ipam->dirty_pools);
+        g_queue_free_full(ipam->events, (GDestroyNotify)event_free);
+        g_free(ipam);
+}
+
+/* ---- events ---- */
+
+void ipam_queue_event(struct ipam *ipam, bool pool, const char *namespace, const char *name,
+                      bool warning, const char *reason, const char *fmt, ...)
+{
+        struct ipam_event *e = g_new0(struct ipam_event, 1);
+        va_list ap;
+
+        e->pool = pool;
+        e->namespace = pool ? NULL : g_strdup(namespace);
+        e->name = g_strdup(name);
+        e->warning = warning;
+        e->reason = g_strdup(reason);
+        va_start(ap, fmt);
+        e->message = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        g_queue_push_tail(ipam->events, e);
+}
+
+bool ipam_event_pop(struct ipam *ipam, struct ipam_event *ret)
+{
+        struct ipam_event *e;
+
+        assert(ipam);
+        assert(ret);
+        e = g_queue_pop_head(ipam->events);
+        if (!e)
+                return false;
+        *ret = *e;
+        g_free(e);
+        return true;
+}
+
+void ipam_event_done(struct ipam_event *e)
+{
+        if (!e)
+                return;
+        g_free(e->namespace);
+        g_free(e->name);
+        g_free(e->reason);
+        g_free(e->message);
+        memset(e, 0, sizeof(*e));
+}
+
+/* ---- operations ---- */
+
+void ipam_touch_service(struct ipam *ipam, struct ipam_svc *svc)
+{
+        if (!ipam->active || svc->touched)
+                return;
+        svc->touched = true;
+        svc->n_before = svc->allocs->len;
+        svc->before = svc->n_before <= ELEMENTSOF(svc->before_inline)
+                          ? svc->before_inline
+                          : g_new(struct ipaddr, svc->n_before);
+        for (guint i = 0; i < svc->allocs->len; i++)
+                svc->before[i] = ((struct ipam_alloc *)svc->allocs->pdata[i])->ip;
+        svc->before_evaluated = svc->evaluated;
+        svc->before_satisfied = svc->satisfied;
+        svc->before_reason = g_strdup(svc->reason);
+        svc->before_message = g_strdup(svc->message);
+        g_ptr_array_add(ipam->touched_services, svc);
+}
+
+/* At the restart the "before" is what the API shows. */
+static void touch_service_observed(struct ipam *ipam, struct ipam_svc *svc)
+{
+        assert(!svc->touched);
+        ipam_touch_service(ipam, svc);
+        if (svc->before != svc->before_inline)
+                g_free(svc->before);
+        svc->n_before = svc->n_ingress;
+        svc->before = g_memdup2(svc->ingress, sizeof(struct ipaddr) * (svc->n_ingress + 1));
+        svc->before_evaluated = svc->observed.present;
+        svc->before_satisfied = streq_ptr(svc->observed.status, "True");
+        g_free(svc->before_reason);
+        svc->before_reason = g_strdup(svc->observed.reason);
+        g_free(svc->before_message);
+        svc->before_message = g_strdup(svc->observed.message);
+}
+
+void ipam_touch_pool(struct ipam *ipam, struct ipam_pool *pool)
+{
+        if (!ipam->active || pool->touched)
+                return;
+        pool->touched = true;
+        pool->was_conflicting = pool->conflicting;
+        g_ptr_array_add(ipam->touched_pools, pool);
+}
+
+static enum ipam_service_action svc_action(const struct ipam *ipam, const struct ipam_svc *svc)
+{
+        if (!ipam->active)
+                return IPAM_SERVICE_IGNORE;
+        if (svc->managed)
+                return svc->evaluated ? IPAM_SERVICE_WRITE : IPAM_SERVICE_IGNORE;
+        return svc->observed.present ? IPAM_SERVICE_CLEAR : IPAM_SERVICE_IGNORE;
+}
+
+static void svc_desired_condition(const struct ipam_svc *svc, struct kube_condition *c)
+{
+        c->type = (char *)IPAM_CONDITION_SATISFIED;
+        c->status = (char *)(svc->satisfied ? "True" : "False");
+        c->reason = (char *)svc->reason;
+        c->message = svc->message;
+        c->observed_generation = svc->generation;
+        c->last_transition_time = NULL;
+}
+
+static bool svc_in_sync(const struct ipam *ipam, const struct ipam_svc *svc)
+{
+        struct kube_condition want;
+
+        switch (svc_action(ipam, svc)) {
+        case IPAM_SERVICE_IGNORE:
+                return true;
+        case IPAM_SERVICE_CLEAR:
+                return false;
+        case IPAM_SERVICE_WRITE:
+                break;
+        }
+        if (!svc->ingress_exact || svc->n_ingress != svc->allocs->len)
+                return false;
+        for (size_t i = 0; i < svc->n_ingress; i++)
+                if (!ipaddr_equal(&svc->ingress[i],
+                                  &((struct ipam_alloc *)svc->allocs->pdata[i])->ip))
+                        return false;
+        svc_desired_condition(svc, &want);
+        return observed_condition_equal(&svc->observed, &want);
+}
+
+static const char *released_why(const struct ipam_svc *svc, const struct ipaddr *ip)
+{
+        for (guint i = svc->released ? svc->released->len : 0; i > 0; i--) {
+                const struct released_ip *r =
+                    &g_array_index(svc->released, struct released_ip, i - 1);
+
+                if (ipaddr_equal(&r->ip, ip))
+                        return r->why;
+        }
+        return "released";
+}
+
+static bool was_held(const struct ipam_svc *svc, const struct ipaddr *ip)
+{
+        for (size_t i = 0; i < svc->n_before; i++)
+                if (ipaddr_equal(&svc->before[i], ip))
+                        return true;
+        return false;
+}
+
+static void service_events(struct ipam *ipam, struct ipam_svc *svc)
+{
+        char buf[IPADDR_STRLEN];
+
+        for (size_t i = 0; i < svc->n_before; i++) {
+                if (svc_holds(svc, &svc->before[i]) ||
+                    (i > 0 && ipaddr_equal(&svc->before[i - 1], &svc->before[i])))
+                        continue;
+                ipam_queue_event(ipam, false, svc->namespace, svc->name, false, "IPReleased",
+                                 "Released IP %s: %s", ipaddr_format(&svc->before[i], buf),
+                                 released_why(svc, &svc->before[i]));
+        }
+        for (guint i = 0; i < svc->allocs->len; i++) {
+                const struct ipam_alloc *a = svc->allocs->pdata[i];
+                const struct ipam_svc *other = a->members->pdata[0];
+
+                if (was_held(svc, &a->ip))
+                        continue;
+                ipaddr_format(&a->ip, buf);
+                if (other == svc)
+                        ipam_queue_event(ipam, false, svc->namespace, svc->name, false,
+                                         "IPAllocated", "Allocated IP %s from pool '%s'", buf,
+                                         a->origin->pool->name);
+                else
+                        ipam_queue_event(
+                            ipam, false, svc->namespace, svc->name, false, "IPAllocated",
+                            "Allocated IP %s from pool '%s', shared with %s "
+                            "(sharing key '%s')",
+                            buf, a->origin->pool->name, other->key, strempty(svc->req.sharing_key));
+        }
+        if (svc->managed && svc->evaluated && !svc->satisfied &&
+            (!svc->before_evaluated || svc->before_satisfied ||
+             !streq_ptr(svc->before_reason, svc->reason) ||
+             !streq_ptr(strempty(svc->before_message), strempty(svc->message))))
+                ipam_queue_event(ipam, false, svc->namespace, svc->name, true,
+                                 "IPAMRequestUnsatisfied", "%s: %s", svc->reason, svc->message);
+}
+
+static void mark_dirty(GHashTable *set, char *key, bool dirty)
+{
+        if (dirty)
+                g_hash_table_add(set, key);
+        else
+                g_hash_table_remove(set, key);
+}
+
+static void op_end(struct ipam *ipam)
+{
+        for (guint i = 0; i < ipam->touched_services->len; i++) {
+                struct ipam_svc *svc = ipam->touched_services->pdata[i];
+
+                service_events(ipam, svc);
+                mark_dirty(ipam->dirty_services, svc->key, !svc_in_sync(ipam, svc));
+                svc_clear_op(svc);
+        }
+        g_ptr_array_set_size(ipam->touched_services, 0);
+        for (guint i = 0; i < ipam->touched_pools->len; i++) {
+                struct ipam_pool *p = ipam->touched_pools->pdata[i];
+
+                if (p->conflicting && !p->was_conflicting)
+                        ipam_queue_event(ipam, true, NULL, p->name, true, "PoolConflict", "%s",
+                                         p->conflict_message);
+                else if (!p->conflicting && p->was_conflicting)
+                        ipam_queue_event(ipam, true, NULL, p->name, false, "PoolConflictResolved",
+                                         "The pool no longer overlaps another pool");
+                mark_dirty(ipam->dirty_pools, p->name, !pool_in_sync(p));
+                p->touched = false;
+        }
+        g_ptr_array_set_size(ipam->touched_pools, 0);
+        ipam->capacity_changed = false;
+}
+
+/* ---- pools ---- */
+
+static void settle(struct ipam *ipam)
+{
+        for (guint i = 0; i < ipam->pool_order->len; i++)
+                ipam_touch_pool(ipam, ipam->pool_order->pdata[i]);
+        conflicts_settle(ipam->pool_order);
+}
+
+static gint range_cmp(gconstpointer a, gconstpointer b)
+{
+        const struct ipam_range *x = *(struct ipam_range *const *)a;
+        const struct ipam_range *y = *(struct ipam_range *const *)b;
+
+        if (x->r.family != y->r.family)
+                return x->r.family < y->r.family ? -1 : 1;
+        if (x->r.from != y->r.from)
+                return x->r.from < y->r.from ? -1 : 1;
+        return x->r.to < y->r.to ? -1 : x->r.to > y->r.to;
+}
+
+/* Unchanged blocks keep their range (and allocations); removed ones release
+ * theirs (adoption may take them back from a block that still contains
+ * them); new ones start with whatever is already allocated taken out. */
+static void pool_apply(struct ipam *ipam, struct ipam_pool *pool, struct pool_spec *spec)
+{
+        GPtrArray *old = pool->ranges;
+        g_autofree bool *kept = g_new0(bool, old->len + 1);
+        g_autofree bool *matched = g_new0(bool, spec->n_blocks + 1);
+        g_autofree char *why = NULL;
+
+        pool->ranges = g_ptr_array_new();
+        for (size_t b = 0; b < spec->n_blocks; b++)
+                for (guint i = 0; i < old->len; i++) {
+                        struct ipam_range *r = old->pdata[i];
+
+                        if (kept[i] || r->r.family != spec->blocks[b].r.family ||
+                            r->r.from != spec->blocks[b].r.from || r->r.to != spec->blocks[b].r.to)
+                                continue;
+                        kept[i] = matched[b] = true;
+                        r->from_cidr = spec->blocks[b].from_cidr;
+                        g_ptr_array_add(pool->ranges, r);
+                        break;
+                }
+        why = g_strdup_printf("the block of pool '%s' containing it was removed", pool->name);
+        /* release everything before freeing anything: the index still
+         * lists the old ranges */
+        for (guint i = 0; i < old->len; i++)
+                if (!kept[i])
+                        alloc_release_range(ipam, old->pdata[i], why);
+        for (guint i = 0; i < old->len; i++)
+                if (!kept[i])
+                        range_free(old->pdata[i]);
+        g_ptr_array_free(old, TRUE);
+        for (size_t b = 0; b < spec->n_blocks; b++) {
+                struct ipam_range *r;
+
+                if (matched[b])
+                        continue;
+                r = range_new(&spec->blocks[b].r, spec->blocks[b].from_cidr, pool);
+                alloc_prepare_range(ipam, r);
+                g_ptr_array_add(pool->ranges, r);
+        }
+        g_ptr_array_sort(pool->ranges, range_cmp);
+        for (guint i = 0; i < pool->ranges->len; i++) {
+                bool reserve = !spec->allow_first_last;
+
+                range_set_reserved(pool->ranges->pdata[i], reserve, reserve, alloc_held_cb, ipam);
+        }
+        selector_free(pool->selector);
+        pool->selector = spec->selector;
+        spec->selector = NULL;
+        pool->disabled = spec->disabled;
+        pool->allow_first_last = spec->allow_first_last;
+        pool->priority = spec->priority;
+        pool->valid = true;
+}
+
+static void activate(struct ipam *ipam);
+
+static void maybe_activate(struct ipam *ipam)
+{
+        if (ipam->started && !ipam->active && g_hash_table_size(ipam->pools) > 0)
+                activate(ipam);
+}
+
+static struct ipam_pool *pool_get(struct ipam *ipam, const struct k8s_ippool *k)
+{
+        struct ipam_pool *p = g_hash_table_lookup(ipam->pools, k->meta.name);
+        const struct kube_condition *c;
+
+        if (p)
+                return p;
+        p = pool_new(k->meta.name, k->meta.creation_timestamp);
+        /* marks are sticky: a pool the API shows marked stays marked until
+         * it overlaps no unmarked pool (restart-proof, as in Cilium) */
+        c = kube_conditions_find(&k->conditions, IPAM_CONDITION_CONFLICT);
+        if (c && streq_ptr(c->status, "True")) {
+                p->conflicting = true;
+                p->conflict_message = g_strdup(c->message);
+        }
+        g_hash_table_insert(ipam->pools, p->name, p);
+        index_rebuild(ipam);
+        return p;
+}
+
+int ipam_pool_upsert(struct ipam *ipam, const struct k8s_ippool *k, char **ret_error)
+{
+        static const char *const types[_POOL_COND_MAX] = {
+            IPAM_CONDITION_TOTAL, IPAM_CONDITION_AVAILABLE, IPAM_CONDITION_USED,
+            IPAM_CONDITION_CONFLICT};
+        struct pool_spec spec = {0};
+        struct ipam_pool *p;
+        char *error = NULL;
+        int r;
+
+        assert(ipam);
+        assert(k);
+        assert(k->meta.name);
+        if (ret_error)
+                *ret_error = NULL;
+        r = pool_spec_parse(k, &spec, &error);
+        if (r == -ENOMEM)
+                return r;
+        p = pool_get(ipam, k);
+        ipam_touch_pool(ipam, p);
+        for (size_t i = 0; i < _POOL_COND_MAX; i++)
+                observed_condition_set(&p->observed[i], &k->conditions, types[i]);
+        if (r < 0) {
+                if (!streq_ptr(p->error, error)) {
+                        g_free(p->error);
+                        p->error = g_strdup(error);
+                        ipam_queue_event(ipam, true, NULL, p->name, true, "InvalidSpec",
+                                         "Pool update rejected, %s: %s",
+                                         p->valid ? "the previous spec stays in effect"
+                                                  : "the pool allocates nothing",
+                                         error);
+                }
+                if (ret_error)
+                        *ret_error = error;
+                else
+                        g_free(error);
+                maybe_activate(ipam);
+                op_end(ipam);
+                return r;
+        }
+        g_free(p->error);
+        p->error = NULL;
+        g_free(p->warning);
+        p->warning = spec.n_blocks == 0 ? g_strdup("the pool has no blocks") : NULL;
+        if (!pool_spec_equal(p, &spec)) {
+                pool_apply(ipam, p, &spec);
+                index_rebuild(ipam);
+                if (ipam->active) {
+                        settle(ipam);
+                        reconcile_all(ipam);
+                }
+        }
+        p->generation = k->meta.generation;
+        pool_spec_done(&spec);
+        maybe_activate(ipam);
+        op_end(ipam);
+        return 0;
+}
+
+int ipam_pool_delete(struct ipam *ipam, const char *name)
+{
+        struct ipam_pool *p;
+        g_autofree char *why = NULL;
+
+        assert(ipam);
+        assert(name);
+        p = g_hash_table_lookup(ipam->pools, name);
+        if (!p)
+                return 0;
+        why = g_strdup_printf("pool '%s' was deleted", p->name);
+        for (guint i = 0; i < p->ranges->len; i++)
+                alloc_release_range(ipam, p->ranges->pdata[i], why);
+        g_hash_table_remove(ipam->pools, p->name);
+        g_hash_table_remove(ipam->dirty_pools, p->name);
+        g_ptr_array_remove(ipam->touched_pools, p);
+        index_rebuild(ipam);
+        pool_free(p);
+        if (ipam->active) {
+                settle(ipam);
+                reconcile_unsatisfied(ipam);
+        }
+        op_end(ipam);
+        return 0;
+}
+
+/* ---- services ---- */
+
+static char *service_key(const char *namespace, const char *name)
+{
+        return g_strdup_printf("%s/%s", strempty(namespace), name);
+}
+
+static struct ipam_svc *svc_lookup(const struct ipam *ipam, const char *namespace, const char *name)
+{
+        size_t ln = strlen(strempty(namespace)), lm = strlen(name);
+        char buf[256];
+        g_autofree char *key = NULL;
+
+        /* namespaces and names are at most 63 characters: no allocation */
+        if (ln + lm + 2 <= sizeof(buf)) {
+                memcpy(buf, strempty(namespace), ln);
+                buf[ln] = '/';
+                memcpy(buf + ln + 1, name, lm + 1);
+                return g_hash_table_lookup(ipam->services, buf);
+        }
+        key = service_key(namespace, name);
+        return g_hash_table_lookup(ipam->services, key);
+}
+
+/* svc->labels already are k's labels plus the synthetic ones (the common
+ * case of an update: no copy). */
+static bool svc_labels_current(const struct ipam_svc *svc, const struct k8s_service *k)
+{
+        static const char *const synthetic[] = {"io.kubernetes.service.name",
+                                                "io.kubernetes.service.namespace"};
+        const struct labels *a = &svc->labels, *b = &k->meta.labels;
+        size_t i = 0, j = 0;
+
+        for (;;) {
+                while (i < a->n && (streq(a->items[i].key, synthetic[0]) ||
+                                    streq(a->items[i].key, synthetic[1])))
+                        i++;
+                while (j < b->n && (streq(b->items[j].key, synthetic[0]) ||
+                                    streq(b->items[j].key, synthetic[1])))
+                        return false; /* overwritten user labels: just rebuild */
+                if (i == a->n || j == b->n)
+                        return i == a->n && j == b->n;
+                if (!streq(a->items[i].key, b->items[j].key) ||
+                    !streq(a->items[i].value, b->items[j].value))
+                        return false;
+                i++;
+                j++;
+        }
+}
+
+static struct ipam_svc *svc_new(struct ipam *ipam, const struct k8s_service *k)
+{
+        struct ipam_svc *svc = g_new0(struct ipam_svc, 1);
+
+        svc->namespace = g_strdup(strempty(k->meta.namespace));
+        svc->name = g_strdup(k->meta.name);
+        svc->key = service_key(k->meta.namespace, k->meta.name);
+        svc->created = k->meta.creation_timestamp;
+        svc->allocs = g_ptr_array_new();
+        g_hash_table_insert(ipam->services, svc->key, svc);
+        g_tree_insert(ipam->by_age, svc, svc);
+        return svc;
+}
+
+static void svc_destroy(struct ipam *ipam, struct ipam_svc *svc)
+{
+        assert(svc->allocs->len == 0);
+        svc_unqueue(ipam, svc);
+        g_tree_remove(ipam->by_age, svc);
+        g_hash_table_remove(ipam->services, svc->key);
+        g_hash_table_remove(ipam->dirty_services, svc->key);
+        g_ptr_array_remove(ipam->touched_services, svc);
+        svc_free(svc);
+}
+
+static void svc_observe(struct ipam_svc *svc, const struct k8s_service *k)
+{
+        const struct kube_condition *c;
+
+        g_free(svc->ingress);
+        svc->ingress = g_new(struct ipaddr, k->n_ingress + 1);
+        svc->n_ingress = 0;
+        svc->ingress_exact = true;
+        for (size_t i = 0; i < k->n_ingress; i++) {
+                const struct k8s_lb_ingress *g = &k->ingress[i];
+
+                if (!g->ip || ipaddr_parse(g->ip, &svc->ingress[svc->n_ingress]) < 0) {
+                        svc->ingress_exact = false;
+                        continue;
+                }
+                if (g->hostname)
+                        svc->ingress_exact = false;
+                svc->n_ingress++;
+        }
+        observed_condition_set(&svc->observed, &k->conditions, IPAM_CONDITION_SATISFIED);
+        c = kube_conditions_find(&k->conditions, IPAM_CONDITION_SATISFIED);
+        svc->observed_satisfied_true = c && streq_ptr(c->status, "True");
+        svc->generation = k->meta.generation;
+}
+
+int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
+{
+        struct svc_request req = {0};
+        struct labels labels = {0};
+        struct ipam_svc *svc;
+        bool managed, relabel = false;
+        int r;
+
+        assert(ipam);
+        assert(k);
+        assert(k->meta.name);
+        svc = svc_lookup(ipam, k->meta.namespace, k->meta.name);
+        managed = svc_request_managed(&ipam->o, k);
+        if (!managed && !svc && !kube_conditions_find(&k->conditions, IPAM_CONDITION_SATISFIED))
+                return 0; /* not ours, never was */
+        if (managed) {
+                r = svc_request_parse(&ipam->o, k, &req);
+                if (r < 0)
+                        return r;
+                if (!svc || !svc_labels_current(svc, k)) {
+                        r = k8s_service_selector_labels(k, &labels);
+                        if (r < 0) {
+                                svc_request_done(&req);
+                                return r;
+                        }
+                        relabel = true;
+                }
+        }
+        if (!svc)
+                svc = svc_new(ipam, k);
+        else if (svc->created != k->meta.creation_timestamp) {
+                bool queued = svc->queued;
+
+                svc_unqueue(ipam, svc);
+                g_tree_remove(ipam->by_age, svc);
+                svc->created = k->meta.creation_timestamp;
+                g_tree_insert(ipam->by_age, svc, svc);
+                if (queued) {
+                        g_tree_insert(ipam->unsatisfied, svc, svc);
+                        svc->queued = true;
+                }
+        }
+        ipam_touch_service(ipam, svc);
+        svc_observe(svc, k);
+
+        if (!managed) {
+                if (svc->managed)
+                        svc_set_unmanaged(ipam, svc, WHY_NOT_HANDLED);
+                if (!svc->observed.present)
+                        svc_destroy(ipam, svc);
+                op_end(ipam);
+                return 0;
+        }
+        if (ipam->active && req.bad_entries && !strv_equal(req.bad_entries, svc->req.bad_entries)) {
+                g_autofree char *all = g_strjoinv("; ", req.bad_entries);
+
+                ipam_queue_event(ipam, false, svc->namespace, svc->name, true, "InvalidAnnotation",
+                                 "Skipped unparsable requested IPs: %s", all);
+        }
+        svc_request_done(&svc->req);
+        svc->req = req;
+        if (relabel) {
+                labels_done(&svc->labels);
+                svc->labels = labels;
+        }
+        svc->managed = true;
+        /* sharing groups are filed under their first member's key */
+        for (guint i = 0; i < svc->allocs->len; i++)
+                alloc_reindex(ipam, svc->allocs->pdata[i]);
+        if (ipam->active) {
+                svc_strip(ipam, svc);
+                svc_adopt(ipam, svc);
+                svc_satisfy(ipam, svc);
+                if (ipam->capacity_changed)
+                        reconcile_unsatisfied(ipam);
+        }
+        op_end(ipam);
+        return 0;
+}
+
+int ipam_service_delete(struct ipam *ipam, const char *namespace, const char *name)
+{
+        struct ipam_svc *svc;
+
+        assert(ipam);
+        assert(name);
+        svc = svc_lookup(ipam, namespace, name);
+        if (!svc)
+                return 0;
+        svc_release_all(ipam, svc, "the service was deleted");
+        svc_destroy(ipam, svc);
+        if (ipam->active && ipam->capacity_changed)
+                reconcile_unsatisfied(ipam);
+        op_end(ipam);
+        return 0;
+}
+
+/* ---- start ---- */
+
+static void activate(struct ipam *ipam)
+{
+        GHashTableIter it;
+        gpointer v;
+
+        ipam->active = true;
+        settle(ipam);
+        g_hash_table_iter_init(&it, ipam->services);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                touch_service_observed(ipam, v);
+        reconcile_start(ipam);
+}
+
+int ipam_start(struct ipam *ipam)
+{
+        assert(ipam);
+        if (ipam->started)
+                return 0;
+        ipam->started = true;
+        maybe_activate(ipam);
+        op_end(ipam);
+        return 0;
+}
+
+bool ipam_active(const struct ipam *ipam)
+{
+        assert(ipam);
+        return ipam->active;
+}
+
+/* ---- outputs ---- */
+
+static gint ref_cmp(gconstpointer a, gconstpointer b)
+{
+        const struct ipam_ref *x = a, *y = b;
+        int c = strcmp(x->namespace, y->namespace);
+
+        return c ? c : strcmp(x->name, y->name);
+}
+
+static gint str_cmp(gconstpointer a, gconstpointer b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void ipam_take_dirty(struct ipam *ipam, struct ipam_dirty *ret)
+{
+        GHashTableIter it;
+        gpointer k;
+        size_t n = 0;
+
+        assert(ipam);
+        assert(ret);
+        memset(ret, 0, sizeof(*ret));
+        ret->services = g_new0(struct ipam_ref, g_hash_table_size(ipam->dirty_services) + 1);
+        g_hash_table_iter_init(&it, ipam->dirty_services);
+        while (g_hash_table_iter_next(&it, &k, NULL)) {
+                const struct ipam_svc *svc = g_hash_table_lookup(ipam->services, k);
+
+                if (!svc)
+                        continue;
+                ret->services[n].namespace = g_strdup(svc->namespace);
+                ret->services[n].name = g_strdup(svc->name);
+                n++;
+        }
+        ret->n_services = n;
+        qsort(ret->services, n, sizeof(*ret->services),
+              (int (*)(const void *, const void *))ref_cmp);
+        n = 0;
+        ret->pools = g_new0(char *, g_hash_table_size(ipam->dirty_pools) + 1);
+        g_hash_table_iter_init(&it, ipam->dirty_pools);
+        while (g_hash_table_iter_next(&it, &k, NULL))
+                ret->pools[n++] = g_strdup(k);
+        ret->n_pools = n;
+        qsort(ret->pools, n, sizeof(char *), (int (*)(const void *, const void *))str_cmp);
+        g_hash_table_remove_all(ipam->dirty_services);
+        g_hash_table_remove_all(ipam->dirty_pools);
+}
+
+void ipam_dirty_done(struct ipam_dirty *d)
+{
+        if (!d)
+                return;
+        for (size_t i = 0; i < d->n_services; i++) {
+                g_free(d->services[i].namespace);
+                g_free(d->services[i].name);
+        }
+        g_free(d->services);
+        for (size_t i = 0; i < d->n_pools; i++)
+                g_free(d->pools[i]);
+        g_free(d->pools);
+        memset(d, 0, sizeof(*d));
+}
+
+static char *xstrdup(const char *s)
+{
+        char *c = strdup(s);
+
+        if (!c)
+                g_error("out of memory");
+        return c;
+}
+
+void ipam_service_status(const struct ipam *ipam, const char *namespace, const char *name,
+                         struct ipam_service_status *ret)
+{
+        const struct ipam_svc *svc;
+        struct kube_condition want;
+
+        assert(ipam);
+        assert(name);
+        assert(ret);
+        memset(ret, 0, sizeof(*ret));
+        svc = svc_lookup(ipam, namespace, name);
+        if (!svc)
+                return;
+        ret->action = svc_action(ipam, svc);
+        if (ret->action != IPAM_SERVICE_WRITE)
+                return;
+        ret->n_ips = svc->allocs->len;
+        ret->ips = calloc(ret->n_ips + 1, sizeof(char *));
+        if (!ret->ips)
+                g_error("out of memory");
+        for (size_t i = 0; i < ret->n_ips; i++) {
+                char buf[IPADDR_STRLEN];
+
+                ret->ips[i] =
+                    xstrdup(ipaddr_format(&((struct ipam_alloc *)svc->allocs->pdata[i])->ip, buf));
+        }
+        svc_desired_condition(svc, &want);
+        ret->condition.type = xstrdup(want.type);
+        ret->condition.status = xstrdup(want.status);
+        ret->condition.reason = xstrdup(want.reason);
+        ret->condition.message = xstrdup(strempty(want.message));
+        ret->condition.observed_generation = want.observed_generation;
+}
+
+void ipam_service_status_done(struct ipam_service_status *st)
+{
+        if (!st)
+                return;
+        strv_free(st->ips);
+        free(st->condition.type);
+        free(st->condition.status);
+        free(st->condition.reason);
+        free(st->condition.message);
+        free(st->condition.last_transition_time);
+        memset(st, 0, sizeof(*st));
+}
+
+void ipam_pool_status(const struct ipam *ipam, const char *name, struct ipam_pool_status *ret)
+{
+        const struct ipam_pool *p;
+
+        assert(ipam);
+        assert(name);
+        assert(ret);
+        memset(ret, 0, sizeof(*ret));
+        p = g_hash_table_lookup(ipam->pools, name);
+        if (!p)
+                return;
+        ret->known = true;
+        pool_desired_conditions(p, ret->conditions);
+        pool_counts(p, &ret->total, &ret->available, &ret->used);
+        ret->conflicting = p->conflicting;
+        ret->error = p->error ? xstrdup(p->error) : NULL;
+        ret->warning = p->warning ? xstrdup(p->warning) : NULL;
+        ret->priority = p->priority;
+}
+
+void ipam_pool_status_done(struct ipam_pool_status *st)
+{
+        if (!st)
+                return;
+        pool_conditions_done(st->conditions);
+        free(st->error);
+        free(st->warning);
+        memset(st, 0, sizeof(*st));
+}
+
+size_t ipam_n_services(const struct ipam *ipam)
+{
+        assert(ipam);
+        return g_hash_table_size(ipam->services);
+}
+
+size_t ipam_n_allocations(const struct ipam *ipam)
+{
+        assert(ipam);
+        return (size_t)g_tree_nnodes(ipam->allocs);
+}
+
+size_t ipam_n_free_intervals(const struct ipam *ipam)
+{
+        size_t n = 0;
+
+        assert(ipam);
+        for (guint i = 0; i < ipam->pool_order->len; i++) {
+                const struct ipam_pool *p = ipam->pool_order->pdata[i];
+
+                for (guint j = 0; j < p->ranges->len; j++)
+                        n += range_n_intervals(p->ranges->pdata[j]);
+        }
+        return n;
+}
+
+size_t ipam_ip_holders(const struct ipam *ipam, const char *ip, const char **ret_pool)
+{
+        struct ipaddr a;
+        const struct ipam_alloc *al;
+
+        assert(ipam);
+        assert(ip);
+        if (ret_pool)
+                *ret_pool = NULL;
+        if (ipaddr_parse(ip, &a) < 0)
+                return 0;
+        al = alloc_lookup(ipam, &a);
+        if (!al)
+                return 0;
+        if (ret_pool)
+                *ret_pool = al->origin->pool->name;
+        return al->members->len;
+}

@@ -1,0 +1,385 @@
+/* What a service should hold, in three steps:
+ *
+ *   strip    drop allocations no longer valid: the origin pool does not
+ *            select the service any more, the service no longer fits its
+ *            sharing group, the address is no longer requested, its family
+ *            is no longer wanted (or a second one of a family). Disabled and
+ *            marked pools keep their allocations (drain).
+ *   adopt    keep addresses the service already shows (its status ingress)
+ *            or held a moment ago (a block was replaced, a pool deleted):
+ *            when a pool selecting the service contains one — usable pools
+ *            first, then disabled or marked ones, which keep existing
+ *            allocations — and it is free, or held by a group the service
+ *            may join, and it matches the request. This is the restart
+ *            import, and what keeps IPs stable across pool edits.
+ *   satisfy  grant requested IPs, or allocate one address per wanted
+ *            family (allocate.c), then compute the condition.
+ *
+ * Unsatisfied services are retried, oldest first (creationTimestamp,
+ * namespace, name), whenever an address was released or a pool changed —
+ * all of them adopt before any of them allocates, so a freshly released
+ * address goes back to whoever showed it, not to whoever came first. */
+#include "internal.h"
+
+#include <stdio.h>
+
+#include "lib/util.h"
+
+#define MSG_NO_POOL "There are no enabled CiliumLoadBalancerIPPools that match this service"
+#define MSG_OUT_OF_IPS                                                                             \
+        "All enabled CiliumLoadBalancerIPPools that match this service ran out of allocatable IPs"
+
+bool svc_holds(const struct ipam_svc *svc, const struct ipaddr *ip)
+{
+        for (guint i = 0; i < svc->allocs->len; i++)
+                if (ipaddr_equal(&((struct ipam_alloc *)svc->allocs->pdata[i])->ip, ip))
+                        return true;
+        return false;
+}
+
+static bool svc_holds_family(const struct ipam_svc *svc, int family)
+{
+        for (guint i = 0; i < svc->allocs->len; i++)
+                if (((struct ipam_alloc *)svc->allocs->pdata[i])->ip.family == family)
+                        return true;
+        return false;
+}
+
+void svc_record_released(struct ipam_svc *svc, const struct ipaddr *ip, const char *why)
+{
+        struct released_ip r = {.ip = *ip, .why = g_strdup(why)};
+
+        if (!svc->released)
+                svc->released = g_array_new(FALSE, FALSE, sizeof(struct released_ip));
+        g_array_append_val(svc->released, r);
+}
+
+void svc_release_all(struct ipam *ipam, struct ipam_svc *svc, const char *why)
+{
+        while (svc->allocs->len > 0)
+                alloc_leave(ipam, svc->allocs->pdata[svc->allocs->len - 1], svc, why);
+}
+
+void svc_strip(struct ipam *ipam, struct ipam_svc *svc)
+{
+        bool have4 = false, have6 = false;
+
+        for (guint i = 0; i < svc->allocs->len;) {
+                struct ipam_alloc *a = svc->allocs->pdata[i];
+                const struct ipam_pool *p = a->origin->pool;
+                bool *have = a->ip.family == AF_INET ? &have4 : &have6;
+                g_autofree char *why = NULL;
+                const char *bad;
+
+                if (!pool_selects(p, &svc->labels))
+                        why = g_strdup_printf("pool '%s' no longer selects the service", p->name);
+                else if ((bad = alloc_incompatible(a, svc)))
+                        why = g_strdup_printf("the service no longer fits its sharing group: %s",
+                                              bad);
+                else if (svc->req.n_ips > 0) {
+                        if (!svc_request_has_ip(&svc->req, &a->ip))
+                                why = g_strdup("the IP is no longer requested");
+                } else if (!svc_request_wants_family(&svc->req, a->ip.family))
+                        why = g_strdup("its IP family is no longer requested");
+                else if (*have)
+                        why = g_strdup("the service already has an IP of this family");
+                if (!why) {
+                        if (svc->req.n_ips == 0)
+                                *have = true;
+                        i++;
+                        continue;
+                }
+                alloc_leave(ipam, a, svc, why);
+        }
+}
+
+/* Why svc cannot keep ip, or NULL once it holds it. */
+static char *adopt_one(struct ipam *ipam, struct ipam_svc *svc, const struct ipaddr *ip)
+{
+        struct ipam_alloc *a;
+        struct ipam_range *r;
+        const char *bad;
+
+        if (svc_holds(svc, ip))
+                return NULL;
+        if (svc->req.n_ips > 0) {
+                if (!svc_request_has_ip(&svc->req, ip))
+                        return g_strdup("the IP is not requested by the service");
+        } else if (!svc_request_wants_family(&svc->req, ip->family))
+                return g_strdup("its IP family is not requested by the service");
+        else if (svc_holds_family(svc, ip->family))
+                return g_strdup("the service already has an IP of this family");
+        a = alloc_lookup(ipam, ip);
+        if (a) {
+                if (!svc->req.sharing_key)
+                        return g_strdup("the IP is held by another service");
+                if (!pool_selects(a->origin->pool, &svc->labels))
+                        return g_strdup_printf("the IP is held by another service of pool '%s', "
+                                               "which does not select this service",
+                                               a->origin->pool->name);
+                bad = alloc_incompatible(a, svc);
+                if (bad)
+                        return g_strdup_printf("the IP is held by an incompatible service: %s",
+                                               bad);
+                alloc_join(ipam, a, svc);
+                return NULL;
+        }
+        r = alloc_range_for_adoption(ipam, svc, ip);
+        if (!r)
+                return g_strdup("no pool selecting the service contains the IP");
+        alloc_new(ipam, r, ip, svc);
+        return NULL;
+}
+
+static bool released_has(const struct ipam_svc *svc, const struct ipaddr *ip)
+{
+        for (guint i = 0; svc->released && i < svc->released->len; i++)
+                if (ipaddr_equal(&g_array_index(svc->released, struct released_ip, i).ip, ip))
+                        return true;
+        return false;
+}
+
+void svc_adopt(struct ipam *ipam, struct ipam_svc *svc)
+{
+        size_t n_released = svc->released ? svc->released->len : 0;
+
+        for (size_t i = 0; i < svc->n_ingress + n_released; i++) {
+                struct ipaddr ip =
+                    i < svc->n_ingress
+                        ? svc->ingress[i]
+                        : g_array_index(svc->released, struct released_ip, i - svc->n_ingress).ip;
+                g_autofree char *why = adopt_one(ipam, svc, &ip);
+
+                /* the reason explains a restart dropping an ingress IP
+                 * (the restart touches every service first) */
+                if (why && i < svc->n_ingress && svc->touched && !released_has(svc, &ip))
+                        svc_record_released(svc, &ip, why);
+        }
+}
+
+struct failure {
+        const char *reason;
+        char *message;
+};
+
+static void fail(struct failure *f, const char *reason, char *message)
+{
+        if (f->reason) { /* the first failure is reported */
+                g_free(message);
+                return;
+        }
+        f->reason = reason;
+        f->message = message;
+}
+
+static void grant(struct ipam *ipam, struct ipam_svc *svc, const struct ipaddr *ip,
+                  struct failure *f)
+{
+        char buf[IPADDR_STRLEN];
+        struct ipam_alloc *a;
+        struct ipam_range *r;
+        bool unselected;
+        const char *bad;
+
+        ipaddr_format(ip, buf);
+        r = alloc_range_for_request(ipam, svc, ip, &unselected);
+        if (!r) {
+                if (unselected)
+                        fail(f, "pool_selector_mismatch",
+                             g_strdup_printf("The pool with the CIDR containing '%s', doesn't "
+                                             "select this service",
+                                             buf));
+                else
+                        fail(f, "no_pool",
+                             g_strdup_printf("No pool exists with a CIDR containing '%s'", buf));
+                return;
+        }
+        a = alloc_lookup(ipam, ip);
+        if (!a && range_is_free(r, ip->v)) {
+                alloc_new(ipam, r, ip, svc);
+                return;
+        }
+        if (!a || !svc->req.sharing_key || !pool_selects(a->origin->pool, &svc->labels)) {
+                /* reserved, or held without a key to share it */
+                fail(f, "already_allocated",
+                     g_strdup_printf("The IP '%s' is already allocated to another service", buf));
+                return;
+        }
+        bad = alloc_incompatible(a, svc);
+        if (bad) {
+                fail(f, "already_allocated_incompatible_service",
+                     g_strdup_printf("The IP '%s' is already allocated to an incompatible "
+                                     "service. Reason: %s",
+                                     buf, bad));
+                return;
+        }
+        alloc_join(ipam, a, svc);
+}
+
+static void allocate_family(struct ipam *ipam, struct ipam_svc *svc, int family, struct failure *f)
+{
+        struct ipam_alloc *a = alloc_find_shared(ipam, svc, family);
+        struct ipam_range *r;
+        struct ipaddr ip = {.family = (uint8_t)family};
+        int k;
+
+        if (a) {
+                alloc_join(ipam, a, svc);
+                return;
+        }
+        k = alloc_find_free(ipam, svc, family, &r, &ip.v);
+        if (k == 0)
+                alloc_new(ipam, r, &ip, svc);
+        else if (k == -ENOSPC)
+                fail(f, "out_of_ips", g_strdup(MSG_OUT_OF_IPS));
+        else
+                fail(f, "no_pool", g_strdup(MSG_NO_POOL));
+}
+
+static bool svc_is_satisfied(const struct ipam_svc *svc)
+{
+        if (svc->req.n_ips > 0) {
+                for (size_t i = 0; i < svc->req.n_ips; i++)
+                        if (!svc_holds(svc, &svc->req.ips[i]))
+                                return false;
+                return true;
+        }
+        return (!svc->req.want4 || svc_holds_family(svc, AF_INET)) &&
+               (!svc->req.want6 || svc_holds_family(svc, AF_INET6));
+}
+
+static void set_condition(struct ipam *ipam, struct ipam_svc *svc, bool satisfied,
+                          const char *reason, char *message)
+{
+        if (svc->evaluated && svc->satisfied == satisfied && streq_ptr(svc->reason, reason) &&
+            streq_ptr(svc->message, message)) {
+                g_free(message);
+                return;
+        }
+        ipam_touch_service(ipam, svc);
+        svc->evaluated = true;
+        svc->satisfied = satisfied;
+        svc->reason = reason;
+        g_free(svc->message);
+        svc->message = message;
+}
+
+static void queue_update(struct ipam *ipam, struct ipam_svc *svc)
+{
+        bool want = svc->managed && !svc->satisfied;
+
+        if (want == svc->queued)
+                return;
+        if (want)
+                g_tree_insert(ipam->unsatisfied, svc, svc);
+        else
+                g_tree_remove(ipam->unsatisfied, svc);
+        svc->queued = want;
+}
+
+void svc_unqueue(struct ipam *ipam, struct ipam_svc *svc)
+{
+        if (!svc->queued)
+                return;
+        g_tree_remove(ipam->unsatisfied, svc);
+        svc->queued = false;
+}
+
+void svc_set_unmanaged(struct ipam *ipam, struct ipam_svc *svc, const char *why)
+{
+        svc_release_all(ipam, svc, why);
+        svc_unqueue(ipam, svc);
+        if (svc->evaluated)
+                ipam_touch_service(ipam, svc);
+        svc->managed = false;
+        svc->evaluated = false;
+        svc->reason = NULL;
+        g_free(svc->message);
+        svc->message = NULL;
+}
+
+void svc_satisfy(struct ipam *ipam, struct ipam_svc *svc)
+{
+        struct failure f = {0};
+
+        assert(svc->managed);
+        if (svc->req.n_ips > 0) {
+                for (size_t i = 0; i < svc->req.n_ips; i++)
+                        if (!svc_holds(svc, &svc->req.ips[i]))
+                                grant(ipam, svc, &svc->req.ips[i], &f);
+        } else {
+                if (svc->req.want4 && !svc_holds_family(svc, AF_INET))
+                        allocate_family(ipam, svc, AF_INET, &f);
+                if (svc->req.want6 && !svc_holds_family(svc, AF_INET6))
+                        allocate_family(ipam, svc, AF_INET6, &f);
+        }
+        if (svc_is_satisfied(svc)) {
+                g_free(f.message);
+                set_condition(ipam, svc, true, "satisfied", NULL);
+        } else {
+                assert(f.reason);
+                set_condition(ipam, svc, false, f.reason, f.message);
+        }
+        queue_update(ipam, svc);
+}
+
+static gboolean collect_cb(gpointer key, gpointer value, gpointer data)
+{
+        g_ptr_array_add(data, value);
+        return FALSE;
+}
+
+void reconcile_unsatisfied(struct ipam *ipam)
+{
+        g_autoptr(GPtrArray) list = g_ptr_array_new();
+
+        ipam->capacity_changed = false;
+        g_tree_foreach(ipam->unsatisfied, collect_cb, list);
+        for (guint i = 0; i < list->len; i++)
+                svc_adopt(ipam, list->pdata[i]);
+        for (guint i = 0; i < list->len; i++)
+                svc_satisfy(ipam, list->pdata[i]);
+}
+
+void reconcile_all(struct ipam *ipam)
+{
+        g_autoptr(GPtrArray) list = g_ptr_array_new();
+
+        g_tree_foreach(ipam->by_age, collect_cb, list);
+        for (guint i = 0; i < list->len; i++) {
+                struct ipam_svc *svc = list->pdata[i];
+
+                if (!svc->managed)
+                        continue;
+                svc_strip(ipam, svc);
+                if (!svc->queued && !svc_is_satisfied(svc)) {
+                        /* satisfied below, after every service has adopted */
+                        g_tree_insert(ipam->unsatisfied, svc, svc);
+                        svc->queued = true;
+                }
+        }
+        reconcile_unsatisfied(ipam);
+}
+
+void reconcile_start(struct ipam *ipam)
+{
+        g_autoptr(GPtrArray) list = g_ptr_array_new();
+
+        g_tree_foreach(ipam->by_age, collect_cb, list);
+        /* services the API shows satisfied first, then the others */
+        for (int pass = 0; pass < 2; pass++)
+                for (guint i = 0; i < list->len; i++) {
+                        struct ipam_svc *svc = list->pdata[i];
+
+                        if (svc->managed && svc->observed_satisfied_true == (pass == 0))
+                                svc_adopt(ipam, svc);
+                }
+        for (guint i = 0; i < list->len; i++) {
+                struct ipam_svc *svc = list->pdata[i];
+
+                if (svc->managed)
+                        svc_satisfy(ipam, svc);
+        }
+        if (ipam->capacity_changed)
+                reconcile_unsatisfied(ipam);
+}

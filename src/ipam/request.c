@@ -1,0 +1,217 @@
+/* Service → LB-IPAM request. Annotation aliases are read like Cilium's
+ * annotation.Get: the first key present wins, even when its value is empty.
+ * Unparsable requested IPs are skipped (as Cilium does) and described in
+ * bad_entries so the shell can tell the user. */
+#include "request.h"
+
+#include <stdio.h>
+
+#include "lib/util.h"
+
+bool svc_request_managed(const struct ipam_options *o, const struct k8s_service *s)
+{
+        const char *class;
+
+        assert(o);
+        assert(s);
+        if (!streq_ptr(s->type, "LoadBalancer"))
+                return false;
+        class = s->load_balancer_class;
+        if (!class)
+                return o->default_lbipam;
+        if (streq(class, IPAM_CLASS_L2))
+                return o->l2_announcements;
+        if (streq(class, IPAM_CLASS_BGP))
+                return o->bgp_control_plane;
+        return false;
+}
+
+void svc_request_families(const struct ipam_options *o, const char *policy, char *const *families,
+                          bool *ret_v4, bool *ret_v6)
+{
+        bool v4 = false, v6 = false;
+
+        assert(o);
+        assert(ret_v4);
+        assert(ret_v6);
+        if (streq_ptr(policy, "PreferDualStack")) {
+                if (strv_length(families) == 0) {
+                        v4 = o->enable_ipv4;
+                        v6 = o->enable_ipv6;
+                }
+                for (size_t i = 0; families && families[i]; i++) {
+                        if (streq(families[i], "IPv4"))
+                                v4 = o->enable_ipv4;
+                        else if (streq(families[i], "IPv6"))
+                                v6 = o->enable_ipv6;
+                }
+        } else if (streq_ptr(policy, "RequireDualStack")) {
+                v4 = o->enable_ipv4;
+                v6 = o->enable_ipv6;
+        } else if (!policy || streq(policy, "SingleStack")) {
+                /* the first listed family even when it is not enabled */
+                if (strv_length(families) > 0) {
+                        if (streq(families[0], "IPv4"))
+                                v4 = true;
+                        else
+                                v6 = true;
+                } else if (o->enable_ipv4)
+                        v4 = true;
+                else if (o->enable_ipv6)
+                        v6 = true;
+        }
+        *ret_v4 = v4;
+        *ret_v6 = v6;
+}
+
+static const char *annotation_get(const struct k8s_service *s, const char *key, const char *alias)
+{
+        const char *v = labels_get(&s->meta.annotations, key);
+
+        return v ? v : labels_get(&s->meta.annotations, alias);
+}
+
+static int add_bad(struct svc_request *r, const char *where, const char *entry)
+{
+        char *m = NULL;
+        int k;
+
+        if (asprintf(&m, "%s: '%s' is not an IP address", where, entry) < 0)
+                return -ENOMEM;
+        k = strv_push(&r->bad_entries, m);
+        free(m);
+        return k;
+}
+
+static int add_ip(struct svc_request *r, const char *where, const char *text)
+{
+        struct ipaddr a;
+        struct ipaddr *n;
+
+        if (ipaddr_parse(text, &a) < 0)
+                return add_bad(r, where, text);
+        if (svc_request_has_ip(r, &a))
+                return 0;
+        n = realloc(r->ips, (r->n_ips + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        r->ips = n;
+        r->ips[r->n_ips++] = a;
+        return 0;
+}
+
+static int parse_ips(const struct k8s_service *s, struct svc_request *r)
+{
+        const char *ann;
+        int k;
+
+        if (!isempty(s->load_balancer_ip)) {
+                k = add_ip(r, "spec.loadBalancerIP", s->load_balancer_ip);
+                if (k < 0)
+                        return k;
+        }
+        ann = annotation_get(s, IPAM_ANNOTATION_IPS, IPAM_ANNOTATION_IPS_ALIAS);
+        if (!isempty(ann)) {
+                const char *where = labels_get(&s->meta.annotations, IPAM_ANNOTATION_IPS)
+                                        ? IPAM_ANNOTATION_IPS
+                                        : IPAM_ANNOTATION_IPS_ALIAS;
+                _cleanup_strv_free_ char **v = strv_split_comma(ann);
+
+                if (!v)
+                        return -ENOMEM;
+                for (size_t i = 0; v[i]; i++) {
+                        k = add_ip(r, where, v[i]);
+                        if (k < 0)
+                                return k;
+                }
+        }
+        return 0;
+}
+
+static int parse_sharing(const struct k8s_service *s, struct svc_request *r)
+{
+        const char *key =
+            annotation_get(s, IPAM_ANNOTATION_SHARING_KEY, IPAM_ANNOTATION_SHARING_KEY_ALIAS);
+        const char *cross =
+            annotation_get(s, IPAM_ANNOTATION_CROSS_NS, IPAM_ANNOTATION_CROSS_NS_ALIAS);
+
+        if (!isempty(key)) {
+                r->sharing_key = strdup(key);
+                if (!r->sharing_key)
+                        return -ENOMEM;
+        }
+        if (!isempty(cross)) {
+                r->cross_ns = strv_split_comma(cross);
+                if (!r->cross_ns)
+                        return -ENOMEM;
+        }
+        if (s->n_ports) {
+                r->ports = calloc(s->n_ports, sizeof(*r->ports));
+                if (!r->ports)
+                        return -ENOMEM;
+                for (size_t i = 0; i < s->n_ports; i++) {
+                        r->ports[i].port = s->ports[i].port;
+                        r->ports[i].protocol =
+                            strdup(s->ports[i].protocol ? s->ports[i].protocol : "TCP");
+                        r->n_ports++;
+                        if (!r->ports[i].protocol)
+                                return -ENOMEM;
+                }
+        }
+        r->etp_local = streq_ptr(s->external_traffic_policy, "Local");
+        if (s->has_selector)
+                return labels_copy(&r->selector, &s->selector);
+        return 0;
+}
+
+int svc_request_parse(const struct ipam_options *o, const struct k8s_service *s,
+                      struct svc_request *ret)
+{
+        struct svc_request r = {0};
+        int k;
+
+        assert(o);
+        assert(s);
+        assert(ret);
+        svc_request_families(o, s->ip_family_policy, s->ip_families, &r.want4, &r.want6);
+        k = parse_ips(s, &r);
+        if (k >= 0)
+                k = parse_sharing(s, &r);
+        if (k < 0) {
+                svc_request_done(&r);
+                return k;
+        }
+        *ret = r;
+        return 0;
+}
+
+void svc_request_done(struct svc_request *r)
+{
+        if (!r)
+                return;
+        free(r->ips);
+        strv_free(r->bad_entries);
+        free(r->sharing_key);
+        strv_free(r->cross_ns);
+        for (size_t i = 0; i < r->n_ports; i++)
+                free(r->ports[i].protocol);
+        free(r->ports);
+        labels_done(&r->selector);
+        memset(r, 0, sizeof(*r));
+}
+
+bool svc_request_has_ip(const struct svc_request *r, const struct ipaddr *a)
+{
+        assert(r);
+        assert(a);
+        for (size_t i = 0; i < r->n_ips; i++)
+                if (ipaddr_equal(&r->ips[i], a))
+                        return true;
+        return false;
+}
+
+bool svc_request_wants_family(const struct svc_request *r, int family)
+{
+        assert(r);
+        return family == AF_INET ? r->want4 : r->want6;
+}

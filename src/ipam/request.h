@@ -1,0 +1,52 @@
+/* What a Service asks LB-IPAM for, read from its spec and annotations:
+ * whether l2lb handles it at all (type and loadBalancerClass), the IPs it
+ * requests (spec.loadBalancerIP and lbipam.cilium.io/ips), the IP families
+ * it wants, and what IP sharing needs to know (key, namespaces, ports,
+ * externalTrafficPolicy, pod selector). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipam/ipam.h"
+#include "kube/objects.h"
+#include "lib/addr.h"
+#include "lib/labels.h"
+
+#define IPAM_ANNOTATION_IPS               "lbipam.cilium.io/ips"
+#define IPAM_ANNOTATION_IPS_ALIAS         "io.cilium/lb-ipam-ips"
+#define IPAM_ANNOTATION_SHARING_KEY       "lbipam.cilium.io/sharing-key"
+#define IPAM_ANNOTATION_SHARING_KEY_ALIAS "io.cilium/lb-ipam-sharing-key"
+#define IPAM_ANNOTATION_CROSS_NS          "lbipam.cilium.io/sharing-cross-namespace"
+#define IPAM_ANNOTATION_CROSS_NS_ALIAS    "io.cilium/lb-ipam-sharing-cross-namespace"
+
+struct svc_port {
+        int32_t port;
+        char *protocol;
+};
+
+struct svc_request {
+        size_t n_ips;
+        struct ipaddr *ips; /* requested, in order, without duplicates */
+        char **bad_entries; /* unparsable entries, described (NULL-terminated) */
+        bool want4, want6;  /* families wanted when no IP is requested */
+        char *sharing_key;  /* NULL: none */
+        char **cross_ns;    /* sharing-cross-namespace entries (NULL-terminated), or NULL */
+        size_t n_ports;
+        struct svc_port *ports;
+        bool etp_local;         /* externalTrafficPolicy Local */
+        struct labels selector; /* spec.selector (empty: none) */
+};
+
+/* type LoadBalancer and a loadBalancerClass l2lb handles. */
+bool svc_request_managed(const struct ipam_options *o, const struct k8s_service *s);
+/* Families from ipFamilyPolicy × ipFamilies × enabled families. */
+void svc_request_families(const struct ipam_options *o, const char *policy, char *const *families,
+                          bool *ret_v4, bool *ret_v6);
+int svc_request_parse(const struct ipam_options *o, const struct k8s_service *s,
+                      struct svc_request *ret);
+void svc_request_done(struct svc_request *r);
+
+bool svc_request_has_ip(const struct svc_request *r, const struct ipaddr *a);
+bool svc_request_wants_family(const struct svc_request *r, int family);

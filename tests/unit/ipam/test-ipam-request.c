@@ -1,0 +1,219 @@
+/* Service requests: the 11 IP family cases of Cilium's
+ * TestLBIPAM_serviceIPFamilyRequest, requested IP parsing (aliases,
+ * trimming, duplicates, bad entries), classes; and the condition merge
+ * helpers the shell uses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <glib.h>
+
+#include "helpers.h"
+#include "ipam/request.h"
+#include "kube/objects.h"
+#include "lib/util.h"
+
+static struct k8s_service *svc(const char *sq)
+{
+        json_t *j = sq_json("%s", sq);
+        struct k8s_service *s = NULL;
+        char *err = NULL;
+
+        if (k8s_service_decode(j, &s, &err) < 0)
+                fail_msg("%s", err);
+        json_decref(j);
+        return s;
+}
+
+/* TestLBIPAM_serviceIPFamilyRequest */
+static void test_service_ip_family_request(void **state)
+{
+        static const struct {
+                const char *name, *spec;
+                bool v4_enabled, v6_enabled, want4, want6;
+        } cases[] = {
+            {"No policy, No families, IPv4", "", true, false, true, false},
+            {"No policy, No families, IPv6", "", false, true, false, true},
+            {"No policy, No families, IPv4/IPv6", "", true, true, true, false},
+            {"No policy, IPv6 family, IPv4", "'ipFamilies':['IPv6']", true, false, false, true},
+            {"No policy, IPv4 family, IPv6", "'ipFamilies':['IPv4']", false, true, true, false},
+            {"No policy, IPv4/IPv6 family, No enabled", "'ipFamilies':['IPv4','IPv6']", false,
+             false, true, false},
+            {"No policy, IPv6/IPv4 family, No enabled", "'ipFamilies':['IPv6','IPv4']", false,
+             false, false, true},
+            {"Single stack, No families, IPv6/IPv4", "'ipFamilyPolicy':'SingleStack'", true, true,
+             true, false},
+            {"PreferDual, No families, IPv6/IPv4", "'ipFamilyPolicy':'PreferDualStack'", true, true,
+             true, true},
+            {"PreferDual, IPv4 family, IPv6",
+             "'ipFamilyPolicy':'PreferDualStack','ipFamilies':['IPv4']", false, true, false, false},
+            {"RequireDual, IPv4 family, IPv6",
+             "'ipFamilyPolicy':'RequireDualStack','ipFamilies':['IPv4']", false, true, false, true},
+        };
+
+        (void)state;
+        assert_int_equal(ELEMENTSOF(cases), 11);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                g_autofree char *text =
+                    g_strdup_printf("{'metadata':{'name':'x'},'spec':{'type':'LoadBalancer'%s%s}}",
+                                    *cases[i].spec ? "," : "", cases[i].spec);
+                struct k8s_service *s = svc(text);
+                struct ipam_options o = opts(cases[i].v4_enabled, cases[i].v6_enabled);
+                struct svc_request r;
+
+                assert_int_equal(svc_request_parse(&o, s, &r), 0);
+                if (r.want4 != cases[i].want4 || r.want6 != cases[i].want6)
+                        fail_msg("%s: got v4=%d v6=%d", cases[i].name, r.want4, r.want6);
+                svc_request_done(&r);
+                k8s_service_free(s);
+        }
+}
+
+static void test_requested_ips_parsing(void **state)
+{
+        struct ipam_options o = opts(true, true);
+        struct k8s_service *s;
+        struct svc_request r;
+        char buf[IPADDR_STRLEN];
+
+        (void)state;
+        s = svc("{'metadata':{'name':'x','annotations':{'lbipam.cilium.io/ips':' 10.0.0.2 ,,"
+                "ff::1, 10.0.0.1,zz , 10.0.0.2','io.cilium/lb-ipam-ips':'10.9.9.9'}},'spec':{"
+                "'type':'LoadBalancer','loadBalancerIP':'10.0.0.1'}}");
+        assert_int_equal(svc_request_parse(&o, s, &r), 0);
+        assert_int_equal(r.n_ips, 3); /* the alias is shadowed, duplicates dropped */
+        assert_string_equal(ipaddr_format(&r.ips[0], buf), "10.0.0.1");
+        assert_string_equal(ipaddr_format(&r.ips[1], buf), "10.0.0.2");
+        assert_string_equal(ipaddr_format(&r.ips[2], buf), "ff::1");
+        assert_int_equal(strv_length(r.bad_entries), 1);
+        assert_string_equal(r.bad_entries[0], "lbipam.cilium.io/ips: 'zz' is not an IP address");
+        assert_null(r.sharing_key);
+        svc_request_done(&r);
+        k8s_service_free(s);
+
+        s = svc("{'metadata':{'name':'x','annotations':{'io.cilium/lb-ipam-ips':'10.9.9.9',"
+                "'io.cilium/lb-ipam-sharing-key':'k','io.cilium/lb-ipam-sharing-cross-namespace'"
+                ":'a, b'}},'spec':{'type':'LoadBalancer','ports':[{'port':53,'protocol':'UDP'}],"
+                "'externalTrafficPolicy':'Local','selector':{'app':'dns'}}}");
+        assert_int_equal(svc_request_parse(&o, s, &r), 0);
+        assert_int_equal(r.n_ips, 1);
+        assert_string_equal(r.sharing_key, "k");
+        assert_int_equal(strv_length(r.cross_ns), 2);
+        assert_string_equal(r.cross_ns[1], "b");
+        assert_int_equal(r.n_ports, 1);
+        assert_string_equal(r.ports[0].protocol, "UDP");
+        assert_true(r.etp_local);
+        assert_string_equal(labels_get(&r.selector, "app"), "dns");
+        svc_request_done(&r);
+        k8s_service_free(s);
+}
+
+static void test_managed(void **state)
+{
+        struct ipam_options o = opts(true, false);
+        struct k8s_service *lb = svc("{'metadata':{'name':'x'},'spec':{'type':'LoadBalancer'}}");
+        struct k8s_service *np = svc("{'metadata':{'name':'x'},'spec':{'type':'NodePort'}}");
+        struct k8s_service *none = svc("{'metadata':{'name':'x'}}");
+        struct k8s_service *other = svc("{'metadata':{'name':'x'},'spec':{'type':'LoadBalancer',"
+                                        "'loadBalancerClass':'example.com/lb'}}");
+
+        (void)state;
+        assert_true(svc_request_managed(&o, lb));
+        assert_false(svc_request_managed(&o, np));
+        assert_false(svc_request_managed(&o, none));
+        assert_false(svc_request_managed(&o, other));
+        o.default_lbipam = false;
+        assert_false(svc_request_managed(&o, lb));
+        k8s_service_free(lb);
+        k8s_service_free(np);
+        k8s_service_free(none);
+        k8s_service_free(other);
+}
+
+static struct kube_conditions conds(const char *sq_array)
+{
+        json_t *j = sq_json("{'metadata':{'name':'x'},'status':{'conditions':%s}}", sq_array);
+        struct k8s_service *s = NULL;
+        struct kube_conditions c;
+        char *err = NULL;
+
+        if (k8s_service_decode(j, &s, &err) < 0)
+                fail_msg("%s", err);
+        json_decref(j);
+        c = s->conditions;
+        s->conditions.n = 0;
+        s->conditions.items = NULL;
+        k8s_service_free(s);
+        return c;
+}
+
+static void test_conditions_merge(void **state)
+{
+        struct kube_conditions c =
+            conds("[{'type':'Other','status':'True','lastTransitionTime':'2020-01-01T00:00:00Z'},"
+                  "{'type':'cilium.io/IPAMRequestSatisfied','status':'False','reason':'no_pool',"
+                  "'message':'m','observedGeneration':1,'lastTransitionTime':"
+                  "'2020-01-01T00:00:00Z'},{'type':'cilium.io/IPAMRequestSatisfied','status':"
+                  "'False'}]");
+        struct kube_condition want = {
+            .type = (char *)"cilium.io/IPAMRequestSatisfied",
+            .status = (char *)"False",
+            .reason = (char *)"no_pool",
+            .message = (char *)"m",
+            .observed_generation = 1,
+        };
+        const struct kube_condition *k;
+        bool changed;
+
+        (void)state;
+        /* the duplicate goes */
+        ipam_conditions_merge(&c, &want, 1, "2025-01-01T00:00:00Z", &changed);
+        assert_true(changed);
+        assert_int_equal(c.n, 2);
+        ipam_conditions_merge(&c, &want, 1, "2025-01-01T00:00:00Z", &changed);
+        assert_false(changed);
+        /* same status: the transition time stays */
+        want.reason = (char *)"out_of_ips";
+        want.observed_generation = 2;
+        ipam_conditions_merge(&c, &want, 1, "2025-01-01T00:00:00Z", &changed);
+        assert_true(changed);
+        k = kube_conditions_find(&c, "cilium.io/IPAMRequestSatisfied");
+        assert_string_equal(k->last_transition_time, "2020-01-01T00:00:00Z");
+        assert_int_equal(k->observed_generation, 2);
+        /* a new status: now */
+        want.status = (char *)"True";
+        want.reason = (char *)"satisfied";
+        want.message = (char *)"";
+        ipam_conditions_merge(&c, &want, 1, "2025-01-01T00:00:00Z", &changed);
+        assert_true(changed);
+        assert_string_equal(k->last_transition_time, "2025-01-01T00:00:00Z");
+        assert_string_equal(k->message, "");
+        /* foreign types untouched */
+        k = kube_conditions_find(&c, "Other");
+        assert_string_equal(k->last_transition_time, "2020-01-01T00:00:00Z");
+        /* a new type is appended */
+        want.type = (char *)"cilium.io/New";
+        ipam_conditions_merge(&c, &want, 1, "2025-02-02T00:00:00Z", &changed);
+        assert_true(changed);
+        assert_int_equal(c.n, 3);
+        assert_string_equal(c.items[2].last_transition_time, "2025-02-02T00:00:00Z");
+        ipam_conditions_remove(&c, "cilium.io/IPAMRequestSatisfied", &changed);
+        assert_true(changed);
+        assert_int_equal(c.n, 2);
+        ipam_conditions_remove(&c, "cilium.io/IPAMRequestSatisfied", &changed);
+        assert_false(changed);
+        kube_conditions_done(&c);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_service_ip_family_request),
+            cmocka_unit_test(test_requested_ips_parsing),
+            cmocka_unit_test(test_managed),
+            cmocka_unit_test(test_conditions_merge),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
