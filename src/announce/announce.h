@@ -1,0 +1,212 @@
+/* The L2 announcement core: which service IPs this node answers ARP/NDP for,
+ * and the Lease writes that make it the one node that does. Pure: no I/O, no
+ * clock reads, no globals. See docs/l2announce.md for the rules.
+ *
+ * How the agent shell drives it:
+ *
+ *   1. announcer_new() with the sanitised configuration.
+ *   2. Feed the initial lists: policies, services, endpoint slices, all nodes,
+ *      Leases of the lease namespace (with the local monotonic time they were
+ *      listed), this node's devices, and the responder entries found pinned
+ *      in the BPF map (announcer_add_pinned_entry). Then announcer_set_synced().
+ *   3. announcer_run(now_mono, now_wall) → decisions. Apply them in this
+ *      order: (a) reconcile the responder map with `entries` (the full
+ *      desired set; an entry answers until its deadline), (b) send the
+ *      gratuitous announcements, (c) send the lease actions (each with its
+ *      id), (d) patch policy statuses, (e) log/publish events, (f) arm a timer
+ *      at next_wakeup (accuracy ~1 ms; renewals are scheduled tightly).
+ *      Entries must be applied before lease actions: a release only hands a
+ *      lease over once this node has fallen silent.
+ *   4. On every watch event, device change, write result
+ *      (announcer_lease_result: every action gets exactly one result, a
+ *      timeout counts as LEASE_ERROR) or timer expiry: feed it, then run again.
+ *      Runs are cheap when nothing changed; the model is rebuilt only when an
+ *      object other than a Lease changed.
+ *   5. SIGTERM: announcer_renew_all_now() (or announcer_release_all() with
+ *      --release-on-shutdown), run, send, wait briefly for the results, feed
+ *      them, run once more and apply its entries, exit.
+ *
+ * Monotonic times (µs) are CLOCK_MONOTONIC, the clock bpf_ktime_get_ns()
+ * reads (×1000 for the map). Wall times (µs since the epoch) are only written
+ * into Lease timestamps and condition transition times. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kube/objects.h"
+#include "lib/addr.h"
+
+struct announcer;
+
+struct announcer_config {
+        const char *node_name;
+        const char *lease_namespace;
+        uint64_t lease_duration; /* µs; sanitised here as Cilium does */
+        uint64_t renew_deadline;
+        uint64_t retry_period;
+        bool enable_external_ips;
+        bool enable_ipv4;
+        bool enable_ipv6;
+        /* The `devices` option: names, "prefix+" wildcards. NULL or empty:
+         * every device the shell reports. */
+        char *const *devices;
+};
+
+struct announcer_device {
+        const char *name;
+        int ifindex;
+        uint8_t mac[6];
+        bool up; /* carrier (IFF_LOWER_UP) */
+};
+
+enum announce_lease_op {
+        LEASE_CREATE, /* POST; 409 AlreadyExists → LEASE_CONFLICT */
+        LEASE_UPDATE, /* PUT with body's resourceVersion; 409 → CONFLICT, 404 → NOT_FOUND */
+        LEASE_DELETE, /* DELETE with preconditions.resourceVersion */
+};
+
+enum announce_write_result {
+        LEASE_OK,
+        LEASE_CONFLICT,
+        LEASE_NOT_FOUND,
+        LEASE_ERROR,
+};
+
+struct announce_lease_action {
+        uint64_t id;
+        enum announce_lease_op op;
+        char *name;             /* Lease name, in the configured namespace */
+        char *resource_version; /* UPDATE: also in the body; DELETE: precondition */
+        json_t *body;           /* CREATE/UPDATE: the Lease; NULL for DELETE */
+        const char *reason;     /* "acquire", "renew", "re-adopt", "release", "gc" */
+};
+
+struct announce_entry {
+        struct ipaddr ip;
+        int ifindex;
+        uint64_t deadline; /* monotonic µs: stop answering then */
+};
+
+struct announce_garp {
+        struct ipaddr ip; /* AF_INET: ARP request + reply; AF_INET6: unsolicited NA */
+        int ifindex;
+};
+
+struct announce_policy_status {
+        char *policy;
+        struct kube_conditions conditions; /* the whole status.conditions to write */
+};
+
+enum announce_event_kind {
+        ANNOUNCE_STARTED,
+        ANNOUNCE_STOPPED,
+};
+
+struct announce_event {
+        enum announce_event_kind kind;
+        char *service; /* namespace/name, or the lease name if the service is gone */
+        char *lease;
+        const char *reason;
+};
+
+struct announce_decisions {
+        struct announce_lease_action *actions;
+        size_t n_actions;
+        struct announce_entry *entries; /* full desired set, sorted */
+        size_t n_entries;
+        struct announce_garp *garps;
+        size_t n_garps;
+        struct announce_policy_status *statuses;
+        size_t n_statuses;
+        struct announce_event *events;
+        size_t n_events;
+        uint64_t next_wakeup; /* monotonic µs; UINT64_MAX: nothing scheduled */
+};
+
+int announcer_new(const struct announcer_config *c, struct announcer **ret);
+void announcer_free(struct announcer *a);
+
+/* Objects are copied; the caller keeps ownership of its arguments. */
+int announcer_upsert_policy(struct announcer *a, const struct k8s_l2policy *p);
+void announcer_remove_policy(struct announcer *a, const char *name);
+int announcer_upsert_service(struct announcer *a, const struct k8s_service *s);
+void announcer_remove_service(struct announcer *a, const char *ns, const char *name);
+int announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpointslice *e);
+void announcer_remove_endpointslice(struct announcer *a, const char *ns, const char *name);
+int announcer_upsert_node(struct announcer *a, const struct k8s_node *n);
+void announcer_remove_node(struct announcer *a, const char *name);
+/* Leases outside the namespace or without the prefix are ignored.
+ * observed_mono: when the shell received the event. */
+int announcer_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint64_t observed_mono);
+void announcer_remove_lease(struct announcer *a, const char *name, uint64_t observed_mono);
+int announcer_set_device(struct announcer *a, const struct announcer_device *d);
+void announcer_remove_device(struct announcer *a, const char *name);
+/* Before the first run after a restart: an entry found pinned in the BPF map
+ * (deadline converted to monotonic µs). Entries of leases this node still
+ * holds keep their deadline until the re-adoption renewal succeeds; the
+ * others are dropped by the first run. */
+int announcer_add_pinned_entry(struct announcer *a, const struct announce_entry *e);
+/* Every initial list has been fed; until then runs decide nothing and
+ * return the pinned entries unchanged. */
+void announcer_set_synced(struct announcer *a);
+
+/* The result of action id. lease: the object the API returned (required
+ * for LEASE_OK on CREATE/UPDATE), else NULL. now_mono: when it arrived. */
+void announcer_lease_result(struct announcer *a, uint64_t id, enum announce_write_result r,
+                            const struct k8s_lease *lease, uint64_t now_mono);
+
+/* Shutdown. release_all: fall silent and hand every lease over (entries
+ * removed, holder ""). renew_all_now: renew every held lease at once and keep
+ * the entries, for a restart. Both stop new acquisitions for good. */
+void announcer_release_all(struct announcer *a);
+void announcer_renew_all_now(struct announcer *a);
+
+int announcer_run(struct announcer *a, uint64_t now_mono, int64_t now_wall,
+                  struct announce_decisions *ret);
+void announce_decisions_done(struct announce_decisions *d);
+/* {"status":{"conditions":[...]}} for a merge patch of the status subresource. */
+json_t *announce_policy_status_patch(const struct announce_policy_status *s);
+
+/* ---- introspection (CLI, metrics) ---- */
+
+enum announce_role {
+        ROLE_NONE,      /* not a candidate */
+        ROLE_FOLLOWER,  /* candidate, lease held elsewhere */
+        ROLE_WAITING,   /* candidate, lease free: acquiring soon (balance) */
+        ROLE_ACQUIRING, /* write in flight */
+        ROLE_HOLDER,    /* announcing */
+        ROLE_LAPSED,    /* lease carries our name but the deadline passed */
+};
+
+struct announce_lease_info {
+        char *lease;
+        char *service; /* NULL if no selected service maps to it */
+        char *holder;  /* as last seen; "" if free, NULL if absent */
+        enum announce_role role;
+        bool canonical;            /* the contested lease of its shared-address group */
+        uint64_t deadline;         /* holder: entries answer until then */
+        uint64_t expires_at;       /* follower: when the lease expires for us */
+        const char *not_candidate; /* why, when role is ROLE_NONE */
+};
+
+struct announce_counters {
+        uint64_t acquisitions;
+        uint64_t renewals;
+        uint64_t renew_failures;
+        uint64_t releases;
+        uint64_t lost; /* leases taken away or deadlines passed */
+        uint64_t deletions;
+        uint64_t writes; /* every lease action emitted */
+};
+
+const char *announce_role_to_string(enum announce_role r);
+/* Snapshot, sorted by lease name. Free with announce_lease_infos_free. */
+int announcer_leases(struct announcer *a, uint64_t now_mono, struct announce_lease_info **ret,
+                     size_t *ret_n);
+void announce_lease_infos_free(struct announce_lease_info *l, size_t n);
+const struct announce_counters *announcer_counters(const struct announcer *a);
+/* Leases this node holds and announces now. */
+size_t announcer_n_held(const struct announcer *a, uint64_t now_mono);

@@ -1,0 +1,661 @@
+/* The announcer object: its caches of the inputs (copied out of the shell's
+ * objects), write results, shutdown requests and introspection. The
+ * decisions of a run are in run.c. */
+#include "announcer-internal.h"
+
+#include "lib/util.h"
+#include "policy.h"
+
+static void node_info_free(struct node_info *n)
+{
+        if (!n)
+                return;
+        free(n->name);
+        labels_done(&n->labels);
+        free(n);
+}
+
+static void slice_info_free(struct slice_info *s)
+{
+        if (!s)
+                return;
+        free(s->svc_key);
+        strv_free(s->ready_nodes);
+        free(s);
+}
+
+static void device_info_free(struct device_info *d)
+{
+        if (!d)
+                return;
+        free(d->name);
+        free(d);
+}
+
+static void status_sent_free(struct status_sent *s)
+{
+        if (!s)
+                return;
+        free(s->resource_version);
+        free(s);
+}
+
+#define TABLE(free_fn) g_hash_table_new_full(g_str_hash, g_str_equal, free, (GDestroyNotify)free_fn)
+
+int announcer_new(const struct announcer_config *c, struct announcer **ret)
+{
+        struct announcer *a;
+
+        assert(c);
+        assert(ret);
+        assert(!isempty(c->node_name));
+        assert(!isempty(c->lease_namespace));
+        a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        a->node = strdup(c->node_name);
+        a->ns = strdup(c->lease_namespace);
+        a->devices_cfg = strv_copy(c->devices);
+        timing_init(&a->t, c->lease_duration, c->renew_deadline, c->retry_period);
+        a->external_ips = c->enable_external_ips;
+        a->fam = (struct svc_families){c->enable_ipv4, c->enable_ipv6};
+        a->policies = TABLE(l2pol_free);
+        a->services = TABLE(svc_free);
+        a->nodes = TABLE(node_info_free);
+        a->slices = TABLE(slice_info_free);
+        a->devices = TABLE(device_info_free);
+        a->slots = TABLE(slot_free);
+        a->status_sent = TABLE(status_sent_free);
+        a->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, free, NULL);
+        if (!a->node || !a->ns || (c->devices && !a->devices_cfg) ||
+            garp_table_init(&a->garps) < 0) {
+                announcer_free(a);
+                return -ENOMEM;
+        }
+        *ret = a;
+        return 0;
+}
+
+void announcer_free(struct announcer *a)
+{
+        if (!a)
+                return;
+        model_done(&a->model);
+        if (a->pending)
+                g_hash_table_unref(a->pending);
+        if (a->slots)
+                g_hash_table_unref(a->slots);
+        if (a->policies)
+                g_hash_table_unref(a->policies);
+        if (a->services)
+                g_hash_table_unref(a->services);
+        if (a->nodes)
+                g_hash_table_unref(a->nodes);
+        if (a->slices)
+                g_hash_table_unref(a->slices);
+        if (a->devices)
+                g_hash_table_unref(a->devices);
+        if (a->status_sent)
+                g_hash_table_unref(a->status_sent);
+        garp_table_done(&a->garps);
+        free(a->svc_slots);
+        free(a->sorted);
+        free(a->pinned);
+        strv_free(a->devices_cfg);
+        free(a->node);
+        free(a->ns);
+        free(a);
+}
+
+void announcer_invalidate(struct announcer *a)
+{
+        assert(a);
+        /* Drop it now: it borrows pointers into the tables being changed. */
+        model_done(&a->model);
+        a->model_valid = false;
+        free(a->svc_slots);
+        a->svc_slots = NULL;
+}
+
+int announcer_model(struct announcer *a, const struct model **ret)
+{
+        struct model_input in;
+        int r;
+
+        assert(a);
+        assert(ret);
+        if (!a->model_valid) {
+                in = (struct model_input){
+                    .node_name = a->node,
+                    .external_ips = a->external_ips,
+                    .policies = a->policies,
+                    .services = a->services,
+                    .nodes = a->nodes,
+                    .slices = a->slices,
+                    .devices = a->devices,
+                };
+                r = model_build(&in, &a->model);
+                if (r < 0)
+                        return r;
+                a->model_valid = true;
+                a->designated = announcer_designated(a);
+        }
+        *ret = &a->model;
+        return 0;
+}
+
+struct slot *announcer_slot(struct announcer *a, const char *name, uint64_t now)
+{
+        struct slot *s = g_hash_table_lookup(a->slots, name);
+        char *k;
+
+        if (s)
+                return s;
+        s = slot_new(name, now);
+        k = strdup(name);
+        if (!s || !k) {
+                slot_free(s);
+                free(k);
+                return NULL;
+        }
+        g_hash_table_insert(a->slots, k, s);
+        free(a->sorted);
+        a->sorted = NULL;
+        return s;
+}
+
+bool announcer_designated(const struct announcer *a)
+{
+        const struct node_info *self = g_hash_table_lookup(a->nodes, a->node);
+        GHashTableIter it;
+        gpointer v;
+
+        if (!self || !self->ready || self->unschedulable)
+                return false;
+        g_hash_table_iter_init(&it, a->nodes);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                const struct node_info *n = v;
+
+                if (n->ready && !n->unschedulable && strcmp(n->name, a->node) < 0)
+                        return false;
+        }
+        return true;
+}
+
+/* ---- inputs ---- */
+
+/* Insert or replace; invalidates the model unless equal says nothing changed. */
+static int table_put(struct announcer *a, GHashTable *t, const char *key, void *v,
+                     bool (*equal)(const void *, const void *), void (*free_fn)(void *))
+{
+        void *old = g_hash_table_lookup(t, key);
+        char *k;
+
+        if (old && equal && equal(old, v)) {
+                free_fn(v);
+                return 0;
+        }
+        k = strdup(key);
+        if (!k) {
+                free_fn(v);
+                return -ENOMEM;
+        }
+        announcer_invalidate(a);
+        g_hash_table_replace(t, k, v);
+        return 0;
+}
+
+static void table_del(struct announcer *a, GHashTable *t, const char *key)
+{
+        if (g_hash_table_contains(t, key)) {
+                announcer_invalidate(a);
+                g_hash_table_remove(t, key);
+        }
+}
+
+int announcer_upsert_policy(struct announcer *a, const struct k8s_l2policy *p)
+{
+        struct l2pol *pol;
+        int r;
+
+        assert(a);
+        assert(p);
+        r = l2pol_from_k8s(p, &pol);
+        if (r < 0)
+                return r;
+        return table_put(a, a->policies, pol->name, pol, NULL, (void (*)(void *))l2pol_free);
+}
+
+void announcer_remove_policy(struct announcer *a, const char *name)
+{
+        assert(a);
+        assert(name);
+        table_del(a, a->policies, name);
+        g_hash_table_remove(a->status_sent, name);
+}
+
+static bool ip_list_equal(const struct ip_list *x, const struct ip_list *y)
+{
+        if (x->n != y->n)
+                return false;
+        for (size_t i = 0; i < x->n; i++)
+                if (!ipaddr_equal(&x->items[i], &y->items[i]))
+                        return false;
+        return true;
+}
+
+static bool svc_equal(const void *pa, const void *pb)
+{
+        const struct svc *x = pa, *y = pb;
+
+        return streq(x->key, y->key) && labels_equal(&x->sel_labels, &y->sel_labels) &&
+               x->class_ok == y->class_ok && x->etp_local == y->etp_local &&
+               ip_list_equal(&x->external, &y->external) && ip_list_equal(&x->ingress, &y->ingress);
+}
+
+int announcer_upsert_service(struct announcer *a, const struct k8s_service *s)
+{
+        struct svc *v;
+        int r;
+
+        assert(a);
+        assert(s);
+        r = svc_from_k8s(s, a->fam, &v);
+        if (r < 0)
+                return r;
+        return table_put(a, a->services, v->key, v, svc_equal, (void (*)(void *))svc_free);
+}
+
+void announcer_remove_service(struct announcer *a, const char *ns, const char *name)
+{
+        _cleanup_free_ char *k = NULL;
+
+        assert(a);
+        assert(name);
+        k = svc_key(ns, name);
+        if (k)
+                table_del(a, a->services, k);
+}
+
+static bool slice_equal(const void *pa, const void *pb)
+{
+        const struct slice_info *x = pa, *y = pb;
+
+        return streq_ptr(x->svc_key, y->svc_key) && strv_equal(x->ready_nodes, y->ready_nodes);
+}
+
+int announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpointslice *e)
+{
+        _cleanup_free_ char *k = NULL;
+        struct slice_info *s;
+
+        assert(a);
+        assert(e);
+        k = svc_key(e->meta.namespace, e->meta.name);
+        s = calloc(1, sizeof(*s));
+        if (!k || !s) {
+                free(s);
+                return -ENOMEM;
+        }
+        if (e->service_name) {
+                s->svc_key = svc_key(e->meta.namespace, e->service_name);
+                if (!s->svc_key)
+                        goto oom;
+        }
+        s->ready_nodes = calloc(1, sizeof(char *));
+        if (!s->ready_nodes)
+                goto oom;
+        for (size_t i = 0; i < e->n_endpoints; i++) {
+                const struct k8s_endpoint *ep = &e->endpoints[i];
+
+                if (!ep->ready || isempty(ep->node_name) ||
+                    strv_contains(s->ready_nodes, ep->node_name))
+                        continue;
+                if (strv_push(&s->ready_nodes, ep->node_name) < 0)
+                        goto oom;
+        }
+        return table_put(a, a->slices, k, s, slice_equal, (void (*)(void *))slice_info_free);
+oom:
+        slice_info_free(s);
+        return -ENOMEM;
+}
+
+void announcer_remove_endpointslice(struct announcer *a, const char *ns, const char *name)
+{
+        _cleanup_free_ char *k = NULL;
+
+        assert(a);
+        assert(name);
+        k = svc_key(ns, name);
+        if (k)
+                table_del(a, a->slices, k);
+}
+
+static bool node_equal(const void *pa, const void *pb)
+{
+        const struct node_info *x = pa, *y = pb;
+
+        return streq(x->name, y->name) && labels_equal(&x->labels, &y->labels) &&
+               x->ready == y->ready && x->unschedulable == y->unschedulable;
+}
+
+int announcer_upsert_node(struct announcer *a, const struct k8s_node *n)
+{
+        struct node_info *v;
+
+        assert(a);
+        assert(n);
+        v = calloc(1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        v->name = strdup(n->meta.name);
+        v->ready = n->ready;
+        v->unschedulable = n->unschedulable;
+        if (!v->name || labels_copy(&v->labels, &n->meta.labels) < 0) {
+                node_info_free(v);
+                return -ENOMEM;
+        }
+        return table_put(a, a->nodes, v->name, v, node_equal, (void (*)(void *))node_info_free);
+}
+
+void announcer_remove_node(struct announcer *a, const char *name)
+{
+        assert(a);
+        assert(name);
+        table_del(a, a->nodes, name);
+}
+
+static bool device_configured(const struct announcer *a, const char *name)
+{
+        if (!a->devices_cfg || !a->devices_cfg[0])
+                return true;
+        for (char **p = a->devices_cfg; *p; p++) {
+                size_t l = strlen(*p);
+
+                if (l > 0 && (*p)[l - 1] == '+' ? strncmp(*p, name, l - 1) == 0 : streq(*p, name))
+                        return true;
+        }
+        return false;
+}
+
+static bool device_equal(const void *pa, const void *pb)
+{
+        const struct device_info *x = pa, *y = pb;
+
+        return streq(x->name, y->name) && x->ifindex == y->ifindex &&
+               memcmp(x->mac, y->mac, sizeof(x->mac)) == 0 && x->up == y->up;
+}
+
+int announcer_set_device(struct announcer *a, const struct announcer_device *d)
+{
+        struct device_info *v;
+
+        assert(a);
+        assert(d);
+        assert(d->name);
+        if (!device_configured(a, d->name)) {
+                table_del(a, a->devices, d->name);
+                return 0;
+        }
+        v = calloc(1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        v->name = strdup(d->name);
+        if (!v->name) {
+                free(v);
+                return -ENOMEM;
+        }
+        v->ifindex = d->ifindex;
+        memcpy(v->mac, d->mac, sizeof(v->mac));
+        v->up = d->up;
+        return table_put(a, a->devices, v->name, v, device_equal,
+                         (void (*)(void *))device_info_free);
+}
+
+void announcer_remove_device(struct announcer *a, const char *name)
+{
+        assert(a);
+        assert(name);
+        table_del(a, a->devices, name);
+}
+
+static bool our_lease(const struct announcer *a, const char *ns, const char *name)
+{
+        return (!ns || streq(ns, a->ns)) && startswith(name, ANNOUNCE_LEASE_PREFIX);
+}
+
+int announcer_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint64_t observed_mono)
+{
+        struct slot *s;
+
+        assert(a);
+        assert(l);
+        if (!our_lease(a, l->meta.namespace, l->meta.name))
+                return 0;
+        s = announcer_slot(a, l->meta.name, observed_mono);
+        if (!s)
+                return -ENOMEM;
+        if (slot_observe(s, l, observed_mono, a->node))
+                a->counters.lost++;
+        return 0;
+}
+
+void announcer_remove_lease(struct announcer *a, const char *name, uint64_t observed_mono)
+{
+        struct slot *s;
+
+        assert(a);
+        assert(name);
+        s = g_hash_table_lookup(a->slots, name);
+        if (s && slot_observe_deleted(s, observed_mono, a->node, &a->t))
+                a->counters.lost++;
+}
+
+int announcer_add_pinned_entry(struct announcer *a, const struct announce_entry *e)
+{
+        struct announce_entry *n;
+
+        assert(a);
+        assert(e);
+        n = realloc(a->pinned, (a->n_pinned + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        a->pinned = n;
+        n[a->n_pinned++] = *e;
+        return 0;
+}
+
+void announcer_set_synced(struct announcer *a)
+{
+        assert(a);
+        a->synced = true;
+}
+
+/* ---- write results ---- */
+
+void announcer_lease_result(struct announcer *a, uint64_t id, enum announce_write_result r,
+                            const struct k8s_lease *lease, uint64_t now_mono)
+{
+        static const enum slot_result map[] = {
+            [LEASE_OK] = SLOT_RESULT_OK,
+            [LEASE_CONFLICT] = SLOT_RESULT_CONFLICT,
+            [LEASE_NOT_FOUND] = SLOT_RESULT_NOT_FOUND,
+            [LEASE_ERROR] = SLOT_RESULT_ERROR,
+        };
+        struct slot *s;
+        uint64_t sent;
+        bool was_held, adoption;
+        enum slot_write kind;
+        gint64 key = (gint64)id;
+
+        assert(a);
+        assert((size_t)r < ELEMENTSOF(map));
+        s = g_hash_table_lookup(a->pending, &key);
+        if (!s)
+                return;
+        g_hash_table_remove(a->pending, &key);
+        sent = s->pending_sent;
+        was_held = s->held;
+        adoption = s->adoption_write;
+        s->adoption_write = false;
+        kind = slot_result(s, id, map[r], lease, now_mono, a->node, &a->t);
+        if (kind == SLOT_WRITE_NONE)
+                return;
+        if (adoption && a->n_adopting > 0)
+                a->n_adopting--;
+        if (r != LEASE_ERROR && now_mono >= sent)
+                rtt_sample(&a->rtt, now_mono - sent);
+
+        switch (kind) {
+        case SLOT_WRITE_CREATE:
+        case SLOT_WRITE_ACQUIRE:
+                if (r == LEASE_OK && s->held)
+                        a->counters.acquisitions++;
+                break;
+        case SLOT_WRITE_RENEW:
+                if (r == LEASE_OK && s->held)
+                        a->counters.renewals++;
+                else if (r != LEASE_OK)
+                        a->counters.renew_failures++;
+                if (was_held && !s->held)
+                        a->counters.lost++;
+                break;
+        case SLOT_WRITE_RELEASE:
+                if (r == LEASE_OK)
+                        a->counters.releases++;
+                break;
+        case SLOT_WRITE_DELETE:
+                if (r == LEASE_OK)
+                        a->counters.deletions++;
+                break;
+        case SLOT_WRITE_NONE:
+                break;
+        }
+}
+
+/* ---- shutdown ---- */
+
+void announcer_release_all(struct announcer *a)
+{
+        assert(a);
+        a->release_all = true;
+        a->shutting_down = true;
+}
+
+void announcer_renew_all_now(struct announcer *a)
+{
+        assert(a);
+        a->renew_all = true;
+        a->shutting_down = true;
+}
+
+/* ---- introspection ---- */
+
+const char *announce_role_to_string(enum announce_role r)
+{
+        static const char *const names[] = {
+            [ROLE_NONE] = "none",       [ROLE_FOLLOWER] = "follower",
+            [ROLE_WAITING] = "waiting", [ROLE_ACQUIRING] = "acquiring",
+            [ROLE_HOLDER] = "holder",   [ROLE_LAPSED] = "lapsed",
+        };
+
+        return (size_t)r < ELEMENTSOF(names) ? names[r] : "unknown";
+}
+
+const struct announce_counters *announcer_counters(const struct announcer *a)
+{
+        assert(a);
+        return &a->counters;
+}
+
+size_t announcer_n_held(const struct announcer *a, uint64_t now_mono)
+{
+        GHashTableIter it;
+        gpointer v;
+        size_t n = 0;
+
+        assert(a);
+        g_hash_table_iter_init(&it, a->slots);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                if (slot_announcing(v, now_mono) && ((struct slot *)v)->want != WANT_RELEASE)
+                        n++;
+        return n;
+}
+
+static int info_order(const void *pa, const void *pb)
+{
+        const struct announce_lease_info *x = pa, *y = pb;
+
+        return strcmp(x->lease, y->lease);
+}
+
+static enum announce_role slot_role(const struct announcer *a, const struct slot *s,
+                                    const struct model_svc *ms, uint64_t now)
+{
+        const struct model_group *g = ms ? &a->model.groups[ms->group] : NULL;
+
+        if (slot_announcing(s, now) && s->want != WANT_RELEASE)
+                return ROLE_HOLDER;
+        if (s->pending == SLOT_WRITE_CREATE || s->pending == SLOT_WRITE_ACQUIRE)
+                return ROLE_ACQUIRING;
+        if (slot_mine(s, a->node))
+                return ROLE_LAPSED;
+        if (!g || !g->self_candidate || s->want == WANT_RELEASE)
+                return ROLE_NONE;
+        return slot_held_by_other(s, a->node, now, &a->t) ? ROLE_FOLLOWER : ROLE_WAITING;
+}
+
+void announce_lease_infos_free(struct announce_lease_info *l, size_t n)
+{
+        for (size_t i = 0; l && i < n; i++) {
+                free(l[i].lease);
+                free(l[i].service);
+                free(l[i].holder);
+        }
+        free(l);
+}
+
+int announcer_leases(struct announcer *a, uint64_t now_mono, struct announce_lease_info **ret,
+                     size_t *ret_n)
+{
+        const struct model *m;
+        struct announce_lease_info *l;
+        GHashTableIter it;
+        gpointer v;
+        size_t n = 0;
+        int r;
+
+        assert(a);
+        assert(ret);
+        assert(ret_n);
+        r = announcer_model(a, &m);
+        if (r < 0)
+                return r;
+        l = calloc(g_hash_table_size(a->slots) + 1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        g_hash_table_iter_init(&it, a->slots);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                const struct slot *s = v;
+                const struct model_svc *ms = model_by_lease(m, s->name);
+                struct announce_lease_info *i = &l[n++];
+
+                i->lease = strdup(s->name);
+                i->service = ms ? strdup(ms->svc->key) : NULL;
+                i->holder = s->rec.present ? strdup(strempty(s->rec.holder)) : NULL;
+                if (!i->lease || (ms && !i->service) || (s->rec.present && !i->holder)) {
+                        announce_lease_infos_free(l, n);
+                        return -ENOMEM;
+                }
+                i->role = slot_role(a, s, ms, now_mono);
+                i->canonical = ms && m->groups[ms->group].canonical == (size_t)(ms - m->svcs);
+                i->deadline = s->held ? s->deadline : 0;
+                i->expires_at = slot_free_at(s, a->node, &a->t);
+                if (i->role == ROLE_NONE && ms && ms->local != LOCAL_CANDIDATE)
+                        i->not_candidate = local_status_to_string(ms->local);
+        }
+        qsort(l, n, sizeof(*l), info_order);
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}

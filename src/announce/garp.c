@@ -1,0 +1,112 @@
+/* Scheduling of gratuitous ARP / unsolicited NA series (see garp.h). */
+#include "garp.h"
+
+#include "lib/util.h"
+
+struct garp_state {
+        struct garp_key key;
+        unsigned sent;
+        uint64_t next;
+        bool seen; /* in the current set (mark and sweep) */
+};
+
+static guint key_hash(gconstpointer p)
+{
+        const struct garp_key *k = p;
+        uint64_t lo = (uint64_t)k->ip.v, hi = (uint64_t)(k->ip.v >> 64);
+
+        return (guint)(lo ^ (lo >> 32) ^ hi ^ (hi >> 32) ^ (uint64_t)k->ifindex * 2654435761u ^
+                       k->ip.family);
+}
+
+static gboolean key_equal(gconstpointer a, gconstpointer b)
+{
+        const struct garp_key *x = a, *y = b;
+
+        return x->ifindex == y->ifindex && ipaddr_equal(&x->ip, &y->ip);
+}
+
+int garp_table_init(struct garp_table *g)
+{
+        assert(g);
+        g->t = g_hash_table_new_full(key_hash, key_equal, NULL, free);
+        return g->t ? 0 : -ENOMEM;
+}
+
+void garp_table_done(struct garp_table *g)
+{
+        if (g && g->t)
+                g_hash_table_unref(g->t);
+        if (g)
+                g->t = NULL;
+}
+
+static struct garp_state *garp_get(struct garp_table *g, const struct garp_key *k, uint64_t now)
+{
+        struct garp_state *st = g_hash_table_lookup(g->t, k);
+
+        if (st)
+                return st;
+        st = calloc(1, sizeof(*st));
+        if (!st)
+                return NULL;
+        st->key = *k;
+        st->next = now;
+        g_hash_table_insert(g->t, &st->key, st);
+        return st;
+}
+
+int garp_table_quiet(struct garp_table *g, const struct garp_key *k)
+{
+        struct garp_state *st;
+
+        assert(g);
+        assert(k);
+        st = garp_get(g, k, 0);
+        if (!st)
+                return -ENOMEM;
+        st->sent = GARP_COUNT;
+        return 0;
+}
+
+int garp_table_update(struct garp_table *g, const struct garp_key *current, size_t n, uint64_t now,
+                      struct garp_key **due, size_t *n_due, uint64_t *next_wakeup)
+{
+        GHashTableIter it;
+        gpointer v;
+
+        assert(g);
+        assert(due);
+        assert(n_due);
+        assert(next_wakeup);
+        g_hash_table_iter_init(&it, g->t);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                ((struct garp_state *)v)->seen = false;
+        for (size_t i = 0; i < n; i++) {
+                struct garp_state *st = garp_get(g, &current[i], now);
+
+                if (!st)
+                        return -ENOMEM;
+                st->seen = true;
+                if (st->sent >= GARP_COUNT)
+                        continue;
+                if (st->next <= now) {
+                        struct garp_key *a = realloc(*due, (*n_due + 1) * sizeof(*a));
+
+                        if (!a)
+                                return -ENOMEM;
+                        *due = a;
+                        a[(*n_due)++] = st->key;
+                        st->sent++;
+                        /* From now, not from the missed time: no bursts after a late run. */
+                        st->next = now + GARP_INTERVAL;
+                }
+                if (st->sent < GARP_COUNT && st->next < *next_wakeup)
+                        *next_wakeup = st->next;
+        }
+        g_hash_table_iter_init(&it, g->t);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                if (!((struct garp_state *)v)->seen)
+                        g_hash_table_iter_remove(&it);
+        return 0;
+}

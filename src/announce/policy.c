@@ -1,0 +1,151 @@
+/* Compiling and matching L2 announcement policies (see policy.h). */
+#include "policy.h"
+
+#include <stdio.h>
+
+#include "lib/util.h"
+#include "status.h"
+
+void l2pol_free(struct l2pol *p)
+{
+        if (!p)
+                return;
+        free(p->name);
+        free(p->resource_version);
+        selector_free(p->service_selector);
+        selector_free(p->node_selector);
+        free(p->service_selector_error);
+        free(p->node_selector_error);
+        free(p->interface_error);
+        for (size_t i = 0; i < p->n_interfaces; i++)
+                if (p->interfaces[i])
+                        g_regex_unref(p->interfaces[i]);
+        free(p->interfaces);
+        kube_conditions_done(&p->conditions);
+        free(p);
+}
+
+static int dup_error(const char *src, char **dst)
+{
+        if (!src)
+                return 0;
+        *dst = strdup(src);
+        return *dst ? 0 : -ENOMEM;
+}
+
+/* Compile every pattern; the first failure becomes the policy's interface
+ * error (Cilium also stops at the first one). */
+static int compile_interfaces(struct l2pol *p, char *const *patterns)
+{
+        size_t n = strv_length(patterns);
+
+        if (n == 0)
+                return 0;
+        p->interfaces = calloc(n, sizeof(*p->interfaces));
+        if (!p->interfaces)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                GError *err = NULL;
+                GRegex *re = g_regex_new(patterns[i], 0, 0, &err);
+
+                if (!re) {
+                        int r = asprintf(&p->interface_error, "interfaces[%zu]: %s", i,
+                                         err ? err->message : "invalid regular expression");
+
+                        g_clear_error(&err);
+                        if (r < 0) {
+                                p->interface_error = NULL;
+                                return -ENOMEM;
+                        }
+                        return 0;
+                }
+                p->interfaces[p->n_interfaces++] = re;
+        }
+        return 0;
+}
+
+int l2pol_from_k8s(const struct k8s_l2policy *k, struct l2pol **ret)
+{
+        struct l2pol *p;
+        int r;
+
+        assert(k);
+        assert(ret);
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->name = strdup(k->meta.name);
+        r = p->name ? 0 : -ENOMEM;
+        if (r >= 0)
+                r = dup_error(k->meta.resource_version, &p->resource_version);
+        p->generation = k->meta.generation;
+        p->external_ips = k->external_ips;
+        p->load_balancer_ips = k->load_balancer_ips;
+        if (r >= 0)
+                r = selector_copy(k->service_selector, &p->service_selector);
+        if (r >= 0)
+                r = selector_copy(k->node_selector, &p->node_selector);
+        if (r >= 0)
+                r = dup_error(k->service_selector_error, &p->service_selector_error);
+        if (r >= 0)
+                r = dup_error(k->node_selector_error, &p->node_selector_error);
+        if (r >= 0)
+                r = compile_interfaces(p, k->interfaces);
+        if (r >= 0)
+                r = conditions_copy(&p->conditions, &k->conditions);
+        if (r < 0) {
+                l2pol_free(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+bool l2pol_active(const struct l2pol *p)
+{
+        assert(p);
+        return !p->service_selector_error && !p->node_selector_error && !p->interface_error;
+}
+
+bool l2pol_matches_node(const struct l2pol *p, const struct labels *node_labels)
+{
+        assert(p);
+        assert(node_labels);
+        return l2pol_active(p) && selector_matches(p->node_selector, node_labels);
+}
+
+bool l2pol_matches_service(const struct l2pol *p, const struct svc *s)
+{
+        assert(p);
+        assert(s);
+        return l2pol_active(p) && selector_matches(p->service_selector, &s->sel_labels);
+}
+
+bool l2pol_matches_device(const struct l2pol *p, const char *device)
+{
+        assert(p);
+        assert(device);
+        if (p->n_interfaces == 0)
+                return true;
+        for (size_t i = 0; i < p->n_interfaces; i++)
+                if (g_regex_match(p->interfaces[i], device, 0, NULL))
+                        return true;
+        return false;
+}
+
+int l2pol_service_ips(const struct l2pol *p, const struct svc *s, bool external_ips_enabled,
+                      struct ip_list *ret)
+{
+        int r = 0;
+
+        assert(p);
+        assert(s);
+        assert(ret);
+        if (!s->class_ok || !l2pol_matches_service(p, s))
+                return 0;
+        if (p->external_ips && external_ips_enabled)
+                r = ip_list_merge(ret, &s->external);
+        if (r >= 0 && p->load_balancer_ips)
+                r = ip_list_merge(ret, &s->ingress);
+        return r;
+}

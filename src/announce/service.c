@@ -1,0 +1,157 @@
+/* Services as the announcer sees them (see service.h), and small sorted
+ * address sets used throughout the core. */
+#include "service.h"
+
+#include <stdio.h>
+
+#include "lib/util.h"
+
+void ip_list_done(struct ip_list *l)
+{
+        if (!l)
+                return;
+        free(l->items);
+        l->items = NULL;
+        l->n = 0;
+}
+
+/* Index of a, or -(insertion point)-1. */
+static ssize_t ip_list_find(const struct ip_list *l, const struct ipaddr *a)
+{
+        size_t lo = 0, hi = l->n;
+
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                int c = ipaddr_cmp(&l->items[mid], a);
+
+                if (c == 0)
+                        return (ssize_t)mid;
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return -(ssize_t)lo - 1;
+}
+
+bool ip_list_contains(const struct ip_list *l, const struct ipaddr *a)
+{
+        assert(l);
+        assert(a);
+        return ip_list_find(l, a) >= 0;
+}
+
+int ip_list_add(struct ip_list *l, const struct ipaddr *a)
+{
+        ssize_t i;
+        size_t at;
+        struct ipaddr *n;
+
+        assert(l);
+        assert(a);
+        i = ip_list_find(l, a);
+        if (i >= 0)
+                return 0;
+        at = (size_t)(-i - 1);
+        n = realloc(l->items, (l->n + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        l->items = n;
+        memmove(&n[at + 1], &n[at], (l->n - at) * sizeof(*n));
+        n[at] = *a;
+        l->n++;
+        return 1;
+}
+
+int ip_list_merge(struct ip_list *dst, const struct ip_list *src)
+{
+        assert(dst);
+        assert(src);
+        for (size_t i = 0; i < src->n; i++) {
+                int r = ip_list_add(dst, &src->items[i]);
+
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+char *svc_key(const char *ns, const char *name)
+{
+        char *k;
+
+        assert(name);
+        if (asprintf(&k, "%s/%s", strempty(ns), name) < 0)
+                return NULL;
+        return k;
+}
+
+char *svc_lease_name(const char *ns, const char *name)
+{
+        char *k;
+
+        assert(name);
+        if (asprintf(&k, ANNOUNCE_LEASE_PREFIX "%s-%s", strempty(ns), name) < 0)
+                return NULL;
+        return k;
+}
+
+static bool family_enabled(struct svc_families fam, int family)
+{
+        return family == AF_INET ? fam.ipv4 : fam.ipv6;
+}
+
+static int add_parsed(struct ip_list *l, const char *s, struct svc_families fam)
+{
+        struct ipaddr a;
+
+        if (isempty(s) || ipaddr_parse(s, &a) < 0 || !family_enabled(fam, a.family))
+                return 0; /* not an address we could announce */
+        return ip_list_add(l, &a);
+}
+
+void svc_free(struct svc *s)
+{
+        if (!s)
+                return;
+        free(s->key);
+        free(s->namespace);
+        free(s->name);
+        free(s->lease_name);
+        labels_done(&s->sel_labels);
+        ip_list_done(&s->external);
+        ip_list_done(&s->ingress);
+        free(s);
+}
+
+int svc_from_k8s(const struct k8s_service *k, struct svc_families fam, struct svc **ret)
+{
+        struct svc *s;
+        int r = 0;
+
+        assert(k);
+        assert(ret);
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->namespace = strdup(strempty(k->meta.namespace));
+        s->name = strdup(k->meta.name);
+        s->key = svc_key(k->meta.namespace, k->meta.name);
+        s->lease_name = svc_lease_name(k->meta.namespace, k->meta.name);
+        if (!s->namespace || !s->name || !s->key || !s->lease_name)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = k8s_service_selector_labels(k, &s->sel_labels);
+        s->class_ok = !k->load_balancer_class || streq(k->load_balancer_class, ANNOUNCE_LB_CLASS);
+        s->etp_local = streq_ptr(k->external_traffic_policy, "Local");
+        for (size_t i = 0; r >= 0 && k->external_ips && k->external_ips[i]; i++)
+                r = add_parsed(&s->external, k->external_ips[i], fam);
+        for (size_t i = 0; r >= 0 && i < k->n_ingress; i++)
+                r = add_parsed(&s->ingress, k->ingress[i].ip, fam);
+        if (r < 0) {
+                svc_free(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}

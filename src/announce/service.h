@@ -1,0 +1,54 @@
+/* The announcer's view of a Service: what an L2 announcement policy can
+ * select and announce, copied out of the informer's object.
+ *
+ * A service is eligible when its loadBalancerClass is absent or
+ * io.cilium/l2-announcer. Its external IPs and its ingress IPs are kept apart
+ * because policies select them separately (externalIPs / loadBalancerIPs);
+ * hostname-only ingress entries, unparseable strings and addresses of a
+ * disabled family are dropped here, once. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kube/objects.h"
+#include "lib/addr.h"
+#include "lib/labels.h"
+
+#define ANNOUNCE_LB_CLASS     "io.cilium/l2-announcer"
+#define ANNOUNCE_LEASE_PREFIX "cilium-l2announce-"
+
+struct ip_list {
+        size_t n;
+        struct ipaddr *items; /* sorted, no duplicates */
+};
+
+struct svc {
+        char *key; /* "namespace/name" */
+        char *namespace;
+        char *name;
+        char *lease_name;         /* cilium-l2announce-<namespace>-<name> */
+        struct labels sel_labels; /* labels + io.kubernetes.service.{name,namespace} */
+        bool class_ok;            /* loadBalancerClass absent or ours */
+        bool etp_local;           /* externalTrafficPolicy: Local */
+        struct ip_list external;  /* spec.externalIPs */
+        struct ip_list ingress;   /* status.loadBalancer.ingress[].ip */
+};
+
+struct svc_families {
+        bool ipv4;
+        bool ipv6;
+};
+
+int svc_from_k8s(const struct k8s_service *s, struct svc_families fam, struct svc **ret);
+void svc_free(struct svc *s);
+
+/* "namespace/name" and the lease name, as malloc'ed strings. */
+char *svc_key(const char *ns, const char *name);
+char *svc_lease_name(const char *ns, const char *name);
+
+/* ip_list helpers: sorted sets of addresses. */
+void ip_list_done(struct ip_list *l);
+int ip_list_add(struct ip_list *l, const struct ipaddr *a);
+bool ip_list_contains(const struct ip_list *l, const struct ipaddr *a);
+int ip_list_merge(struct ip_list *dst, const struct ip_list *src);

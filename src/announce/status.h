@@ -1,0 +1,29 @@
+/* Status conditions of L2 announcement policies.
+ *
+ * Three condition types report a policy's errors: io.cilium/bad-node-selector,
+ * io.cilium/bad-interface-regex, io.cilium/bad-service-selector; reason
+ * "error", message the parse error, status True while broken and False once
+ * fixed. A condition is never created just to say "ok". Unlike Cilium, which
+ * stops at the first error, all three are evaluated independently. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kube/objects.h"
+#include "policy.h"
+
+#define COND_BAD_NODE_SELECTOR    "io.cilium/bad-node-selector"
+#define COND_BAD_INTERFACE_REGEX  "io.cilium/bad-interface-regex"
+#define COND_BAD_SERVICE_SELECTOR "io.cilium/bad-service-selector"
+
+/* The conditions the policy should have. Returns 1 and fills *ret (the whole
+ * list: other conditions kept, ours updated, lastTransitionTime = now_wall
+ * where the status changes) if they differ from what the object has, 0 if the
+ * object is already right, or -ENOMEM. */
+int policy_status_compute(const struct l2pol *p, int64_t now_wall, struct kube_conditions *ret);
+
+/* Deep copies (the destination is kube_conditions_done()'d by the caller even
+ * on failure). */
+int condition_copy(struct kube_condition *dst, const struct kube_condition *src);
+int conditions_copy(struct kube_conditions *dst, const struct kube_conditions *src);

@@ -1,0 +1,52 @@
+/* Lease timings and renewal margin (see timing.h). */
+#include "timing.h"
+
+#include "lib/config.h"
+#include "lib/util.h"
+
+void timing_init(struct timing *t, uint64_t duration, uint64_t renew_deadline,
+                 uint64_t retry_period)
+{
+        uint64_t written;
+
+        assert(t);
+        config_sanitize_l2_timings(&duration, &renew_deadline, &retry_period);
+        t->duration = duration;
+        t->renew_deadline = renew_deadline;
+        t->retry_period = retry_period;
+        t->duration_s = (int32_t)(duration / USEC_PER_SEC);
+        if (t->duration_s < 1)
+                t->duration_s = 1;
+        written = (uint64_t)t->duration_s * USEC_PER_SEC;
+        t->lifetime = renew_deadline;
+        if (t->lifetime > written / 10 * 9)
+                t->lifetime = written / 10 * 9;
+        t->balance_delay = 2 * retry_period;
+        t->gc_after = duration + t->balance_delay;
+}
+
+void rtt_sample(struct rtt_estimator *e, uint64_t rtt)
+{
+        assert(e);
+        if (!e->valid) {
+                e->srtt = rtt;
+                e->rttvar = rtt / 2;
+                e->valid = true;
+                return;
+        }
+        /* RFC 6298: alpha = 1/8, beta = 1/4. */
+        e->rttvar = (3 * e->rttvar + (e->srtt > rtt ? e->srtt - rtt : rtt - e->srtt)) / 4;
+        e->srtt = (7 * e->srtt + rtt) / 8;
+}
+
+uint64_t renew_margin(const struct rtt_estimator *e, const struct timing *t)
+{
+        uint64_t m, lo = t->lifetime / 50, hi = t->lifetime / 2;
+
+        assert(e);
+        assert(t);
+        if (!e->valid)
+                return t->retry_period < hi ? t->retry_period : hi;
+        m = 2 * (e->srtt + 4 * e->rttvar);
+        return m < lo ? lo : m > hi ? hi : m;
+}

@@ -1,0 +1,641 @@
+/* The lease election of one core against the in-memory store: lease bodies
+ * as client-go writes them, the renewal cadence, renew-deadline expiry,
+ * follower expiry by observation, conflicts, deletions, restart
+ * re-adoption, shutdown, cordon and link-down handover, garbage collection
+ * and gratuitous announcements. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "announce/timing.h"
+#include "harness.h"
+#include "lib/util.h"
+
+#define NODE   "kind-worker"
+#define OTHER  "kind-worker2"
+#define LEASE  "cilium-l2announce-default-deathstar"
+#define LEASE2 "cilium-l2announce-default-deathstar-2"
+
+static void setup(struct world *w, bool synced)
+{
+        world_init(w, NODE);
+        feed_node(w->a, NODE, "{}", true, false);
+        feed_device(w->a, "eth0", 2, true);
+        feed_device(w->a, "net0", 3, true);
+        feed_policy(w->a, "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"externalIPs\":true,"
+                          "\"interfaces\":[\"net0\"]}}");
+        feed_service(w->a, "default", "deathstar", "{}", "[\"12.0.0.100\"]", NULL, NULL);
+        if (synced)
+                announcer_set_synced(w->a);
+}
+
+static json_t *spec_of(const struct announce_lease_action *a)
+{
+        return json_object_get(a->body, "spec");
+}
+
+static const char *spec_str(const struct announce_lease_action *a, const char *k)
+{
+        return json_string_value(json_object_get(spec_of(a), k));
+}
+
+static json_int_t spec_int(const struct announce_lease_action *a, const char *k)
+{
+        return json_integer_value(json_object_get(spec_of(a), k));
+}
+
+static const char *body_rv(const struct announce_lease_action *a)
+{
+        return json_string_value(
+            json_object_get(json_object_get(a->body, "metadata"), "resourceVersion"));
+}
+
+static void test_lease_bodies(void **state)
+{
+        struct world w;
+        char now[40];
+        const struct announce_lease_action *a;
+
+        (void)state;
+        setup(&w, true);
+        w.hold_writes = true;
+        world_settle(&w);
+        assert_int_equal(w.n_held_actions, 1);
+        a = &w.held_actions[0];
+        assert_int_equal(a->op, LEASE_CREATE);
+        assert_string_equal(a->name, LEASE);
+        assert_string_equal(a->reason, "acquire");
+        assert_null(body_rv(a));
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(a->body, "metadata"), "namespace")),
+            LEASE_NS);
+        assert_string_equal(spec_str(a, "holderIdentity"), NODE);
+        assert_int_equal(spec_int(a, "leaseDurationSeconds"), 3);
+        assert_int_equal(spec_int(a, "leaseTransitions"), 0);
+        kube_time_format(w.wall, true, now, sizeof(now));
+        assert_string_equal(spec_str(a, "acquireTime"), now);
+        assert_string_equal(spec_str(a, "renewTime"), now);
+        world_answer(&w, 0, LEASE_OK);
+
+        /* Renewal: PUT with the last resourceVersion, acquireTime kept. */
+        world_advance(&w, 980 * MSEC);
+        assert_int_equal(w.n_held_actions, 1);
+        a = &w.held_actions[0];
+        assert_int_equal(a->op, LEASE_UPDATE);
+        assert_string_equal(a->reason, "renew");
+        assert_string_equal(body_rv(a), "101");
+        assert_string_equal(a->resource_version, "101");
+        assert_string_equal(spec_str(a, "acquireTime"), now);
+        kube_time_format(w.wall, true, now, sizeof(now));
+        assert_string_equal(spec_str(a, "renewTime"), now);
+        assert_int_equal(spec_int(a, "leaseTransitions"), 0);
+        world_answer(&w, 0, LEASE_OK);
+
+        /* Release: holder "", 1 s, transitions kept (client-go ReleaseOnCancel). */
+        announcer_release_all(w.a);
+        world_settle(&w);
+        EXPECT_NO_ENTRIES(&w);
+        a = &w.held_actions[0];
+        assert_string_equal(a->reason, "release");
+        assert_string_equal(spec_str(a, "holderIdentity"), "");
+        assert_int_equal(spec_int(a, "leaseDurationSeconds"), 1);
+        assert_int_equal(spec_int(a, "leaseTransitions"), 0);
+        assert_string_equal(body_rv(a), "102");
+        world_answer(&w, 0, LEASE_OK);
+        assert_string_equal(world_holder(&w, LEASE), "");
+        world_done(&w);
+}
+
+static void test_acquire_expired_transitions(void **state)
+{
+        struct world w;
+        const struct announce_lease_action *a;
+        uint64_t t0;
+
+        (void)state;
+        setup(&w, true);
+        w.hold_writes = true;
+        world_put_lease(&w, LEASE, OTHER, 3, 4);
+        t0 = w.now;
+        world_settle(&w);
+        assert_int_equal(w.n_held_actions, 0);
+        /* Followers send nothing and wake exactly at expiry. */
+        assert_int_equal(w.next_wakeup, t0 + 3 * SEC);
+        world_advance(&w, 3 * SEC - 1);
+        assert_int_equal(w.n_held_actions, 0);
+        world_advance(&w, 1);
+        assert_int_equal(w.n_held_actions, 1);
+        a = &w.held_actions[0];
+        assert_int_equal(a->op, LEASE_UPDATE);
+        assert_string_equal(spec_str(a, "holderIdentity"), NODE);
+        assert_int_equal(spec_int(a, "leaseTransitions"), 5);
+        world_answer(&w, 0, LEASE_OK);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        world_done(&w);
+}
+
+static void test_follower_observation_resets(void **state)
+{
+        struct world w;
+        uint64_t t0;
+
+        (void)state;
+        setup(&w, true);
+        world_put_lease(&w, LEASE, OTHER, 3, 0);
+        t0 = w.now;
+        world_advance(&w, 2 * SEC);
+        /* The holder renews: expiry counts from this observation. */
+        world_put_lease(&w, LEASE, OTHER, 3, 0);
+        world_advance(&w, 3 * SEC - 1);
+        assert_int_equal(w.n_actions, 0);
+        assert_string_equal(world_holder(&w, LEASE), OTHER);
+        world_advance(&w, 1);
+        assert_int_equal(w.now, t0 + 5 * SEC);
+        assert_string_equal(world_holder(&w, LEASE), NODE);
+        /* The lease's own duration counts, not ours. */
+        world_put_lease(&w, LEASE2, OTHER, 10, 0);
+        feed_service(w.a, "default", "deathstar-2", "{}", "[\"12.0.0.101\"]", NULL, NULL);
+        world_advance(&w, 10 * SEC - 1);
+        assert_string_equal(world_holder(&w, LEASE2), OTHER);
+        world_advance(&w, 1);
+        assert_string_equal(world_holder(&w, LEASE2), NODE);
+        world_done(&w);
+}
+
+static void test_released_lease_taken_at_once(void **state)
+{
+        struct world w;
+
+        (void)state;
+        setup(&w, true);
+        world_put_lease(&w, LEASE, OTHER, 3, 2);
+        world_settle(&w);
+        assert_int_equal(w.n_actions, 0);
+        world_put_lease(&w, LEASE, "", 1, 2);
+        world_settle(&w);
+        assert_string_equal(world_holder(&w, LEASE), NODE);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        world_done(&w);
+}
+
+static void test_renew_cadence(void **state)
+{
+        struct world w;
+        struct timing t;
+        struct rtt_estimator e = {0};
+
+        (void)state;
+        timing_init(&t, 3 * SEC, 1 * SEC, 500 * MSEC);
+        assert_int_equal(t.lifetime, 1 * SEC);
+        assert_int_equal(t.duration_s, 3);
+        /* Before any sample: a retry period of margin. */
+        assert_int_equal(renew_margin(&e, &t), 500 * MSEC);
+        for (int i = 0; i < 20; i++)
+                rtt_sample(&e, 4 * MSEC);
+        /* Fast API: the floor, 2% of the lifetime. */
+        assert_int_equal(renew_margin(&e, &t), 20 * MSEC);
+        for (int i = 0; i < 50; i++)
+                rtt_sample(&e, (i % 2) ? 10 * MSEC : 90 * MSEC);
+        assert_true(renew_margin(&e, &t) > 100 * MSEC);
+        for (int i = 0; i < 50; i++)
+                rtt_sample(&e, 2 * SEC);
+        assert_int_equal(renew_margin(&e, &t), 500 * MSEC); /* capped at half */
+        /* Sanitising as Cilium: renew deadline >= duration → duration / 2. */
+        timing_init(&t, 2 * SEC, 5 * SEC, 100 * MSEC);
+        assert_int_equal(t.renew_deadline, 1 * SEC);
+        /* A duration written as whole seconds never lets followers in first. */
+        timing_init(&t, 1900 * MSEC, 1500 * MSEC, 100 * MSEC);
+        assert_int_equal(t.duration_s, 1);
+        assert_int_equal(t.lifetime, 900 * MSEC);
+
+        /* In a core: 10 s of holding with a 4 ms round trip. */
+        setup(&w, true);
+        w.hold_writes = true;
+        world_settle(&w);
+        for (uint64_t end = w.now + 60 * SEC; w.now < end;) {
+                if (w.n_held_actions) {
+                        world_advance(&w, 4 * MSEC);
+                        world_answer(&w, 0, LEASE_OK);
+                        world_settle(&w);
+                        continue;
+                }
+                /* Replies never stop: an entry is always valid. */
+                assert_int_equal(w.n_entries, 1);
+                assert_true(w.entries[0].deadline > w.now);
+                world_advance(&w, w.next_wakeup - w.now);
+        }
+        /* 60 s / 980 ms = 61.2 writes: just above 1 per second. */
+        assert_true(w.n_by_op[LEASE_UPDATE] <= 62);
+        assert_true(w.n_by_op[LEASE_UPDATE] >= 60);
+        world_done(&w);
+}
+
+static void test_renew_deadline_expiry(void **state)
+{
+        struct world w;
+        uint64_t t0;
+        struct announce_lease_info *infos;
+        size_t n;
+
+        (void)state;
+        setup(&w, true);
+        w.hold_writes = true;
+        world_settle(&w);
+        t0 = w.now;
+        world_answer(&w, 0, LEASE_OK);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        assert_int_equal(w.entries[0].deadline, t0 + 1 * SEC);
+        world_advance(&w, 980 * MSEC);
+        assert_int_equal(w.n_held_actions, 1);
+        world_answer(&w, 0, LEASE_ERROR);
+        world_settle(&w);
+        /* Still answering until the deadline; the retry comes a retry period later. */
+        assert_int_equal(w.n_entries, 1);
+        assert_int_equal(w.next_wakeup, t0 + 1 * SEC);
+        world_advance(&w, 20 * MSEC);
+        EXPECT_NO_ENTRIES(&w);
+        assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, "renew deadline passed"), 1);
+        assert_int_equal(announcer_leases(w.a, w.now, &infos, &n), 0);
+        assert_int_equal(infos[0].role, ROLE_LAPSED);
+        announce_lease_infos_free(infos, n);
+        assert_int_equal(w.n_held_actions, 0);
+        world_advance(&w, 480 * MSEC - 1);
+        assert_int_equal(w.n_held_actions, 0);
+        world_advance(&w, 1);
+        /* Retry every retry period; the lease still carries our name. */
+        assert_int_equal(w.n_held_actions, 1);
+        assert_int_equal(w.held_actions[0].op, LEASE_UPDATE);
+        world_answer(&w, 0, LEASE_ERROR);
+        world_advance(&w, 500 * MSEC);
+        assert_int_equal(w.n_held_actions, 1);
+        world_answer(&w, 0, LEASE_OK);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        assert_int_equal(w.entries[0].deadline, w.now + 1 * SEC);
+        assert_int_equal(world_count_events(&w, ANNOUNCE_STARTED, "lease re-adopted"), 1);
+        assert_true(announcer_counters(w.a)->renew_failures == 2);
+        world_done(&w);
+}
+
+static void test_renew_conflict(void **state)
+{
+        struct world w;
+
+        (void)state;
+        setup(&w, true);
+        w.hold_writes = true;
+        world_settle(&w);
+        world_answer(&w, 0, LEASE_OK);
+        world_advance(&w, 980 * MSEC);
+        /* Someone else wrote the lease meanwhile. */
+        {
+                json_t *o = fake_api_put(&w.api, LEASE, OTHER, 3, 1);
+
+                json_decref(o);
+        }
+        world_answer(&w, 0, LEASE_OK); /* the store answers 409 */
+        world_settle(&w);
+        EXPECT_NO_ENTRIES(&w); /* at once, not at the deadline */
+        assert_int_equal(
+            world_count_events(&w, ANNOUNCE_STOPPED, "lease changed by another writer (conflict)"),
+            1);
+        /* No retry with the stale version while the watch has not told us more. */
+        assert_int_equal(w.n_held_actions, 0);
+        w.hold_writes = false;
+        world_put_lease(&w, LEASE, OTHER, 3, 1);
+        world_advance(&w, 3 * SEC - 1);
+        assert_string_equal(world_holder(&w, LEASE), OTHER);
+        world_advance(&w, 1);
+        assert_string_equal(world_holder(&w, LEASE), NODE);
+        world_done(&w);
+}
+
+static void test_lagging_watch(void **state)
+{
+        struct world w;
+        json_t *old;
+        struct k8s_lease *l;
+
+        (void)state;
+        setup(&w, true);
+        world_settle(&w);
+        old = json_deep_copy(fake_api_get(&w.api, LEASE));
+        world_advance(&w, 5 * SEC);
+        /* An old event arrives late: ignored, the next renewal still succeeds. */
+        l = lease_decode(old);
+        assert_int_equal(announcer_upsert_lease(w.a, l, w.now), 0);
+        k8s_lease_free(l);
+        json_decref(old);
+        world_clear(&w);
+        world_advance(&w, 2 * SEC);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        assert_int_equal(announcer_counters(w.a)->renew_failures, 0);
+        world_done(&w);
+}
+
+static void test_deleted_leases(void **state)
+{
+        struct world w;
+
+        (void)state;
+        setup(&w, true);
+        world_put_lease(&w, LEASE, OTHER, 3, 0);
+        world_advance(&w, 1 * SEC);
+        /* Deleted while another node may still answer: wait a full duration. */
+        g_hash_table_remove(w.api.leases, LEASE);
+        announcer_remove_lease(w.a, LEASE, w.now);
+        world_advance(&w, 3 * SEC - 1);
+        assert_null(world_holder(&w, LEASE));
+        world_advance(&w, 1);
+        assert_string_equal(world_holder(&w, LEASE), NODE);
+        /* Our own lease deleted under us: silent at once, recreated at once. */
+        w.hold_writes = true;
+        world_clear(&w);
+        g_hash_table_remove(w.api.leases, LEASE);
+        announcer_remove_lease(w.a, LEASE, w.now);
+        world_settle(&w);
+        EXPECT_NO_ENTRIES(&w);
+        assert_int_equal(w.n_held_actions, 1);
+        assert_int_equal(w.held_actions[0].op, LEASE_CREATE);
+        world_answer(&w, 0, LEASE_OK);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        /* A renewal answered 404: the same. */
+        world_advance(&w, 980 * MSEC);
+        g_hash_table_remove(w.api.leases, LEASE);
+        world_answer(&w, 0, LEASE_OK);
+        world_settle(&w);
+        EXPECT_NO_ENTRIES(&w);
+        assert_int_equal(w.held_actions[0].op, LEASE_CREATE);
+        world_done(&w);
+}
+
+static void test_create_already_exists(void **state)
+{
+        struct world w;
+
+        (void)state;
+        setup(&w, true);
+        w.hold_writes = true;
+        world_settle(&w);
+        {
+                json_t *o = fake_api_put(&w.api, LEASE, OTHER, 3, 0);
+
+                json_decref(o);
+        }
+        world_answer(&w, 0, LEASE_OK); /* AlreadyExists */
+        world_advance(&w, 2 * SEC);
+        /* No retry storm while the watch catches up. */
+        assert_int_equal(w.n_held_actions, 0);
+        EXPECT_NO_ENTRIES(&w);
+        w.hold_writes = false;
+        world_put_lease(&w, LEASE, OTHER, 3, 0);
+        world_advance(&w, 3 * SEC);
+        assert_string_equal(world_holder(&w, LEASE), NODE);
+        world_done(&w);
+}
+
+static void test_not_synced(void **state)
+{
+        struct world w;
+        struct announce_entry pin = {.ifindex = 3, .deadline = 1000 * SEC + 500 * MSEC};
+
+        (void)state;
+        setup(&w, false);
+        assert_int_equal(ipaddr_parse("12.0.0.100", &pin.ip), 0);
+        assert_int_equal(announcer_add_pinned_entry(w.a, &pin), 0);
+        world_settle(&w);
+        assert_int_equal(w.n_actions, 0);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        assert_int_equal(w.entries[0].deadline, pin.deadline);
+        assert_int_equal(w.next_wakeup, UINT64_MAX);
+        world_done(&w);
+}
+
+static void test_restart_readoption(void **state)
+{
+        struct world w;
+        struct announce_entry pin = {.ifindex = 3};
+        json_t *o;
+        struct k8s_lease *l;
+        const struct announce_lease_action *a;
+
+        (void)state;
+        setup(&w, false);
+        feed_service(w.a, "default", "deathstar-2", "{}", "[\"12.0.0.101\"]", NULL, NULL);
+        /* Our lease from before the restart, and its pinned entry. */
+        o = fake_api_put(&w.api, LEASE, NODE, 3, 7);
+        l = lease_decode(o);
+        assert_int_equal(announcer_upsert_lease(w.a, l, w.now), 0);
+        k8s_lease_free(l);
+        json_decref(o);
+        assert_int_equal(ipaddr_parse("12.0.0.100", &pin.ip), 0);
+        pin.deadline = w.now + 600 * MSEC;
+        assert_int_equal(announcer_add_pinned_entry(w.a, &pin), 0);
+        /* A stale pinned entry of a lease that is not ours any more. */
+        assert_int_equal(ipaddr_parse("12.0.0.200", &pin.ip), 0);
+        assert_int_equal(announcer_add_pinned_entry(w.a, &pin), 0);
+        announcer_set_synced(w.a);
+
+        w.hold_writes = true;
+        world_settle(&w);
+        /* First: the re-adoption renewal, alone; the pinned entry keeps its deadline. */
+        assert_int_equal(w.n_held_actions, 1);
+        a = &w.held_actions[0];
+        assert_int_equal(a->op, LEASE_UPDATE);
+        assert_string_equal(a->reason, "re-adopt");
+        assert_int_equal(spec_int(a, "leaseTransitions"), 7);
+        assert_string_equal(spec_str(a, "acquireTime"), "2026-01-01T00:00:00.000000Z");
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        assert_int_equal(w.entries[0].deadline, w.now + 600 * MSEC);
+        assert_int_equal(w.n_garps, 0);
+        assert_int_equal(w.n_events, 0);
+        world_advance(&w, 3 * MSEC);
+        world_answer(&w, 0, LEASE_OK);
+        world_settle(&w);
+        /* Renewed: a fresh deadline; only now the other service is acquired. */
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        assert_int_equal(w.entries[0].deadline, w.now - 3 * MSEC + 1 * SEC);
+        assert_int_equal(w.n_held_actions, 1);
+        assert_int_equal(w.held_actions[0].op, LEASE_CREATE);
+        assert_string_equal(w.held_actions[0].name, LEASE2);
+        world_answer(&w, 0, LEASE_OK);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3", "12.0.0.101@3");
+        /* The re-adopted entry was never announced anew; the new one was. */
+        assert_int_equal(w.n_garps, 1);
+        assert_int_equal(world_count_events(&w, ANNOUNCE_STARTED, NULL), 1);
+        assert_string_equal(world_holder(&w, LEASE), NODE);
+        world_done(&w);
+}
+
+static void test_shutdown_renew_all(void **state)
+{
+        struct world w;
+
+        (void)state;
+        setup(&w, true);
+        feed_service(w.a, "default", "deathstar-2", "{}", "[\"12.0.0.101\"]", NULL, NULL);
+        world_settle(&w);
+        world_advance(&w, 300 * MSEC);
+        world_clear(&w);
+        w.hold_writes = true;
+        announcer_renew_all_now(w.a);
+        world_settle(&w);
+        assert_int_equal(w.n_held_actions, 2);
+        assert_int_equal(w.n_by_op[LEASE_UPDATE], 2);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3", "12.0.0.101@3");
+        world_answer(&w, 0, LEASE_OK);
+        world_answer(&w, 0, LEASE_OK);
+        world_settle(&w);
+        for (size_t i = 0; i < w.n_entries; i++)
+                assert_int_equal(w.entries[i].deadline, w.now + 1 * SEC);
+        /* No new acquisitions after shutdown began. */
+        feed_service(w.a, "default", "deathstar-3", "{}", "[\"12.0.0.102\"]", NULL, NULL);
+        world_settle(&w);
+        assert_int_equal(w.n_held_actions, 0);
+        world_done(&w);
+}
+
+static void test_cordon_handover(void **state)
+{
+        struct world w;
+
+        (void)state;
+        setup(&w, true);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        w.hold_writes = true;
+        world_clear(&w);
+        feed_node(w.a, NODE, "{}", true, true);
+        world_settle(&w);
+        /* One run: silent (entries gone) and the handover write. */
+        EXPECT_NO_ENTRIES(&w);
+        assert_int_equal(w.n_held_actions, 1);
+        assert_string_equal(w.held_actions[0].reason, "release");
+        assert_string_equal(spec_str(&w.held_actions[0], "holderIdentity"), "");
+        assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, "node cordoned"), 1);
+        world_answer(&w, 0, LEASE_OK);
+        world_advance(&w, 10 * SEC);
+        assert_int_equal(w.n_held_actions, 0);
+        /* Uncordoned: taken back at once (nobody else took it). */
+        w.hold_writes = false;
+        feed_node(w.a, NODE, "{}", true, false);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        world_done(&w);
+}
+
+static void test_interface_down_handover(void **state)
+{
+        struct world w;
+
+        (void)state;
+        setup(&w, true);
+        feed_policy(w.a, "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"externalIPs\":true}}");
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@2", "12.0.0.100@3");
+        feed_device(w.a, "eth0", 2, false);
+        world_settle(&w);
+        /* One interface left: keep the lease, answer where the link is up. */
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        assert_string_equal(world_holder(&w, LEASE), NODE);
+        world_clear(&w);
+        feed_device(w.a, "net0", 3, false);
+        world_settle(&w);
+        EXPECT_NO_ENTRIES(&w);
+        assert_string_equal(world_holder(&w, LEASE), "");
+        assert_int_equal(
+            world_count_events(&w, ANNOUNCE_STOPPED, "every announcing interface is down"), 1);
+        /* Back up: announce again, with a fresh gratuitous series. */
+        feed_device(w.a, "net0", 3, true);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        assert_string_equal(world_holder(&w, LEASE), NODE);
+        assert_int_equal(w.n_garps, 1);
+        world_done(&w);
+}
+
+static void test_gc(void **state)
+{
+        struct world w;
+
+        (void)state;
+        setup(&w, true);
+        world_put_lease(&w, "cilium-l2announce-default-gone", "", 1, 3);
+        world_put_lease(&w, "cilium-l2announce-default-orphan", "dead-node", 3, 0);
+        world_put_lease(&w, "unrelated-lease", "", 1, 0);
+        world_settle(&w);
+        /* Empty for a lease duration + balance delay (4 s); orphan expired + 3 s. */
+        world_advance(&w, 4 * SEC - 1);
+        assert_non_null(fake_api_get(&w.api, "cilium-l2announce-default-gone"));
+        world_advance(&w, 1);
+        assert_null(fake_api_get(&w.api, "cilium-l2announce-default-gone"));
+        assert_non_null(fake_api_get(&w.api, "cilium-l2announce-default-orphan"));
+        world_advance(&w, 2 * SEC);
+        assert_null(fake_api_get(&w.api, "cilium-l2announce-default-orphan"));
+        assert_non_null(fake_api_get(&w.api, "unrelated-lease"));
+        assert_int_equal(announcer_counters(w.a)->deletions, 2);
+        assert_int_equal(w.api.deletes, 2);
+        world_done(&w);
+
+        /* Not the designated node: never deletes. */
+        setup(&w, true);
+        feed_node(w.a, "a-first-node", "{}", true, false);
+        world_put_lease(&w, "cilium-l2announce-default-gone", "", 1, 3);
+        world_advance(&w, 60 * SEC);
+        assert_int_equal(w.api.deletes, 0);
+        world_done(&w);
+}
+
+static void test_garp_series(void **state)
+{
+        struct world w;
+        uint64_t t0;
+
+        (void)state;
+        setup(&w, true);
+        world_settle(&w);
+        t0 = w.now;
+        assert_int_equal(w.n_garps, 1);
+        assert_int_equal(w.garps[0].ifindex, 3);
+        world_advance(&w, 999 * MSEC);
+        assert_int_equal(w.n_garps, 1);
+        world_advance(&w, 1 * MSEC);
+        assert_int_equal(w.n_garps, 2);
+        world_advance(&w, 10 * SEC);
+        assert_int_equal(w.n_garps, 5); /* t0, +1, +2, +3, +4 s */
+        (void)t0;
+        world_done(&w);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_lease_bodies),
+            cmocka_unit_test(test_acquire_expired_transitions),
+            cmocka_unit_test(test_follower_observation_resets),
+            cmocka_unit_test(test_released_lease_taken_at_once),
+            cmocka_unit_test(test_renew_cadence),
+            cmocka_unit_test(test_renew_deadline_expiry),
+            cmocka_unit_test(test_renew_conflict),
+            cmocka_unit_test(test_lagging_watch),
+            cmocka_unit_test(test_deleted_leases),
+            cmocka_unit_test(test_create_already_exists),
+            cmocka_unit_test(test_not_synced),
+            cmocka_unit_test(test_restart_readoption),
+            cmocka_unit_test(test_shutdown_renew_all),
+            cmocka_unit_test(test_cordon_handover),
+            cmocka_unit_test(test_interface_down_handover),
+            cmocka_unit_test(test_gc),
+            cmocka_unit_test(test_garp_series),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
