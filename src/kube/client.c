@@ -664,26 +664,47 @@ static void dispatch_watch_lines(struct kube_call *call)
 
 static void process_after_action(struct kube_client *c)
 {
-        CURLMsg *msg;
-        int left;
+        bool more = true;
 
-        while (!g_queue_is_empty(&c->data_pending)) {
-                struct kube_call *call = g_queue_pop_head(&c->data_pending);
+        /* callbacks may push more out (kube_client_flush): loop until both
+         * the watch data and the finished transfers are drained */
+        while (more) {
+                CURLMsg *msg;
+                int left;
 
-                call->pending_data = false;
-                dispatch_watch_lines(call);
-                if (call->cancelled)
-                        call_discard(call);
+                more = false;
+                while (!g_queue_is_empty(&c->data_pending)) {
+                        struct kube_call *call = g_queue_pop_head(&c->data_pending);
+
+                        call->pending_data = false;
+                        dispatch_watch_lines(call);
+                        if (call->cancelled)
+                                call_discard(call);
+                }
+                while ((msg = curl_multi_info_read(c->multi, &left))) {
+                        struct kube_call *call = NULL;
+
+                        if (msg->msg != CURLMSG_DONE)
+                                continue;
+                        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
+                        if (call)
+                                finish_call(c, call, msg->data.result);
+                        more = true;
+                }
+                more = more || !g_queue_is_empty(&c->data_pending);
         }
-        while ((msg = curl_multi_info_read(c->multi, &left))) {
-                struct kube_call *call = NULL;
+}
 
-                if (msg->msg != CURLMSG_DONE)
-                        continue;
-                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
-                if (call)
-                        finish_call(c, call, msg->data.result);
-        }
+void kube_client_flush(struct kube_client *c)
+{
+        int running;
+
+        if (c->in_action)
+                return; /* inside libcurl: it will send when it returns */
+        on_pump(NULL, c);
+        c->in_action = true;
+        curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        c->in_action = false;
 }
 
 /* ---- public API ---- */

@@ -75,6 +75,9 @@ int kube_watch_call(struct kube_client *c, const char *path, uint64_t timeout_us
                     struct kube_call **ret);
 /* The callback will not run. Safe to call from any callback. */
 void kube_call_cancel(struct kube_call *call);
+/* Put queued requests on the wire now instead of when the callback in
+ * progress returns (e.g. ask for the next page before decoding this one). */
+void kube_client_flush(struct kube_client *c);
 
 /* Result predicates. */
 static inline bool kube_result_ok(const struct kube_result *r)
