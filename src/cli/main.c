@@ -1,20 +1,333 @@
-/* l2lb: the command line. */
+/* l2lb: the command line.
+ *
+ *   l2lb config view      effective agent configuration (Cilium's key names)
+ *   l2lb status           agent health, devices, leases held, IPs announced
+ *   l2lb leases           every L2 announcement lease: service, IPs, holder, age
+ *   l2lb pools            LB-IPAM pools: blocks, used/available, conflicts
+ *   l2lb bpf l2 list      responder entries with their counters
+ *
+ * status and config view ask the local agent over its unix socket
+ * (--status-socket); leases and pools ask the API server (--kubeconfig);
+ * bpf l2 list reads the pinned map under --bpf-root. */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <net/if.h>
+#include <glib.h>
 #include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "bpf/responder.h"
+#include "kube/api.h"
+#include "kube/connect.h"
+#include "kube/objects.h"
 #include "lib/config.h"
+#include "lib/duration.h"
 #include "lib/log.h"
 #include "lib/program.h"
 #include "lib/util.h"
 #include "version.h"
+
+static size_t append(char *ptr, size_t size, size_t n, void *ud)
+{
+        GString *s = ud;
+
+        g_string_append_len(s, ptr, (gssize)(size * n));
+        return size * n;
+}
+
+/* GET path from the agent's unix socket. */
+static int agent_get(const struct l2lb_config *cfg, const char *path, char **ret)
+{
+        CURL *c = curl_easy_init();
+        GString *body = g_string_new(NULL);
+        char url[256], err[CURL_ERROR_SIZE] = "";
+        long code = 0;
+        CURLcode cc;
+
+        snprintf(url, sizeof(url), "http://agent%s", path);
+        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, cfg->status_socket);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+        cc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_cleanup(c);
+        if (cc != CURLE_OK || code != 200) {
+                fprintf(stderr,
+                        "l2lb: cannot reach the agent at %s: %s\n"
+                        "      (is l2lb-agent running on this node? see --status-socket)\n",
+                        cfg->status_socket, cc != CURLE_OK ? err : "unexpected answer");
+                g_string_free(body, TRUE);
+                return -EHOSTUNREACH;
+        }
+        *ret = g_string_free(body, FALSE);
+        return 0;
+}
+
+static int cmd_config_view(const struct l2lb_config *cfg)
+{
+        char *text = NULL;
+
+        if (access(cfg->status_socket, F_OK) == 0 &&
+            agent_get(cfg, "/config", &text) >= 0) {
+                fputs(text, stdout);
+                free(text);
+                return 0;
+        }
+        /* no agent here: the configuration as this command reads it */
+        config_view(cfg, CONFIG_CLI, stdout);
+        return 0;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+        const char *s = json_string_value(json_object_get(o, k));
+
+        return s ? s : "";
+}
+
+static int cmd_status(const struct l2lb_config *cfg)
+{
+        _cleanup_free_ char *text = NULL;
+        json_t *o, *v;
+        size_t i;
+        int r;
+
+        r = agent_get(cfg, "/status", &text);
+        if (r < 0)
+                return r;
+        o = json_loads(text, 0, NULL);
+        if (!o) {
+                fprintf(stderr, "l2lb: malformed answer from the agent\n");
+                return -EBADMSG;
+        }
+        printf("Node:        %s\n", jstr(o, "node"));
+        printf("Ready:       %s\n", json_is_true(json_object_get(o, "ready")) ? "yes" : "no");
+        printf("Synced:      %s\n", json_is_true(json_object_get(o, "synced")) ? "yes" : "no");
+        printf("Leases held: %lld\n", (long long)json_integer_value(json_object_get(o, "leasesHeld")));
+        printf("\nDevices:\n  %-16s %-8s %-18s %-8s %s\n", "NAME", "IFINDEX", "MAC", "CARRIER",
+               "RESPONDER");
+        json_array_foreach(json_object_get(o, "devices"), i, v)
+                printf("  %-16s %-8lld %-18s %-8s %s\n", jstr(v, "name"),
+                       (long long)json_integer_value(json_object_get(v, "ifindex")),
+                       jstr(v, "mac"), json_is_true(json_object_get(v, "carrier")) ? "up" : "down",
+                       json_is_true(json_object_get(v, "responder")) ? "attached" : "-");
+        printf("\nLeases:\n  %-48s %-28s %-20s %s\n", "LEASE", "SERVICE", "HOLDER", "ROLE");
+        json_array_foreach(json_object_get(o, "leases"), i, v)
+                printf("  %-48s %-28s %-20s %s\n", jstr(v, "lease"), jstr(v, "service"),
+                       jstr(v, "holder"), jstr(v, "role"));
+        printf("\nAnnounced IPs:\n  %-40s %-12s %-12s %-10s %s\n", "IP", "DEVICE", "DEADLINE",
+               "REQUESTS", "REPLIES");
+        json_array_foreach(json_object_get(o, "entries"), i, v)
+                printf("  %-40s %-12s %-12s %-10lld %lld\n", jstr(v, "ip"), jstr(v, "device"),
+                       json_integer_value(json_object_get(v, "deadlineMs")) > 0 ? "live"
+                                                                                : "expired",
+                       (long long)json_integer_value(json_object_get(v, "requests")),
+                       (long long)json_integer_value(json_object_get(v, "replies")));
+        json_decref(o);
+        return 0;
+}
+
+static int api_list(const struct l2lb_config *cfg, const struct kube_resource *res,
+                    const char *ns, json_t **ret)
+{
+        sd_event *e = NULL;
+        struct kube_client *c = NULL;
+        struct kube_sync s = {0};
+        int r;
+
+        sd_event_new(&e);
+        log_setup("l2lb", LOG_FORMAT_LOGFMT, LOG_LEVEL_ERROR);
+        r = kube_connect(e, cfg, "l2lb", &c);
+        if (r < 0) {
+                fprintf(stderr, "l2lb: cannot use the Kubernetes API (see --kubeconfig)\n");
+                sd_event_unref(e);
+                return r;
+        }
+        r = kube_list(c, res, ns, NULL, kube_sync_callback, &s, NULL);
+        if (r >= 0)
+                r = kube_sync_wait(c, &s, 15 * USEC_PER_SEC);
+        if (r < 0)
+                fprintf(stderr, "l2lb: cannot list %s: %s\n", res->plural,
+                        s.message ? s.message : strerror(-r));
+        else
+                *ret = json_incref(s.body);
+        kube_sync_done(&s);
+        kube_client_free(c);
+        sd_event_unref(e);
+        return r;
+}
+
+static char *age(const char *ts, char *buf, size_t len)
+{
+        int64_t t, now = (int64_t)time(NULL) * 1000000;
+
+        if (!ts || kube_time_parse(ts, &t) < 0 || t > now) {
+                snprintf(buf, len, "-");
+                return buf;
+        }
+        return duration_format((uint64_t)(now - t) / USEC_PER_SEC * USEC_PER_SEC, buf, len);
+}
+
+static int cmd_leases(const struct l2lb_config *cfg)
+{
+        json_t *leases = NULL, *services = NULL, *item;
+        size_t i;
+        int r;
+
+        r = api_list(cfg, &KUBE_LEASES, cfg->k8s_namespace, &leases);
+        if (r >= 0)
+                r = api_list(cfg, &KUBE_SERVICES, NULL, &services);
+        if (r < 0) {
+                json_decref(leases);
+                return r;
+        }
+        printf("%-32s %-24s %-20s %-8s %-8s %s\n", "SERVICE", "IPS", "HOLDER", "AGE", "RENEWED",
+               "TRANSITIONS");
+        json_array_foreach(json_object_get(leases, "items"), i, item)
+        {
+                struct k8s_lease *l = NULL;
+                char *err = NULL, ips[256] = "", a[32], b[32], svcname[256] = "?";
+                const char *suffix;
+                json_t *s;
+                size_t j;
+
+                if (k8s_lease_decode(item, &l, &err) < 0) {
+                        free(err);
+                        continue;
+                }
+                suffix = startswith(l->meta.name, "cilium-l2announce-");
+                if (!suffix) {
+                        k8s_lease_free(l);
+                        continue;
+                }
+                /* the lease name is <prefix><namespace>-<name>: match it to a service */
+                json_array_foreach(json_object_get(services, "items"), j, s)
+                {
+                        struct k8s_service *svc = NULL;
+                        char *e2 = NULL, want[512];
+
+                        if (k8s_service_decode(s, &svc, &e2) < 0) {
+                                free(e2);
+                                continue;
+                        }
+                        snprintf(want, sizeof(want), "%s-%s", svc->meta.namespace,
+                                 svc->meta.name);
+                        if (streq(want, suffix)) {
+                                snprintf(svcname, sizeof(svcname), "%s/%s", svc->meta.namespace,
+                                         svc->meta.name);
+                                for (size_t k = 0; svc->external_ips && svc->external_ips[k]; k++)
+                                        snprintf(ips + strlen(ips), sizeof(ips) - strlen(ips),
+                                                 "%s%s", *ips ? "," : "", svc->external_ips[k]);
+                                for (size_t k = 0; k < svc->n_ingress; k++)
+                                        if (svc->ingress[k].ip)
+                                                snprintf(ips + strlen(ips),
+                                                         sizeof(ips) - strlen(ips), "%s%s",
+                                                         *ips ? "," : "", svc->ingress[k].ip);
+                        }
+                        k8s_service_free(svc);
+                }
+                printf("%-32s %-24s %-20s %-8s %-8s %d\n", svcname, *ips ? ips : "-",
+                       isempty(l->holder) ? "<none>" : l->holder, age(l->acquire_time, a, 32),
+                       age(l->renew_time, b, 32), l->lease_transitions);
+                k8s_lease_free(l);
+        }
+        json_decref(leases);
+        json_decref(services);
+        return 0;
+}
+
+static int cmd_pools(const struct l2lb_config *cfg)
+{
+        json_t *pools = NULL, *item;
+        size_t i;
+        int r;
+
+        r = api_list(cfg, &KUBE_IPPOOLS, NULL, &pools);
+        if (r < 0)
+                return r;
+        printf("%-24s %-40s %-10s %-12s %-10s %s\n", "POOL", "BLOCKS", "USED", "AVAILABLE",
+               "DISABLED", "CONFLICT");
+        json_array_foreach(json_object_get(pools, "items"), i, item)
+        {
+                struct k8s_ippool *p = NULL;
+                const struct kube_condition *used, *avail, *conflict;
+                char *err = NULL, blocks[512] = "";
+
+                if (k8s_ippool_decode(item, &p, &err) < 0) {
+                        free(err);
+                        continue;
+                }
+                for (size_t b = 0; b < p->n_blocks; b++) {
+                        const struct k8s_pool_block *bl = &p->blocks[b];
+
+                        if (bl->cidr)
+                                snprintf(blocks + strlen(blocks), sizeof(blocks) - strlen(blocks),
+                                         "%s%s", *blocks ? "," : "", bl->cidr);
+                        else
+                                snprintf(blocks + strlen(blocks), sizeof(blocks) - strlen(blocks),
+                                         "%s%s%s%s", *blocks ? "," : "", strempty(bl->start),
+                                         bl->stop ? "-" : "", strempty(bl->stop));
+                }
+                used = kube_conditions_find(&p->conditions, "cilium.io/IPsUsed");
+                avail = kube_conditions_find(&p->conditions, "cilium.io/IPsAvailable");
+                conflict = kube_conditions_find(&p->conditions, "cilium.io/PoolConflict");
+                printf("%-24s %-40s %-10s %-12s %-10s %s\n", p->meta.name, *blocks ? blocks : "-",
+                       used ? used->message : "?", avail ? avail->message : "?",
+                       p->disabled ? "true" : "false",
+                       conflict && streq_ptr(conflict->status, "True") ? conflict->message : "no");
+                k8s_ippool_free(p);
+        }
+        json_decref(pools);
+        return 0;
+}
+
+static int cmd_bpf_l2_list(const struct l2lb_config *cfg)
+{
+        struct responder_entry *e = NULL;
+        size_t n = 0;
+        uint64_t now = responder_now_ns();
+        int r;
+
+        r = responder_list_pinned(cfg->bpf_root, &e, &n);
+        if (r < 0) {
+                fprintf(stderr, "l2lb: no responder maps under %s: %s (see --bpf-root)\n",
+                        cfg->bpf_root, strerror(-r));
+                return r;
+        }
+        printf("%-40s %-8s %-12s %-10s %s\n", "IP", "IFINDEX", "STATE", "REQUESTS", "REPLIES");
+        for (size_t i = 0; i < n; i++) {
+                char ip[IPADDR_STRLEN], state[32];
+
+                if (e[i].deadline_ns > now)
+                        snprintf(state, sizeof(state), "live %llums",
+                                 (unsigned long long)((e[i].deadline_ns - now) / 1000000));
+                else
+                        snprintf(state, sizeof(state), "expired");
+                printf("%-40s %-8d %-12s %-10llu %llu\n", ipaddr_format(&e[i].ip, ip),
+                       e[i].ifindex, state, (unsigned long long)e[i].requests,
+                       (unsigned long long)e[i].replies);
+        }
+        free(e);
+        return 0;
+}
 
 int main(int argc, char **argv)
 {
         static const struct program_info info = {
                 .name = "l2lb",
                 .program = CONFIG_CLI,
-                .summary = "inspect l2lb: configuration, leases, pools, responder",
-                .usage = "  version        print the version\n"
-                         "  config view    effective configuration (Cilium's key names)\n",
+                .summary = "inspect l2lb: configuration, agent status, leases, pools, responder",
+                .usage = "  version          print the version\n"
+                         "  config view      effective agent configuration (Cilium's key names);\n"
+                         "                   from the local agent, else from these flags\n"
+                         "  status           agent health, devices, leases held, IPs announced\n"
+                         "  leases           L2 announcement leases: service, IPs, holder, age\n"
+                         "  pools            LB-IPAM pools: blocks, used, available, conflicts\n"
+                         "  bpf l2 list      responder entries with their counters\n",
         };
         struct l2lb_config cfg;
         char **args = NULL;
@@ -26,14 +339,22 @@ int main(int argc, char **argv)
         if (!args[0] || streq(args[0], "version")) {
                 printf("l2lb version %s\n", L2LB_VERSION);
                 r = 0;
-        } else if (streq(args[0], "config") && args[1] && streq(args[1], "view")) {
-                config_view(&cfg, CONFIG_CLI, stdout);
-                r = 0;
-        } else {
+        } else if (streq(args[0], "config") && args[1] && streq(args[1], "view"))
+                r = cmd_config_view(&cfg);
+        else if (streq(args[0], "status"))
+                r = cmd_status(&cfg);
+        else if (streq(args[0], "leases"))
+                r = cmd_leases(&cfg);
+        else if (streq(args[0], "pools"))
+                r = cmd_pools(&cfg);
+        else if (streq(args[0], "bpf") && args[1] && streq(args[1], "l2") && args[2] &&
+                 streq(args[2], "list"))
+                r = cmd_bpf_l2_list(&cfg);
+        else {
                 fprintf(stderr, "l2lb: unknown command \"%s\" (see --help)\n", args[0]);
-                r = 2;
+                r = -EINVAL;
         }
         strv_free(args);
         config_done(&cfg);
-        return r;
+        return r < 0 ? 1 : 0;
 }

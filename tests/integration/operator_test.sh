@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# l2lb-operator against the real apiserver, running with exactly the RBAC of
+# deploy/base (its own ServiceAccount identity):
+#   - the seed's flow: pool-blue, `kubectl expose --type LoadBalancer`, no IP
+#     until labelled color=blue, then an IP in 12.0.0.128/25 and the
+#     satisfied condition; an Event explains it
+#   - a requested IP (lbipam.cilium.io/ips) and the exact no_pool message
+#   - a conflict between two pools with the exact condition
+#   - an operator restart keeps every IP
+#   - two replicas: only the leader writes; killing it (SIGKILL) hands over
+#     within a lease duration and no IP changes
+#   - a forbidden write is denied (the role is minimal)
+# Env: KUBECONFIG (admin), KUBECTL, L2LB_TESTENV, L2LB_BUILD, L2LB_TOP.
+set -uo pipefail
+
+: "${KUBECONFIG:?} ${KUBECTL:?} ${L2LB_TESTENV:?} ${L2LB_BUILD:?} ${L2LB_TOP:?}"
+instance=$(basename "$(dirname "$KUBECONFIG")")
+work=$(mktemp -d /tmp/l2lb-operator-test-XXXXXX)
+ns=optest-$$
+pids=()
+passed=0 failed=0
+
+k() { "$KUBECTL" "$@"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  k delete namespace "$ns" --wait=false >/dev/null 2>&1
+  k delete ippools optest-blue optest-a optest-b optest-req >/dev/null 2>&1
+  k -n kube-system delete lease l2lb-operator-resource-lock >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ok() { echo "ok   - $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL - $*"; failed=$((failed + 1)); }
+check() { # check DESCRIPTION COMMAND...
+  local d=$1; shift
+  if "$@"; then ok "$d"; else fail "$d"; fi
+}
+# wait_for SECONDS COMMAND...: retry until it succeeds
+wait_for() {
+  local t=$1; shift
+  local end=$((SECONDS + t))
+  while ((SECONDS < end)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  "$@"
+}
+
+# ---- identity and RBAC from deploy/base ----
+k apply -k "$L2LB_TOP/deploy/base" >/dev/null || { echo "cannot apply deploy/base"; exit 1; }
+"$L2LB_TESTENV" kubeconfig --name "$instance" \
+  --user system:serviceaccount:kube-system:l2lb-operator \
+  --group system:serviceaccounts --group system:serviceaccounts:kube-system \
+  --out "$work/operator.kubeconfig" >/dev/null 2>&1 || { echo "cannot mint operator identity"; exit 1; }
+k create namespace "$ns" >/dev/null
+
+start_operator() { # start_operator NAME → pid in $op_pid, log in $work/NAME.log
+  "$L2LB_BUILD/l2lb-operator" --kubeconfig="$work/operator.kubeconfig" --identity="$1" \
+    --leader-election-lease-duration=2s --leader-election-renew-deadline=1500ms \
+    --leader-election-retry-period=300ms >"$work/$1.log" 2>&1 &
+  op_pid=$!
+  pids+=("$op_pid")
+}
+
+ingress_ip() { k -n "$ns" get svc "$1" -o jsonpath='{.status.loadBalancer.ingress[0].ip}'; }
+cond() { # cond SVC FIELD → field of the IPAMRequestSatisfied condition
+  k -n "$ns" get svc "$1" -o jsonpath="{.status.conditions[?(@.type==\"cilium.io/IPAMRequestSatisfied\")].$2}"
+}
+in_pool_blue() { local ip; ip=$(ingress_ip "$1"); [[ $ip =~ ^12\.0\.0\.([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 128)); }
+
+start_operator op-a
+a_pid=$op_pid
+
+# ---- the seed's flow ----
+sed 's/name: "pool-blue"/name: "optest-blue"/' "$L2LB_TOP/lab/manifests/pool-blue.yaml" | k apply -f - >/dev/null
+k -n "$ns" create deployment deathstar --image=docker.io/cilium/starwars >/dev/null
+k -n "$ns" expose deployment deathstar --name deathstar-3 --port 80 --type LoadBalancer >/dev/null
+check "unlabelled service gets the no_pool condition" \
+  wait_for 15 bash -c "[[ \$($KUBECTL -n $ns get svc deathstar-3 -o jsonpath='{.status.conditions[0].reason}') == no_pool ]]"
+check "no IP while unlabelled" test -z "$(ingress_ip deathstar-3)"
+check "no_pool message is exact" \
+  test "$(cond deathstar-3 message)" = "There are no enabled CiliumLoadBalancerIPPools that match this service"
+k -n "$ns" label svc deathstar-3 color=blue >/dev/null
+check "labelled color=blue: an IP from 12.0.0.128/25" wait_for 15 in_pool_blue deathstar-3
+check "condition satisfied/True" \
+  bash -c "[[ \$($KUBECTL -n $ns get svc deathstar-3 -o jsonpath='{.status.conditions[?(@.type==\"cilium.io/IPAMRequestSatisfied\")].status}') == True ]]"
+check "EXTERNAL-IP column shows it" bash -c "$KUBECTL -n $ns get svc deathstar-3 | grep -q 12.0.0."
+check "an Event explains the assignment" \
+  wait_for 10 bash -c "$KUBECTL -n $ns get events --field-selector involvedObject.name=deathstar-3 -o jsonpath='{.items[*].reason}' | grep -q IPAllocated"
+check "pool status counts one used" \
+  wait_for 10 bash -c "[[ \$($KUBECTL get ippool optest-blue -o jsonpath='{.status.conditions[?(@.type==\"cilium.io/IPsUsed\")].message}') == 1 ]]"
+check "pool printer column IPs Available = 127" \
+  bash -c "$KUBECTL get ippool optest-blue | grep -qE 'optest-blue +false +False +127'"
+
+# ---- requested IP ----
+cat <<EOF | k apply -f - >/dev/null
+apiVersion: cilium.io/v2alpha1
+kind: CiliumLoadBalancerIPPool
+metadata: {name: optest-req}
+spec:
+  blocks: [{start: "10.77.0.10", stop: "10.77.0.20"}]
+  serviceSelector: {matchLabels: {io.kubernetes.service.namespace: "$ns", req: "yes"}}
+EOF
+cat <<EOF | k -n "$ns" apply -f - >/dev/null
+apiVersion: v1
+kind: Service
+metadata:
+  name: requested
+  labels: {req: "yes"}
+  annotations: {lbipam.cilium.io/ips: "10.77.0.15"}
+spec: {type: LoadBalancer, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: requested-outside
+  labels: {req: "yes"}
+  annotations: {lbipam.cilium.io/ips: "10.99.0.1"}
+spec: {type: LoadBalancer, ports: [{port: 80}]}
+EOF
+check "requested IP granted" wait_for 15 bash -c "[[ \$($KUBECTL -n $ns get svc requested -o jsonpath='{.status.loadBalancer.ingress[0].ip}') == 10.77.0.15 ]]"
+check "requested IP outside every pool: exact no_pool message" \
+  wait_for 15 bash -c "[[ \"\$($KUBECTL -n $ns get svc requested-outside -o jsonpath='{.status.conditions[0].message}')\" == \"No pool exists with a CIDR containing '10.99.0.1'\" ]]"
+
+# ---- conflict ----
+cat <<EOF | k apply -f - >/dev/null
+apiVersion: cilium.io/v2
+kind: CiliumLoadBalancerIPPool
+metadata: {name: optest-a}
+spec: {blocks: [{cidr: "10.88.0.0/24"}], serviceSelector: {matchLabels: {optest: conflict}}}
+EOF
+sleep 1.1 # later creationTimestamp for the second pool
+cat <<EOF | k apply -f - >/dev/null
+apiVersion: cilium.io/v2
+kind: CiliumLoadBalancerIPPool
+metadata: {name: optest-b}
+spec: {blocks: [{cidr: "10.88.0.128/25"}], serviceSelector: {matchLabels: {optest: conflict}}}
+EOF
+check "the later pool is marked conflicting, with the exact message" \
+  wait_for 15 bash -c "[[ \"\$($KUBECTL get ippool optest-b -o jsonpath='{.status.conditions[?(@.type==\"cilium.io/PoolConflict\")].message}')\" == \"Pool conflicts since range '10.88.0.128 - 10.88.0.255' overlaps range '10.88.0.0 - 10.88.0.255' from IP Pool 'optest-a'\" ]]"
+check "the earlier pool is not" \
+  bash -c "[[ \$($KUBECTL get ippool optest-a -o jsonpath='{.status.conditions[?(@.type==\"cilium.io/PoolConflict\")].status}') == False ]]"
+check "CONFLICTING column" bash -c "$KUBECTL get ippool optest-b | grep -qE 'optest-b +false +True'"
+k delete ippool optest-a >/dev/null
+check "conflict resolved once the other pool is gone" \
+  wait_for 15 bash -c "[[ \$($KUBECTL get ippool optest-b -o jsonpath='{.status.conditions[?(@.type==\"cilium.io/PoolConflict\")].reason}') == resolved ]]"
+
+# ---- restart keeps every IP ----
+for i in $(seq 1 20); do
+  printf 'apiVersion: v1\nkind: Service\nmetadata: {name: many-%s, labels: {color: blue}}\nspec: {type: LoadBalancer, ports: [{port: 80}]}\n---\n' "$i"
+done | k -n "$ns" apply -f - >/dev/null
+check "20 more services satisfied" wait_for 30 bash -c "[[ \$($KUBECTL -n $ns get svc -o jsonpath='{range .items[*]}{.status.loadBalancer.ingress[0].ip}{\"\\n\"}{end}' | grep -c 12.0.0.) -ge 21 ]]"
+snapshot() { k -n "$ns" get svc -o jsonpath='{range .items[*]}{.metadata.name}={.status.loadBalancer.ingress[*].ip}{"\n"}{end}' | sort; }
+before=$(snapshot)
+kill -TERM "$a_pid"; wait "$a_pid" 2>/dev/null
+# while no operator runs, the pool gains a block and another pool appears:
+# neither may move a satisfied service
+k patch ippool optest-blue --type merge -p '{"spec":{"cidrs":[{"cidr":"12.0.0.128/25"},{"cidr":"12.0.1.0/24"}]}}' >/dev/null
+start_operator op-a2
+a_pid=$op_pid
+sleep 4
+check "restart: every IP kept" test "$before" = "$(snapshot)"
+check "restart: the operator took the lease back" \
+  wait_for 10 bash -c "[[ \$($KUBECTL -n kube-system get lease l2lb-operator-resource-lock -o jsonpath='{.spec.holderIdentity}') == op-a2 ]]"
+
+# ---- two replicas, leader killed ----
+start_operator op-b
+b_pid=$op_pid
+sleep 2
+check "the second replica does not lead" \
+  bash -c "[[ \$($KUBECTL -n kube-system get lease l2lb-operator-resource-lock -o jsonpath='{.spec.holderIdentity}') == op-a2 ]]"
+t0=$SECONDS
+kill -9 "$a_pid"; wait "$a_pid" 2>/dev/null
+check "leader killed: the other replica takes over within a lease duration (+retry)" \
+  wait_for 6 bash -c "[[ \$($KUBECTL -n kube-system get lease l2lb-operator-resource-lock -o jsonpath='{.spec.holderIdentity}') == op-b ]]"
+echo "     takeover after $((SECONDS - t0)) s"
+k -n "$ns" expose deployment deathstar --name after-failover --port 81 --type LoadBalancer >/dev/null
+k -n "$ns" label svc after-failover color=blue >/dev/null
+check "the new leader allocates" wait_for 15 in_pool_blue after-failover
+check "no IP changed across the leader change" \
+  test "$before" = "$(snapshot | grep -v '^after-failover=')"
+check "the new leader's IP is unique" \
+  bash -c "[[ \$(printf '%s\n' \"\$($KUBECTL -n $ns get svc -o jsonpath='{range .items[*]}{.status.loadBalancer.ingress[0].ip}{\"\\n\"}{end}')\" | grep . | sort | uniq -d | wc -l) == 0 ]]"
+
+# ---- the role is minimal ----
+check "the operator may not edit a Service's spec" \
+  bash -c "KUBECONFIG=$work/operator.kubeconfig $KUBECTL -n $ns label svc requested x=y 2>&1 | grep -q Forbidden"
+check "the operator may not delete pools" \
+  bash -c "KUBECONFIG=$work/operator.kubeconfig $KUBECTL delete ippool optest-b 2>&1 | grep -q Forbidden"
+
+echo "operator_test: $passed passed, $failed failed"
+for f in "$work"/*.log; do
+  if grep -q 'level=error' "$f"; then echo "--- errors in $(basename "$f"):"; grep 'level=error' "$f" | head; fi
+done
+[[ $failed -eq 0 ]]
