@@ -220,13 +220,18 @@ echo \$LEASE_NODE"
 	kill -INT "$tpid_node" "$tpid_link" 2>/dev/null || true
 	wait "$tpid_node" "$tpid_link" 2>/dev/null || true
 	show "root@$holder:/# " 'fg; ^C  # the capture on the node'
+	echo "(l2lb answers ARP in XDP, before the node's own packet taps: the neighbor's request and"
+	echo " its reply show on $holder's net0 link, below)"
 	grep -v 'listening on\|verbose output' "$cap_node" || true
 	show 'root@server:~# ' "tcpdump -i $link -nn -e arp  # $holder's net0 link"
 	grep -v 'listening on\|verbose output' "$cap_link" || true
 	grep -q "Request who-has $SVC_IP_2 tell" "$cap_link" ||
 		fail "no ARP request for $SVC_IP_2 seen on $holder's net0" || return
-	grep -q "Reply $SVC_IP_2 is-at $mac" "$cap_link" ||
-		fail "no ARP reply '$SVC_IP_2 is-at $mac' from $holder on its net0" || return
+	# the answer to the neighbor's request is unicast to it (gratuitous ARP
+	# after a takeover is broadcast and does not count)
+	grep -q "$mac > $(net0_mac "$NEIGHBOR"), .*Reply $SVC_IP_2 is-at $mac" "$cap_link" ||
+		fail "no ARP reply '$SVC_IP_2 is-at $mac' from $holder to the neighbor on $holder's net0$(
+			grep -q "Reply $SVC_IP_2 is-at $mac" "$cap_link" && echo ' (only gratuitous ARP)')" || return
 	((curl_ok == 0)) || fail "the neighbor's curl to $SVC_IP_2 got no Death Star answer" || return
 	STEP_NOTE="$holder holds the lease and answered ARP for $SVC_IP_2 with $mac"
 }
@@ -288,14 +293,34 @@ step_7() {
 	[[ $(node_of_mac "$mac_old") == "$old" ]] ||
 		fail "ARP answers come from $mac_old ($(node_of_mac "$mac_old")), not from the holder $old" || return
 
+	# watchers, each bounded in time even if this runner dies: the lease
+	# (a watch), the neighbor's curl, and arping (above)
+	local leaselog=$WORK/lease.txt curllog=$WORK/curl.txt lpid cpid
+	: >"$curllog"
+	KUBECONFIG=$ADMIN_KUBECONFIG timeout 40 "$KUBECTL_BIN" -n kube-system get lease \
+		cilium-l2announce-default-deathstar -w -o jsonpath='{.spec.holderIdentity}{"\n"}' >"$leaselog" 2>/dev/null &
+	lpid=$!
 	show 'root@server:~# ' "# docker kill $old: every process of the node by PID, then its links down"
 	t0=$EPOCHREALTIME
+	mkdir -p "$STATE/killed"
+	touch "$STATE/killed/$old" # lab/lab up recreates it
 	kill_pids_now "$PIDS/$old"/*.pid
 	host "ip link set $(host_link "$old" net0) down; ip link set $(host_link "$old" eth0) down"
+	(
+		while (($(elapsed "$t0") < 30000)); do
+			if out=$(nsenter --net="/run/netns/$NEIGHBOR" -- curl -sS --connect-timeout 1 --max-time 2 "http://$SVC_IP/v1/" 2>&1) &&
+				is_deathstar "$out"; then
+				echo "$EPOCHREALTIME" >"$curllog"
+				break
+			fi
+			sleep 0.1
+		done
+	) &
+	cpid=$!
 	while (($(elapsed "$t0") < 30000)); do
 		if [[ -z $t_lease ]]; then
-			new=$(lease_holder deathstar)
-			[[ -n $new && $new != "$old" ]] && t_lease=$(elapsed "$t0")
+			new=$(grep -v -x -e "$old" -e '' "$leaselog" | head -n 1 || true)
+			[[ -n $new ]] && t_lease=$(elapsed "$t0")
 		fi
 		if [[ -z $t_arp ]]; then
 			line=$(grep 'bytes from' "$arplog" | grep -v "$mac_old" | head -n 1 || true)
@@ -304,20 +329,32 @@ step_7() {
 				t_arp=$(elapsed_between "$t0" "${line%% *}")
 			fi
 		fi
-		if [[ -z $t_curl ]] &&
-			out=$(nsenter --net="/run/netns/$NEIGHBOR" -- curl -sS --connect-timeout 1 --max-time 2 "http://$SVC_IP/v1/" 2>&1) &&
-			is_deathstar "$out"; then
-			t_curl=$(elapsed "$t0")
-		fi
+		[[ -z $t_curl && -s $curllog ]] && t_curl=$(elapsed_between "$t0" "$(cat "$curllog")")
 		[[ -n $t_lease && -n $t_arp && -n $t_curl ]] && break
-		sleep 0.1
+		sleep 0.05
 	done
+	kill "$lpid" "$cpid" 2>/dev/null || true
+	wait "$lpid" "$cpid" 2>/dev/null || true
 	kill "$apid" 2>/dev/null || true
 	wait "$apid" 2>/dev/null || true
 	show 'root@neighbor:/# ' "# arping $SVC_IP, around the failover"
-	cut -d' ' -f2- "$arplog" | grep -n . | tail -n 12 | cut -d: -f2-
+	# the last old-MAC answers, the timeouts, the first new-MAC answers
+	cut -d' ' -f2- "$arplog" | awk -v old="$mac_old" '
+		{ l[NR] = $0 }
+		index($0, "bytes from") && index($0, old) { last_old = NR }
+		index($0, "bytes from") && !index($0, old) && !first_new { first_new = NR }
+		END {
+			from = last_old > 2 ? last_old - 2 : 1
+			to = first_new ? first_new + 2 : NR
+			if (to > NR) to = NR
+			for (i = from; i <= to; i++) print l[i]
+		}'
 	host "kubectl -n kube-system get leases cilium-l2announce-default-deathstar -o jsonpath='{.spec.holderIdentity}'; echo"
-	on "$NEIGHBOR" "curl --connect-timeout 1 http://$SVC_IP/v1/ | grep hostname"
+	# the dead node's pod stays an endpoint until the node is NotReady (16s):
+	# kube-proxy may send a request there meanwhile, so the curl is retried
+	neighbor_curl 30 "$SVC_IP" >/dev/null
+	show 'root@neighbor:/# ' "curl --connect-timeout 1 http://$SVC_IP/v1/ | grep hostname"
+	grep hostname <<<"$OUT" || printf '%s\n' "$OUT"
 	printf 'failover of %s: lease moved %ss, arping new MAC %ss, first successful curl %ss (after the kill)\n' \
 		"$SVC_IP" "${t_lease:+$(ms "$t_lease")}" "${t_arp:+$(ms "$t_arp")}" "${t_curl:+$(ms "$t_curl")}"
 	printf 'lease=%s arp=%s curl=%s old=%s new=%s\n' "${t_lease:--}" "${t_arp:--}" "${t_curl:--}" \
@@ -357,6 +394,7 @@ run_steps() {
 		pidfile_alive "$PIDS/$node/l2lb-lab-node.pid" >/dev/null ||
 			die "node $node is down (after step 7?): run lab/lab up to bring it back"
 	done
+	KUBECTL_BIN=$(kube_bin)/kubectl
 	steps_reset
 	mkdir -p "$STATE/steps"
 	rm -f "$STATE/steps"/*
