@@ -402,6 +402,69 @@ static bool lease_free_or_mine(struct sim *s, const char *name, const char *self
         return !cur || isempty(h) || streq(h, self);
 }
 
+/* The current external IPs of the service behind a lease (from the last
+ * version fed), into ips[]; returns how many. */
+static size_t lease_ips(struct sim *s, const char *lease, struct ipaddr *ips, size_t max)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; s->services && s->services[i]; i++) {
+                char ns[256], name[256], ext[1024], want[600];
+                json_t *a, *v;
+                size_t k;
+
+                assert_int_equal(
+                    sscanf(s->services[i], "%255[^\n]\n%255[^\n]\n%1023[^\n]", ns, name, ext), 3);
+                snprintf(want, sizeof(want), "cilium-l2announce-%s-%s", ns, name);
+                if (!streq(want, lease))
+                        continue;
+                n = 0; /* later versions win */
+                a = J("%s", ext);
+                json_array_foreach(a, k, v)
+                {
+                        if (n < max && ipaddr_parse(json_string_value(v), &ips[n]) == 0)
+                                n++;
+                }
+                json_decref(a);
+        }
+        return n;
+}
+
+static int agent_index(const struct sim *s, const char *name)
+{
+        for (size_t i = 0; name && i < s->n_agents; i++)
+                if (streq(s->agents[i].name, name))
+                        return (int)i;
+        return -1;
+}
+
+/* At the instant the store commits a takeover of a lease from node Y, Y must
+ * already be silent for the lease's addresses: its deadline precedes any
+ * follower's acquisition. */
+static void check_takeover(struct sim *s, const char *lease, int from, size_t to)
+{
+        struct ipaddr ips[16];
+        size_t n;
+
+        if (from < 0 || (size_t)from == to)
+                return;
+        n = lease_ips(s, lease, ips, ELEMENTSOF(ips));
+        for (size_t k = 0; k < s->agents[from].n_entries; k++) {
+                const struct announce_entry *e = &s->agents[from].entries[k];
+                char buf[IPADDR_STRLEN];
+
+                if (!entry_live(s, (size_t)from, e))
+                        continue;
+                for (size_t i = 0; i < n; i++)
+                        if (ipaddr_equal(&ips[i], &e->ip) && s->violations++ == 0)
+                                snprintf(s->violation, sizeof(s->violation),
+                                         "%s taken over by %s while %s still answers %s at "
+                                         "%" PRIu64,
+                                         lease, s->agents[to].name, s->agents[from].name,
+                                         ipaddr_format(&e->ip, buf), s->now);
+        }
+}
+
 static void handle_request(struct sim *s, struct sim_event *e)
 {
         struct announce_lease_action a = {
@@ -410,11 +473,19 @@ static void handle_request(struct sim *s, struct sim_event *e)
         json_t *obj = NULL;
         bool changed = false;
         enum announce_write_result res;
+        int from;
 
         s->agents[e->agent].requests[e->op]++;
         if (e->op != LEASE_DELETE && !lease_free_or_mine(s, e->name, s->agents[e->agent].name))
                 s->foreign_writes++;
+        {
+                json_t *cur = fake_api_get(&s->api, e->name);
+
+                from = cur ? agent_index(s, lease_holder(cur)) : -1;
+        }
         res = fake_api_apply(&s->api, &a, &obj, &changed);
+        if (res == LEASE_OK && obj && streq_ptr(lease_holder(obj), s->agents[e->agent].name))
+                check_takeover(s, e->name, from, e->agent);
         r = event(s->now + s->p.resp_latency + jitter(s), EV_RESPONSE, e->agent);
         r->id = e->id;
         r->result = res;
