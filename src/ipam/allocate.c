@@ -136,9 +136,10 @@ struct ipam_alloc *alloc_new(struct ipam *ipam, struct ipam_range *origin, const
         a = g_new0(struct ipam_alloc, 1);
         a->ip = *ip;
         a->origin = origin;
-        a->members = g_ptr_array_new();
+        a->members = g_ptr_array_sized_new(1);
         g_ptr_array_add(a->members, svc);
         g_tree_insert(ipam->allocs, &a->ip, a);
+        ipam->groups_changed = true;
         foreach_range_containing(ipam, origin, ip, take_cb);
         svc_add_alloc(svc, a);
         alloc_reindex(ipam, a);
@@ -147,11 +148,20 @@ struct ipam_alloc *alloc_new(struct ipam *ipam, struct ipam_range *origin, const
 
 void alloc_join(struct ipam *ipam, struct ipam_alloc *a, struct ipam_svc *svc)
 {
+        guint i;
+
         assert(a);
         assert(!svc_holds(svc, &a->ip));
         ipam_touch_service(ipam, svc);
-        g_ptr_array_add(a->members, svc);
+        /* members oldest first, whatever the joining order: the group reads
+         * the same after a restart (first incompatible member, Events) */
+        for (i = 0; i < a->members->len; i++)
+                if (svc_age_cmp(svc, a->members->pdata[i], NULL) < 0)
+                        break;
+        g_ptr_array_insert(a->members, (gint)i, svc);
+        ipam->groups_changed = true;
         svc_add_alloc(svc, a);
+        alloc_reindex(ipam, a);
 }
 
 void alloc_leave(struct ipam *ipam, struct ipam_alloc *a, struct ipam_svc *svc, const char *why)
@@ -163,6 +173,7 @@ void alloc_leave(struct ipam *ipam, struct ipam_alloc *a, struct ipam_svc *svc, 
         g_ptr_array_remove(svc->allocs, a);
         svc_record_released(svc, &a->ip, why);
         ipam->capacity_changed = true;
+        ipam->groups_changed = true;
         if (a->members->len > 0) {
                 alloc_reindex(ipam, a);
                 return;
@@ -236,8 +247,11 @@ struct ipam_alloc *alloc_find_shared(const struct ipam *ipam, const struct ipam_
         for (guint i = 0; list && i < list->len; i++) {
                 struct ipam_alloc *a = list->pdata[i];
 
+                bool unselected;
+
                 if (a->ip.family != family || svc_holds(svc, &a->ip) ||
-                    !candidate(a->origin->pool, svc) || alloc_incompatible(a, svc))
+                    alloc_incompatible(a, svc) ||
+                    !alloc_range_for_request(ipam, svc, &a->ip, &unselected))
                         continue;
                 if (!best || ipaddr_cmp(&a->ip, &best->ip) < 0)
                         best = a;

@@ -50,17 +50,15 @@ static gint age_cmp(gconstpointer a, gconstpointer b)
         return pool_cmp_age(*(struct ipam_pool *const *)a, *(struct ipam_pool *const *)b);
 }
 
-void conflicts_settle(GPtrArray *pools)
+/* Unmarks, oldest first, the marked pools that overlap no unmarked pool any
+ * more. Returns whether anything changed. */
+static bool unmark_pass(GPtrArray *byage)
 {
-        g_autoptr(GPtrArray) byage = g_ptr_array_copy(pools, NULL, NULL);
+        bool changed = false;
 
-        assert(pools);
-        g_ptr_array_sort(byage, age_cmp);
-
-        /* unmark, oldest first, what overlaps no unmarked pool any more */
         for (guint i = 0; i < byage->len; i++) {
                 struct ipam_pool *p = byage->pdata[i];
-                bool still = false;
+                bool still;
 
                 if (!p->conflicting)
                         continue;
@@ -70,11 +68,20 @@ void conflicts_settle(GPtrArray *pools)
 
                         still = q != p && !q->conflicting && first_overlap(p, q, NULL, NULL);
                 }
-                if (!still)
+                if (!still) {
                         unmark(p);
+                        changed = true;
+                }
         }
+        return changed;
+}
 
-        /* mark, oldest first: internal overlaps, then the younger of two */
+/* Marks, oldest first, internal overlaps and the younger of two unmarked
+ * overlapping pools. */
+static bool mark_pass(GPtrArray *byage)
+{
+        bool changed = false;
+
         for (guint i = 0; i < byage->len; i++) {
                 struct ipam_pool *p = byage->pdata[i];
                 const struct ipam_range *a, *b;
@@ -83,6 +90,7 @@ void conflicts_settle(GPtrArray *pools)
                         continue;
                 if (first_overlap(p, p, &a, &b)) {
                         mark(p, a, b, p);
+                        changed = true;
                         continue;
                 }
                 for (guint j = 0; j < byage->len; j++) {
@@ -90,11 +98,27 @@ void conflicts_settle(GPtrArray *pools)
 
                         if (q == p || q->conflicting || !first_overlap(p, q, &a, &b))
                                 continue;
+                        changed = true;
                         if (j < i) {
                                 mark(p, a, b, q);
                                 break;
                         }
                         mark(q, b, a, p);
                 }
+        }
+        return changed;
+}
+
+void conflicts_settle(GPtrArray *pools)
+{
+        g_autoptr(GPtrArray) byage = g_ptr_array_copy(pools, NULL, NULL);
+
+        assert(pools);
+        g_ptr_array_sort(byage, age_cmp);
+        /* a fixed point, so the result does not depend on how we got here
+         * (a mark can free another pool: unmark again) */
+        for (guint round = 0, changed = true; changed && round <= byage->len + 1; round++) {
+                changed = unmark_pass(byage);
+                changed = mark_pass(byage) || changed;
         }
 }

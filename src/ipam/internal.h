@@ -66,6 +66,7 @@ struct ipam_svc {
         char *before_message;
         GArray *released; /* struct released_ip: hints and event reasons */
         bool queued;      /* in ipam->unsatisfied */
+        bool waiting;     /* in ipam->waiting */
 };
 
 struct ipam {
@@ -86,6 +87,8 @@ struct ipam {
         GHashTable *services;       /* key → struct ipam_svc * */
         GTree *by_age;              /* struct ipam_svc * (created, namespace, name) */
         GTree *unsatisfied;         /* same order: managed services not satisfied */
+        GTree *waiting;             /* same order: those of them with a sharing key, whose chances
+                                     * depend on other services' groups */
         GTree *allocs;              /* struct ipaddr * → struct ipam_alloc * */
         GHashTable *by_sharing_key; /* key → GPtrArray of struct ipam_alloc * */
 
@@ -93,6 +96,7 @@ struct ipam {
         GPtrArray *touched_services;
         GPtrArray *touched_pools;
         bool capacity_changed; /* an address was released: retry unsatisfied services */
+        bool groups_changed;   /* a sharing group changed: retry the waiting ones */
 
         GHashTable *dirty_services; /* key → NULL */
         GHashTable *dirty_pools;    /* name → NULL */
@@ -100,6 +104,8 @@ struct ipam {
 };
 
 /* ipam.c */
+/* Services oldest first: creationTimestamp, namespace, name. */
+gint svc_age_cmp(gconstpointer a, gconstpointer b, gpointer userdata);
 void ipam_touch_service(struct ipam *ipam, struct ipam_svc *svc);
 void ipam_touch_pool(struct ipam *ipam, struct ipam_pool *pool);
 void ipam_queue_event(struct ipam *ipam, bool pool, const char *namespace, const char *name,
@@ -132,7 +138,8 @@ const char *alloc_incompatible(const struct ipam_alloc *a, const struct ipam_svc
  * (matching pools are full) or -ENOENT (no matching pool). */
 int alloc_find_free(const struct ipam *ipam, const struct ipam_svc *svc, int family,
                     struct ipam_range **ret_range, u128 *ret_v);
-/* An existing group svc can join for this family, by sharing key. */
+/* An existing group svc can join for this family, by sharing key (a usable
+ * pool selecting svc contains its address). */
 struct ipam_alloc *alloc_find_shared(const struct ipam *ipam, const struct ipam_svc *svc,
                                      int family);
 /* The usable range granting a requested address; *ret_unselected when a
@@ -157,10 +164,15 @@ void svc_satisfy(struct ipam *ipam, struct ipam_svc *svc);
 void svc_release_all(struct ipam *ipam, struct ipam_svc *svc, const char *why);
 /* The service stopped qualifying: release everything, forget its condition. */
 void svc_set_unmanaged(struct ipam *ipam, struct ipam_svc *svc, const char *why);
+/* Files the service in (or out of) the unsatisfied and waiting sets. */
+void svc_queue_set(struct ipam *ipam, struct ipam_svc *svc, bool unsatisfied);
 void svc_unqueue(struct ipam *ipam, struct ipam_svc *svc);
 void svc_record_released(struct ipam_svc *svc, const struct ipaddr *ip, const char *why);
 /* Adopt, then satisfy, every unsatisfied service, oldest first. */
 void reconcile_unsatisfied(struct ipam *ipam);
+/* After a sharing group changed: satisfy the waiting services again until
+ * nothing changes (their reasons and chances depend on the groups). */
+void reconcile_waiting(struct ipam *ipam);
 /* Strip every service after a pool change, then reconcile_unsatisfied. */
 void reconcile_all(struct ipam *ipam);
 /* The restart import: adopt everything, then allocate. */

@@ -18,7 +18,7 @@
 #define WHY_NOT_HANDLED                                                                            \
         "the service is no longer handled by LB-IPAM (type or loadBalancerClass changed)"
 
-static gint svc_age_cmp(gconstpointer a, gconstpointer b, gpointer userdata)
+gint svc_age_cmp(gconstpointer a, gconstpointer b, gpointer userdata)
 {
         const struct ipam_svc *x = a, *y = b;
         int c;
@@ -53,6 +53,7 @@ struct ipam *ipam_new(const struct ipam_options *o)
         ipam->services = g_hash_table_new(g_str_hash, g_str_equal);
         ipam->by_age = g_tree_new_full(svc_age_cmp, NULL, NULL, NULL);
         ipam->unsatisfied = g_tree_new_full(svc_age_cmp, NULL, NULL, NULL);
+        ipam->waiting = g_tree_new_full(svc_age_cmp, NULL, NULL, NULL);
         ipam->allocs = g_tree_new_full(ipaddr_tree_cmp, NULL, NULL, NULL);
         ipam->by_sharing_key =
             g_hash_table_new_full(g_str_hash, g_str_equal, g_free, ptr_array_free);
@@ -89,10 +90,8 @@ static void svc_free(struct ipam_svc *svc)
         if (!svc)
                 return;
         svc_clear_op(svc);
-        g_free(svc->namespace);
-        g_free(svc->name);
-        g_free(svc->key);
-        labels_done(&svc->labels);
+        g_free(svc->key); /* namespace and name live in the same block */
+        labels_packed_free(&svc->labels);
         svc_request_done(&svc->req);
         g_free(svc->ingress);
         observed_condition_done(&svc->observed);
@@ -129,6 +128,7 @@ void ipam_free(struct ipam *ipam)
         g_hash_table_destroy(ipam->by_sharing_key);
         g_tree_destroy(ipam->by_age);
         g_tree_destroy(ipam->unsatisfied);
+        g_tree_destroy(ipam->waiting);
         g_hash_table_iter_init(&it, ipam->services);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 svc_free(v);
@@ -220,7 +220,7 @@ static void touch_service_observed(struct ipam *ipam, struct ipam_svc *svc)
         if (svc->before != svc->before_inline)
                 g_free(svc->before);
         svc->n_before = svc->n_ingress;
-        svc->before = g_memdup2(svc->ingress, sizeof(struct ipaddr) * (svc->n_ingress + 1));
+        svc->before = g_memdup2(svc->ingress, sizeof(struct ipaddr) * svc->n_ingress);
         svc->before_evaluated = svc->observed.present;
         svc->before_satisfied = streq_ptr(svc->observed.status, "True");
         g_free(svc->before_reason);
@@ -369,6 +369,7 @@ static void op_end(struct ipam *ipam)
         }
         g_ptr_array_set_size(ipam->touched_pools, 0);
         ipam->capacity_changed = false;
+        ipam->groups_changed = false;
 }
 
 /* ---- pools ---- */
@@ -556,7 +557,9 @@ int ipam_pool_delete(struct ipam *ipam, const char *name)
         pool_free(p);
         if (ipam->active) {
                 settle(ipam);
-                reconcile_unsatisfied(ipam);
+                /* it may have been what let services keep addresses of
+                 * overlapping pools */
+                reconcile_all(ipam);
         }
         op_end(ipam);
         return 0;
@@ -616,11 +619,20 @@ static struct ipam_svc *svc_new(struct ipam *ipam, const struct k8s_service *k)
 {
         struct ipam_svc *svc = g_new0(struct ipam_svc, 1);
 
-        svc->namespace = g_strdup(strempty(k->meta.namespace));
-        svc->name = g_strdup(k->meta.name);
-        svc->key = service_key(k->meta.namespace, k->meta.name);
+        const char *ns = strempty(k->meta.namespace);
+        size_t ln = strlen(ns), lm = strlen(k->meta.name);
+
+        /* one block: "ns/name\0ns\0name\0" */
+        svc->key = g_malloc(2 * (ln + lm) + 4);
+        memcpy(svc->key, ns, ln);
+        svc->key[ln] = '/';
+        memcpy(svc->key + ln + 1, k->meta.name, lm + 1);
+        svc->namespace = svc->key + ln + lm + 2;
+        memcpy(svc->namespace, ns, ln + 1);
+        svc->name = svc->namespace + ln + 1;
+        memcpy(svc->name, k->meta.name, lm + 1);
         svc->created = k->meta.creation_timestamp;
-        svc->allocs = g_ptr_array_new();
+        svc->allocs = g_ptr_array_sized_new(1);
         g_hash_table_insert(ipam->services, svc->key, svc);
         g_tree_insert(ipam->by_age, svc, svc);
         return svc;
@@ -642,7 +654,7 @@ static void svc_observe(struct ipam_svc *svc, const struct k8s_service *k)
         const struct kube_condition *c;
 
         g_free(svc->ingress);
-        svc->ingress = g_new(struct ipaddr, k->n_ingress + 1);
+        svc->ingress = k->n_ingress ? g_new(struct ipaddr, k->n_ingress) : NULL;
         svc->n_ingress = 0;
         svc->ingress_exact = true;
         for (size_t i = 0; i < k->n_ingress; i++) {
@@ -682,11 +694,7 @@ int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
                 if (r < 0)
                         return r;
                 if (!svc || !svc_labels_current(svc, k)) {
-                        r = k8s_service_selector_labels(k, &labels);
-                        if (r < 0) {
-                                svc_request_done(&req);
-                                return r;
-                        }
+                        svc_selector_labels_packed(k, &labels);
                         relabel = true;
                 }
         }
@@ -699,10 +707,7 @@ int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
                 g_tree_remove(ipam->by_age, svc);
                 svc->created = k->meta.creation_timestamp;
                 g_tree_insert(ipam->by_age, svc, svc);
-                if (queued) {
-                        g_tree_insert(ipam->unsatisfied, svc, svc);
-                        svc->queued = true;
-                }
+                svc_queue_set(ipam, svc, queued);
         }
         ipam_touch_service(ipam, svc);
         svc_observe(svc, k);
@@ -712,6 +717,8 @@ int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
                         svc_set_unmanaged(ipam, svc, WHY_NOT_HANDLED);
                 if (!svc->observed.present)
                         svc_destroy(ipam, svc);
+                if (ipam->active && ipam->capacity_changed)
+                        reconcile_unsatisfied(ipam);
                 op_end(ipam);
                 return 0;
         }
@@ -721,10 +728,14 @@ int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
                 ipam_queue_event(ipam, false, svc->namespace, svc->name, true, "InvalidAnnotation",
                                  "Skipped unparsable requested IPs: %s", all);
         }
+        /* a holder's sharing attributes matter to those waiting to join */
+        if (svc->allocs->len > 0 && !svc_request_sharing_equal(&svc->req, &req))
+                ipam->groups_changed = true;
         svc_request_done(&svc->req);
         svc->req = req;
+        svc_queue_set(ipam, svc, svc->queued);
         if (relabel) {
-                labels_done(&svc->labels);
+                labels_packed_free(&svc->labels);
                 svc->labels = labels;
         }
         svc->managed = true;
@@ -737,6 +748,8 @@ int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
                 svc_satisfy(ipam, svc);
                 if (ipam->capacity_changed)
                         reconcile_unsatisfied(ipam);
+                else
+                        reconcile_waiting(ipam);
         }
         op_end(ipam);
         return 0;
@@ -761,16 +774,23 @@ int ipam_service_delete(struct ipam *ipam, const char *namespace, const char *na
 
 /* ---- start ---- */
 
+static gboolean touch_observed_cb(gpointer key, gpointer value, gpointer data)
+{
+        struct ipam_svc *svc = value;
+
+        touch_service_observed(data, svc);
+        /* a service that stopped qualifying while nobody watched */
+        if (!svc->managed)
+                for (size_t i = 0; i < svc->n_ingress; i++)
+                        svc_record_released(svc, &svc->ingress[i], WHY_NOT_HANDLED);
+        return FALSE;
+}
+
 static void activate(struct ipam *ipam)
 {
-        GHashTableIter it;
-        gpointer v;
-
         ipam->active = true;
         settle(ipam);
-        g_hash_table_iter_init(&it, ipam->services);
-        while (g_hash_table_iter_next(&it, NULL, &v))
-                touch_service_observed(ipam, v);
+        g_tree_foreach(ipam->by_age, touch_observed_cb, ipam);
         reconcile_start(ipam);
 }
 

@@ -1,24 +1,30 @@
 /* What a service should hold, in three steps:
  *
- *   strip    drop allocations no longer valid: the origin pool does not
- *            select the service any more, the service no longer fits its
- *            sharing group, the address is no longer requested, its family
- *            is no longer wanted (or a second one of a family). Disabled and
- *            marked pools keep their allocations (drain).
+ *   strip    drop allocations no longer valid: no pool containing the
+ *            address selects the service any more, the service no longer
+ *            fits its sharing group, the address is no longer requested, its
+ *            family is no longer wanted (or a second one of a family).
+ *            Disabled and marked pools keep their allocations (drain).
  *   adopt    keep addresses the service already shows (its status ingress)
  *            or held a moment ago (a block was replaced, a pool deleted):
  *            when a pool selecting the service contains one — usable pools
  *            first, then disabled or marked ones, which keep existing
  *            allocations — and it is free, or held by a group the service
  *            may join, and it matches the request. This is the restart
- *            import, and what keeps IPs stable across pool edits.
+ *            import, and what keeps IPs stable across pool edits. Strip and
+ *            adopt apply the same validity rule, which depends only on the
+ *            current objects: what a running core keeps, a restarted one
+ *            adopts.
  *   satisfy  grant requested IPs, or allocate one address per wanted
  *            family (allocate.c), then compute the condition.
  *
  * Unsatisfied services are retried, oldest first (creationTimestamp,
  * namespace, name), whenever an address was released or a pool changed —
  * all of them adopt before any of them allocates, so a freshly released
- * address goes back to whoever showed it, not to whoever came first. */
+ * address goes back to whoever showed it, not to whoever came first. Those
+ * with a sharing key ("waiting") are also retried whenever a sharing group
+ * changes, since joining one (and the reason they cannot) depends on its
+ * members. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -60,6 +66,16 @@ void svc_release_all(struct ipam *ipam, struct ipam_svc *svc, const char *why)
                 alloc_leave(ipam, svc->allocs->pdata[svc->allocs->len - 1], svc, why);
 }
 
+/* Whether a pool that contains the address selects the service: the
+ * allocation's own pool, or any other (a block moved between pools, pools
+ * overlapping). Independent of history, so a restart agrees with it. */
+static bool selected_for(const struct ipam *ipam, const struct ipam_alloc *a,
+                         const struct ipam_svc *svc)
+{
+        return pool_selects(a->origin->pool, &svc->labels) ||
+               alloc_range_for_adoption(ipam, svc, &a->ip) != NULL;
+}
+
 void svc_strip(struct ipam *ipam, struct ipam_svc *svc)
 {
         bool have4 = false, have6 = false;
@@ -71,7 +87,7 @@ void svc_strip(struct ipam *ipam, struct ipam_svc *svc)
                 g_autofree char *why = NULL;
                 const char *bad;
 
-                if (!pool_selects(p, &svc->labels))
+                if (!selected_for(ipam, a, svc))
                         why = g_strdup_printf("pool '%s' no longer selects the service", p->name);
                 else if ((bad = alloc_incompatible(a, svc)))
                         why = g_strdup_printf("the service no longer fits its sharing group: %s",
@@ -113,10 +129,8 @@ static char *adopt_one(struct ipam *ipam, struct ipam_svc *svc, const struct ipa
         if (a) {
                 if (!svc->req.sharing_key)
                         return g_strdup("the IP is held by another service");
-                if (!pool_selects(a->origin->pool, &svc->labels))
-                        return g_strdup_printf("the IP is held by another service of pool '%s', "
-                                               "which does not select this service",
-                                               a->origin->pool->name);
+                if (!selected_for(ipam, a, svc))
+                        return g_strdup("no pool selecting the service contains the IP");
                 bad = alloc_incompatible(a, svc);
                 if (bad)
                         return g_strdup_printf("the IP is held by an incompatible service: %s",
@@ -199,7 +213,7 @@ static void grant(struct ipam *ipam, struct ipam_svc *svc, const struct ipaddr *
                 alloc_new(ipam, r, ip, svc);
                 return;
         }
-        if (!a || !svc->req.sharing_key || !pool_selects(a->origin->pool, &svc->labels)) {
+        if (!a || !svc->req.sharing_key) {
                 /* reserved, or held without a key to share it */
                 fail(f, "already_allocated",
                      g_strdup_printf("The IP '%s' is already allocated to another service", buf));
@@ -264,25 +278,29 @@ static void set_condition(struct ipam *ipam, struct ipam_svc *svc, bool satisfie
         svc->message = message;
 }
 
-static void queue_update(struct ipam *ipam, struct ipam_svc *svc)
+void svc_queue_set(struct ipam *ipam, struct ipam_svc *svc, bool unsatisfied)
 {
-        bool want = svc->managed && !svc->satisfied;
+        bool waiting = unsatisfied && svc->req.sharing_key;
 
-        if (want == svc->queued)
-                return;
-        if (want)
-                g_tree_insert(ipam->unsatisfied, svc, svc);
-        else
-                g_tree_remove(ipam->unsatisfied, svc);
-        svc->queued = want;
+        if (unsatisfied != svc->queued) {
+                if (unsatisfied)
+                        g_tree_insert(ipam->unsatisfied, svc, svc);
+                else
+                        g_tree_remove(ipam->unsatisfied, svc);
+                svc->queued = unsatisfied;
+        }
+        if (waiting != svc->waiting) {
+                if (waiting)
+                        g_tree_insert(ipam->waiting, svc, svc);
+                else
+                        g_tree_remove(ipam->waiting, svc);
+                svc->waiting = waiting;
+        }
 }
 
 void svc_unqueue(struct ipam *ipam, struct ipam_svc *svc)
 {
-        if (!svc->queued)
-                return;
-        g_tree_remove(ipam->unsatisfied, svc);
-        svc->queued = false;
+        svc_queue_set(ipam, svc, false);
 }
 
 void svc_set_unmanaged(struct ipam *ipam, struct ipam_svc *svc, const char *why)
@@ -320,7 +338,7 @@ void svc_satisfy(struct ipam *ipam, struct ipam_svc *svc)
                 assert(f.reason);
                 set_condition(ipam, svc, false, f.reason, f.message);
         }
-        queue_update(ipam, svc);
+        svc_queue_set(ipam, svc, svc->managed && !svc->satisfied);
 }
 
 static gboolean collect_cb(gpointer key, gpointer value, gpointer data)
@@ -339,6 +357,20 @@ void reconcile_unsatisfied(struct ipam *ipam)
                 svc_adopt(ipam, list->pdata[i]);
         for (guint i = 0; i < list->len; i++)
                 svc_satisfy(ipam, list->pdata[i]);
+        reconcile_waiting(ipam);
+}
+
+void reconcile_waiting(struct ipam *ipam)
+{
+        /* joins only add members, so this ends; usually after one round */
+        while (ipam->groups_changed && g_tree_nnodes(ipam->waiting) > 0) {
+                g_autoptr(GPtrArray) list = g_ptr_array_new();
+
+                ipam->groups_changed = false;
+                g_tree_foreach(ipam->waiting, collect_cb, list);
+                for (guint i = 0; i < list->len; i++)
+                        svc_satisfy(ipam, list->pdata[i]);
+        }
 }
 
 void reconcile_all(struct ipam *ipam)
@@ -352,11 +384,9 @@ void reconcile_all(struct ipam *ipam)
                 if (!svc->managed)
                         continue;
                 svc_strip(ipam, svc);
-                if (!svc->queued && !svc_is_satisfied(svc)) {
+                if (!svc->queued && !svc_is_satisfied(svc))
                         /* satisfied below, after every service has adopted */
-                        g_tree_insert(ipam->unsatisfied, svc, svc);
-                        svc->queued = true;
-                }
+                        svc_queue_set(ipam, svc, true);
         }
         reconcile_unsatisfied(ipam);
 }
@@ -382,4 +412,5 @@ void reconcile_start(struct ipam *ipam)
         }
         if (ipam->capacity_changed)
                 reconcile_unsatisfied(ipam);
+        reconcile_waiting(ipam);
 }

@@ -36,8 +36,17 @@ struct svc_request {
         size_t n_ports;
         struct svc_port *ports;
         bool etp_local;         /* externalTrafficPolicy Local */
-        struct labels selector; /* spec.selector (empty: none) */
+        struct labels selector; /* spec.selector (empty: none), packed */
 };
+
+/* Label sets packed in one allocation (items and strings): the core keeps
+ * 50,000 of them, read-only. Free with labels_packed_free(), not
+ * labels_done(). extra labels are set over base ones (they win). */
+void labels_pack(const struct labels *base, const struct label *extra, size_t n_extra,
+                 struct labels *ret);
+void labels_packed_free(struct labels *l);
+/* A service's labels plus io.kubernetes.service.name / .namespace. */
+void svc_selector_labels_packed(const struct k8s_service *s, struct labels *ret);
 
 /* type LoadBalancer and a loadBalancerClass l2lb handles. */
 bool svc_request_managed(const struct ipam_options *o, const struct k8s_service *s);
@@ -48,5 +57,7 @@ int svc_request_parse(const struct ipam_options *o, const struct k8s_service *s,
                       struct svc_request *ret);
 void svc_request_done(struct svc_request *r);
 
+/* The fields sharing compatibility depends on are equal. */
+bool svc_request_sharing_equal(const struct svc_request *a, const struct svc_request *b);
 bool svc_request_has_ip(const struct svc_request *r, const struct ipaddr *a);
 bool svc_request_wants_family(const struct svc_request *r, int family);

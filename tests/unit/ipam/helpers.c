@@ -112,12 +112,24 @@ bool events_contain(struct api *api, const char *needle)
         return strstr(api_events(api), needle) != NULL;
 }
 
+/* IPAM_TRACE=1 prints every input (to replay a failing random sequence). */
+static void trace(const char *what, json_t *obj)
+{
+        g_autofree char *text = NULL;
+
+        if (!g_getenv("IPAM_TRACE"))
+                return;
+        text = obj ? json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        fprintf(stderr, "%s %s\n", what, text ? text : "");
+}
+
 static void feed_pool(struct api *api, json_t *obj, int *ret)
 {
         struct k8s_ippool *p = NULL;
         char *err = NULL;
         int r;
 
+        trace("pool", obj);
         if (k8s_ippool_decode(obj, &p, &err) < 0)
                 fail_msg("pool decode: %s", err);
         r = ipam_pool_upsert(api->ipam, p, &err);
@@ -134,6 +146,7 @@ static void feed_svc(struct api *api, json_t *obj, int *ret)
         char *err = NULL;
         int r;
 
+        trace("service", obj);
         if (k8s_service_decode(obj, &s, &err) < 0)
                 fail_msg("service decode: %s", err);
         r = ipam_service_upsert(api->ipam, s);
@@ -307,6 +320,8 @@ void api_patch_pool(struct api *api, const char *name, const char *fmt, ...)
 void api_delete_pool(struct api *api, const char *name)
 {
         json_object_del(api->pools, name);
+        if (g_getenv("IPAM_TRACE"))
+                fprintf(stderr, "delete pool %s\n", name);
         assert_int_equal(ipam_pool_delete(api->ipam, name), 0);
         if (api->autosync)
                 api_sync(api);
@@ -318,6 +333,8 @@ void api_delete_svc(struct api *api, const char *ns, const char *name)
         g_autofree char *key = g_strdup_printf("%s/%s", ns, name);
 
         json_object_del(api->services, key);
+        if (g_getenv("IPAM_TRACE"))
+                fprintf(stderr, "delete service %s\n", key);
         assert_int_equal(ipam_service_delete(api->ipam, ns, name), 0);
         if (api->autosync)
                 api_sync(api);
