@@ -463,8 +463,11 @@ static struct ipam_pool *pool_get(struct ipam *ipam, const struct k8s_ippool *k)
         struct ipam_pool *p = g_hash_table_lookup(ipam->pools, k->meta.name);
         const struct kube_condition *c;
 
-        if (p)
+        if (p) {
+                /* deleted and created again while we were not looking */
+                p->created = k->meta.creation_timestamp;
                 return p;
+        }
         p = pool_new(k->meta.name, k->meta.creation_timestamp);
         /* marks are sticky: a pool the API shows marked stays marked until
          * it overlaps no unmarked pool (restart-proof, as in Cilium) */
@@ -858,6 +861,28 @@ void ipam_take_dirty(struct ipam *ipam, struct ipam_dirty *ret)
         qsort(ret->pools, n, sizeof(char *), (int (*)(const void *, const void *))str_cmp);
         g_hash_table_remove_all(ipam->dirty_services);
         g_hash_table_remove_all(ipam->dirty_pools);
+}
+
+void ipam_service_mark_dirty(struct ipam *ipam, const char *namespace, const char *name)
+{
+        struct ipam_svc *svc;
+
+        assert(ipam);
+        assert(name);
+        svc = svc_lookup(ipam, namespace, name);
+        if (svc && ipam->active)
+                g_hash_table_add(ipam->dirty_services, svc->key);
+}
+
+void ipam_pool_mark_dirty(struct ipam *ipam, const char *name)
+{
+        struct ipam_pool *p;
+
+        assert(ipam);
+        assert(name);
+        p = g_hash_table_lookup(ipam->pools, name);
+        if (p && ipam->active)
+                g_hash_table_add(ipam->dirty_pools, p->name);
 }
 
 void ipam_dirty_done(struct ipam_dirty *d)

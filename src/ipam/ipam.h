@@ -27,6 +27,11 @@
  * ipam_conditions_merge() to merge them into the object's conditions with
  * the shell's clock.
  *
+ * Leader election: a standby replica may feed a core all along but must not
+ * start it; when it becomes leader it calls ipam_start() (the restart import
+ * on warm caches). A replica that loses leadership throws its core away and
+ * feeds a new one.
+ *
  * Memory exhaustion aborts (GLib's policy); every other failure is an error
  * value or a reason in a condition. */
 #pragma once
@@ -95,6 +100,10 @@ struct ipam_dirty {
 /* Moves the dirty sets out (the core forgets them). */
 void ipam_take_dirty(struct ipam *ipam, struct ipam_dirty *ret);
 void ipam_dirty_done(struct ipam_dirty *d);
+/* A status patch failed (conflict, network): hand the object out again at
+ * the next take. Unknown objects are ignored. */
+void ipam_service_mark_dirty(struct ipam *ipam, const char *namespace, const char *name);
+void ipam_pool_mark_dirty(struct ipam *ipam, const char *name);
 
 enum ipam_service_action {
         IPAM_SERVICE_IGNORE, /* not ours (or dormant): touch nothing */

@@ -274,6 +274,64 @@ static void test_restart_drained_marked_reserved(void **state)
         api_free(api);
 }
 
+/* Changes made while no operator ran: a service that became NodePort is
+ * cleaned up, one whose labels no longer match loses its IP (with an Event
+ * saying why), a new one is served. */
+static void test_restart_after_offline_changes(void **state)
+{
+        struct api *api = api_new_started(true, false);
+
+        (void)state;
+        api_pool(api, "{'metadata':{'name':'blue'},'spec':{'blocks':[{'cidr':'10.0.1.0/24'}],"
+                      "'serviceSelector':{'matchLabels':{'color':'blue'}}}}");
+        api_svc(api, "{'metadata':{'name':'a','labels':{'color':'blue'}},'spec':{'type':"
+                     "'LoadBalancer'}}");
+        api_svc(api, "{'metadata':{'name':'b','labels':{'color':'blue'}},'spec':{'type':"
+                     "'LoadBalancer'}}");
+        assert_string_equal(svc_ips(api, "default", "b"), "10.0.1.1");
+        /* the operator is down: edits go to the API only */
+        api->autosync = false;
+        json_object_set_new(json_object_get(json_object_get(api->services, "default/a"), "spec"),
+                            "type", json_string("NodePort"));
+        json_object_set_new(
+            json_object_get(json_object_get(api->services, "default/b"), "metadata"), "labels",
+            json_pack("{s:s}", "color", "red"));
+        api_restart(api, false);
+        assert_string_equal(svc_ips(api, "default", "a"), "");
+        assert_int_equal(svc_n_conditions(api, "default", "a"), 0);
+        assert_string_equal(svc_ips(api, "default", "b"), "");
+        assert_string_equal(svc_reason(api, "default", "b"), "no_pool");
+        assert_true(events_contain(api, "default/a IPReleased: Released IP 10.0.1.0: the service "
+                                        "is no longer handled by LB-IPAM"));
+        assert_true(events_contain(api, "default/b IPReleased: Released IP 10.0.1.1: no pool "
+                                        "selecting the service contains the IP"));
+        api_free(api);
+}
+
+/* A pool deleted and created again (the delete missed) takes its new age;
+ * marks stay where they are. */
+static void test_pool_recreated(void **state)
+{
+        struct api *api = api_new_started(true, false);
+
+        (void)state;
+        api_pool(api, "{'metadata':{'name':'a','creationTimestamp':'2024-01-01T00:00:00Z'},"
+                      "'spec':{'blocks':[{'cidr':'10.0.0.0/24'}]}}");
+        api_pool(api, "{'metadata':{'name':'b','creationTimestamp':'2024-02-01T00:00:00Z'},"
+                      "'spec':{'blocks':[{'cidr':'10.0.0.0/24'}]}}");
+        assert_string_equal(pool_cond(api, "b", "cilium.io/PoolConflict", "status"), "True");
+        api_pool(api, "{'metadata':{'name':'a','creationTimestamp':'2024-03-01T00:00:00Z'},"
+                      "'spec':{'blocks':[{'cidr':'10.0.0.0/25'}]}}");
+        /* marks are sticky: b stays marked, so a (now the younger) is not */
+        assert_string_equal(pool_cond(api, "b", "cilium.io/PoolConflict", "status"), "True");
+        assert_string_equal(pool_cond(api, "a", "cilium.io/PoolConflict", "status"), "False");
+        /* once a no longer overlaps b, b is unmarked */
+        api_pool(api, "{'metadata':{'name':'a','creationTimestamp':'2024-03-01T00:00:00Z'},"
+                      "'spec':{'blocks':[{'cidr':'10.1.0.0/25'}]}}");
+        assert_string_equal(pool_cond(api, "b", "cilium.io/PoolConflict", "status"), "False");
+        api_free(api);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -285,6 +343,8 @@ int main(void)
             cmocka_unit_test(test_import_prefers_status_group),
             cmocka_unit_test(test_import_order),
             cmocka_unit_test(test_restart_drained_marked_reserved),
+            cmocka_unit_test(test_restart_after_offline_changes),
+            cmocka_unit_test(test_pool_recreated),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

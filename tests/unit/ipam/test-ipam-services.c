@@ -453,6 +453,31 @@ static void test_patches_only_on_change(void **state)
         api_free(api);
 }
 
+/* A failed patch is handed out again on request. */
+static void test_mark_dirty(void **state)
+{
+        struct api *api = api_new_started(true, false);
+        struct ipam_dirty d;
+
+        (void)state;
+        api_pool(api, POOL_A);
+        api_svc(api, SVC("a", ""));
+        ipam_service_mark_dirty(api->ipam, "default", "a");
+        ipam_service_mark_dirty(api->ipam, "default", "nope");
+        ipam_pool_mark_dirty(api->ipam, "pool-a");
+        ipam_take_dirty(api->ipam, &d);
+        assert_int_equal(d.n_services, 1);
+        assert_string_equal(d.services[0].namespace, "default");
+        assert_string_equal(d.services[0].name, "a");
+        assert_int_equal(d.n_pools, 1);
+        assert_string_equal(d.pools[0], "pool-a");
+        ipam_dirty_done(&d);
+        ipam_take_dirty(api->ipam, &d);
+        assert_int_equal(d.n_services + d.n_pools, 0);
+        ipam_dirty_done(&d);
+        api_free(api);
+}
+
 /* A drifted status (someone edited it) is rewritten. */
 static void test_status_drift(void **state)
 {
@@ -495,6 +520,7 @@ int main(void)
             cmocka_unit_test(test_dormant_until_first_pool),
             cmocka_unit_test(test_patches_only_on_change),
             cmocka_unit_test(test_status_drift),
+            cmocka_unit_test(test_mark_dirty),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
