@@ -142,6 +142,8 @@ static int teardown(void **state)
         struct kube_sync s;
 
         (void)state;
+        if (!client)
+                return 0;
         SYNC(s, kube_delete(client, &KUBE_NAMESPACES, NULL, ns, NULL, kube_sync_callback, &s,
                             NULL));
         kube_sync_done(&s);
@@ -707,6 +709,46 @@ static void test_events(void **state)
         kube_recorder_free(rec);
 }
 
+/* Every watch and request of a client shares one HTTP/2 connection. */
+static void test_http2_one_connection(void **state)
+{
+        static const struct kube_resource *const res[] = {&KUBE_SERVICES, &KUBE_LEASES,
+                                                          &KUBE_NODES, &KUBE_IPPOOLS};
+        static const struct kube_type *const types[] = {&KUBE_TYPE_SERVICE, &KUBE_TYPE_LEASE,
+                                                        &KUBE_TYPE_NODE, &KUBE_TYPE_IPPOOL};
+        struct kube_client *c = connect_to(NULL, 0, 0);
+        struct kube_informer *inf[4];
+        struct seen seen[4];
+        char cmd[512], line[64] = "";
+        FILE *f;
+        int n = -1;
+
+        (void)state;
+        memset(seen, 0, sizeof(seen));
+        for (int i = 0; i < 4; i++) {
+                assert_int_equal(kube_informer_new(c, res[i], types[i], NULL, NULL, &seen[i],
+                                                   &inf[i]),
+                                 0);
+                kube_informer_start(inf[i]);
+        }
+        for (int i = 0; i < 4; i++)
+                while (!kube_informer_synced(inf[i]))
+                        sd_event_run(ev, 50000);
+        run_for(300000); /* the watches are open */
+        snprintf(cmd, sizeof(cmd),
+                 "ss -tnpH state established 2>/dev/null | grep -c 'pid=%d,'", (int)getpid());
+        f = popen(cmd, "r");
+        assert_non_null(f);
+        if (fgets(line, sizeof(line), f))
+                n = atoi(line);
+        pclose(f);
+        /* this process also holds the shared client's connection */
+        assert_true(n >= 1 && n <= 2);
+        for (int i = 0; i < 4; i++)
+                kube_informer_free(inf[i]);
+        kube_client_free(c);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -720,6 +762,7 @@ int main(void)
                 cmocka_unit_test(test_dead_server),
                 cmocka_unit_test(test_rate_limit),
                 cmocka_unit_test(test_events),
+                cmocka_unit_test(test_http2_one_connection),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
