@@ -15,7 +15,8 @@
  * Times are the thread's CPU time (the core is single-threaded and does no
  * I/O, so CPU time is its cost; wall time on a shared machine adds noise).
  *
- * Usage: bench-ipam [services] [pools] */
+ * Usage: bench-ipam [services] [pools] [alloc-only]   (alloc-only: stop after
+ * the allocation phase, for profilers) */
 #include <glib.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -156,6 +157,14 @@ int main(int argc, char **argv)
                 ipam_service_upsert(ipam, svcs[i]);
         t1 = now_s();
         printf("allocation: %.2f µs per service (%.3f s total)\n", (t1 - t0) * 1e6 / n, t1 - t0);
+        if (argc > 3 && streq(argv[3], "alloc-only")) {
+                ipam_free(ipam);
+                for (int i = 0; i < n; i++)
+                        k8s_service_free(svcs[i]);
+                g_free(svcs);
+                g_free(ips);
+                return 0;
+        }
         {
                 struct ipam_event e;
                 size_t events = 0;
@@ -189,6 +198,20 @@ int main(int argc, char **argv)
 
         for (int i = 0; i < n; i++)
                 ips[i] = first_ip(ipam, svcs[i]);
+
+        /* the shell's patches coming back: the services with their status */
+        for (int i = 0; i < n; i++) {
+                k8s_service_free(svcs[i]);
+                svcs[i] = decode_service(i, npools, ips[i]);
+        }
+        t0 = now_s();
+        for (int i = 0; i < n; i++)
+                ipam_service_upsert(ipam, svcs[i]);
+        t1 = now_s();
+        ipam_take_dirty(ipam, &d);
+        printf("status echo: %.2f µs per service upsert, %zu left dirty\n", (t1 - t0) * 1e6 / n,
+               d.n_services);
+        ipam_dirty_done(&d);
 
         /* a pool edit: add a block to pool-000 → every service revalidated */
         {
@@ -225,10 +248,6 @@ int main(int argc, char **argv)
         ipam_free(ipam);
 
         /* restart: a fresh core fed every object with its status */
-        for (int i = 0; i < n; i++) {
-                k8s_service_free(svcs[i]);
-                svcs[i] = decode_service(i, npools, ips[i]);
-        }
         heap0 = heap_bytes();
         ipam = ipam_new(&o);
         t0 = now_s();
