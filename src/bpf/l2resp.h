@@ -1,15 +1,17 @@
-/* Map layouts of the L2 responder, shared by the eBPF program (l2resp.bpf.c)
+/* Map layout of the L2 responder, shared by the eBPF program (l2resp.bpf.c)
  * and its loader (responder.c). Every struct has explicit padding so that
  * both compilers agree byte for byte; user space checks the sizes with
  * static asserts.
  *
  * l2_entries: one entry per (interface, service IP) the node announces.
  *   key   = struct l2resp_key
- *   value = struct l2resp_value: the liveness deadline and two counters.
- * l2_ifaces: one entry per attached interface: its MAC address, which the
- *   replies carry. No entry for an ifindex → the program passes everything.
+ *   value = struct l2resp_value: the liveness deadline, two counters, and
+ *           the interface's MAC address, which the replies carry. Keeping
+ *           the MAC in the entry (rather than in a map per interface) saves
+ *           the datapath a second hash lookup per reply.
  *
- * Counters are plain u64 fields updated with atomic adds by the program.
+ * Counters are plain u64 fields updated with atomic adds by the program, one
+ * per request: replies, or unanswered requests (requests are their sum).
  * Per-CPU values would avoid the locked add, but an entry is one service IP,
  * whose requests arrive on one RX queue of one interface, so there is
  * little contention to save; a single shared value keeps the lookup to one
@@ -27,11 +29,10 @@
 #define L2RESP_MAX_ENTRIES 16384
 #define L2RESP_MAX_IFACES  1024
 
-/* Pinned map names below the bpf root. The suffix is the layout version:
- * a build that changes a struct below must bump it, so that an upgraded
- * agent creates fresh maps instead of failing to reuse incompatible ones. */
-#define L2RESP_PIN_ENTRIES "l2_entries_v1"
-#define L2RESP_PIN_IFACES  "l2_ifaces_v1"
+/* Pinned map name below the bpf root. The suffix is the layout version: a
+ * build that changes a struct below must bump it, so that an upgraded agent
+ * creates a fresh map instead of failing to reuse an incompatible one. */
+#define L2RESP_PIN_ENTRIES "l2_entries_v2"
 
 struct l2resp_key {
         __u32 ifindex; /* interface the request must arrive on */
@@ -42,25 +43,28 @@ struct l2resp_key {
 
 struct l2resp_value {
         __u64 deadline_ns; /* answer while bpf_ktime_get_ns() < deadline_ns */
-        __u64 requests;    /* valid requests for this entry that reached the lookup */
         __u64 replies;     /* replies sent (XDP_TX) */
+        __u64 unanswered;  /* valid requests addressed to this entry, not answered
+                            * (deadline passed); requests = replies + unanswered */
+        __u8 mac[6];       /* of the interface: source of every reply */
+        __u8 pad[2];       /* zero */
 };
 
-struct l2resp_iface {
-        __u8 mac[6];
-        __u8 pad[2]; /* zero */
-};
-
-/* Context of the l2lb_set_deadline syscall program (BPF_PROG_TEST_RUN with
- * ctx_in). Returns L2RESP_SET_UPDATED, L2RESP_SET_CREATED or -errno
- * (-ENOENT when the entry is absent and L2RESP_SET_CREATE is not set). */
+/* Context of the l2lb_set syscall program (BPF_PROG_TEST_RUN with ctx_in):
+ * stores the fields that flags select into the entry in place, or inserts
+ * the entry (zero counters) when it is absent and L2RESP_SET_CREATE is set.
+ * Returns L2RESP_SET_UPDATED, L2RESP_SET_CREATED or -errno (-ENOENT when the
+ * entry is absent and L2RESP_SET_CREATE is not set). */
 struct l2resp_set_args {
         struct l2resp_key key;
         __u64 deadline_ns;
         __u32 flags; /* L2RESP_SET_* */
-        __u32 pad;   /* zero */
+        __u8 mac[6];
+        __u8 pad[2]; /* zero */
 };
 
-#define L2RESP_SET_CREATE  1u /* insert the entry with zero counters if absent */
-#define L2RESP_SET_UPDATED 0
-#define L2RESP_SET_CREATED 1
+#define L2RESP_SET_DEADLINE (1u << 0) /* store deadline_ns */
+#define L2RESP_SET_MAC      (1u << 1) /* store mac */
+#define L2RESP_SET_CREATE   (1u << 2) /* insert if absent (deadline and mac from args) */
+#define L2RESP_SET_UPDATED  0
+#define L2RESP_SET_CREATED  1

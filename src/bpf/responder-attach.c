@@ -161,9 +161,7 @@ static int attach_variant(struct responder *r, int ifindex, enum xdp_attach_mode
         bpf_object__for_each_map(m, obj)
         {
                 const char *mn = bpf_map__name(m);
-                int fd = streq(mn, "l2_entries")  ? r->entries_fd
-                         : streq(mn, "l2_ifaces") ? r->ifaces_fd
-                                                  : -1;
+                int fd = streq(mn, "l2_entries") ? r->entries_fd : -1;
 
                 if (fd >= 0 && (err = bpf_map__reuse_fd(m, fd)) < 0)
                         goto out;
@@ -289,9 +287,10 @@ int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode m
         if (err < 0)
                 return log_error_errno(err, "cannot attach responder: no Ethernet device",
                                        "ifindex=%d device=%s", ifindex, log_q(ifname));
-        err = responder_iface_set(r, ifindex, mac);
+        err = responder_refresh_macs(r, ifindex, mac);
         if (err < 0)
-                return err;
+                return log_error_errno(err, "cannot update entries with the interface's MAC",
+                                       "device=%s", log_q(ifname));
         err = scan_device(r, ifindex, &s);
         if (err < 0)
                 return log_error_errno(err, "cannot query XDP programs", "device=%s",
@@ -346,7 +345,6 @@ int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode m
 
 int responder_detach(struct responder *r, int ifindex)
 {
-        uint32_t k = (uint32_t)ifindex;
         struct scan s;
         int err, first_err = 0;
 
@@ -363,9 +361,6 @@ int responder_detach(struct responder *r, int ifindex)
                         first_err = log_error_errno(err, "cannot detach responder",
                                                     "ifindex=%d prog_id=%u", ifindex, s.ids[i]);
         }
-        if (bpf_map_delete_elem(r->ifaces_fd, &k) < 0 && errno != ENOENT && !first_err)
-                first_err =
-                    log_error_errno(errno, "cannot forget interface", "ifindex=%d", ifindex);
         if (s.n > 0 && !first_err)
                 log_info("responder detached", "ifindex=%d", ifindex);
         return first_err;

@@ -25,7 +25,7 @@ struct mcast_group {
 struct responder {
         char *root;
         struct l2resp *skel;
-        int entries_fd, ifaces_fd; /* owned by skel */
+        int entries_fd; /* owned by skel */
         uint32_t entries_map_id;
         uint8_t tags[2][8]; /* program tags of this build: full and fixed variant */
         int packet_fd;      /* AF_PACKET raw socket: sends, and interface ioctls */
@@ -46,6 +46,9 @@ void responder_key_init(struct l2resp_key *k, const struct ipaddr *ip, int ifind
  * network namespace. */
 int responder_iface_name(struct responder *r, int ifindex, char name[16]);
 int responder_iface_mac(struct responder *r, int ifindex, uint8_t mac[6]);
+
+/* Store mac into every entry on ifindex (after a MAC change). */
+int responder_refresh_macs(struct responder *r, int ifindex, const uint8_t mac[6]);
 
 /* Solicited-node group of addr (IPv6, 16 bytes) on ifindex: delta +1 takes a
  * reference (joining on the first), -1 drops one (leaving on the last). */

@@ -37,9 +37,8 @@
 #define BPFFS_MOUNT "/sys/fs/bpf"
 
 _Static_assert(sizeof(struct l2resp_key) == 24, "l2resp_key layout");
-_Static_assert(sizeof(struct l2resp_value) == 24, "l2resp_value layout");
-_Static_assert(sizeof(struct l2resp_iface) == 8, "l2resp_iface layout");
-_Static_assert(sizeof(struct l2resp_set_args) == 40, "l2resp_set_args layout");
+_Static_assert(sizeof(struct l2resp_value) == 32, "l2resp_value layout");
+_Static_assert(sizeof(struct l2resp_set_args) == 48, "l2resp_set_args layout");
 _Static_assert(AF_INET == L2RESP_AF_INET && AF_INET6 == L2RESP_AF_INET6, "address families");
 
 /* Warnings of libbpf and libxdp held back while an attach runs: libxdp
@@ -134,8 +133,9 @@ static void entry_from(struct responder_entry *e, const struct l2resp_key *k,
         ipaddr_from_bytes(&e->ip, k->family, k->addr);
         e->ifindex = (int)k->ifindex;
         e->deadline_ns = v->deadline_ns;
-        e->requests = v->requests;
+        e->requests = v->replies + v->unanswered;
         e->replies = v->replies;
+        memcpy(e->mac, v->mac, 6);
 }
 
 static bool is_bpffs(const char *path)
@@ -233,7 +233,7 @@ static void mcast_rebuild(struct responder *r);
 
 int responder_open(const char *bpf_root, struct responder **ret)
 {
-        _cleanup_free_ char *entries_pin = NULL, *ifaces_pin = NULL;
+        _cleanup_free_ char *entries_pin = NULL;
         struct responder *r;
         int err;
 
@@ -258,14 +258,11 @@ int responder_open(const char *bpf_root, struct responder **ret)
                 err = log_error_errno(errno, "cannot open the responder's BPF object");
                 goto fail;
         }
-        if (pin_path(r->root, L2RESP_PIN_ENTRIES, &entries_pin) < 0 ||
-            pin_path(r->root, L2RESP_PIN_IFACES, &ifaces_pin) < 0) {
+        if (pin_path(r->root, L2RESP_PIN_ENTRIES, &entries_pin) < 0) {
                 err = -ENOMEM;
                 goto fail;
         }
         err = bpf_map__set_pin_path(r->skel->maps.l2_entries, entries_pin);
-        if (err >= 0)
-                err = bpf_map__set_pin_path(r->skel->maps.l2_ifaces, ifaces_pin);
         if (err < 0) {
                 log_error_errno(err, "cannot set pin paths", "root=%s", log_q(r->root));
                 goto fail;
@@ -277,7 +274,6 @@ int responder_open(const char *bpf_root, struct responder **ret)
                 goto fail;
         }
         r->entries_fd = bpf_map__fd(r->skel->maps.l2_entries);
-        r->ifaces_fd = bpf_map__fd(r->skel->maps.l2_ifaces);
         err = map_id(r->entries_fd, &r->entries_map_id);
         if (err >= 0)
                 err = prog_tag(bpf_program__fd(r->skel->progs.l2lb_responder), r->tags[0]);
@@ -317,7 +313,8 @@ void responder_close(struct responder *r)
 
 int responder_unpin(struct responder *r)
 {
-        const char *names[] = {L2RESP_PIN_ENTRIES, L2RESP_PIN_IFACES};
+        /* with the pins of earlier layouts, should any be left */
+        const char *names[] = {L2RESP_PIN_ENTRIES, "l2_entries_v1", "l2_ifaces_v1"};
         int err = 0;
 
         assert(r);
@@ -376,72 +373,86 @@ int responder_iface_mac(struct responder *r, int ifindex, uint8_t mac[6])
         return 0;
 }
 
-int responder_iface_set(struct responder *r, int ifindex, const uint8_t mac[6])
-{
-        struct l2resp_iface v = {};
-        uint32_t k = (uint32_t)ifindex;
-
-        assert(r);
-        assert(mac);
-        memcpy(v.mac, mac, 6);
-        if (bpf_map_update_elem(r->ifaces_fd, &k, &v, BPF_ANY) < 0)
-                return log_error_errno(errno, "cannot record interface", "ifindex=%d", ifindex);
-        return 0;
-}
-
-/* Runs l2lb_set_deadline: L2RESP_SET_UPDATED, L2RESP_SET_CREATED or -errno. */
-static int set_deadline(struct responder *r, const struct l2resp_key *k, uint64_t deadline_ns,
-                        bool create)
+/* Runs l2lb_set: L2RESP_SET_UPDATED, L2RESP_SET_CREATED or -errno. */
+static int run_set(struct responder *r, const struct l2resp_key *k, uint64_t deadline_ns,
+                   const uint8_t mac[6], uint32_t flags)
 {
         struct l2resp_set_args args = {
             .key = *k,
             .deadline_ns = deadline_ns,
-            .flags = create ? L2RESP_SET_CREATE : 0,
+            .flags = flags,
         };
         LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
         int err;
 
-        err = bpf_prog_test_run_opts(bpf_program__fd(r->skel->progs.l2lb_set_deadline), &opts);
+        if (mac)
+                memcpy(args.mac, mac, 6);
+        err = bpf_prog_test_run_opts(bpf_program__fd(r->skel->progs.l2lb_set), &opts);
         if (err < 0)
                 return err;
         return (int)opts.retval;
 }
 
-static int entry_set(struct responder *r, const struct ipaddr *ip, int ifindex,
-                     uint64_t deadline_ns, bool create)
+static int log_set_error(int err, const struct ipaddr *ip, int ifindex)
 {
         char buf[IPADDR_STRLEN];
+
+        return log_error_errno(err, "cannot set responder entry", "ip=%s ifindex=%d",
+                               ipaddr_format(ip, buf), ifindex);
+}
+
+/* Insert or update with the interface's current MAC. */
+static int set_with_mac(struct responder *r, const struct l2resp_key *k, uint64_t deadline_ns,
+                        const uint8_t mac[6])
+{
+        int res;
+
+        res = run_set(r, k, deadline_ns, mac,
+                      L2RESP_SET_CREATE | L2RESP_SET_DEADLINE | L2RESP_SET_MAC);
+        if (res == L2RESP_SET_CREATED && k->family == L2RESP_AF_INET6)
+                responder_mcast_ref(r, (int)k->ifindex, k->addr, +1);
+        return res;
+}
+
+int responder_entry_set(struct responder *r, const struct ipaddr *ip, int ifindex,
+                        uint64_t deadline_ns)
+{
+        char buf[IPADDR_STRLEN];
+        struct l2resp_key k;
+        uint8_t mac[6];
+        int res;
+
+        assert(r);
+        assert(ip);
+        res = responder_iface_mac(r, ifindex, mac);
+        if (res < 0)
+                return log_error_errno(res, "cannot set responder entry: no Ethernet interface",
+                                       "ip=%s ifindex=%d", ipaddr_format(ip, buf), ifindex);
+        responder_key_init(&k, ip, ifindex);
+        res = set_with_mac(r, &k, deadline_ns, mac);
+        if (res < 0)
+                return log_set_error(res, ip, ifindex);
+        if (res == L2RESP_SET_CREATED)
+                log_debug("responder entry added", "ip=%s ifindex=%d", ipaddr_format(ip, buf),
+                          ifindex);
+        return 0;
+}
+
+int responder_entry_update_deadline(struct responder *r, const struct ipaddr *ip, int ifindex,
+                                    uint64_t deadline_ns)
+{
         struct l2resp_key k;
         int res;
 
         assert(r);
         assert(ip);
         responder_key_init(&k, ip, ifindex);
-        res = set_deadline(r, &k, deadline_ns, create);
-        if (res == -ENOENT && !create)
+        res = run_set(r, &k, deadline_ns, NULL, L2RESP_SET_DEADLINE);
+        if (res == -ENOENT)
                 return res;
         if (res < 0)
-                return log_error_errno(res, "cannot set responder entry", "ip=%s ifindex=%d",
-                                       ipaddr_format(ip, buf), ifindex);
-        if (res == L2RESP_SET_CREATED) {
-                log_debug("responder entry added", "ip=%s ifindex=%d", ipaddr_format(ip, buf),
-                          ifindex);
-                if (ip->family == AF_INET6)
-                        responder_mcast_ref(r, ifindex, k.addr, +1);
-        }
+                return log_set_error(res, ip, ifindex);
         return 0;
-}
-
-int responder_entry_set(struct responder *r, const struct ipaddr *ip, int ifindex,
-                        uint64_t deadline_ns)
-{
-        return entry_set(r, ip, ifindex, deadline_ns, true);
-}
-
-int responder_entry_update_deadline(struct responder *r, const struct ipaddr *ip, int ifindex,
-                                    uint64_t deadline_ns)
-{
-        return entry_set(r, ip, ifindex, deadline_ns, false);
 }
 
 static int delete_key(struct responder *r, const struct l2resp_key *k)
@@ -595,9 +606,55 @@ static int key_cmp(const void *a, const void *b)
         return memcmp(a, b, sizeof(struct l2resp_key));
 }
 
+/* A few interfaces' MACs, looked up once per reconcile. */
+struct mac_cache {
+        int ifindex[8];
+        int err[8];
+        uint8_t mac[8][6];
+        size_t n;
+};
+
+static int mac_cached(struct responder *r, int ifindex, uint8_t mac[6], struct mac_cache *c)
+{
+        size_t slot;
+        int err;
+
+        for (size_t i = 0; i < c->n; i++)
+                if (c->ifindex[i] == ifindex) {
+                        memcpy(mac, c->mac[i], 6);
+                        return c->err[i];
+                }
+        err = responder_iface_mac(r, ifindex, mac);
+        slot = c->n < ELEMENTSOF(c->ifindex) ? c->n++ : ELEMENTSOF(c->ifindex) - 1;
+        c->ifindex[slot] = ifindex;
+        c->err[slot] = err;
+        memcpy(c->mac[slot], mac, 6);
+        return err;
+}
+
+int responder_refresh_macs(struct responder *r, int ifindex, const uint8_t mac[6])
+{
+        _cleanup_free_ struct l2resp_key *keys = NULL;
+        size_t n;
+        int err;
+
+        err = keys_from_fd(r->entries_fd, &keys, &n);
+        if (err < 0)
+                return err;
+        for (size_t i = 0; i < n; i++) {
+                if (keys[i].ifindex != (uint32_t)ifindex)
+                        continue;
+                err = run_set(r, &keys[i], 0, mac, L2RESP_SET_MAC);
+                if (err < 0 && err != -ENOENT)
+                        return err;
+        }
+        return 0;
+}
+
 int responder_reconcile(struct responder *r, const struct responder_want *want, size_t n)
 {
         _cleanup_free_ struct l2resp_key *have = NULL, *wanted = NULL;
+        struct mac_cache cache = {};
         size_t n_have;
         int changes = 0, first_err = 0, err;
 
@@ -636,24 +693,23 @@ int responder_reconcile(struct responder *r, const struct responder_want *want, 
         }
         for (size_t i = 0; i < n; i++) {
                 struct l2resp_key k;
+                uint8_t mac[6];
                 int res;
 
-                responder_key_init(&k, &want[i].ip, want[i].ifindex);
-                res = set_deadline(r, &k, want[i].deadline_ns, true);
+                /* the MAC of each interface once per call */
+                res = mac_cached(r, want[i].ifindex, mac, &cache);
+                if (res >= 0) {
+                        responder_key_init(&k, &want[i].ip, want[i].ifindex);
+                        res = set_with_mac(r, &k, want[i].deadline_ns, mac);
+                }
                 if (res < 0) {
-                        char buf[IPADDR_STRLEN];
-
-                        log_error_errno(res, "cannot set responder entry", "ip=%s ifindex=%d",
-                                        ipaddr_format(&want[i].ip, buf), want[i].ifindex);
+                        log_set_error(res, &want[i].ip, want[i].ifindex);
                         if (!first_err)
                                 first_err = res;
                         continue;
                 }
-                if (res == L2RESP_SET_CREATED) {
-                        if (k.family == L2RESP_AF_INET6)
-                                responder_mcast_ref(r, want[i].ifindex, k.addr, +1);
+                if (res == L2RESP_SET_CREATED)
                         changes++;
-                }
         }
         return first_err ? first_err : changes;
 }

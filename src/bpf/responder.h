@@ -60,6 +60,7 @@ struct responder_entry {
         uint64_t deadline_ns; /* CLOCK_MONOTONIC; the datapath answers while now < deadline */
         uint64_t requests;    /* valid requests addressed to the entry (answered or not) */
         uint64_t replies;     /* replies sent */
+        uint8_t mac[6];       /* the interface's, as replies carry it */
 };
 
 /* One element of the desired state for responder_reconcile(). */
@@ -91,26 +92,25 @@ void responder_close(struct responder *r);
  * Attached programs keep their maps until detached. */
 int responder_unpin(struct responder *r);
 
-/* Attach to ifindex (recording its MAC), or keep an attachment of our own
- * that is already there. -EBUSY if another XDP program occupies the device
- * without libxdp's dispatcher. */
+/* Attach to ifindex, or keep an attachment of our own that is already
+ * there; either way, entries on ifindex get the interface's current MAC
+ * (call it again after a MAC change). -EBUSY if another XDP program
+ * occupies the device without libxdp's dispatcher. */
 int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode mode);
-/* Detach every program of ours from ifindex and forget its MAC. 0 if none was
- * attached. Entries for ifindex stay (the agent removes them). */
+/* Detach every program of ours from ifindex. 0 if none was attached.
+ * Entries for ifindex stay (the agent removes them). */
 int responder_detach(struct responder *r, int ifindex);
 /* Whether a program using our maps is attached to ifindex: 1 yes, 0 no.
  * ret_prog_id (optional) receives its id. */
 int responder_is_attached(struct responder *r, int ifindex, uint32_t *ret_prog_id);
-/* Record ifindex's MAC for the datapath without attaching (attach does it;
- * this is for tests that run the program with BPF_PROG_TEST_RUN). */
-int responder_iface_set(struct responder *r, int ifindex, const uint8_t mac[6]);
-
 /* Answer for ip on ifindex while now < deadline_ns: insert the entry (zero
- * counters) or store the new deadline into the existing one (counters kept).
+ * counters) or store the new deadline into the existing one (counters kept),
+ * with ifindex's current MAC (-ENODEV if there is no such interface).
  * Inserting an IPv6 entry joins its solicited-node group on ifindex. */
 int responder_entry_set(struct responder *r, const struct ipaddr *ip, int ifindex,
                         uint64_t deadline_ns);
-/* Store a new deadline into an existing entry; -ENOENT if there is none. */
+/* Store a new deadline into an existing entry; -ENOENT if there is none.
+ * One syscall: the cheap path for lease renewals. */
 int responder_entry_update_deadline(struct responder *r, const struct ipaddr *ip, int ifindex,
                                     uint64_t deadline_ns);
 /* Remove the entry (leaving its solicited-node group when no other entry on

@@ -72,13 +72,11 @@ static int clear_entries(void)
 
 static int setup(void **state)
 {
-        static const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 0x0a};
-
         (void)state;
         F.net = tnet_new();
         if (F.net < 0)
                 return -1;
-        if (tsh("ip link add l2r0 type veth peer name l2r0p && "
+        if (tsh("ip link add l2r0 address 02:00:00:00:00:0a type veth peer name l2r0p && "
                 "ip link add l2r1 type veth peer name l2r1p && "
                 "ip link set l2r0 up && ip link set l2r0p up && "
                 "ip link set l2r1 up && ip link set l2r1p up") != 0)
@@ -86,9 +84,7 @@ static int setup(void **state)
         F.if0 = (int)if_nametoindex("l2r0");
         F.if1 = (int)if_nametoindex("l2r1");
         snprintf(F.root, sizeof(F.root), "%s", tbpf_root("responder"));
-        if (responder_open(F.root, &F.r) < 0)
-                return -1;
-        return responder_iface_set(F.r, F.if0, mac) < 0 ? -1 : 0;
+        return responder_open(F.root, &F.r) < 0 ? -1 : 0;
 }
 
 /* Every bpf root this test may have created. */
@@ -448,6 +444,31 @@ static void test_attach_replaces_older_build(void **state)
         close(map_fd);
 }
 
+static void test_mac_follows_interface(void **state)
+{
+        static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0x0a},
+                             mac_c[6] = {0x02, 0, 0, 0, 0, 0x0c};
+        struct ipaddr a = ip("192.0.2.10");
+        struct responder_entry e;
+
+        (void)state;
+        assert_int_equal(responder_entry_set(F.r, &a, F.if0, 1), 0);
+        assert_int_equal(responder_entry_get(F.r, &a, F.if0, &e), 0);
+        assert_memory_equal(e.mac, mac_a, 6);
+        /* the interface's MAC changes; attaching again brings the entries along */
+        assert_int_equal(tsh("ip link set l2r0 address 02:00:00:00:00:0c"), 0);
+        assert_int_equal(responder_attach(F.r, F.if0, RESPONDER_XDP_GENERIC), 0);
+        assert_int_equal(responder_entry_get(F.r, &a, F.if0, &e), 0);
+        assert_memory_equal(e.mac, mac_c, 6);
+        assert_int_equal(responder_detach(F.r, F.if0), 0);
+        assert_int_equal(tsh("ip link set l2r0 address 02:00:00:00:00:0a"), 0);
+        assert_int_equal(responder_entry_set(F.r, &a, F.if0, 2), 0);
+        assert_int_equal(responder_entry_get(F.r, &a, F.if0, &e), 0);
+        assert_memory_equal(e.mac, mac_a, 6);
+        /* entries need an Ethernet interface to take the MAC from */
+        assert_int_equal(responder_entry_set(F.r, &a, 999999, 1), -ENODEV);
+}
+
 static void test_unpin(void **state)
 {
         struct responder_entry *l = NULL;
@@ -479,6 +500,7 @@ int main(void)
             cmocka_unit_test_setup(test_attach_idempotent, each_setup),
             cmocka_unit_test_setup(test_attach_refuses_foreign, each_setup),
             cmocka_unit_test_setup(test_attach_replaces_older_build, each_setup),
+            cmocka_unit_test_setup(test_mac_follows_interface, each_setup),
             cmocka_unit_test(test_unpin),
         };
 
