@@ -1,0 +1,338 @@
+# shellcheck shell=bash
+# Helpers to run l2lb-agents in network namespaces against a kube-apiserver of
+# their own (scripts/kube-testenv), sourced by tests/integration/agent_test.sh
+# and bench/agent/run.
+#
+# Topology (every name carries the unique id $AG_ID, so runs never collide
+# with each other, the lab or other tests):
+#
+#   host bridge ag<ID>h  10.251.<N>.1/24 ── kube-apiserver listens here
+#     └─ veth ag<ID><node>e ── eth0 (10.251.<N>.<2..>) in netns ag<ID><node>
+#   with --l2: L2 segment bridge ag<ID>l (no address)
+#     ├─ veth ag<ID><node>n ── net0 (12.0.0.1x/24, MAC 02:4c:32:00:00:1x) per node
+#     └─ veth ag<ID>nbn     ── net0 (12.0.0.2/24) in netns ag<ID>nb (the neighbor)
+#   without --l2: a dummy net0 in every node namespace
+#
+# Every process is started by us and stopped by its PID; ag_cleanup removes
+# the agents, the namespaces, links, bridges, bpf pins and the testenv
+# instance, and is safe to call more than once.
+#
+# Needs: AG_TESTENV (scripts/kube-testenv), AG_BUILD (build dir), AG_TOP (repo).
+
+AG_ID=${AG_ID:-$$}
+AG_PREFIX=ag$AG_ID
+AG_WORK=${AG_WORK:-$(mktemp -d "/tmp/l2lb-agents-$AG_ID-XXXXXX")}
+AG_BPF=/sys/fs/bpf/l2lb-ag$AG_ID
+AG_INSTANCE=agt-$AG_ID
+AG_NODES=(kind-control-plane kind-worker kind-worker2)
+declare -A AG_SHORT=([kind-control-plane]=cp [kind-worker]=w1 [kind-worker2]=w2)
+declare -A AG_PID=()   # node → agent pid
+declare -A AG_INDEX=([kind-control-plane]=0 [kind-worker]=1 [kind-worker2]=2)
+AG_NEIGHBOR_NS=${AG_PREFIX}nb
+AG_L2=0
+AG_SUBNET=""           # 10.251.N
+AG_EXTRA_PIDS=()       # helpers (tcpdump, watchers) to stop on cleanup
+AG_ADMIN_KC=""
+AG_AGENT_KC=$AG_WORK/agent.kubeconfig
+AG_KUBECTL=${AG_KUBECTL:-${KUBECTL:-}}
+
+ag_log() { printf '%s\n' "$*" >&2; }
+ag_now() { printf '%s\n' "$EPOCHREALTIME"; } # wall clock, seconds with µs
+
+ag_ns() { printf '%s%s' "$AG_PREFIX" "${AG_SHORT[$1]}"; }        # node → netns name
+ag_in() { local n=$1; shift; nsenter --net="/run/netns/$(ag_ns "$n")" -- "$@"; }
+ag_in_neighbor() { nsenter --net="/run/netns/$AG_NEIGHBOR_NS" -- "$@"; }
+ag_mac() { printf '02:4c:32:00:00:1%d' "${AG_INDEX[$1]}"; }       # node's net0 MAC
+ag_host_port() { printf '%s%sn' "$AG_PREFIX" "${AG_SHORT[$1]}"; } # host end of node's net0
+ag_sock() { printf '%s/%s.sock' "$AG_WORK" "$1"; }
+ag_bpf_root() { printf '%s/%s' "$AG_BPF" "$1"; }
+ag_metrics_port() { printf '%d' $((9963 + AG_INDEX[$1])); }
+ag_node_of_mac() {
+	local n
+	for n in "${AG_NODES[@]}"; do [[ $(ag_mac "$n") == "$1" ]] && { printf '%s\n' "$n"; return 0; }; done
+	printf 'unknown(%s)\n' "$1"
+}
+
+k() { KUBECONFIG=$AG_ADMIN_KC "$AG_KUBECTL" "$@"; }
+
+# ag_pick_subnet: a 10.251.N.0/24 not configured anywhere on the host
+ag_pick_subnet() {
+	local n i
+	for ((i = 0; i < 200; i++)); do
+		n=$(((AG_ID + i) % 200 + 20))
+		if ! ip -4 -o addr show | grep -q " 10\.251\.$n\."; then
+			AG_SUBNET=10.251.$n
+			return 0
+		fi
+	done
+	return 1
+}
+
+_ag_veth() { # HOSTLINK NETNS DEV [MAC] [BRIDGE]
+	ip link add "$1" type veth peer name "$3" netns "$2" || return 1
+	[[ -z ${4:-} ]] || ip -n "$2" link set "$3" address "$4"
+	[[ -z ${5:-} ]] || ip link set "$1" master "$5"
+	ip link set "$1" up
+	ip -n "$2" link set "$3" up
+}
+
+_ag_bridge() { # NAME [ADDR]
+	ip link add "$1" type bridge || return 1
+	# bridged frames must not traverse the host's iptables (br_netfilter)
+	ip link set "$1" type bridge nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0 2>/dev/null
+	[[ -z ${2:-} ]] || ip addr add "$2" dev "$1"
+	ip link set "$1" up
+}
+
+# ag_topology [--l2]
+ag_topology() {
+	local node i=2
+	[[ ${1:-} == --l2 ]] && AG_L2=1
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || return 1
+	ag_pick_subnet || { ag_log "no free 10.251.N.0/24"; return 1; }
+	_ag_bridge "${AG_PREFIX}h" "$AG_SUBNET.1/24" || return 1
+	((AG_L2)) && { _ag_bridge "${AG_PREFIX}l" || return 1; }
+	for node in "${AG_NODES[@]}"; do
+		ip netns add "$(ag_ns "$node")" || return 1
+		ip -n "$(ag_ns "$node")" link set lo up
+		_ag_veth "${AG_PREFIX}${AG_SHORT[$node]}e" "$(ag_ns "$node")" eth0 "" "${AG_PREFIX}h" || return 1
+		ip -n "$(ag_ns "$node")" addr add "$AG_SUBNET.$i/24" dev eth0
+		if ((AG_L2)); then
+			_ag_veth "$(ag_host_port "$node")" "$(ag_ns "$node")" net0 "$(ag_mac "$node")" "${AG_PREFIX}l" || return 1
+			ip -n "$(ag_ns "$node")" addr add "12.0.0.1${AG_INDEX[$node]}/24" dev net0
+		else
+			ip -n "$(ag_ns "$node")" link add net0 type dummy || return 1
+			ip -n "$(ag_ns "$node")" link set net0 address "$(ag_mac "$node")" up
+		fi
+		mkdir -p "$(ag_bpf_root "$node")"
+		i=$((i + 1))
+	done
+	if ((AG_L2)); then
+		ip netns add "$AG_NEIGHBOR_NS" || return 1
+		ip -n "$AG_NEIGHBOR_NS" link set lo up
+		_ag_veth "${AG_PREFIX}nbn" "$AG_NEIGHBOR_NS" net0 02:4c:32:00:00:02 "${AG_PREFIX}l" || return 1
+		ip -n "$AG_NEIGHBOR_NS" addr add 12.0.0.2/24 dev net0
+	fi
+}
+
+# ag_testenv_up: an apiserver on the host bridge, RBAC of deploy/base, the
+# agent's identity, the three Node objects (Ready; the control plane labelled)
+ag_testenv_up() {
+	local out
+	out=$("$AG_TESTENV" up --name "$AG_INSTANCE" --address "$AG_SUBNET.1" --port 0 2>"$AG_WORK/testenv-up.log") ||
+		{ ag_log "kube-testenv up failed:"; tail -20 "$AG_WORK/testenv-up.log" >&2; return 1; }
+	AG_ADMIN_KC=$(tail -n 1 <<<"$out")
+	AG_ADMIN_KC=${AG_ADMIN_KC#export KUBECONFIG=}
+	[[ -n $AG_KUBECTL ]] || AG_KUBECTL=$("$AG_TESTENV" bin)/kubectl
+	k apply -k "$AG_TOP/deploy/base" >/dev/null || { ag_log "cannot apply deploy/base"; return 1; }
+	"$AG_TESTENV" kubeconfig --name "$AG_INSTANCE" \
+		--user system:serviceaccount:kube-system:l2lb-agent \
+		--group system:serviceaccounts --group system:serviceaccounts:kube-system \
+		--out "$AG_AGENT_KC" >/dev/null 2>&1 || { ag_log "cannot mint the agent identity"; return 1; }
+	local node
+	for node in "${AG_NODES[@]}"; do
+		printf 'apiVersion: v1\nkind: Node\nmetadata:\n  name: %s\n  labels: {kubernetes.io/hostname: %s%s}\n' \
+			"$node" "$node" "$([[ $node == kind-control-plane ]] && printf ', node-role.kubernetes.io/control-plane: ""')"
+		printf -- '---\n'
+	done | k apply -f - >/dev/null || return 1
+	for node in "${AG_NODES[@]}"; do ag_node_ready "$node" || return 1; done
+}
+
+# ag_api METHOD PATH [BODY] [CONTENT-TYPE]: a request as admin (curl; kubectl
+# 1.20 cannot write status subresources)
+ag_api() {
+	local dir server
+	dir=$(dirname "$AG_ADMIN_KC")
+	server=$(. "$dir/config.env" && printf '%s' "$SERVER")
+	curl -sS --fail --cacert "$dir/pki/ca.crt" -H "Authorization: Bearer $(cat "$dir/admin.token")" \
+		-X "$1" ${3:+-H "Content-Type: ${4:-application/merge-patch+json}" --data "$3"} "$server$2"
+}
+
+ag_node_ready() { # NODE: status Ready=True (no kubelet here)
+	local now
+	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	ag_api PATCH "/api/v1/nodes/$1/status" \
+		"{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"KubeletReady\",\"lastHeartbeatTime\":\"$now\",\"lastTransitionTime\":\"$now\"}]}}" >/dev/null
+}
+
+# ag_start_agent NODE [FLAGS...]: start (or restart) NODE's agent; pid in AG_PID[NODE]
+ag_start_agent() {
+	local node=$1
+	shift
+	setsid nsenter --net="/run/netns/$(ag_ns "$node")" -- \
+		"$AG_BUILD/l2lb-agent" --kubeconfig="$AG_AGENT_KC" --node-name="$node" --devices=net0 \
+		--enable-external-ips --l2-announcements-lease-duration=3s \
+		--l2-announcements-renew-deadline=1s --l2-announcements-retry-period=500ms \
+		--bpf-root="$(ag_bpf_root "$node")" --status-socket="$(ag_sock "$node")" \
+		--prometheus-serve-addr=":$(ag_metrics_port "$node")" --xdp-mode=generic \
+		"${AG_AGENT_FLAGS[@]}" "$@" </dev/null >>"$AG_WORK/$node.log" 2>&1 &
+	AG_PID[$node]=$!
+}
+AG_AGENT_FLAGS=()
+
+# ag_signal_agent NODE SIGNAL: signal the agent by its PID (no wait)
+ag_signal_agent() {
+	local p=${AG_PID[$1]:-}
+	[[ -n $p ]] && kill "-$2" "$p" 2>/dev/null
+}
+
+# ag_stop_agent NODE SIGNAL [TIMEOUT_S]: signal it, wait for it to exit
+# (SIGKILL after the timeout); returns how it ended
+ag_stop_agent() {
+	local p=${AG_PID[$1]:-} t=${3:-10} i
+	[[ -n $p ]] || return 0
+	# no "Killed" notice from bash for an intended kill
+	[[ $2 == KILL || $2 == 9 ]] && disown "$p" 2>/dev/null
+	kill "-$2" "$p" 2>/dev/null
+	for ((i = 0; i < t * 20; i++)); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$p" 2>/dev/null; then
+		ag_log "agent $1 (pid $p) still running after $t s: SIGKILL"
+		kill -KILL "$p" 2>/dev/null
+	fi
+	wait "$p" 2>/dev/null
+	local rc=$?
+	unset "AG_PID[$1]"
+	return $rc
+}
+
+ag_status() { "$AG_BUILD/l2lb" --status-socket="$(ag_sock "$1")" status; }
+ag_bpf_list() { "$AG_BUILD/l2lb" --bpf-root="$(ag_bpf_root "$1")" bpf l2 list; }
+ag_metrics() { ag_in "$1" curl -s --max-time 5 "http://127.0.0.1:$(ag_metrics_port "$1")/metrics"; }
+
+# lease helpers
+ag_lease_name() { printf 'cilium-l2announce-%s-%s' "$1" "$2"; } # NS SVC
+ag_holder() { k -n kube-system get lease "$1" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
+ag_transitions() { k -n kube-system get lease "$1" -o jsonpath='{.spec.leaseTransitions}' 2>/dev/null; }
+# all l2announce leases as "name holder transitions" lines
+ag_leases() {
+	k -n kube-system get leases -o jsonpath='{range .items[*]}{.metadata.name} {.spec.holderIdentity} {.spec.leaseTransitions}{"\n"}{end}' 2>/dev/null |
+		grep '^cilium-l2announce-'
+}
+
+# ag_bg CMD...: start a helper in its own session (process group = its PID),
+# so ag_cleanup can stop it with everything it started; pid in AG_BG_PID
+ag_bg() {
+	setsid "$@" &
+	AG_BG_PID=$!
+	AG_EXTRA_PIDS+=("$AG_BG_PID")
+}
+ag_bg_stop() { # PID: stop a helper's process group
+	local p keep=()
+	kill -TERM -- "-$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	for p in "${AG_EXTRA_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+	AG_EXTRA_PIDS=("${keep[@]}")
+}
+
+# ag_lease_watch FILE: background watch of the leases, one line per event:
+# "<wall time> <name> <holder or -> <transitions>"
+ag_lease_watch() {
+	ag_bg bash -c '
+		KUBECONFIG=$1 "$2" -n kube-system get leases -w --request-timeout=0 \
+			-o jsonpath="{.metadata.name} {.spec.holderIdentity} {.spec.leaseTransitions}{\"\\n\"}" 2>/dev/null |
+			while read -r name holder tr; do
+				[[ $name == cilium-l2announce-* ]] || continue
+				printf "%s %s %s %s\n" "$EPOCHREALTIME" "$name" "${holder:--}" "${tr:-0}"
+			done >>"$3"' _ "$AG_ADMIN_KC" "$AG_KUBECTL" "$1" </dev/null
+}
+
+ag_cleanup() {
+	local node p
+	for node in "${!AG_PID[@]}"; do
+		p=${AG_PID[$node]}
+		disown "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+	done
+	AG_PID=()
+	for p in "${AG_EXTRA_PIDS[@]}"; do
+		disown "$p" 2>/dev/null
+		kill -KILL -- "-$p" 2>/dev/null
+	done
+	sleep 0.2 # let them go before their namespaces do
+	AG_EXTRA_PIDS=()
+	for node in "${AG_NODES[@]}"; do
+		[[ -e /run/netns/$(ag_ns "$node") ]] && ip netns del "$(ag_ns "$node")"
+	done
+	[[ -e /run/netns/$AG_NEIGHBOR_NS ]] && ip netns del "$AG_NEIGHBOR_NS"
+	for p in "${AG_PREFIX}h" "${AG_PREFIX}l" "${AG_PREFIX}nbn" \
+		"${AG_PREFIX}"{cp,w1,w2}{e,n}; do
+		ip link show "$p" >/dev/null 2>&1 && ip link del "$p"
+	done
+	[[ -d $AG_BPF ]] && rm -rf "$AG_BPF"
+	if [[ -n $AG_SUBNET ]]; then
+		"$AG_TESTENV" down --name "$AG_INSTANCE" >/dev/null 2>&1
+	fi
+	[[ -n ${AG_KEEP_WORK:-} ]] || rm -rf "$AG_WORK"
+}
+
+# ---- the neighbor's view (with --l2) ----
+
+# ag_capture_start FILE: tcpdump of ARP on the neighbor's net0 (wall-clock
+# timestamps, link-layer headers), ready when this returns; pid in AG_CAP_PID
+ag_capture_start() {
+	local i
+	: >"$1.err"
+	ag_bg nsenter --net="/run/netns/$AG_NEIGHBOR_NS" -- \
+		tcpdump -i net0 -n -e -l --immediate-mode -tt arp >"$1" 2>"$1.err" </dev/null
+	AG_CAP_PID=$AG_BG_PID
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'listening on' "$1.err" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	ag_log "tcpdump did not start: $(cat "$1.err")"
+	return 1
+}
+ag_capture_stop() { sleep 0.2; ag_bg_stop "$AG_CAP_PID"; }
+
+# ag_arping_start IP [INTERVAL]: ARP requests from the neighbor until stopped
+ag_arping_start() {
+	ag_bg nsenter --net="/run/netns/$AG_NEIGHBOR_NS" -- \
+		arping -q -I net0 -W "${2:-0.1}" "$1" </dev/null >/dev/null 2>&1
+	AG_ARPING_PID=$AG_BG_PID
+}
+ag_arping_stop() { ag_bg_stop "$AG_ARPING_PID"; }
+
+# ag_arp_table CAPTURE IP [FROM] [TO]: the neighbor's requests for IP (sent
+# between the wall times FROM and TO) with the replies each got, one line per
+# request: "R <time> <number of replies> <distinct MACs, comma-separated, or ->"
+# (a reply belongs to the latest request before it), then one line per
+# gratuitous announcement for IP (broadcast reply, or request with sender =
+# target): "G <time> <MAC>".
+ag_arp_table() {
+	awk -v ip="$2" -v from="${3:-0}" -v to="${4:-1e12}" '
+	function idx(w,   i) { for (i = 1; i <= NF; i++) if ($i == w) return i; return 0 }
+	{
+		t = $1; src = $2; dst = $4; sub(/,$/, "", dst)
+		if ((i = idx("who-has")) > 0) {
+			tgt = $(i + 1); snd = $(i + 3); sub(/,$/, "", snd)
+			if (tgt != ip) next
+			if (snd == tgt) { g[++ng] = t " " src; next }
+			if (t < from || t > to) { cur = 0; next }
+			n++; rt[n] = t; cnt[n] = 0; macs[n] = ""; cur = n
+			next
+		}
+		if ((i = idx("Reply")) > 0) {
+			if ($(i + 1) != ip) next
+			mac = $(i + 3); sub(/,$/, "", mac)
+			if (dst == "ff:ff:ff:ff:ff:ff") { g[++ng] = t " " mac; next }
+			if (!cur) next
+			cnt[cur]++
+			if (index("," macs[cur] ",", "," mac ",") == 0)
+				macs[cur] = macs[cur] == "" ? mac : macs[cur] "," mac
+		}
+	}
+	END {
+		for (j = 1; j <= n; j++) print "R", rt[j], cnt[j], (macs[j] == "" ? "-" : macs[j])
+		for (j = 1; j <= ng; j++) print "G", g[j]
+	}' "$1"
+}
+
+# ag_lease_change WATCHFILE LEASE AFTER [NOT_HOLDER]: wall time of the first
+# event after AFTER naming a holder other than NOT_HOLDER (and not empty)
+ag_lease_change() {
+	awk -v l="$2" -v after="$3" -v old="${4:-}" \
+		'$2 == l && $1 > after && $3 != "-" && $3 != old { print $1, $3; exit }' "$1"
+}
