@@ -8,7 +8,10 @@
 # runner: the next step runs either way, and a summary closes the run.
 #
 # Commands run in $WORK (a fresh copy of lab/manifests), with `kubectl`
-# being the cached kubectl 1.20 on the lab's admin kubeconfig.
+# being the cached kubectl 1.20 on the lab's admin kubeconfig. Background
+# helpers (captures, arping, watchers) end by themselves (timeout) and do not
+# keep the lab's lock ({LOCK_FD}>&-), so an interrupted run never blocks the
+# next one.
 
 STEP_TITLES=(
 	[1]="Deploy a Workload and Service (deathstar)"
@@ -204,9 +207,9 @@ echo \$LEASE_NODE"
 	mac=$(net0_mac "$holder")
 	link=$(host_link "$holder" net0)
 	cap_node=$WORK/arp-node.txt cap_link=$WORK/arp-link.txt
-	timeout 20 nsenter --net="/run/netns/$holder" -- tcpdump -i any -nn -l arp >"$cap_node" 2>&1 &
+	timeout 20 nsenter --net="/run/netns/$holder" -- tcpdump -i any -nn -l arp >"$cap_node" 2>&1 {LOCK_FD}>&- &
 	tpid_node=$!
-	timeout 20 tcpdump -i "$link" -nn -e -l arp >"$cap_link" 2>&1 &
+	timeout 20 tcpdump -i "$link" -nn -e -l arp >"$cap_link" 2>&1 {LOCK_FD}>&- &
 	tpid_link=$!
 	for ((i = 0; i < 40; i++)); do
 		grep -q 'listening on' "$cap_node" && grep -q 'listening on' "$cap_link" && break
@@ -275,7 +278,7 @@ step_7() {
 	: >"$arplog"
 	# timestamped arping lines; timeout ends it even if this runner is killed
 	(timeout 90 nsenter --net="/run/netns/$NEIGHBOR" -- arping -W 0.2 "$SVC_IP" 2>&1 |
-		while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$arplog") &
+		while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$arplog") {LOCK_FD}>&- &
 	apid=$!
 	show 'root@neighbor:/# ' "arping $SVC_IP &"
 	for ((i = 0; i < 50; i++)); do
@@ -298,7 +301,7 @@ step_7() {
 	local leaselog=$WORK/lease.txt curllog=$WORK/curl.txt lpid cpid
 	: >"$curllog"
 	KUBECONFIG=$ADMIN_KUBECONFIG timeout 40 "$KUBECTL_BIN" -n kube-system get lease \
-		cilium-l2announce-default-deathstar -w -o jsonpath='{.spec.holderIdentity}{"\n"}' >"$leaselog" 2>/dev/null &
+		cilium-l2announce-default-deathstar -w -o jsonpath='{.spec.holderIdentity}{"\n"}' >"$leaselog" 2>/dev/null {LOCK_FD}>&- &
 	lpid=$!
 	show 'root@server:~# ' "# docker kill $old: every process of the node by PID, then its links down"
 	t0=$EPOCHREALTIME
@@ -315,7 +318,7 @@ step_7() {
 			fi
 			sleep 0.1
 		done
-	) &
+	) {LOCK_FD}>&- &
 	cpid=$!
 	while (($(elapsed "$t0") < 30000)); do
 		if [[ -z $t_lease ]]; then

@@ -6,9 +6,11 @@
 #                         under $L2LB_E2E_MAX_UP seconds; the network path
 #                         without l2lb (lab/lab selfcheck) must work; then
 #                         lab/lab down must leave nothing behind
-#   lab-e2e.sh interrupt  kill `lab/lab up` during the bring-up, then `down`
-#                         must leave nothing; kill it again during step 1,
-#                         then `up` must work and `down` leave nothing
+#   lab-e2e.sh interrupt  kill `lab/lab up` during the control plane's start,
+#                         then `down` must leave nothing; kill it while it
+#                         starts the nodes, during step 1 and during step 2:
+#                         each time `up` again must work; kill `down`
+#                         half-way: `down` again must leave nothing
 #
 # L2LB_E2E_ASSERT: steps that must pass (default "1 2 3 8": the steps that
 # do not need l2lb to announce anything). When the operator and the agent
@@ -145,38 +147,59 @@ scenario() {
 	say "scenario ok"
 }
 
-interrupt() {
+# interrupt_at WHAT PATTERN: start lab/lab up (steps 1-2), kill it (the
+# runner and its helpers, not the daemons it started) when PATTERN shows in
+# its output, then lab/lab up again must work
+interrupt_at() {
 	local logf=$LOGDIR/lab-interrupt.log
+	say "kill lab/lab up $1, then lab/lab up again"
+	start_up "$logf" L2LB_LAB_STEPS="1 2"
+	wait_log "$logf" "$2" 180 || {
+		cat "$logf"
+		fail "lab/lab up never printed '$2'"
+	}
+	sleep 0.3
+	kill_up
+	tail -n 2 "$logf" | sed 's/^/    | /'
+	if ! L2LB_LAB_STEPS="1 2" L2LB_LAB_ASSERT="1 2" "$LAB" up >"$logf" 2>&1; then
+		cat "$logf"
+		fail "lab/lab up after an interruption $1 failed"
+	fi
+	grep -A2 '== summary' "$logf" | sed 's/^/    | /'
+}
+
+interrupt() {
+	local logf=$LOGDIR/lab-interrupt.log recorded
 	prepare
 
-	say "1. kill lab/lab up during the bring-up (after 6s), then lab/lab down"
+	say "kill lab/lab up during the control plane's start, then lab/lab down"
 	start_up "$logf"
-	sleep 6
-	kill_up
-	tail -n 3 "$logf" | sed 's/^/    /'
-	down_and_check
-
-	say "2. kill lab/lab up during step 1, then lab/lab up again"
-	start_up "$logf" L2LB_LAB_STEPS="1 2"
-	wait_log "$logf" '== step 1' 180 || {
+	wait_log "$logf" 'started kube-apiserver' 120 || {
 		cat "$logf"
-		fail "lab/lab up did not reach step 1"
+		fail "lab/lab up never started kube-apiserver"
 	}
-	sleep 0.5
 	kill_up
-	tail -n 3 "$logf" | sed 's/^/    /'
-	if ! L2LB_LAB_STEPS="1 2" L2LB_LAB_ASSERT="1 2" "$LAB" up >"$logf" 2>&1; then
-		cat "$logf"
-		fail "lab/lab up after an interrupted run failed"
-	fi
-	grep -A3 '== summary' "$logf" | sed 's/^/    /'
-
-	say "3. lab/lab up once more on the running lab (idempotent), then down"
-	if ! L2LB_LAB_STEPS="1 2" L2LB_LAB_ASSERT="1 2" "$LAB" up >"$logf" 2>&1; then
-		cat "$logf"
-		fail "a second lab/lab up on a running lab failed"
-	fi
+	tail -n 2 "$logf" | sed 's/^/    | /'
 	down_and_check
+
+	interrupt_at "while it starts the node components" 'started kube-proxy on kind-worker '
+	interrupt_at "during step 1" '== step 1'
+	interrupt_at "during step 2" '== step 2'
+
+	say "lab/lab up once more on the running lab (idempotent)"
+	if ! L2LB_LAB_STEPS="1 2" L2LB_LAB_ASSERT="1 2" "$LAB" up >"$logf" 2>&1; then
+		cat "$logf"
+		fail "lab/lab up on a running lab failed"
+	fi
+
+	say "kill lab/lab down half-way, then lab/lab down again"
+	recorded=$(pidfile_pids)
+	setsid "$LAB" down >"$logf" 2>&1 &
+	UP_PID=$!
+	wait_log "$logf" 'kube-testenv\|ignored SIGTERM' 30 || sleep 1
+	kill_up
+	"$LAB" down || fail "lab/lab down after an interrupted down failed"
+	check_clean "$recorded" || fail "lab/lab down left things behind"
 	say "interrupt ok"
 }
 
