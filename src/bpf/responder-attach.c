@@ -271,6 +271,33 @@ static int upgrade(struct responder *r, int ifindex, const struct scan *s)
         return 0;
 }
 
+/* Store mac into the entries on ifindex unless this process already did. */
+static int refresh_macs(struct responder *r, int ifindex, const uint8_t mac[6])
+{
+        struct iface_mac *m = NULL;
+        int err;
+
+        for (size_t i = 0; i < r->n_macs; i++)
+                if (r->macs[i].ifindex == ifindex)
+                        m = &r->macs[i];
+        if (m && memcmp(m->mac, mac, 6) == 0)
+                return 0;
+        err = responder_refresh_macs(r, ifindex, mac);
+        if (err < 0)
+                return err;
+        if (!m) {
+                struct iface_mac *n = realloc(r->macs, (r->n_macs + 1) * sizeof(*r->macs));
+
+                if (!n)
+                        return 0; /* only a cache */
+                r->macs = n;
+                m = &r->macs[r->n_macs++];
+                m->ifindex = ifindex;
+        }
+        memcpy(m->mac, mac, 6);
+        return 0;
+}
+
 int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode mode)
 {
         enum xdp_attach_mode xmode = mode == RESPONDER_XDP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE;
@@ -287,7 +314,7 @@ int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode m
         if (err < 0)
                 return log_error_errno(err, "cannot attach responder: no Ethernet device",
                                        "ifindex=%d device=%s", ifindex, log_q(ifname));
-        err = responder_refresh_macs(r, ifindex, mac);
+        err = refresh_macs(r, ifindex, mac);
         if (err < 0)
                 return log_error_errno(err, "cannot update entries with the interface's MAC",
                                        "device=%s", log_q(ifname));

@@ -22,6 +22,14 @@ struct mcast_group {
         unsigned refs;
 };
 
+/* The MAC an interface had when responder_attach() last stored it into the
+ * entries on it, so that re-attaching (which the agent may do often) only
+ * rewrites the entries when the MAC changed. */
+struct iface_mac {
+        int ifindex;
+        uint8_t mac[6];
+};
+
 struct responder {
         char *root;
         struct l2resp *skel;
@@ -31,6 +39,8 @@ struct responder {
         int packet_fd;      /* AF_PACKET raw socket: sends, and interface ioctls */
         struct mcast_group *groups;
         size_t n_groups;
+        struct iface_mac *macs;
+        size_t n_macs;
         struct responder_stats stats;
 };
 

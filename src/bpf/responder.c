@@ -306,6 +306,7 @@ void responder_close(struct responder *r)
         if (r->packet_fd >= 0)
                 close(r->packet_fd);
         responder_mcast_free(r);
+        free(r->macs);
         l2resp__destroy(r->skel);
         free(r->root);
         free(r);
