@@ -33,6 +33,11 @@
  * build that changes a struct below must bump it, so that an upgraded agent
  * creates a fresh map instead of failing to reuse an incompatible one. */
 #define L2RESP_PIN_ENTRIES "l2_entries_v2"
+/* Entries maps of earlier layouts, so that their programs can be replaced. */
+#define L2RESP_PIN_ENTRIES_OLD                                                                     \
+        {                                                                                          \
+                "l2_entries_v1"                                                                    \
+        }
 
 struct l2resp_key {
         __u32 ifindex; /* interface the request must arrive on */

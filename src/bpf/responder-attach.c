@@ -12,9 +12,9 @@
  * dispatcher needs the program loaded as an extension of one of its slots.
  *
  * Ownership is decided by maps, not names: a program on the device is ours
- * when it uses our entries map, which is unique to our bpf root, so agents
- * in other network namespaces or with other roots are never touched. At
- * (re)attach:
+ * when it uses our entries map (or one of an earlier layout pinned in our
+ * root), which is unique to our bpf root, so agents in other network
+ * namespaces or with other roots are never touched. At (re)attach:
  *   - nothing attached              → attach
  *   - ours, same build (tag)        → keep it: no window without a responder
  *   - ours, another build           → attach the new one first, then detach the
@@ -85,12 +85,18 @@ static int prog_is_ours(struct responder *r, int fd, bool *current)
         info.map_ids = (uint64_t)(uintptr_t)ids;
         if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
                 return -errno;
-        for (uint32_t i = 0; i < info.nr_map_ids && i < ELEMENTSOF(ids); i++)
+        for (uint32_t i = 0; i < info.nr_map_ids && i < ELEMENTSOF(ids); i++) {
                 if (ids[i] == r->entries_map_id) {
                         *current = memcmp(info.tag, r->tags[0], 8) == 0 ||
                                    memcmp(info.tag, r->tags[1], 8) == 0;
                         return 1;
                 }
+                for (size_t j = 0; j < ELEMENTSOF(r->old_map_ids); j++)
+                        if (r->old_map_ids[j] && ids[i] == r->old_map_ids[j]) {
+                                *current = false; /* an older build, on an older layout */
+                                return 1;
+                        }
+        }
         return 0;
 }
 

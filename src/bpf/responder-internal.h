@@ -35,6 +35,9 @@ struct responder {
         struct l2resp *skel;
         int entries_fd; /* owned by skel */
         uint32_t entries_map_id;
+        /* ids of entries maps of earlier layouts still pinned in our root:
+         * programs of older builds that use them are ours too (to replace) */
+        uint32_t old_map_ids[2];
         uint8_t tags[2][8]; /* program tags of this build: full and fixed variant */
         int packet_fd;      /* AF_PACKET raw socket: sends, and interface ioctls */
         struct mcast_group *groups;

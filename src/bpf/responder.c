@@ -284,6 +284,23 @@ int responder_open(const char *bpf_root, struct responder **ret)
                 goto fail;
         }
 
+        {
+                static const char *const old[] = L2RESP_PIN_ENTRIES_OLD;
+
+                for (size_t i = 0; i < ELEMENTSOF(old) && i < ELEMENTSOF(r->old_map_ids); i++) {
+                        _cleanup_free_ char *p = NULL;
+                        int fd;
+
+                        if (pin_path(r->root, old[i], &p) < 0)
+                                continue;
+                        fd = bpf_obj_get(p);
+                        if (fd < 0)
+                                continue;
+                        (void)map_id(fd, &r->old_map_ids[i]);
+                        close(fd);
+                }
+        }
+
         r->packet_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
         if (r->packet_fd < 0) {
                 err = log_error_errno(errno, "cannot open packet socket");
@@ -314,7 +331,8 @@ void responder_close(struct responder *r)
 
 int responder_unpin(struct responder *r)
 {
-        /* with the pins of earlier layouts, should any be left */
+        /* with the pins of earlier layouts (L2RESP_PIN_ENTRIES_OLD, and the
+         * first layout's interface map), should any be left */
         const char *names[] = {L2RESP_PIN_ENTRIES, "l2_entries_v1", "l2_ifaces_v1"};
         int err = 0;
 

@@ -444,6 +444,49 @@ static void test_attach_replaces_older_build(void **state)
         close(map_fd);
 }
 
+/* The responder of a build with an earlier map layout (its entries map
+ * pinned in our root under an older name) is ours to replace, not foreign. */
+static void test_attach_replaces_older_layout(void **state)
+{
+        char pin[300];
+        uint32_t old_id = 0, new_id = 0;
+        int map_fd, prog_fd;
+
+        (void)state;
+        snprintf(pin, sizeof(pin), "%s/l2_entries_v1", F.root);
+        map_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "l2_entries", 24, 24, 16, NULL);
+        assert_true(map_fd >= 0);
+        assert_int_equal(bpf_obj_pin(map_fd, pin), 0);
+        {
+                struct bpf_insn insns[] = {
+                    {.code = BPF_LD | BPF_DW | BPF_IMM,
+                     .dst_reg = BPF_REG_1,
+                     .src_reg = BPF_PSEUDO_MAP_FD,
+                     .imm = map_fd},
+                    {0},
+                    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+                    {.code = BPF_JMP | BPF_EXIT},
+                };
+
+                prog_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "l2lb_v1", "GPL", insns, 4, NULL);
+        }
+        assert_true(prog_fd >= 0);
+        assert_int_equal(bpf_xdp_attach(F.if1, prog_fd, XDP_FLAGS_DRV_MODE, NULL), 0);
+        assert_int_equal(bpf_xdp_query_id(F.if1, XDP_FLAGS_DRV_MODE, &old_id), 0);
+
+        /* the agent of the new build starts */
+        responder_close(F.r);
+        F.r = NULL;
+        assert_int_equal(responder_open(F.root, &F.r), 0);
+        assert_int_equal(responder_attach(F.r, F.if1, RESPONDER_XDP_NATIVE), 0);
+        assert_int_equal(responder_is_attached(F.r, F.if1, &new_id), 1);
+        assert_true(new_id != old_id);
+        assert_int_equal(responder_detach(F.r, F.if1), 0);
+        assert_int_equal(unlink(pin), 0);
+        close(prog_fd);
+        close(map_fd);
+}
+
 static void test_mac_follows_interface(void **state)
 {
         static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0x0a},
@@ -500,6 +543,7 @@ int main(void)
             cmocka_unit_test_setup(test_attach_idempotent, each_setup),
             cmocka_unit_test_setup(test_attach_refuses_foreign, each_setup),
             cmocka_unit_test_setup(test_attach_replaces_older_build, each_setup),
+            cmocka_unit_test_setup(test_attach_replaces_older_layout, each_setup),
             cmocka_unit_test_setup(test_mac_follows_interface, each_setup),
             cmocka_unit_test(test_unpin),
         };
