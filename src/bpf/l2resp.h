@@ -17,7 +17,7 @@
  * little contention to save; a single shared value keeps the lookup to one
  * hash probe and lets user space read a consistent entry in one syscall.
  * User space never writes the counters back: a deadline refresh goes
- * through the l2lb_set_deadline syscall program, which stores the deadline
+ * through the l2lb_set syscall program, which stores the deadline
  * in place, so increments racing with a refresh are never lost. */
 #pragma once
 
@@ -27,7 +27,6 @@
 #define L2RESP_AF_INET6 10 /* AF_INET6 */
 
 #define L2RESP_MAX_ENTRIES 16384
-#define L2RESP_MAX_IFACES  1024
 
 /* Pinned map name below the bpf root. The suffix is the layout version: a
  * build that changes a struct below must bump it, so that an upgraded agent

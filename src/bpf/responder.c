@@ -3,7 +3,7 @@
  * responder_open() loads the bpftool skeleton of l2resp.bpf.c with its maps
  * pinned below the bpf root: libbpf reuses the pinned maps when they exist
  * (an agent restart keeps every entry, deadline and counter) and pins fresh
- * ones otherwise. Entries are written through the l2lb_set_deadline syscall
+ * ones otherwise. Entries are written through the l2lb_set syscall
  * program so that user space never rewrites the counters the datapath
  * increments; deletions and reads use the map directly. Attachment lives in
  * responder-attach.c, announcements in responder-announce.c, solicited-node

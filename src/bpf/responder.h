@@ -48,8 +48,9 @@ struct responder;
 enum responder_xdp_mode {
         /* Driver mode; falls back to generic mode (with a warning) when the
          * driver has no native XDP. On veth, a reply sent with native XDP_TX
-         * reaches the peer only if the peer has an XDP program (or NAPI via
-         * GRO) enabled; use generic mode where that is not the case. */
+         * reaches the peer only if the peer device has an XDP program (GRO on
+         * the peer does not suffice, measured on 6.18); use generic mode
+         * there, e.g. for veths into a bridge. */
         RESPONDER_XDP_NATIVE,
         RESPONDER_XDP_GENERIC,
 };
