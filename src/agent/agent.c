@@ -55,7 +55,8 @@ struct agent {
         GHashTable *devices;  /* ifindex → struct link_info */
         GHashTable *attached; /* ifindex set */
         bool synced;
-        bool ready;
+        bool started; /* agent_start() ran: attach configured devices as they appear */
+        GHashTable *garps_sent; /* "ip\x1fdevice" → gratuitous packets sent (guint64 *) */
         sd_event_source *run;
         sd_event_source *wakeup;
         unsigned in_flight; /* lease writes */
@@ -71,7 +72,7 @@ struct agent {
         struct metrics *metrics;
         struct kube_client_metrics *client_metrics;
         struct metric *m_held, *m_counters, *m_entries, *m_requests, *m_replies, *m_garp,
-                *m_heartbeat, *m_ready;
+                *m_garp_ip, *m_heartbeat, *m_ready;
         struct httpd *httpd;
         struct httpd *status;
 };
@@ -105,6 +106,44 @@ static const char *ifname(struct agent *a, int ifindex, char *buf)
                 return l->name;
         snprintf(buf, IF_NAMESIZE, "if%d", ifindex);
         return buf;
+}
+
+/* A device named by the devices key: exact names, or "prefix+" (as the core matches them). */
+static bool device_configured(struct agent *a, const char *name)
+{
+        for (char **p = a->cfg->devices; p && *p; p++) {
+                size_t l = strlen(*p);
+
+                if (l > 0 && (*p)[l - 1] == '+' ? strncmp(*p, name, l - 1) == 0 : streq(*p, name))
+                        return true;
+        }
+        return false;
+}
+
+/* Ready: caches synced and, when devices are configured, the responder
+ * attached to every configured device present (at least one). With no
+ * devices configured it attaches on demand, to the devices entries need. */
+static bool agent_ready(struct agent *a)
+{
+        GHashTableIter it;
+        gpointer v;
+        size_t present = 0;
+
+        if (!a->synced)
+                return false;
+        if (strv_length(a->cfg->devices) == 0)
+                return true;
+        g_hash_table_iter_init(&it, a->devices);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                const struct link_info *l = v;
+
+                if (!device_configured(a, l->name))
+                        continue;
+                if (!g_hash_table_contains(a->attached, GINT_TO_POINTER(l->ifindex)))
+                        return false;
+                present++;
+        }
+        return present > 0;
 }
 
 /* ---- lease writes ---- */
@@ -239,11 +278,24 @@ static void apply_garps(struct agent *a, const struct announce_decisions *d)
         for (size_t i = 0; i < d->n_garps; i++) {
                 char ip[IPADDR_STRLEN], buf[IF_NAMESIZE];
                 int r = responder_announce(a->resp, &d->garps[i].ip, d->garps[i].ifindex);
+                const char *dev = ifname(a, d->garps[i].ifindex, buf);
 
+                ipaddr_format(&d->garps[i].ip, ip);
                 if (r < 0)
                         log_warn_errno(r, "cannot send gratuitous announcement", "ip=%s device=%s",
-                                       ipaddr_format(&d->garps[i].ip, ip),
-                                       ifname(a, d->garps[i].ifindex, buf));
+                                       ip, dev);
+                else {
+                        /* one burst: ARP request + reply for IPv4, one NA for IPv6 */
+                        char *key = g_strdup_printf("%s\x1f%s", ip, dev);
+                        guint64 *n = g_hash_table_lookup(a->garps_sent, key);
+
+                        if (!n) {
+                                n = g_new0(guint64, 1);
+                                g_hash_table_insert(a->garps_sent, key, n);
+                        } else
+                                g_free(key);
+                        *n += d->garps[i].ip.family == AF_INET ? 2 : 1;
+                }
         }
 }
 
@@ -258,6 +310,21 @@ static void on_policy_patched(struct kube_client *c, const struct kube_result *r
         free(name);
 }
 
+/* One line per condition: an error while it is True, its resolution once False. */
+static void log_policy_status(const struct announce_policy_status *s)
+{
+        for (size_t i = 0; i < s->conditions.n; i++) {
+                const struct kube_condition *c = &s->conditions.items[i];
+
+                if (streq_ptr(c->status, "True"))
+                        log_warn("policy error", "policy=%s condition=%s reason=%s message=%s",
+                                 s->policy, c->type, strempty(c->reason), log_q(c->message));
+                else
+                        log_info("policy condition cleared", "policy=%s condition=%s status=%s",
+                                 s->policy, c->type, strempty(c->status));
+        }
+}
+
 static void apply_statuses(struct agent *a, const struct announce_decisions *d)
 {
         for (size_t i = 0; i < d->n_statuses; i++) {
@@ -269,8 +336,7 @@ static void apply_statuses(struct agent *a, const struct announce_decisions *d)
                         json_object_set_new(patch, "metadata",
                                             json_pack("{s:s}", "resourceVersion",
                                                       p->meta.resource_version));
-                log_info("policy status", "policy=%s conditions=%zu", d->statuses[i].policy,
-                         d->statuses[i].conditions.n);
+                log_policy_status(&d->statuses[i]);
                 kube_patch(a->client, &KUBE_L2POLICIES, NULL, d->statuses[i].policy, "status",
                            KUBE_PATCH_MERGE, patch, on_policy_patched,
                            strdup(d->statuses[i].policy), NULL);
@@ -440,6 +506,8 @@ static void on_link(void *ud, const struct link_info *l, bool removed)
                 g_hash_table_replace(a->devices, GINT_TO_POINTER(l->ifindex),
                                      g_memdup2(l, sizeof(*l)));
                 announcer_set_device(a->ann, &dev);
+                if (a->started && device_configured(a, l->name))
+                        ensure_attached(a, l->ifindex);
         }
         if (a->run)
                 schedule_run(a);
@@ -459,7 +527,7 @@ static json_t *status_json(struct agent *a)
 
         json_object_set_new(o, "node", json_string(a->node_name));
         json_object_set_new(o, "synced", json_boolean(a->synced));
-        json_object_set_new(o, "ready", json_boolean(a->ready));
+        json_object_set_new(o, "ready", json_boolean(agent_ready(a)));
         json_object_set_new(o, "leasesHeld", json_integer((json_int_t)announcer_n_held(a->ann, now)));
         g_hash_table_iter_init(&it, a->devices);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
@@ -566,7 +634,12 @@ static void collect(struct metrics *m, void *ud)
         metric_set(a->m_counters, (double)c->deletions, "deletion");
         metric_clear(a->m_requests);
         metric_clear(a->m_replies);
+        metric_clear(a->m_garp_ip);
         if (responder_list(a->resp, &entries, &n) >= 0) {
+                GHashTable *live = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+                GHashTableIter it;
+                gpointer k, v;
+
                 for (size_t i = 0; i < n; i++) {
                         char ip[IPADDR_STRLEN], buf[IF_NAMESIZE];
                         const char *dev = ifname(a, entries[i].ifindex, buf);
@@ -574,8 +647,22 @@ static void collect(struct metrics *m, void *ud)
                         ipaddr_format(&entries[i].ip, ip);
                         metric_set(a->m_requests, (double)entries[i].requests, ip, dev);
                         metric_set(a->m_replies, (double)entries[i].replies, ip, dev);
+                        g_hash_table_add(live, g_strdup_printf("%s\x1f%s", ip, dev));
                 }
                 free(entries);
+                /* per announced IP: counts of IPs no longer announced go */
+                g_hash_table_iter_init(&it, a->garps_sent);
+                while (g_hash_table_iter_next(&it, &k, &v)) {
+                        const char *sep = strchr(k, '\x1f');
+                        _cleanup_free_ char *ip = strndup(k, (size_t)(sep - (const char *)k));
+
+                        if (!g_hash_table_contains(live, k)) {
+                                g_hash_table_iter_remove(&it);
+                                continue;
+                        }
+                        metric_set(a->m_garp_ip, (double)*(guint64 *)v, ip, sep + 1);
+                }
+                g_hash_table_unref(live);
         }
         metric_set(a->m_entries, (double)n);
         responder_get_stats(a->resp, &st);
@@ -583,7 +670,7 @@ static void collect(struct metrics *m, void *ud)
         metric_set(a->m_garp, (double)st.arp_replies_sent, "arp_reply");
         metric_set(a->m_garp, (double)st.nas_sent, "neighbor_advertisement");
         metric_set(a->m_heartbeat, a->last_api_ok ? (double)(now - a->last_api_ok) / 1e6 : -1);
-        metric_set(a->m_ready, a->ready ? 1 : 0);
+        metric_set(a->m_ready, agent_ready(a) ? 1 : 0);
 }
 
 static void on_http(const char *method, const char *path, struct httpd_response *r, void *ud)
@@ -600,9 +687,12 @@ static void on_http(const char *method, const char *path, struct httpd_response 
                 r->status = 200;
                 r->body = strdup("ok\n");
         } else if (streq(path, "/readyz")) {
-                r->status = a->ready ? 200 : 503;
-                r->body = strdup(a->ready ? "ok\n"
-                                          : "caches not synced or responder not attached\n");
+                bool ready = agent_ready(a);
+
+                r->status = ready ? 200 : 503;
+                r->body = strdup(ready ? "ok\n"
+                                 : !a->synced ? "caches not synced\n"
+                                              : "responder not attached to any configured device\n");
         } else
                 on_status(method, path, r, ud);
 }
@@ -638,6 +728,10 @@ static void setup_metrics(struct agent *a)
         a->m_garp = metrics_counter(a->metrics, "l2lb_responder_gratuitous_sent_total",
                                     "Gratuitous ARP requests/replies and unsolicited NAs sent.",
                                     garp);
+        a->m_garp_ip = metrics_counter(a->metrics, "l2lb_responder_gratuitous_ip_sent_total",
+                                       "Gratuitous packets sent per announced IP (ARP request + "
+                                       "reply, or unsolicited NA), while the IP is announced.",
+                                       ipdev);
         a->m_heartbeat = metrics_gauge(a->metrics, "l2lb_agent_heartbeat_age_seconds",
                                        "Seconds since the agent last heard from the API server.",
                                        NULL);
@@ -702,6 +796,7 @@ int agent_new(sd_event *e, struct l2lb_config *cfg, struct agent **ret)
                          "duration, retry period < renew deadline / 1.2)");
         a->node_name = isempty(cfg->node_name) ? default_node_name() : strdup(cfg->node_name);
         a->devices = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+        a->garps_sent = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         a->attached = g_hash_table_new(NULL, NULL);
         ac = (struct announcer_config){
                 .node_name = a->node_name,
@@ -781,6 +876,8 @@ int agent_new(sd_event *e, struct l2lb_config *cfg, struct agent **ret)
                 r = httpd_start(e, cfg->prometheus_serve_addr, on_http, a, &a->httpd);
                 if (r < 0)
                         goto fail;
+                log_info("serving metrics and health", "address=%s port=%u",
+                         cfg->prometheus_serve_addr, httpd_port(a->httpd));
         }
         if (!isempty(cfg->status_socket)) {
                 r = httpd_start_unix(e, cfg->status_socket, on_status, a, &a->status);
@@ -811,12 +908,12 @@ int agent_start(struct agent *a)
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 struct link_info *l = v;
 
-                if (strv_length(a->cfg->devices) == 0 || !strv_contains(a->cfg->devices, l->name))
+                if (!device_configured(a, l->name))
                         continue;
                 ensure_attached(a, l->ifindex);
                 any = true;
         }
-        a->ready = any || strv_length(a->cfg->devices) == 0;
+        a->started = true;
         if (!any && strv_length(a->cfg->devices) > 0)
                 log_warn("none of the configured devices exists (yet)");
         for (int i = 0; i < N_INFORMERS; i++)
@@ -891,6 +988,8 @@ void agent_free(struct agent *a)
         announcer_free(a->ann);
         g_hash_table_unref(a->devices);
         g_hash_table_unref(a->attached);
+        if (a->garps_sent)
+                g_hash_table_unref(a->garps_sent);
         sd_event_unref(a->event);
         free(a->node_name);
         free(a);

@@ -98,18 +98,20 @@ struct kube_client_metrics *kube_client_metrics_new(struct metrics *m, struct ku
         km->latency = metrics_histogram(m, "l2lb_k8s_client_request_duration_seconds",
                                         "Kubernetes API request latency (watches excluded).",
                                         lat_labels, buckets);
-        km->throttled = metrics_gauge(m, "l2lb_k8s_client_rate_limiter_wait_seconds_total",
-                                      "Time requests waited in the client-side rate limiter.",
-                                      NULL);
-        km->watches = metrics_gauge(m, "l2lb_k8s_client_watch_restarts_total",
-                                    "Watch requests started (first watch and restarts).",
-                                    res_labels);
-        km->relists = metrics_gauge(m, "l2lb_k8s_client_relists_total",
-                                    "Complete lists after the first (410 Gone, errors).",
-                                    res_labels);
-        km->decode_errors = metrics_gauge(m, "l2lb_k8s_client_decode_errors_total",
-                                          "Objects from the API that could not be decoded.",
-                                          res_labels);
+        /* cumulative values read from the client and informers at scrape
+         * time: counters (the _total suffix promises it), set, not added */
+        km->throttled = metrics_counter(m, "l2lb_k8s_client_rate_limiter_wait_seconds_total",
+                                        "Time requests waited in the client-side rate limiter.",
+                                        NULL);
+        km->watches = metrics_counter(m, "l2lb_k8s_client_watch_restarts_total",
+                                      "Watch requests started (first watch and restarts).",
+                                      res_labels);
+        km->relists = metrics_counter(m, "l2lb_k8s_client_relists_total",
+                                      "Complete lists after the first (410 Gone, errors).",
+                                      res_labels);
+        km->decode_errors = metrics_counter(m, "l2lb_k8s_client_decode_errors_total",
+                                            "Objects from the API that could not be decoded.",
+                                            res_labels);
         kube_client_set_observer(c, observe, km);
         return km;
 }

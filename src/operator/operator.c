@@ -538,7 +538,9 @@ static void collect(struct metrics *m, void *ud)
 static void on_http(const char *method, const char *path, struct httpd_response *r, void *ud)
 {
         struct operator *o = ud;
-        bool synced_all = kube_informer_synced(o->pools) && kube_informer_synced(o->services);
+        /* with LB-IPAM disabled the operator has nothing to sync and is ready */
+        bool synced_all = !o->cfg->enable_lb_ipam ||
+                          (kube_informer_synced(o->pools) && kube_informer_synced(o->services));
 
         if (!streq(method, "GET"))
                 return;
