@@ -63,6 +63,7 @@ struct lab_pod {
         bool api_deleting; /* deletionTimestamp seen: finalise with DELETE */
         bool api_gone;     /* removed from the API: free when DONE */
         bool delete_sent;
+        bool pull_backoff; /* image error reported once: now ImagePullBackOff */
         unsigned restarts;
         int64_t start_time, started_at; /* realtime usec */
 
@@ -254,7 +255,7 @@ static json_t *container_statuses(struct lab_pod *p)
                                 strempty(image)) < 0)
                                 msg = NULL;
                         state = json_pack("{s:{s:s, s:s}}", "waiting", "reason",
-                                          p->restarts ? "ImagePullBackOff" : "ErrImagePull",
+                                          p->pull_backoff ? "ImagePullBackOff" : "ErrImagePull",
                                           "message", msg ? msg : "image not available");
                 } else if (p->state == POD_BACKOFF)
                         state = json_pack("{s:{s:s, s:s}}", "waiting", "reason", "CrashLoopBackOff",
@@ -678,8 +679,8 @@ static void pod_sync(struct lab_pod *p)
                 pod_net_setup(p);
                 break;
         case POD_IMAGE_ERROR:
-                if (p->restarts == 0) { /* the back-off timer fired */
-                        p->restarts = 1;
+                if (!p->pull_backoff) { /* the back-off timer fired */
+                        p->pull_backoff = true;
                         pod_report(p);
                 }
                 break;
