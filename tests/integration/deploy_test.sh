@@ -10,6 +10,7 @@
 #     the kubelet mounts it) and every flag of the manifests is accepted by
 #     both programs: they get past configuration and stop at the (bad)
 #     kubeconfig; a bogus key is refused (the check can fail)
+#   - docs/configuration.md's key table matches the programs (scripts/config-doc)
 #   - RBAC is sufficient: the operator, with only its ServiceAccount's rights,
 #     leads, assigns an IP, writes Service and pool status and Events; the
 #     agent, with only its rights and only the DaemonSet's capabilities, in a
@@ -125,6 +126,8 @@ cp -a "$NE_WORK/config-base" "$NE_WORK/config-bogus"
 echo 1 >"$NE_WORK/config-bogus/l2-announcement-lease-duration" # sic: a typo
 check "a misspelt key is refused, by name (exit 2)" \
 	bash -c "'$L2LB_BUILD/l2lb-operator' --config-dir='$NE_WORK/config-bogus' --kubeconfig='$NE_WORK/bad.kubeconfig' 2>&1 | grep -q 'unknown configuration key \"l2-announcement-lease-duration\"'; [[ \${PIPESTATUS[0]} -eq 2 ]]"
+check "docs/configuration.md lists every key, type and default as the programs' --help does" \
+	env L2LB_BUILD="$L2LB_BUILD" "$L2LB_TOP/scripts/config-doc" --check "$L2LB_TOP/docs/configuration.md"
 k apply -k "$deploy/overlays/seed" >/dev/null 2>&1 # the seed's timings for the rest
 
 # ---- identities: exactly the ServiceAccounts' rights ----
@@ -191,7 +194,7 @@ ne_create_node || die "cannot create Node $NE_NODE"
 ne_start_agent l2lb-agent "$NE_WORK/config-seed"
 lease=cilium-l2announce-$ns-web
 holder() { k -n kube-system get lease "$lease" -o jsonpath='{.spec.holderIdentity}'; }
-echo "     agent capabilities: $(ne_manifest_caps)"
+echo "     agent capabilities: $(ne_manifest_caps) $(ne_manifest_nnp)"
 check "agent: acquires the Service's Lease in its namespace" \
 	wait_for 20 bash -c "[[ \$('$KUBECTL' -n kube-system get lease $lease -o jsonpath='{.spec.holderIdentity}') == $NE_NODE ]]"
 check "agent: writes the broken policy's status (io.cilium/bad-interface-regex)" \

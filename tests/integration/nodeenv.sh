@@ -10,7 +10,8 @@
 # * the programs get the args of the rendered manifests (with $(POD_NAMESPACE)
 #   expanded), the ConfigMap l2lb-config as a config directory laid out as the
 #   kubelet lays out a ConfigMap volume, and the agent only the capabilities of
-#   the DaemonSet's securityContext (setpriv bounding set)
+#   the DaemonSet's securityContext (setpriv bounding set; no_new_privs when it
+#   says allowPrivilegeEscalation: false)
 # Everything is removed by ne_cleanup (trap it), by name and PID, never by pattern.
 #
 # Needs: KUBECTL, L2LB_TESTENV, L2LB_BUILD, L2LB_TOP; set NE_TAG (short word) first.
@@ -155,6 +156,13 @@ ne_manifest_args() {
 		sed "s/\$(POD_NAMESPACE)/$NE_NAMESPACE/g"
 }
 
+# ne_manifest_nnp: --nnp (no_new_privs) if the agent container forbids privilege escalation
+ne_manifest_nnp() {
+	[[ $(k -n "$NE_NAMESPACE" get daemonset l2lb-agent \
+		-o go-template='{{(index .spec.template.spec.containers 0).securityContext.allowPrivilegeEscalation}}') == false ]] &&
+		echo --nnp
+}
+
 # ne_manifest_caps: setpriv's --bounding-set for the agent container's capabilities
 ne_manifest_caps() {
 	local caps c out=-all
@@ -196,16 +204,18 @@ ne_port() { # NAME: port of "serving metrics and health" in its log
 # DaemonSet's args and capabilities, its identity, generic XDP (veth), its
 # bpffs and status socket under the test's own paths
 ne_start_agent() {
-	local name=$1 cfg=$2 args=() a caps
+	local name=$1 cfg=$2 args=() a caps nnp
 	shift 2
 	while IFS= read -r a; do
 		[[ $a == --config-dir=* ]] && a=--config-dir=$cfg
 		args+=("$a")
 	done < <(ne_manifest_args daemonset l2lb-agent)
 	caps=$(ne_manifest_caps)
+	nnp=$(ne_manifest_nnp)
+	# shellcheck disable=SC2086
 	NODE_NAME=$NE_NODE POD_NAMESPACE=$NE_NAMESPACE LIBXDP_BPFFS=$NE_BPF \
 		nsenter --net="/run/netns/$NE_NODE" -- \
-		setpriv --bounding-set="$caps" --inh-caps=-all -- \
+		setpriv $nnp --bounding-set="$caps" --inh-caps=-all -- \
 		"$L2LB_BUILD/l2lb-agent" "${args[@]}" --kubeconfig="$NE_WORK/agent.kubeconfig" \
 		--bpf-root="$NE_BPF/l2lb" --status-socket="$NE_WORK/agent.sock" --xdp-mode=generic \
 		"$@" >>"$NE_WORK/$name.log" 2>&1 &
