@@ -223,8 +223,9 @@ static void send_action(struct agent *a, const struct announce_lease_action *act
         }
         log_debug("lease write", "lease=%s op=%s reason=%s", act->name, method, act->reason);
         a->in_flight++;
-        r = kube_call(a->client, method, path, body, "application/json", KUBE_CALL_NO_RETRY,
-                      timeout, on_lease_written, w, NULL);
+        r = kube_call(a->client, method, path, body, "application/json",
+                      KUBE_CALL_NO_RETRY | KUBE_CALL_PRIORITY, timeout, on_lease_written, w,
+                      NULL);
         if (act->op == LEASE_DELETE)
                 json_decref(body);
         if (r < 0) {

@@ -71,6 +71,7 @@ struct kube_client {
         uint64_t tokens_at;
         uint64_t throttled_usec;
         GQueue waiting;
+        GQueue waiting_priority;
         GQueue data_pending;
         GHashTable *calls; /* every live call, to free them with the client */
         unsigned in_flight;
@@ -268,7 +269,7 @@ static int on_pump(sd_event_source *s, void *userdata)
 
         (void)s;
         refill(c, now);
-        while (!g_queue_is_empty(&c->waiting)) {
+        while (!g_queue_is_empty(&c->waiting_priority) || !g_queue_is_empty(&c->waiting)) {
                 struct kube_call *call;
 
                 if (c->opts.qps > 0) {
@@ -282,7 +283,9 @@ static int on_pump(sd_event_source *s, void *userdata)
                         }
                         c->tokens -= 1.0;
                 }
-                call = g_queue_pop_head(&c->waiting);
+                call = g_queue_pop_head(&c->waiting_priority);
+                if (!call)
+                        call = g_queue_pop_head(&c->waiting);
                 c->throttled_usec += now - call->enqueued_usec;
                 start_call(c, call, now);
         }
@@ -293,7 +296,8 @@ static void enqueue(struct kube_client *c, struct kube_call *call)
 {
         call->state = CALL_WAITING;
         call->enqueued_usec = now_usec(c);
-        g_queue_push_tail(&c->waiting, call);
+        g_queue_push_tail(call->flags & KUBE_CALL_PRIORITY ? &c->waiting_priority : &c->waiting,
+                          call);
         schedule_pump(c);
 }
 
@@ -373,6 +377,15 @@ static int call_setup_easy(struct kube_call *call)
         curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 2L);
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(call->timeout_usec / 1000));
+        if (call->watch) {
+                /* A watch with bookmarks hears from the apiserver about every
+                 * minute (1.17+), so 90 s of silence means a stalled stream:
+                 * an overloaded apiserver that "forces a watcher close due to
+                 * unresponsiveness" was seen to keep the response open, silent,
+                 * until the watch's timeout (minutes). End it and watch again. */
+                curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+                curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 90L);
+        }
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
         if (c->insecure) {
                 curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -532,7 +545,9 @@ static void call_discard(struct kube_call *call)
 
         switch (call->state) {
         case CALL_WAITING:
-                g_queue_remove(&c->waiting, call);
+                g_queue_remove(call->flags & KUBE_CALL_PRIORITY ? &c->waiting_priority
+                                                                : &c->waiting,
+                               call);
                 break;
         case CALL_ACTIVE:
                 curl_multi_remove_handle(c->multi, call->easy);
@@ -739,6 +754,7 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
         c->tokens = c->opts.burst;
         c->insecure = cfg->insecure;
         g_queue_init(&c->waiting);
+        g_queue_init(&c->waiting_priority);
         g_queue_init(&c->data_pending);
         c->calls = g_hash_table_new(NULL, NULL);
         c->server = strdup(cfg->server);
@@ -796,6 +812,7 @@ void kube_client_free(struct kube_client *c)
         if (!c)
                 return;
         g_queue_clear(&c->waiting);
+        g_queue_clear(&c->waiting_priority);
         g_queue_clear(&c->data_pending);
         if (c->calls) {
                 GList *all = g_hash_table_get_keys(c->calls);

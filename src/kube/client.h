@@ -46,6 +46,10 @@ struct kube_client_options {
 
 enum kube_call_flags {
         KUBE_CALL_NO_RETRY = 1 << 0, /* report the first failure (time-critical writes) */
+        /* Go before every ordinary request waiting for a rate-limit token
+         * (lease renewals must never queue behind bulk status patches). It
+         * still takes a token, so the QPS limit holds. */
+        KUBE_CALL_PRIORITY = 1 << 1,
 };
 
 /* Called after every HTTP exchange (also retried ones), for metrics. */

@@ -404,6 +404,8 @@ static void on_watch_done(struct kube_client *c, const struct kube_result *res, 
         (void)c;
         inf->call = NULL;
         if (kube_result_ok(res)) {
+                log_debug("watch ended, watching again", "resource=%s rv=%s", inf->res->plural,
+                          strempty(inf->rv));
                 inf->failures = 0;
                 start_watch(inf);
                 return;

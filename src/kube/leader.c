@@ -22,6 +22,7 @@ struct kube_leader {
         bool leading;
         bool started;
         bool releasing;
+        bool released; /* handed over: take no part any more (client-go's ReleaseOnCancel) */
         struct kube_call *call;
         sd_event_source *timer;
         void (*release_done)(void *);
@@ -136,11 +137,16 @@ static void write_lease(struct kube_leader *l, struct k8s_lease *lease, bool cre
         int r;
 
         l->sent_at = mono(l);
-        if (create)
-                r = kube_create(l->client, &KUBE_LEASES, l->namespace, o, on_write, l, &l->call);
-        else
-                r = kube_update(l->client, &KUBE_LEASES, l->namespace, l->name, NULL, o,
-                                KUBE_CALL_NO_RETRY, on_write, l, &l->call);
+        {
+                _cleanup_free_ char *path =
+                        kube_path(&KUBE_LEASES, l->namespace, create ? NULL : l->name, NULL);
+
+                /* never behind bulk work in the rate limiter; give up at the
+                 * renew deadline, the leader steps down then anyway */
+                r = kube_call(l->client, create ? "POST" : "PUT", path, o, "application/json",
+                              KUBE_CALL_NO_RETRY | KUBE_CALL_PRIORITY, l->cfg.renew_deadline,
+                              on_write, l, &l->call);
+        }
         json_decref(o);
         if (r < 0) {
                 l->call = NULL;
@@ -219,6 +225,8 @@ static void tick(struct kube_leader *l)
 {
         uint64_t now = mono(l);
 
+        if (l->released)
+                return;
         schedule(l, l->cfg.retry_period);
         if (l->call || l->releasing)
                 return;
@@ -236,8 +244,14 @@ static void tick(struct kube_leader *l)
                 fill_done(&n);
                 return;
         }
-        if (kube_get(l->client, &KUBE_LEASES, l->namespace, l->name, on_get, l, &l->call) < 0)
-                l->call = NULL;
+        {
+                _cleanup_free_ char *path = kube_path(&KUBE_LEASES, l->namespace, l->name, NULL);
+
+                if (kube_call(l->client, "GET", path, NULL, NULL,
+                              KUBE_CALL_NO_RETRY | KUBE_CALL_PRIORITY, l->cfg.retry_period * 4,
+                              on_get, l, &l->call) < 0)
+                        l->call = NULL;
+        }
 }
 
 int kube_leader_new(struct kube_client *c, const struct kube_leader_config *cfg,
@@ -287,6 +301,7 @@ void kube_leader_release(struct kube_leader *l, void (*done)(void *), void *user
         struct k8s_lease n;
         char now[64];
 
+        l->released = true;
         if (!l->leading || !l->lease) {
                 if (done)
                         done(userdata);

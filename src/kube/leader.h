@@ -36,7 +36,8 @@ int kube_leader_start(struct kube_leader *l);
 bool kube_leader_is_leader(const struct kube_leader *l);
 /* Identity of the current holder as last seen (may be NULL). */
 const char *kube_leader_holder(const struct kube_leader *l);
-/* If leading: write holder "" (one attempt) and stop leading; done(ud) runs
- * when the write finished or at once if not leading. */
+/* Leave the election for good (shutdown): if leading, write holder "" (one
+ * attempt) so another replica takes over at its next retry. done(ud) runs
+ * when the write finished, or at once if not leading. */
 void kube_leader_release(struct kube_leader *l, void (*done)(void *), void *userdata);
 void kube_leader_free(struct kube_leader *l);

@@ -641,28 +641,49 @@ static void test_dead_server(void **state)
         assert_false(s.done);
 }
 
+static int order_counter;
+
+struct ordered {
+        struct kube_sync s;
+        int order;
+};
+
+static void ordered_cb(struct kube_client *c, const struct kube_result *res, void *ud)
+{
+        struct ordered *o = ud;
+
+        o->order = ++order_counter;
+        kube_sync_callback(c, res, &o->s);
+}
+
 static void test_rate_limit(void **state)
 {
         struct kube_client *slow = connect_to(NULL, 5, 1);
-        struct kube_sync s[6];
+        struct ordered s[7];
         uint64_t t0, t1;
 
         (void)state;
         sd_event_now(ev, CLOCK_MONOTONIC, &t0);
         memset(s, 0, sizeof(s));
+        order_counter = 0;
         for (int i = 0; i < 6; i++)
-                assert_int_equal(kube_call(slow, "GET", "/version", NULL, NULL, 0, 0,
-                                           kube_sync_callback, &s[i], NULL),
+                assert_int_equal(kube_call(slow, "GET", "/version", NULL, NULL, 0, 0, ordered_cb,
+                                           &s[i], NULL),
                                  0);
-        for (int i = 0; i < 6; i++) {
-                kube_sync_wait(slow, &s[i], TIMEOUT);
-                expect_ok(&s[i], "version");
-                kube_sync_done(&s[i]);
+        /* a priority call queued last overtakes the waiting ones */
+        assert_int_equal(kube_call(slow, "GET", "/version", NULL, NULL, KUBE_CALL_PRIORITY, 0,
+                                   ordered_cb, &s[6], NULL),
+                         0);
+        for (int i = 0; i < 7; i++) {
+                kube_sync_wait(slow, &s[i].s, TIMEOUT);
+                expect_ok(&s[i].s, "version");
+                kube_sync_done(&s[i].s);
         }
         sd_event_now(ev, CLOCK_MONOTONIC, &t1);
-        /* burst 1 then 5 per second: the sixth starts after ~1 s */
-        assert_true(t1 - t0 >= 900 * USEC_PER_MSEC);
+        /* burst 1 then 5 per second: the seventh starts after ~1.2 s */
+        assert_true(t1 - t0 >= 1100 * USEC_PER_MSEC);
         assert_true(kube_client_throttled_usec(slow) >= 2 * USEC_PER_SEC);
+        assert_true(s[6].order <= 2);
         kube_client_free(slow);
 }
 
