@@ -654,7 +654,8 @@ int announcer_leases(struct announcer *a, uint64_t now_mono, struct announce_lea
                 if (i->role == ROLE_NONE && ms && ms->local != LOCAL_CANDIDATE)
                         i->not_candidate = local_status_to_string(ms->local);
         }
-        qsort(l, n, sizeof(*l), info_order);
+        if (n > 1)
+                qsort(l, n, sizeof(*l), info_order);
         *ret = l;
         *ret_n = n;
         return 0;

@@ -589,7 +589,8 @@ static int list_from_fd(int fd, struct responder_entry **ret, size_t *ret_n)
                 }
                 entry_from(&entries[n++], &keys[i], &v);
         }
-        qsort(entries, n, sizeof(*entries), entry_cmp);
+        if (n > 1)
+                qsort(entries, n, sizeof(*entries), entry_cmp);
         *ret = entries;
         *ret_n = n;
         return 0;
@@ -684,7 +685,8 @@ int responder_reconcile(struct responder *r, const struct responder_want *want, 
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
                 responder_key_init(&wanted[i], &want[i].ip, want[i].ifindex);
-        qsort(wanted, n, sizeof(*wanted), key_cmp);
+        if (n > 1)
+                qsort(wanted, n, sizeof(*wanted), key_cmp);
 
         err = keys_from_fd(r->entries_fd, &have, &n_have);
         if (err < 0)
