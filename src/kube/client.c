@@ -72,6 +72,7 @@ struct kube_client {
         uint64_t throttled_usec;
         GQueue waiting;
         GQueue waiting_priority;
+        GQueue waiting_low;
         GQueue data_pending;
         GHashTable *calls; /* every live call, to free them with the client */
         unsigned in_flight;
@@ -269,7 +270,8 @@ static int on_pump(sd_event_source *s, void *userdata)
 
         (void)s;
         refill(c, now);
-        while (!g_queue_is_empty(&c->waiting_priority) || !g_queue_is_empty(&c->waiting)) {
+        while (!g_queue_is_empty(&c->waiting_priority) || !g_queue_is_empty(&c->waiting) ||
+               !g_queue_is_empty(&c->waiting_low)) {
                 struct kube_call *call;
 
                 if (c->opts.qps > 0) {
@@ -286,18 +288,28 @@ static int on_pump(sd_event_source *s, void *userdata)
                 call = g_queue_pop_head(&c->waiting_priority);
                 if (!call)
                         call = g_queue_pop_head(&c->waiting);
+                if (!call)
+                        call = g_queue_pop_head(&c->waiting_low);
                 c->throttled_usec += now - call->enqueued_usec;
                 start_call(c, call, now);
         }
         return 0;
 }
 
+static GQueue *call_queue(struct kube_client *c, struct kube_call *call)
+{
+        if (call->flags & KUBE_CALL_PRIORITY)
+                return &c->waiting_priority;
+        if (call->flags & KUBE_CALL_LOW)
+                return &c->waiting_low;
+        return &c->waiting;
+}
+
 static void enqueue(struct kube_client *c, struct kube_call *call)
 {
         call->state = CALL_WAITING;
         call->enqueued_usec = now_usec(c);
-        g_queue_push_tail(call->flags & KUBE_CALL_PRIORITY ? &c->waiting_priority : &c->waiting,
-                          call);
+        g_queue_push_tail(call_queue(c, call), call);
         schedule_pump(c);
 }
 
@@ -545,9 +557,7 @@ static void call_discard(struct kube_call *call)
 
         switch (call->state) {
         case CALL_WAITING:
-                g_queue_remove(call->flags & KUBE_CALL_PRIORITY ? &c->waiting_priority
-                                                                : &c->waiting,
-                               call);
+                g_queue_remove(call_queue(c, call), call);
                 break;
         case CALL_ACTIVE:
                 curl_multi_remove_handle(c->multi, call->easy);
@@ -755,6 +765,7 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
         c->insecure = cfg->insecure;
         g_queue_init(&c->waiting);
         g_queue_init(&c->waiting_priority);
+        g_queue_init(&c->waiting_low);
         g_queue_init(&c->data_pending);
         c->calls = g_hash_table_new(NULL, NULL);
         c->server = strdup(cfg->server);
@@ -813,6 +824,7 @@ void kube_client_free(struct kube_client *c)
                 return;
         g_queue_clear(&c->waiting);
         g_queue_clear(&c->waiting_priority);
+        g_queue_clear(&c->waiting_low);
         g_queue_clear(&c->data_pending);
         if (c->calls) {
                 GList *all = g_hash_table_get_keys(c->calls);

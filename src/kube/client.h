@@ -50,6 +50,10 @@ enum kube_call_flags {
          * (lease renewals must never queue behind bulk status patches). It
          * still takes a token, so the QPS limit holds. */
         KUBE_CALL_PRIORITY = 1 << 1,
+        /* Best effort (Events, counters in pool status): only when nothing
+         * else waits for a token, so a burst of work is not slowed down by
+         * its own bookkeeping. */
+        KUBE_CALL_LOW = 1 << 2,
 };
 
 /* Called after every HTTP exchange (also retried ones), for metrics. */

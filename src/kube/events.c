@@ -4,6 +4,7 @@
 #include "events.h"
 
 #include <glib.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -23,11 +24,17 @@ struct recent {
         uint64_t last_usec; /* monotonic */
 };
 
+/* Events are best effort: sent only when no other request waits for a
+ * rate-limit token, and dropped (counted) beyond this many outstanding. */
+#define OUTSTANDING_MAX 1000
+
 struct kube_recorder {
         struct kube_client *client;
         char *component;
         char *host;
         GHashTable *recent; /* key → struct recent */
+        unsigned outstanding;
+        uint64_t dropped;
 };
 
 static void recent_free(gpointer p)
@@ -67,11 +74,23 @@ void kube_recorder_free(struct kube_recorder *r)
 
 static void on_done(struct kube_client *c, const struct kube_result *res, void *ud)
 {
+        struct kube_recorder *r = ud;
+
         (void)c;
-        (void)ud;
+        r->outstanding--;
         if (!kube_result_ok(res))
                 log_debug("cannot record event", "status=%ld reason=%s message=%s",
                           res->http_status, log_q(res->reason), log_q(res->message));
+}
+
+static void send(struct kube_recorder *r, const char *method, const char *ns, const char *name,
+                 const char *content_type, json_t *body)
+{
+        _cleanup_free_ char *path = kube_path(&KUBE_EVENTS, ns, name, NULL);
+
+        if (kube_call(r->client, method, path, body, content_type, KUBE_CALL_LOW, 0, on_done, r,
+                      NULL) >= 0)
+                r->outstanding++;
 }
 
 void kube_event(struct kube_recorder *r, const struct kube_object_ref *obj, const char *type,
@@ -88,6 +107,12 @@ void kube_event(struct kube_recorder *r, const struct kube_object_ref *obj, cons
 
         if (!r)
                 return;
+        if (r->outstanding >= OUTSTANDING_MAX) {
+                if (r->dropped++ % 1000 == 0)
+                        log_warn("API server too busy: dropping Events", "dropped=%" PRIu64,
+                                 r->dropped);
+                return;
+        }
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
@@ -103,8 +128,7 @@ void kube_event(struct kube_recorder *r, const struct kube_object_ref *obj, cons
                 rec->count++;
                 rec->last_usec = mono;
                 o = json_pack("{s:i, s:s}", "count", rec->count, "lastTimestamp", now_s);
-                kube_patch(r->client, &KUBE_EVENTS, rec->namespace, rec->name, NULL,
-                           KUBE_PATCH_MERGE, o, on_done, NULL, NULL);
+                send(r, "PATCH", rec->namespace, rec->name, "application/merge-patch+json", o);
                 json_decref(o);
                 return;
         }
@@ -122,7 +146,7 @@ void kube_event(struct kube_recorder *r, const struct kube_object_ref *obj, cons
                       r->host);
         if (!o)
                 return;
-        kube_create(r->client, &KUBE_EVENTS, ns, o, on_done, NULL, NULL);
+        send(r, "POST", ns, NULL, "application/json", o);
         json_decref(o);
         rec = calloc(1, sizeof(*rec));
         rec->namespace = strdup(ns);

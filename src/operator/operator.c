@@ -182,13 +182,15 @@ static void send_status_patch(struct operator *o, const char *key,
 {
         struct patch_ctx *ctx = calloc(1, sizeof(*ctx));
         struct pending *p = calloc(1, sizeof(*p));
+        _cleanup_free_ char *path = kube_path(res, ns, name, "status");
 
         ctx->o = o;
         ctx->key = strdup(key);
         p->dirty_since = mono(o);
         g_hash_table_replace(o->in_flight, strdup(key), p);
-        if (kube_patch(o->client, res, ns, name, "status", KUBE_PATCH_MERGE, patch, on_patched,
-                       ctx, NULL) < 0) {
+        /* pool counters are bookkeeping: they wait while services wait */
+        if (kube_call(o->client, "PATCH", path, patch, "application/merge-patch+json",
+                      res == &KUBE_IPPOOLS ? KUBE_CALL_LOW : 0, 0, on_patched, ctx, NULL) < 0) {
                 g_hash_table_remove(o->in_flight, key);
                 retry_later(o, key);
                 free(ctx->key);

@@ -23,6 +23,8 @@ passed=0 failed=0
 k() { "$KUBECTL" "$@"; }
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  # no namespace controller runs in the test instance: delete the contents
+  k -n "$ns" delete svc,deployment --all --wait=false >/dev/null 2>&1
   k delete namespace "$ns" --wait=false >/dev/null 2>&1
   k delete ippools optest-blue optest-a optest-b optest-req >/dev/null 2>&1
   k -n kube-system delete lease l2lb-operator-resource-lock >/dev/null 2>&1
@@ -73,7 +75,11 @@ start_operator op-a
 a_pid=$op_pid
 
 # ---- the seed's flow ----
-sed 's/name: "pool-blue"/name: "optest-blue"/' "$L2LB_TOP/lab/manifests/pool-blue.yaml" | k apply -f - >/dev/null
+# the seed's pool-blue, limited to this test's namespace (other tests share
+# the apiserver)
+sed -e 's/name: "pool-blue"/name: "optest-blue"/' \
+  -e "s/      color: blue/      color: blue\n      io.kubernetes.service.namespace: $ns/" \
+  "$L2LB_TOP/lab/manifests/pool-blue.yaml" | k apply -f - >/dev/null
 k -n "$ns" create deployment deathstar --image=docker.io/cilium/starwars >/dev/null
 k -n "$ns" expose deployment deathstar --name deathstar-3 --port 80 --type LoadBalancer >/dev/null
 check "unlabelled service gets the no_pool condition" \
