@@ -76,6 +76,7 @@ struct kube_client {
         GQueue data_pending;
         GHashTable *calls; /* every live call, to free them with the client */
         unsigned in_flight;
+        unsigned in_flight_ordinary; /* counted against opts.max_in_flight */
         bool in_action; /* inside curl_multi_socket_action */
         kube_observer_t observer;
         void *observer_data;
@@ -216,6 +217,11 @@ static void refill(struct kube_client *c, uint64_t now)
 
 static int call_setup_easy(struct kube_call *call);
 
+static bool ordinary(const struct kube_call *call)
+{
+        return !call->watch && !(call->flags & KUBE_CALL_PRIORITY);
+}
+
 static void start_call(struct kube_client *c, struct kube_call *call, uint64_t now)
 {
         CURLMcode mc;
@@ -234,10 +240,14 @@ static void start_call(struct kube_client *c, struct kube_call *call, uint64_t n
         call->started_usec = now;
         call->attempts++;
         c->in_flight++;
+        if (ordinary(call))
+                c->in_flight_ordinary++;
         mc = curl_multi_add_handle(c->multi, call->easy);
         if (mc != CURLM_OK) {
                 log_error("cannot start API request", "error=%s", log_q(curl_multi_strerror(mc)));
                 c->in_flight--;
+                if (ordinary(call))
+                        c->in_flight_ordinary--;
                 call->state = CALL_FINISHED;
                 if (call->cb) {
                         struct kube_result res = {.error = -EIO,
@@ -273,6 +283,18 @@ static int on_pump(sd_event_source *s, void *userdata)
         while (!g_queue_is_empty(&c->waiting_priority) || !g_queue_is_empty(&c->waiting) ||
                !g_queue_is_empty(&c->waiting_low)) {
                 struct kube_call *call;
+                bool ordinary_only = g_queue_is_empty(&c->waiting_priority);
+
+                /* ordinary calls wait for a slot on the wire (woken by
+                 * finish_call); priority calls and watches never do */
+                if (ordinary_only && c->in_flight_ordinary >= c->opts.max_in_flight) {
+                        bool watch_waiting = false;
+
+                        for (GList *l = c->waiting.head; l && !watch_waiting; l = l->next)
+                                watch_waiting = ((struct kube_call *)l->data)->watch;
+                        if (!watch_waiting)
+                                break;
+                }
 
                 if (c->opts.qps > 0) {
                         if (c->tokens < 1.0) {
@@ -286,6 +308,15 @@ static int on_pump(sd_event_source *s, void *userdata)
                         c->tokens -= 1.0;
                 }
                 call = g_queue_pop_head(&c->waiting_priority);
+                if (!call && c->in_flight_ordinary >= c->opts.max_in_flight) {
+                        /* full: only a watch may go */
+                        for (GList *l = c->waiting.head; l; l = l->next)
+                                if (((struct kube_call *)l->data)->watch) {
+                                        call = l->data;
+                                        g_queue_delete_link(&c->waiting, l);
+                                        break;
+                                }
+                }
                 if (!call)
                         call = g_queue_pop_head(&c->waiting);
                 if (!call)
@@ -562,6 +593,10 @@ static void call_discard(struct kube_call *call)
         case CALL_ACTIVE:
                 curl_multi_remove_handle(c->multi, call->easy);
                 c->in_flight--;
+                if (ordinary(call)) {
+                        c->in_flight_ordinary--;
+                        schedule_pump(c);
+                }
                 break;
         case CALL_RETRY:
         case CALL_FINISHED:
@@ -582,6 +617,10 @@ static void finish_call(struct kube_client *c, struct kube_call *call, CURLcode 
 
         curl_multi_remove_handle(c->multi, call->easy);
         c->in_flight--;
+        if (ordinary(call)) {
+                c->in_flight_ordinary--;
+                schedule_pump(c);
+        }
         call->state = CALL_FINISHED;
         curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_getinfo(call->easy, CURLINFO_RETRY_AFTER, &retry_after);
@@ -759,6 +798,8 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
                 c->opts.max_retries = 5;
         if (c->opts.timeout_usec == 0)
                 c->opts.timeout_usec = 30 * USEC_PER_SEC;
+        if (c->opts.max_in_flight == 0)
+                c->opts.max_in_flight = 64;
         if (c->opts.qps > 0 && c->opts.burst < 1)
                 c->opts.burst = 1;
         c->tokens = c->opts.burst;

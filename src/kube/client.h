@@ -41,6 +41,11 @@ struct kube_client_options {
         unsigned burst;      /* tokens; at least 1 when qps > 0 */
         unsigned max_retries; /* for 429/5xx/transport errors; default 5 */
         uint64_t timeout_usec; /* per request (not watches); default 30 s */
+        /* Ordinary requests on the wire at once (default 64): the rest wait
+         * in our queues, where KUBE_CALL_PRIORITY can still overtake them
+         * (HTTP/2 stream queues inside libcurl are first come, first served).
+         * Watches and priority calls do not count. */
+        unsigned max_in_flight;
         const char *user_agent;
 };
 

@@ -31,9 +31,13 @@
 
 #define LEADER_LEASE "l2lb-operator-resource-lock"
 
+struct patch_ctx;
+
 struct pending {
         bool again;             /* dirty again while the patch was in flight */
         uint64_t dirty_since;   /* mono µs, for the reconcile latency */
+        struct kube_call *call;
+        struct patch_ctx *ctx;
 };
 
 struct operator {
@@ -189,8 +193,9 @@ static void send_status_patch(struct operator *o, const char *key,
         p->dirty_since = mono(o);
         g_hash_table_replace(o->in_flight, strdup(key), p);
         /* pool counters are bookkeeping: they wait while services wait */
+        p->ctx = ctx;
         if (kube_call(o->client, "PATCH", path, patch, "application/merge-patch+json",
-                      res == &KUBE_IPPOOLS ? KUBE_CALL_LOW : 0, 0, on_patched, ctx, NULL) < 0) {
+                      res == &KUBE_IPPOOLS ? KUBE_CALL_LOW : 0, 0, on_patched, ctx, &p->call) < 0) {
                 g_hash_table_remove(o->in_flight, key);
                 retry_later(o, key);
                 free(ctx->key);
@@ -412,6 +417,27 @@ static void on_started_leading(void *ud)
         maybe_activate(o);
 }
 
+/* Drop the writes decided while leading: a new term decides afresh from
+ * what the API shows (patches on the wire may still land; they carry the
+ * resourceVersion they were computed from). */
+static void cancel_patches(struct operator *o)
+{
+        GHashTableIter it;
+        gpointer v;
+
+        g_hash_table_iter_init(&it, o->in_flight);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                struct pending *p = v;
+
+                kube_call_cancel(p->call);
+                if (p->ctx) {
+                        free(p->ctx->key);
+                        free(p->ctx);
+                }
+        }
+        g_hash_table_remove_all(o->in_flight);
+}
+
 static void on_stopped_leading(void *ud)
 {
         struct operator *o = ud;
@@ -419,6 +445,7 @@ static void on_stopped_leading(void *ud)
         o->leading = false;
         ipam_free(o->ipam);
         o->ipam = NULL;
+        cancel_patches(o);
         g_hash_table_remove_all(o->retry);
         log_info("LB-IPAM inactive (not the leader)");
 }
@@ -702,6 +729,7 @@ void operator_free(struct operator *o)
 {
         if (!o)
                 return;
+        cancel_patches(o);
         httpd_free(o->httpd);
         kube_client_metrics_free(o->client_metrics);
         metrics_free(o->metrics);
