@@ -54,6 +54,12 @@ struct agent {
         struct links *links;
         GHashTable *devices;  /* ifindex → struct link_info */
         GHashTable *attached; /* ifindex set */
+        /* ifindex → struct attach_failure: the responder could not be
+         * attached; retried with a backoff, and the device is reported to
+         * the core as down meanwhile (a node that cannot answer must not
+         * hold leases) */
+        GHashTable *attach_failed;
+        sd_event_source *attach_retry;
         bool synced;
         bool started; /* agent_start() ran: attach configured devices as they appear */
         GHashTable *garps_sent; /* "ip\x1fdevice" → gratuitous packets sent (guint64 *) */
@@ -237,24 +243,123 @@ static void send_action(struct agent *a, const struct announce_lease_action *act
 
 /* ---- applying decisions ---- */
 
-static void ensure_attached(struct agent *a, int ifindex)
+struct attach_failure {
+        uint64_t retry_at; /* mono */
+        uint64_t backoff;
+};
+
+#define ATTACH_BACKOFF_MIN (1 * USEC_PER_SEC)
+#define ATTACH_BACKOFF_MAX (300 * USEC_PER_SEC)
+
+/* The device as the core should see it: up only with carrier and when the
+ * responder is not known to be unattachable on it. */
+static void report_device(struct agent *a, const struct link_info *l)
+{
+        struct announcer_device dev = {
+                .name = l->name,
+                .ifindex = l->ifindex,
+                .up = l->carrier &&
+                      !g_hash_table_contains(a->attach_failed, GINT_TO_POINTER(l->ifindex)),
+        };
+
+        memcpy(dev.mac, l->mac, 6);
+        announcer_set_device(a->ann, &dev);
+}
+
+static void arm_attach_retry(struct agent *a)
+{
+        uint64_t first = UINT64_MAX;
+        GHashTableIter it;
+        gpointer v;
+
+        g_hash_table_iter_init(&it, a->attach_failed);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                const struct attach_failure *f = v;
+
+                if (f->retry_at < first)
+                        first = f->retry_at;
+        }
+        if (first == UINT64_MAX) {
+                sd_event_source_set_enabled(a->attach_retry, SD_EVENT_OFF);
+                return;
+        }
+        sd_event_source_set_time(a->attach_retry, first);
+        sd_event_source_set_enabled(a->attach_retry, SD_EVENT_ONESHOT);
+}
+
+/* Attach the responder to ifindex unless it is. After a failure, attempts
+ * wait for a backoff (1 s doubling to 5 min): entries are applied on every
+ * run, and each attempt may cost resources (libxdp 1.3.1 leaks a program fd
+ * per query of a device with a legacy XDP program). */
+static bool ensure_attached(struct agent *a, int ifindex)
 {
         enum responder_xdp_mode mode = streq(a->cfg->xdp_mode, "generic") ? RESPONDER_XDP_GENERIC
                                                                          : RESPONDER_XDP_NATIVE;
+        struct attach_failure *f = g_hash_table_lookup(a->attach_failed, GINT_TO_POINTER(ifindex));
+        struct link_info *l = g_hash_table_lookup(a->devices, GINT_TO_POINTER(ifindex));
+        uint64_t now = mono(a);
         char buf[IF_NAMESIZE];
         int r;
 
         if (g_hash_table_contains(a->attached, GINT_TO_POINTER(ifindex)))
-                return;
+                return true;
+        if (f && now < f->retry_at)
+                return false;
         r = responder_attach(a->resp, ifindex, mode);
         if (r < 0) {
-                log_error_errno(r, "cannot attach the responder", "device=%s",
-                                ifname(a, ifindex, buf));
-                return;
+                bool first = !f;
+
+                if (!f) {
+                        f = calloc(1, sizeof(*f));
+                        if (!f)
+                                return false;
+                        f->backoff = ATTACH_BACKOFF_MIN;
+                        g_hash_table_insert(a->attach_failed, GINT_TO_POINTER(ifindex), f);
+                } else if (f->backoff < ATTACH_BACKOFF_MAX)
+                        f->backoff = MIN(2 * f->backoff, ATTACH_BACKOFF_MAX);
+                f->retry_at = now + f->backoff;
+                log_error_errno(r, "cannot attach the responder: the device counts as down",
+                                "device=%s retry_in_ms=%" PRIu64, ifname(a, ifindex, buf),
+                                f->backoff / 1000);
+                if (first && l) {
+                        report_device(a, l);
+                        schedule_run(a);
+                }
+                arm_attach_retry(a);
+                return false;
         }
         g_hash_table_add(a->attached, GINT_TO_POINTER(ifindex));
         log_info("responder attached", "device=%s mode=%s", ifname(a, ifindex, buf),
                  a->cfg->xdp_mode);
+        if (f) {
+                g_hash_table_remove(a->attach_failed, GINT_TO_POINTER(ifindex));
+                arm_attach_retry(a);
+                if (l) {
+                        report_device(a, l);
+                        schedule_run(a);
+                }
+        }
+        return true;
+}
+
+static int on_attach_retry(sd_event_source *s, uint64_t usec, void *ud)
+{
+        struct agent *a = ud;
+        GList *keys = g_hash_table_get_keys(a->attach_failed);
+
+        (void)s;
+        (void)usec;
+        for (GList *k = keys; k; k = k->next) {
+                int ifindex = GPOINTER_TO_INT(k->data);
+
+                if (g_hash_table_contains(a->devices, GINT_TO_POINTER(ifindex)))
+                        ensure_attached(a, ifindex);
+                else
+                        g_hash_table_remove(a->attach_failed, k->data);
+        }
+        g_list_free(keys);
+        arm_attach_retry(a);
+        return 0;
 }
 
 static void apply_entries(struct agent *a, const struct announce_decisions *d)
@@ -491,13 +596,10 @@ static void on_link(void *ud, const struct link_info *l, bool removed)
                         log_info("device removed", "device=%s", old->name);
                         announcer_remove_device(a->ann, old->name);
                         g_hash_table_remove(a->attached, GINT_TO_POINTER(l->ifindex));
+                        g_hash_table_remove(a->attach_failed, GINT_TO_POINTER(l->ifindex));
                         g_hash_table_remove(a->devices, GINT_TO_POINTER(l->ifindex));
                 }
         } else if (l->ether) {
-                struct announcer_device dev = {.name = l->name, .ifindex = l->ifindex,
-                                               .up = l->carrier};
-
-                memcpy(dev.mac, l->mac, 6);
                 if (!old || old->carrier != l->carrier || strcmp(old->name, l->name) ||
                     memcmp(old->mac, l->mac, 6))
                         log_info("device", "device=%s ifindex=%d carrier=%s", l->name, l->ifindex,
@@ -506,7 +608,7 @@ static void on_link(void *ud, const struct link_info *l, bool removed)
                         announcer_remove_device(a->ann, old->name);
                 g_hash_table_replace(a->devices, GINT_TO_POINTER(l->ifindex),
                                      g_memdup2(l, sizeof(*l)));
-                announcer_set_device(a->ann, &dev);
+                report_device(a, l);
                 if (a->started && device_configured(a, l->name))
                         ensure_attached(a, l->ifindex);
         }
@@ -799,6 +901,7 @@ int agent_new(sd_event *e, struct l2lb_config *cfg, struct agent **ret)
         a->devices = g_hash_table_new_full(NULL, NULL, NULL, g_free);
         a->garps_sent = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         a->attached = g_hash_table_new(NULL, NULL);
+        a->attach_failed = g_hash_table_new_full(NULL, NULL, NULL, free);
         ac = (struct announcer_config){
                 .node_name = a->node_name,
                 .lease_namespace = cfg->k8s_namespace,
@@ -872,6 +975,11 @@ int agent_new(sd_event *e, struct l2lb_config *cfg, struct agent **ret)
         if (r < 0)
                 goto fail;
         sd_event_source_set_enabled(a->wakeup, SD_EVENT_OFF);
+        r = sd_event_add_time(e, &a->attach_retry, CLOCK_MONOTONIC, UINT64_MAX, 10000,
+                              on_attach_retry, a);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(a->attach_retry, SD_EVENT_OFF);
         setup_metrics(a);
         if (!isempty(cfg->prometheus_serve_addr)) {
                 r = httpd_start(e, cfg->prometheus_serve_addr, on_http, a, &a->httpd);
@@ -979,6 +1087,7 @@ void agent_free(struct agent *a)
         metrics_free(a->metrics);
         sd_event_source_disable_unref(a->run);
         sd_event_source_disable_unref(a->wakeup);
+        sd_event_source_disable_unref(a->attach_retry);
         sd_event_source_disable_unref(a->stop_timer);
         for (int i = 0; i < N_INFORMERS; i++)
                 kube_informer_free(a->inf[i]);
@@ -989,6 +1098,8 @@ void agent_free(struct agent *a)
         announcer_free(a->ann);
         g_hash_table_unref(a->devices);
         g_hash_table_unref(a->attached);
+        if (a->attach_failed)
+                g_hash_table_unref(a->attach_failed);
         if (a->garps_sent)
                 g_hash_table_unref(a->garps_sent);
         sd_event_unref(a->event);

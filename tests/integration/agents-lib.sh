@@ -11,7 +11,7 @@
 #   with --l2: L2 segment bridge ag<ID>l (no address)
 #     ├─ veth ag<ID><node>n ── net0 (12.0.0.1x/24, MAC 02:4c:32:00:00:1x) per node
 #     └─ veth ag<ID>nbn     ── net0 (12.0.0.2/24) in netns ag<ID>nb (the neighbor)
-#   without --l2: a dummy net0 in every node namespace
+#   without --l2: net0 is one end of a veth pair inside each node namespace
 #
 # Every process is started by us and stopped by its PID; ag_cleanup removes
 # the agents, the namespaces, links, bridges, bpf pins and the testenv
@@ -101,8 +101,10 @@ ag_topology() {
 			_ag_veth "$(ag_host_port "$node")" "$(ag_ns "$node")" net0 "$(ag_mac "$node")" "${AG_PREFIX}l" || return 1
 			ip -n "$(ag_ns "$node")" addr add "12.0.0.1${AG_INDEX[$node]}/24" dev net0
 		else
-			ip -n "$(ag_ns "$node")" link add net0 type dummy || return 1
-			ip -n "$(ag_ns "$node")" link set net0 address "$(ag_mac "$node")" up
+			# a veth pair inside the namespace (the kernel may lack dummy)
+			ip -n "$(ag_ns "$node")" link add net0 address "$(ag_mac "$node")" type veth peer name net0p || return 1
+			ip -n "$(ag_ns "$node")" link set net0p up
+			ip -n "$(ag_ns "$node")" link set net0 up
 		fi
 		mkdir -p "$(ag_bpf_root "$node")"
 		i=$((i + 1))
@@ -227,9 +229,15 @@ ag_bg_stop() { # PID: stop a helper's process group
 	AG_EXTRA_PIDS=("${keep[@]}")
 }
 
-# ag_lease_watch FILE: background watch of the leases, one line per event:
-# "<wall time> <name> <holder or -> <transitions>"
+# ag_lease_watch FILE: background watch of the leases, one line per event,
+# timestamped on arrival: "<wall time> <name> <holder or -> <transitions> ..."
+# (bench-lease-watch, a C informer, if built; else kubectl get -w)
 ag_lease_watch() {
+	local w=$AG_BUILD/bench/agent/bench-lease-watch
+	if [[ -x $w ]]; then
+		ag_bg env KUBECONFIG="$AG_ADMIN_KC" "$w" kube-system >>"$1" 2>/dev/null </dev/null
+		return
+	fi
 	ag_bg bash -c '
 		KUBECONFIG=$1 "$2" -n kube-system get leases -w --request-timeout=0 \
 			-o jsonpath="{.metadata.name} {.spec.holderIdentity} {.spec.leaseTransitions}{\"\\n\"}" 2>/dev/null |
@@ -334,5 +342,17 @@ ag_arp_table() {
 # event after AFTER naming a holder other than NOT_HOLDER (and not empty)
 ag_lease_change() {
 	awk -v l="$2" -v after="$3" -v old="${4:-}" \
-		'$2 == l && $1 > after && $3 != "-" && $3 != old { print $1, $3; exit }' "$1"
+		'$2 == l && $1 > after && $3 != "-" && $3 != "deleted" && $3 != old { print $1, $3; exit }' "$1"
+}
+
+# ---- the lease state from a watch file (no kubectl polling) ----
+
+# ag_w_holders WATCHFILE: current "name holder" of every lease (holder - when
+# empty), from the last event of each
+ag_w_holders() {
+	awk '{ h[$2] = $3 } $3 == "deleted" { delete h[$2] } END { for (l in h) print l, h[l] }' "$1" | sort
+}
+# ag_w_last_change WATCHFILE: wall time of the last holder change (or creation)
+ag_w_last_change() {
+	awk '$3 != h[$2] { t = $1; h[$2] = $3 } END { print t + 0 }' "$1"
 }
