@@ -85,7 +85,7 @@ int kube_list(struct kube_client *c, const struct kube_resource *r, const char *
                 add_query(s, "resourceVersion", o->resource_version);
         }
         path = g_string_free(s, FALSE);
-        return kube_call(c, "GET", path, NULL, NULL, 0, 0, cb, ud, ret);
+        return kube_call(c, "GET", path, NULL, NULL, o ? o->flags : 0, 0, cb, ud, ret);
 }
 
 int kube_create(struct kube_client *c, const struct kube_resource *r, const char *ns,

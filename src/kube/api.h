@@ -36,6 +36,7 @@ struct kube_list_opts {
         unsigned limit;
         const char *continue_token;
         const char *resource_version;
+        unsigned flags; /* enum kube_call_flags */
 };
 
 struct kube_watch_opts {

@@ -944,7 +944,8 @@ int kube_watch_call(struct kube_client *c, const char *path, uint64_t timeout_us
 
         assert(c);
         assert(path);
-        call = call_new(c, "GET", path, NULL, NULL, KUBE_CALL_NO_RETRY, 0);
+        /* informers must keep up even when bulk work waits for tokens */
+        call = call_new(c, "GET", path, NULL, NULL, KUBE_CALL_NO_RETRY | KUBE_CALL_PRIORITY, 0);
         if (!call)
                 return -ENOMEM;
         call->watch = true;

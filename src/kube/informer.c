@@ -300,6 +300,8 @@ static void start_list(struct kube_informer *inf)
                 .field_selector = inf->field_selector,
                 .limit = inf->page_size,
                 .continue_token = inf->continue_token,
+                /* a cache that falls behind makes every decision late */
+                .flags = KUBE_CALL_PRIORITY,
         };
         int r;
 
