@@ -12,9 +12,7 @@
 #                         each time `up` again must work; kill `down`
 #                         half-way: `down` again must leave nothing
 #
-# L2LB_E2E_ASSERT: steps that must pass (default "1 2 3 8": the steps that
-# do not need l2lb to announce anything). When the operator and the agent
-# work: L2LB_E2E_ASSERT="1 2 3 4 5 6 7 8".
+# L2LB_E2E_ASSERT: steps that must pass (default: all eight).
 set -euo pipefail
 
 TOP=${L2LB_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -22,7 +20,7 @@ export L2LB_BUILD=${L2LB_BUILD:-$TOP/build}
 LAB=$TOP/lab/lab
 STATE=/run/l2lb-lab
 TESTENV_STATE=${L2LB_TESTENV_DIR:-/run/l2lb-testenv}/lab
-ASSERT=${L2LB_E2E_ASSERT:-1 2 3 8}
+ASSERT=${L2LB_E2E_ASSERT:-1 2 3 4 5 6 7 8}
 MAX_UP=${L2LB_E2E_MAX_UP:-120}
 LOGDIR=$L2LB_BUILD/test-results/e2e
 mkdir -p "$LOGDIR"
