@@ -13,19 +13,6 @@
 
 #include "lib/util.h"
 
-static char *errorf(const char *fmt, ...) _printf_(1, 2);
-static char *errorf(const char *fmt, ...)
-{
-        va_list ap;
-        char *s = NULL;
-
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        return s;
-}
-
 void kube_config_free(struct kube_config *c)
 {
         if (!c)
@@ -115,13 +102,13 @@ static int decode_b64(const char *field, const char *b64, char **ret, size_t *re
         /* g_base64_decode is lenient: check the alphabet first */
         for (const char *p = b64; *p; p++)
                 if (!g_ascii_isalnum(*p) && !strchr("+/=\n\r \t", *p)) {
-                        *err = errorf("%s is not valid base64", field);
+                        *err = strprintf("%s is not valid base64", field);
                         return -EINVAL;
                 }
         raw = g_base64_decode(b64, &len);
         if (!raw || len == 0) {
                 g_free(raw);
-                *err = errorf("%s is empty or not valid base64", field);
+                *err = strprintf("%s is empty or not valid base64", field);
                 return -EINVAL;
         }
         *ret = malloc(len + 1);
@@ -142,7 +129,7 @@ static int read_file_field(const char *field, const char *path, char **ret, size
         int r = read_full_file(path, ret, ret_len);
 
         if (r < 0)
-                *err = errorf("cannot read %s %s: %s", field, path, strerror(-r));
+                *err = strprintf("cannot read %s %s: %s", field, path, strerror(-r));
         return r;
 }
 
@@ -154,44 +141,44 @@ static int parse_doc(yaml_document_t *d, const char *base_dir, struct kube_confi
         int r;
 
         if (!root || root->type != YAML_MAPPING_NODE) {
-                *err = errorf("kubeconfig is not a mapping");
+                *err = strprintf("kubeconfig is not a mapping");
                 return -EINVAL;
         }
         cur = yscalar(ymap_get(d, root, "current-context"), &bad);
         if (isempty(cur)) {
-                *err = errorf("kubeconfig has no current-context");
+                *err = strprintf("kubeconfig has no current-context");
                 return -EINVAL;
         }
         ctx = ynamed(d, root, "contexts", "context", cur);
         if (!ctx || ctx->type != YAML_MAPPING_NODE) {
-                *err = errorf("context \"%s\" not found in kubeconfig", cur);
+                *err = strprintf("context \"%s\" not found in kubeconfig", cur);
                 return -EINVAL;
         }
         cname = yscalar(ymap_get(d, ctx, "cluster"), &bad);
         uname = yscalar(ymap_get(d, ctx, "user"), &bad);
         s = yscalar(ymap_get(d, ctx, "namespace"), &bad);
         if (bad) {
-                *err = errorf("context \"%s\" is malformed", cur);
+                *err = strprintf("context \"%s\" is malformed", cur);
                 return -EINVAL;
         }
         if (!isempty(s) && !(c->namespace = strdup(s)))
                 return -ENOMEM;
         if (isempty(cname)) {
-                *err = errorf("context \"%s\" names no cluster", cur);
+                *err = strprintf("context \"%s\" names no cluster", cur);
                 return -EINVAL;
         }
         cluster = ynamed(d, root, "clusters", "cluster", cname);
         if (!cluster || cluster->type != YAML_MAPPING_NODE) {
-                *err = errorf("cluster \"%s\" not found in kubeconfig", cname);
+                *err = strprintf("cluster \"%s\" not found in kubeconfig", cname);
                 return -EINVAL;
         }
         s = yscalar(ymap_get(d, cluster, "server"), &bad);
         if (isempty(s) || bad) {
-                *err = errorf("cluster \"%s\" has no server", cname);
+                *err = strprintf("cluster \"%s\" has no server", cname);
                 return -EINVAL;
         }
         if (!startswith(s, "https://") && !startswith(s, "http://")) {
-                *err = errorf("cluster \"%s\": server \"%s\" is not an http(s) URL", cname, s);
+                *err = strprintf("cluster \"%s\": server \"%s\" is not an http(s) URL", cname, s);
                 return -EINVAL;
         }
         c->server = strdup(s);
@@ -216,7 +203,7 @@ static int parse_doc(yaml_document_t *d, const char *base_dir, struct kube_confi
                         return r;
         }
         if (bad) {
-                *err = errorf("cluster \"%s\" is malformed", cname);
+                *err = strprintf("cluster \"%s\" is malformed", cname);
                 return -EINVAL;
         }
 
@@ -224,17 +211,17 @@ static int parse_doc(yaml_document_t *d, const char *base_dir, struct kube_confi
                 return 0; /* anonymous */
         user = ynamed(d, root, "users", "user", uname);
         if (!user || user->type != YAML_MAPPING_NODE) {
-                *err = errorf("user \"%s\" not found in kubeconfig", uname);
+                *err = strprintf("user \"%s\" not found in kubeconfig", uname);
                 return -EINVAL;
         }
         if (ymap_get(d, user, "exec") || ymap_get(d, user, "auth-provider")) {
-                *err = errorf("user \"%s\": exec and auth-provider credentials are not supported; "
+                *err = strprintf("user \"%s\": exec and auth-provider credentials are not supported; "
                               "use a token, a token file or a client certificate",
                               uname);
                 return -EOPNOTSUPP;
         }
         if (ymap_get(d, user, "username") || ymap_get(d, user, "password")) {
-                *err = errorf("user \"%s\": basic authentication is not supported", uname);
+                *err = strprintf("user \"%s\": basic authentication is not supported", uname);
                 return -EOPNOTSUPP;
         }
         s = yscalar(ymap_get(d, user, "token"), &bad);
@@ -279,11 +266,11 @@ static int parse_doc(yaml_document_t *d, const char *base_dir, struct kube_confi
                         return r;
         }
         if (bad) {
-                *err = errorf("user \"%s\" is malformed", uname);
+                *err = strprintf("user \"%s\" is malformed", uname);
                 return -EINVAL;
         }
         if (!!c->cert_data != !!c->key_data) {
-                *err = errorf("user \"%s\": a client certificate needs both certificate and key",
+                *err = strprintf("user \"%s\": a client certificate needs both certificate and key",
                               uname);
                 return -EINVAL;
         }
@@ -311,7 +298,7 @@ int kube_config_parse(const char *text, size_t len, const char *base_dir,
         }
         yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
         if (!yaml_parser_load(&parser, &doc)) {
-                *ret_error = errorf("kubeconfig is not valid YAML: %s at line %zu column %zu",
+                *ret_error = strprintf("kubeconfig is not valid YAML: %s at line %zu column %zu",
                                     parser.problem ? parser.problem : "parse error",
                                     parser.problem_mark.line + 1, parser.problem_mark.column + 1);
                 yaml_parser_delete(&parser);
@@ -324,7 +311,7 @@ int kube_config_parse(const char *text, size_t len, const char *base_dir,
         if (r < 0) {
                 kube_config_free(c);
                 if (!*ret_error)
-                        *ret_error = errorf("kubeconfig: %s", strerror(-r));
+                        *ret_error = strprintf("kubeconfig: %s", strerror(-r));
                 return r;
         }
         *ret = c;
@@ -340,14 +327,14 @@ int kube_config_from_file(const char *path, struct kube_config **ret, char **ret
 
         r = read_full_file(path, &text, &len);
         if (r < 0) {
-                *ret_error = errorf("cannot read kubeconfig %s: %s", path, strerror(-r));
+                *ret_error = strprintf("cannot read kubeconfig %s: %s", path, strerror(-r));
                 return r;
         }
         dir = g_path_get_dirname(path);
         r = kube_config_parse(text, len, dir, ret, ret_error);
         g_free(dir);
         if (r < 0 && *ret_error) {
-                char *e = errorf("%s: %s", path, *ret_error);
+                char *e = strprintf("%s: %s", path, *ret_error);
 
                 free(*ret_error);
                 *ret_error = e;
@@ -366,7 +353,7 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret, char **
         if (!sa_dir)
                 sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
         if (isempty(host) || isempty(port)) {
-                *ret_error = errorf("no kubeconfig given and not running in a cluster "
+                *ret_error = strprintf("no kubeconfig given and not running in a cluster "
                                     "(KUBERNETES_SERVICE_HOST/PORT unset); use --kubeconfig");
                 return -ENOENT;
         }
@@ -383,13 +370,13 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret, char **
         }
         r = read_full_file(c->token_file, &tok, NULL);
         if (r < 0) {
-                *ret_error = errorf("in-cluster: cannot read %s: %s", c->token_file, strerror(-r));
+                *ret_error = strprintf("in-cluster: cannot read %s: %s", c->token_file, strerror(-r));
                 kube_config_free(c);
                 return r;
         }
         r = read_full_file(c->ca_file, &c->ca_data, &c->ca_len);
         if (r < 0) {
-                *ret_error = errorf("in-cluster: cannot read %s: %s", c->ca_file, strerror(-r));
+                *ret_error = strprintf("in-cluster: cannot read %s: %s", c->ca_file, strerror(-r));
                 kube_config_free(c);
                 return r;
         }

@@ -104,30 +104,26 @@ static void on_write(struct kube_client *c, const struct kube_result *res, void 
 
         (void)c;
         l->call = NULL;
-        if (kube_result_ok(res)) {
+        if (kube_result_ok(res))
                 observe(l, res->body, mono(l));
-                if (l->releasing) {
-                        l->releasing = false;
-                        set_leading(l, false, "released");
-                        if (l->release_done)
-                                l->release_done(l->release_data);
-                        return;
-                }
-                l->renewed_at = l->sent_at;
-                set_leading(l, true, NULL);
-        } else {
+        else {
                 log_warn("leader lease write failed", "lease=%s/%s status=%ld reason=%s",
                          l->namespace, l->name, res->http_status, log_q(res->reason));
                 /* re-read before the next attempt */
                 k8s_lease_free(l->lease);
                 l->lease = NULL;
-                if (l->releasing) {
-                        l->releasing = false;
-                        set_leading(l, false, "released");
-                        if (l->release_done)
-                                l->release_done(l->release_data);
-                        return;
-                }
+        }
+        if (l->releasing) {
+                /* one attempt only: a failed release still ends our part */
+                l->releasing = false;
+                set_leading(l, false, "released");
+                if (l->release_done)
+                        l->release_done(l->release_data);
+                return;
+        }
+        if (kube_result_ok(res)) {
+                l->renewed_at = l->sent_at;
+                set_leading(l, true, NULL);
         }
 }
 

@@ -154,19 +154,6 @@ static int parse_bool(const char *s, bool *ret)
         return -EINVAL;
 }
 
-static char *errorf(const char *fmt, ...) _printf_(1, 2);
-static char *errorf(const char *fmt, ...)
-{
-        va_list ap;
-        char *s = NULL;
-
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        return s;
-}
-
 /* Parse value for key k into c. On error returns -EINVAL with *err set. */
 static int key_set(struct l2lb_config *c, const struct config_key *k, const char *value,
                    const char *origin, char **err)
@@ -243,7 +230,7 @@ bad: {
                         strncat(choices, " ", sizeof(choices) - strlen(choices) - 1);
                         strncat(choices, *ch, sizeof(choices) - strlen(choices) - 1);
                 }
-        *err = errorf("invalid value \"%s\" for %s%s: expected %s%s", value, origin, k->name,
+        *err = strprintf("invalid value \"%s\" for %s%s: expected %s%s", value, origin, k->name,
                       expect[k->type], choices);
         return -EINVAL;
 }
@@ -257,7 +244,7 @@ static int load_dir(struct l2lb_config *c, unsigned program, const char *dir, ch
         n = scandir(dir, &names, NULL, alphasort);
         if (n < 0) {
                 r = -errno;
-                *err = errorf("cannot read config directory %s: %s", dir, strerror(errno));
+                *err = strprintf("cannot read config directory %s: %s", dir, strerror(errno));
                 return r;
         }
         for (int i = 0; i < n; i++) {
@@ -270,7 +257,7 @@ static int load_dir(struct l2lb_config *c, unsigned program, const char *dir, ch
                         continue;
                 k = key_find(name, strlen(name));
                 if (!k) {
-                        *err = errorf("config directory %s: unknown configuration key \"%s\"", dir,
+                        *err = strprintf("config directory %s: unknown configuration key \"%s\"", dir,
                                       name);
                         r = -EINVAL;
                         continue;
@@ -287,7 +274,7 @@ static int load_dir(struct l2lb_config *c, unsigned program, const char *dir, ch
                         continue;
                 }
                 if (r < 0) {
-                        *err = errorf("cannot read %s: %s", path, strerror(-r));
+                        *err = strprintf("cannot read %s: %s", path, strerror(-r));
                         continue;
                 }
                 strstrip(value);
@@ -387,7 +374,7 @@ int config_load(struct l2lb_config *c, unsigned program, int argc, char **argv, 
                 eq = strchr(name, '=');
                 k = key_find(name, eq ? (size_t)(eq - name) : strlen(name));
                 if (!k || !(k->programs & program)) {
-                        *ret_error = errorf("unknown flag --%.*s (see --help)",
+                        *ret_error = strprintf("unknown flag --%.*s (see --help)",
                                             (int)(eq ? (size_t)(eq - name) : strlen(name)), name);
                         r = -EINVAL;
                         goto fail;
@@ -399,7 +386,7 @@ int config_load(struct l2lb_config *c, unsigned program, int argc, char **argv, 
                 else if (i + 1 < argc)
                         value = argv[++i];
                 else {
-                        *ret_error = errorf("flag --%s needs a value", k->name);
+                        *ret_error = strprintf("flag --%s needs a value", k->name);
                         r = -EINVAL;
                         goto fail;
                 }
@@ -417,7 +404,7 @@ fail:
         strv_free(args);
         config_done(c);
         if (!*ret_error)
-                *ret_error = errorf("%s", strerror(-r));
+                *ret_error = strprintf("%s", strerror(-r));
         return r;
 }
 

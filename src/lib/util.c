@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 int free_and_strdup(char **p, const char *s)
@@ -195,4 +196,16 @@ int read_full_file(const char *path, char **ret, size_t *ret_size)
         if (ret_size)
                 *ret_size = len;
         return 0;
+}
+
+char *strprintf(const char *fmt, ...)
+{
+        va_list ap;
+        char *s = NULL;
+
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        return s;
 }

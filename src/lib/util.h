@@ -71,6 +71,10 @@ static inline void strv_freep(char ***v)
 }
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 
+/* A malloc'ed formatted string (NULL on failure): error messages for
+ * callers who return them through a char ** argument. */
+char *strprintf(const char *fmt, ...) _printf_(1, 2);
+
 /* Trim ASCII whitespace in place; returns s. */
 char *strstrip(char *s);
 
