@@ -26,6 +26,7 @@ struct ipam_options opts(bool v4, bool v6)
         return o;
 }
 
+static json_t *sq_vjson(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static json_t *sq_vjson(const char *fmt, va_list ap)
 {
         g_autofree char *s = g_strdup_vprintf(fmt, ap);

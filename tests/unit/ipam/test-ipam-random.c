@@ -45,8 +45,8 @@ static void random_pool(struct api *api, GRand *r)
         int nb = g_rand_int_range(r, 0, 3);
         static const char *const sel[] = {"", ",'serviceSelector':{'matchLabels':{'color':'red'}}",
                                           ",'serviceSelector':{'matchLabels':{'color':'blue'}}",
-                                          ",'serviceSelector':{'matchExpressions':[{'key':"
-                                          "'color','operator':'NotIn','values':['red']}]}"};
+                                          (",'serviceSelector':{'matchExpressions':[{'key':"
+                                           "'color','operator':'NotIn','values':['red']}]}")};
         static const char *const prio[] = {"", ",'annotations':{'lbipam.l2lb.io/priority':'1'}",
                                            ",'annotations':{'lbipam.l2lb.io/priority':'-1'}"};
 

@@ -195,6 +195,7 @@ static void test_sharing_respects_selector(void **state)
         api_free(api);
 }
 
+static struct k8s_service *svc(const char *fmt, ...) _printf_(1, 2);
 static struct k8s_service *svc(const char *fmt, ...)
 {
         va_list ap;
