@@ -94,7 +94,7 @@ printf 'apiVersion: v1\nkind: Service\nmetadata: {name: red, namespace: %s, labe
 	"$NS" | k apply -f - >/dev/null
 ag_lease_watch "$AG_WORK/leases.watch"
 for n in "${AG_NODES[@]}"; do ag_start_agent "$n"; done
-echo "# setup: $((SECONDS - t_start)) s (apiserver on $AG_SUBNET.1, work dir $AG_WORK)"
+echo "# setup: $((SECONDS - t_start)) s (apiserver on $AG_SUBNET.1, XDP $AG_XDP_MODE, work dir $AG_WORK)"
 
 all_held() {
 	local s h
@@ -108,6 +108,8 @@ sleep 1 # let the responder maps settle after the first acquisitions
 
 holder_of() { ag_holder "$(lease_of "$1")"; }
 holder_is() { [[ $(holder_of "$1") == "$2" ]]; } # SVC NODE
+# the same from the lease watch (no kubectl polling while a takeover is timed)
+seen_holder_is() { ag_w_holders "$AG_WORK/leases.watch" | awk -v l="$(lease_of "$1")" -v h="$2" '$1 == l && $2 == h { f = 1 } END { exit !f }'; }
 holds_nothing() { ! k -n kube-system get leases -o jsonpath='{.items[*].spec.holderIdentity}' | grep -qw "$1"; }
 holds_all() { [[ $(k -n kube-system get leases -o jsonpath='{range .items[*]}{.spec.holderIdentity}{"\n"}{end}' | sort -u) == "$1" ]]; }
 status_has() { ag_status "$1" 2>/dev/null | grep -qE "$2"; } # NODE REGEX
@@ -254,7 +256,7 @@ ag_arping_start "$ip" 0.1
 sleep 0.3
 t0=$(ag_now)
 ag_stop_agent "$H" TERM 10
-wait_for 5 holder_is svc0 "$O"
+wait_for 5 seen_holder_is svc0 "$O"
 sleep 0.5
 ag_arping_stop
 ag_capture_stop
@@ -277,7 +279,7 @@ sleep 0.3
 t0=$(ag_now)
 k cordon "$H" >/dev/null
 t1=$(ag_now)
-wait_for 5 holder_is svc0 "$O"
+wait_for 5 seen_holder_is svc0 "$O"
 sleep 0.5
 ag_arping_stop
 ag_capture_stop
@@ -299,7 +301,7 @@ ag_arping_start "$ip" 0.1
 sleep 0.3
 t0=$(ag_now)
 ip link set "$(ag_host_port "$H")" down
-wait_for 6 holder_is svc0 "$O"
+wait_for 6 seen_holder_is svc0 "$O"
 sleep 0.5
 ag_arping_stop
 ag_capture_stop
@@ -321,7 +323,7 @@ ag_arping_start "$ip" 0.05
 sleep 0.5
 t0=$(ag_now)
 ag_signal_agent "$H" STOP
-wait_for 8 holder_is svc0 "$O"
+wait_for 8 seen_holder_is svc0 "$O"
 sleep 0.5
 t_cont=$(ag_now)
 ag_signal_agent "$H" CONT
@@ -356,7 +358,7 @@ ag_arping_start "$ip" 0.05
 sleep 0.5
 t0=$(ag_now)
 ag_stop_agent "$H" KILL 5
-wait_for 8 holder_is svc0 "$O"
+wait_for 8 seen_holder_is svc0 "$O"
 sleep 0.5
 ag_arping_stop
 ag_capture_stop

@@ -31,6 +31,11 @@ declare -A AG_INDEX=([kind-control-plane]=0 [kind-worker]=1 [kind-worker2]=2)
 AG_NEIGHBOR_NS=${AG_PREFIX}nb
 AG_L2=0
 AG_SUBNET=""           # 10.251.N
+# XDP mode of the agents: native needs an XDP program on the far (host) end
+# of each node's net0 veth, or frames sent with XDP_TX are lost there; with
+# src/bpf's pass-through program built, ag_topology --l2 attaches it and the
+# agents run native, else generic
+AG_XDP_MODE=${AG_XDP_MODE:-}
 AG_EXTRA_PIDS=()       # helpers (tcpdump, watchers) to stop on cleanup
 AG_ADMIN_KC=""
 AG_AGENT_KC=$AG_WORK/agent.kubeconfig
@@ -109,6 +114,15 @@ ag_topology() {
 		mkdir -p "$(ag_bpf_root "$node")"
 		i=$((i + 1))
 	done
+	if [[ -z $AG_XDP_MODE ]]; then
+		if ((AG_L2)) && [[ -f $AG_BUILD/src/bpf/xdp-pass.bpf.o ]]; then AG_XDP_MODE=native; else AG_XDP_MODE=generic; fi
+	fi
+	if ((AG_L2)) && [[ $AG_XDP_MODE == native ]]; then
+		for node in "${AG_NODES[@]}"; do
+			ip -force link set dev "$(ag_host_port "$node")" xdpdrv obj "$AG_BUILD/src/bpf/xdp-pass.bpf.o" sec xdp ||
+				{ ag_log "cannot attach the pass-through XDP program to $(ag_host_port "$node")"; return 1; }
+		done
+	fi
 	if ((AG_L2)); then
 		ip netns add "$AG_NEIGHBOR_NS" || return 1
 		ip -n "$AG_NEIGHBOR_NS" link set lo up
@@ -166,7 +180,7 @@ ag_start_agent() {
 		--enable-external-ips --l2-announcements-lease-duration=3s \
 		--l2-announcements-renew-deadline=1s --l2-announcements-retry-period=500ms \
 		--bpf-root="$(ag_bpf_root "$node")" --status-socket="$(ag_sock "$node")" \
-		--prometheus-serve-addr=":$(ag_metrics_port "$node")" --xdp-mode=generic \
+		--prometheus-serve-addr=":$(ag_metrics_port "$node")" --xdp-mode="${AG_XDP_MODE:-generic}" \
 		"${AG_AGENT_FLAGS[@]}" "$@" </dev/null >>"$AG_WORK/$node.log" 2>&1 &
 	AG_PID[$node]=$!
 }
@@ -267,7 +281,7 @@ ag_cleanup() {
 	[[ -e /run/netns/$AG_NEIGHBOR_NS ]] && ip netns del "$AG_NEIGHBOR_NS"
 	for p in "${AG_PREFIX}h" "${AG_PREFIX}l" "${AG_PREFIX}nbn" \
 		"${AG_PREFIX}"{cp,w1,w2}{e,n}; do
-		ip link show "$p" >/dev/null 2>&1 && ip link del "$p"
+		ip link show "$p" >/dev/null 2>&1 && ip link del "$p" 2>/dev/null
 	done
 	[[ -d $AG_BPF ]] && rm -rf "$AG_BPF"
 	if [[ -n $AG_SUBNET ]]; then
