@@ -276,8 +276,10 @@ step_7() {
 
 	arplog=$WORK/arping.txt
 	: >"$arplog"
-	# timestamped arping lines; timeout ends it even if this runner is killed
-	(timeout 90 nsenter --net="/run/netns/$NEIGHBOR" -- arping -W 0.2 "$SVC_IP" 2>&1 |
+	# timestamped arping lines; timeout ends it even if this runner is killed;
+	# stdbuf: arping's stdout into a pipe is flushed only when it sends the
+	# next request, which would date each reply one interval late
+	(timeout 90 nsenter --net="/run/netns/$NEIGHBOR" -- stdbuf -oL arping -W 0.2 "$SVC_IP" 2>&1 |
 		while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$arplog") {LOCK_FD}>&- &
 	apid=$!
 	show 'root@neighbor:/# ' "arping $SVC_IP &"
