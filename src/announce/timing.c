@@ -18,7 +18,9 @@ void timing_init(struct timing *t, uint64_t duration, uint64_t renew_deadline,
         if (t->duration_s < 1)
                 t->duration_s = 1;
         written = (uint64_t)t->duration_s * USEC_PER_SEC;
-        t->lifetime = renew_deadline;
+        /* client-go's holder gives up renew_deadline after its renewal round
+         * started, one retry period after the last success */
+        t->lifetime = renew_deadline + retry_period;
         if (t->lifetime > written / 10 * 9)
                 t->lifetime = written / 10 * 9;
         t->balance_delay = 2 * retry_period;
@@ -41,12 +43,15 @@ void rtt_sample(struct rtt_estimator *e, uint64_t rtt)
 
 uint64_t renew_margin(const struct rtt_estimator *e, const struct timing *t)
 {
-        uint64_t m, lo = t->lifetime / 50, hi = t->lifetime / 2;
+        uint64_t lo = t->lifetime > t->renew_deadline ? t->lifetime - t->renew_deadline : 0;
+        uint64_t hi = t->lifetime / 2, m;
 
         assert(e);
         assert(t);
+        if (lo < t->lifetime / 50)
+                lo = t->lifetime / 50;
         if (!e->valid)
-                return t->retry_period < hi ? t->retry_period : hi;
+                return lo > hi ? hi : lo;
         m = 2 * (e->srtt + 4 * e->rttvar);
-        return m < lo ? lo : m > hi ? hi : m;
+        return m < lo ? lo : m > hi ? (lo > hi ? lo : hi) : m;
 }

@@ -2,23 +2,29 @@
  *
  * The configured duration, renew deadline and retry period are sanitised as
  * Cilium does (config_sanitize_l2_timings). The lease carries the duration in
- * whole seconds (as client-go writes it) and followers wait that long, so the
- * entry lifetime used here is the renew deadline, capped at 90% of the
- * written duration should rounding ever bring them close.
+ * whole seconds (as client-go writes it) and followers wait that long.
  *
- * Renewal: a responder entry lives until (send time of the last successful
- * renewal) + lifetime. The holder sends the next renewal at
+ * Entry lifetime: a responder entry lives until (send time of the last
+ * successful renewal) + renew deadline + retry period. That is the point at
+ * which client-go's holder gives up (it starts a renewal round one retry
+ * period after a success and retries for a renew deadline), and it is well
+ * below the lease duration after which any follower may take over (capped at
+ * 90% of the whole seconds written, should rounding bring them close). With
+ * the seed's 3s/1s/500ms: silent 1.5 s after the last renewal it sent, while
+ * followers wait 3 s from when they saw it.
+ *
+ * Renewal: the holder sends the next renewal at
  *
  *     last successful send + lifetime - margin
  *
- * margin = clamp(2 × RTO, lifetime/50, lifetime/2), RTO = SRTT + 4 × RTTVAR
- * (RFC 6298) over the round trips of our own lease writes (action emitted →
- * result fed back, so it includes the shell's queueing). Before any sample
- * the margin is the retry period. With 3s/1s/500ms and a few milliseconds of
- * round trip that is a renewal every 980 ms: the entry deadline is a hard
- * contract (safety), so the interval must stay below the lifetime and the
- * rate slightly above 1/lifetime. A failed renewal is retried every retry
- * period until it succeeds or the lease is lost. */
+ * margin = max(retry period, 2 × RTO) capped at lifetime/2, RTO = SRTT +
+ * 4 × RTTVAR (RFC 6298) over the round trips of our own lease writes (action
+ * emitted → result fed back). Normally that is one renewal per renew
+ * deadline (1 request per service per second with the seed's timings), with
+ * a whole retry period of slack for the round trip, so a slow apiserver does
+ * not make the entry lapse between renewals; a slower one makes it renew
+ * earlier. A failed renewal is retried every retry period until it succeeds
+ * or the lease is lost. */
 #pragma once
 
 #include <stdbool.h>

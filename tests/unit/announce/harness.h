@@ -17,6 +17,11 @@
 
 #define SEC      UINT64_C(1000000)
 #define MSEC     UINT64_C(1000)
+/* With the harness's 3s/1s/500ms: an entry answers until the last
+ * successful renewal's send + renew deadline + retry period, and the holder
+ * renews one renew deadline after that send. */
+#define LIFETIME (1500 * MSEC)
+#define RENEW_AT (1000 * MSEC)
 #define LEASE_NS "kube-system"
 
 /* ---- objects (JSON text → typed object → announcer) ---- */

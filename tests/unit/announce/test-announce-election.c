@@ -82,7 +82,7 @@ static void test_lease_bodies(void **state)
         world_answer(&w, 0, LEASE_OK);
 
         /* Renewal: PUT with the last resourceVersion, acquireTime kept. */
-        world_advance(&w, 980 * MSEC);
+        world_advance(&w, RENEW_AT);
         assert_int_equal(w.n_held_actions, 1);
         a = &w.held_actions[0];
         assert_int_equal(a->op, LEASE_UPDATE);
@@ -191,20 +191,20 @@ static void test_renew_cadence(void **state)
 
         (void)state;
         timing_init(&t, 3 * SEC, 1 * SEC, 500 * MSEC);
-        assert_int_equal(t.lifetime, 1 * SEC);
+        assert_int_equal(t.lifetime, LIFETIME);
         assert_int_equal(t.duration_s, 3);
-        /* Before any sample: a retry period of margin. */
+        /* Before any sample, and with a fast API: the retry period. */
         assert_int_equal(renew_margin(&e, &t), 500 * MSEC);
         for (int i = 0; i < 20; i++)
                 rtt_sample(&e, 4 * MSEC);
-        /* Fast API: the floor, 2% of the lifetime. */
-        assert_int_equal(renew_margin(&e, &t), 20 * MSEC);
+        assert_int_equal(renew_margin(&e, &t), 500 * MSEC);
+        /* A slow, jittery API: more margin, capped at half the lifetime. */
         for (int i = 0; i < 50; i++)
-                rtt_sample(&e, (i % 2) ? 10 * MSEC : 90 * MSEC);
-        assert_true(renew_margin(&e, &t) > 100 * MSEC);
+                rtt_sample(&e, (i % 2) ? 10 * MSEC : 190 * MSEC);
+        assert_true(renew_margin(&e, &t) > 500 * MSEC);
         for (int i = 0; i < 50; i++)
                 rtt_sample(&e, 2 * SEC);
-        assert_int_equal(renew_margin(&e, &t), 500 * MSEC); /* capped at half */
+        assert_int_equal(renew_margin(&e, &t), 750 * MSEC);
         /* Sanitising as Cilium: renew deadline >= duration → duration / 2. */
         timing_init(&t, 2 * SEC, 5 * SEC, 100 * MSEC);
         assert_int_equal(t.renew_deadline, 1 * SEC);
@@ -229,9 +229,9 @@ static void test_renew_cadence(void **state)
                 assert_true(w.entries[0].deadline > w.now);
                 world_advance(&w, w.next_wakeup - w.now);
         }
-        /* 60 s / 980 ms = 61.2 writes: just above 1 per second. */
-        assert_true(w.n_by_op[LEASE_UPDATE] <= 62);
-        assert_true(w.n_by_op[LEASE_UPDATE] >= 60);
+        /* one renewal per renew deadline: 60 s → 60 writes */
+        assert_true(w.n_by_op[LEASE_UPDATE] <= 60);
+        assert_true(w.n_by_op[LEASE_UPDATE] >= 59);
         world_done(&w);
 }
 
@@ -250,34 +250,33 @@ static void test_renew_deadline_expiry(void **state)
         world_answer(&w, 0, LEASE_OK);
         world_settle(&w);
         EXPECT_ENTRIES(&w, "12.0.0.100@3");
-        assert_int_equal(w.entries[0].deadline, t0 + 1 * SEC);
-        world_advance(&w, 980 * MSEC);
+        assert_int_equal(w.entries[0].deadline, t0 + LIFETIME);
+        world_advance(&w, RENEW_AT);
         assert_int_equal(w.n_held_actions, 1);
         world_answer(&w, 0, LEASE_ERROR);
         world_settle(&w);
-        /* Still answering until the deadline; the retry comes a retry period later. */
+        /* Still answering until the deadline; the retry comes a retry period
+         * later, which is when the deadline passes too. */
         assert_int_equal(w.n_entries, 1);
-        assert_int_equal(w.next_wakeup, t0 + 1 * SEC);
-        world_advance(&w, 20 * MSEC);
+        assert_int_equal(w.next_wakeup, t0 + LIFETIME);
+        world_advance(&w, LIFETIME - RENEW_AT);
         EXPECT_NO_ENTRIES(&w);
         assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, "renew deadline passed"), 1);
         assert_int_equal(announcer_leases(w.a, w.now, &infos, &n), 0);
         assert_int_equal(infos[0].role, ROLE_LAPSED);
         announce_lease_infos_free(infos, n);
-        assert_int_equal(w.n_held_actions, 0);
-        world_advance(&w, 480 * MSEC - 1);
-        assert_int_equal(w.n_held_actions, 0);
-        world_advance(&w, 1);
         /* Retry every retry period; the lease still carries our name. */
         assert_int_equal(w.n_held_actions, 1);
         assert_int_equal(w.held_actions[0].op, LEASE_UPDATE);
         world_answer(&w, 0, LEASE_ERROR);
-        world_advance(&w, 500 * MSEC);
+        world_advance(&w, 500 * MSEC - 1);
+        assert_int_equal(w.n_held_actions, 0);
+        world_advance(&w, 1);
         assert_int_equal(w.n_held_actions, 1);
         world_answer(&w, 0, LEASE_OK);
         world_settle(&w);
         EXPECT_ENTRIES(&w, "12.0.0.100@3");
-        assert_int_equal(w.entries[0].deadline, w.now + 1 * SEC);
+        assert_int_equal(w.entries[0].deadline, w.now + LIFETIME);
         assert_int_equal(world_count_events(&w, ANNOUNCE_STARTED, "lease re-adopted"), 1);
         assert_true(announcer_counters(w.a)->renew_failures == 2);
         world_done(&w);
@@ -292,7 +291,7 @@ static void test_renew_conflict(void **state)
         w.hold_writes = true;
         world_settle(&w);
         world_answer(&w, 0, LEASE_OK);
-        world_advance(&w, 980 * MSEC);
+        world_advance(&w, RENEW_AT);
         /* Someone else wrote the lease meanwhile. */
         {
                 json_t *o = fake_api_put(&w.api, LEASE, OTHER, 3, 1);
@@ -367,7 +366,7 @@ static void test_deleted_leases(void **state)
         world_settle(&w);
         EXPECT_ENTRIES(&w, "12.0.0.100@3");
         /* A renewal answered 404: the same. */
-        world_advance(&w, 980 * MSEC);
+        world_advance(&w, RENEW_AT);
         g_hash_table_remove(w.api.leases, LEASE);
         world_answer(&w, 0, LEASE_OK);
         world_settle(&w);
@@ -461,7 +460,7 @@ static void test_restart_readoption(void **state)
         world_settle(&w);
         /* Renewed: a fresh deadline; only now the other service is acquired. */
         EXPECT_ENTRIES(&w, "12.0.0.100@3");
-        assert_int_equal(w.entries[0].deadline, w.now - 3 * MSEC + 1 * SEC);
+        assert_int_equal(w.entries[0].deadline, w.now - 3 * MSEC + LIFETIME);
         assert_int_equal(w.n_held_actions, 1);
         assert_int_equal(w.held_actions[0].op, LEASE_CREATE);
         assert_string_equal(w.held_actions[0].name, LEASE2);
@@ -495,7 +494,7 @@ static void test_shutdown_renew_all(void **state)
         world_answer(&w, 0, LEASE_OK);
         world_settle(&w);
         for (size_t i = 0; i < w.n_entries; i++)
-                assert_int_equal(w.entries[i].deadline, w.now + 1 * SEC);
+                assert_int_equal(w.entries[i].deadline, w.now + LIFETIME);
         /* No new acquisitions after shutdown began. */
         feed_service(w.a, "default", "deathstar-3", "{}", "[\"12.0.0.102\"]", NULL, NULL);
         world_settle(&w);
