@@ -36,6 +36,8 @@ struct kube_call {
         GString *resp;
         size_t resp_parsed; /* watch: bytes already decoded */
         bool watch;
+        bool heard;         /* watch: something arrived (the watchdog applies) */
+        uint64_t last_data; /* watch: mono µs of the last bytes received */
         bool pending_data; /* in client->data_pending */
         bool dispatching;
         bool cancelled;
@@ -57,6 +59,7 @@ struct kube_client {
         sd_event_source *curl_timer;
         sd_event_source *pump; /* defer: start waiting calls */
         sd_event_source *rate_timer;
+        sd_event_source *watchdog;
         struct kube_client_options opts;
         char *server;
         char *ca_data;
@@ -194,6 +197,10 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
         size_t n = size * nmemb;
 
         g_string_append_len(call->resp, ptr, (gssize)n);
+        if (call->watch) {
+                call->heard = true;
+                call->last_data = now_usec(call->client);
+        }
         if (call->watch && !call->pending_data) {
                 call->pending_data = true;
                 g_queue_push_tail(&call->client->data_pending, call);
@@ -420,15 +427,6 @@ static int call_setup_easy(struct kube_call *call)
         curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 2L);
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(call->timeout_usec / 1000));
-        if (call->watch) {
-                /* A watch with bookmarks hears from the apiserver about every
-                 * minute (1.17+), so 90 s of silence means a stalled stream:
-                 * an overloaded apiserver that "forces a watcher close due to
-                 * unresponsiveness" was seen to keep the response open, silent,
-                 * until the watch's timeout (minutes). End it and watch again. */
-                curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-                curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 90L);
-        }
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
         if (c->insecure) {
                 curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -759,6 +757,53 @@ static void process_after_action(struct kube_client *c)
         }
 }
 
+/* Stalled watches. A watch that has heard from the apiserver keeps hearing
+ * from it at least about every minute: events, or bookmarks, which 1.17+
+ * sends to watchers of a resource that has had events. An overloaded 1.20
+ * apiserver that "forces a watcher close due to unresponsiveness" was seen
+ * to leave the response open and silent until the watch's timeout (minutes),
+ * so 90 s of silence after something was heard ends the watch (the informer
+ * watches again from its resourceVersion). Watches of resources that never
+ * changed get no bookmarks and are left alone. */
+#define WATCH_SILENCE_USEC (90 * USEC_PER_SEC)
+
+static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct kube_client *c = userdata;
+        uint64_t now = now_usec(c);
+        GList *stalled = NULL;
+        GHashTableIter it;
+        gpointer k;
+
+        g_hash_table_iter_init(&it, c->calls);
+        while (g_hash_table_iter_next(&it, &k, NULL)) {
+                struct kube_call *call = k;
+
+                if (call->watch && call->state == CALL_ACTIVE && call->heard && !call->cancelled &&
+                    now - call->last_data > WATCH_SILENCE_USEC)
+                        stalled = g_list_prepend(stalled, call);
+        }
+        for (GList *l = stalled; l; l = l->next) {
+                struct kube_call *call = l->data;
+                struct kube_result res = {.error = -ETIMEDOUT,
+                                          .reason = "Stalled",
+                                          .message = "no data from the apiserver for 90 s"};
+
+                curl_multi_remove_handle(c->multi, call->easy);
+                c->in_flight--;
+                if (call->pending_data)
+                        g_queue_remove(&c->data_pending, call);
+                call->pending_data = false;
+                call->state = CALL_FINISHED;
+                if (call->cb)
+                        call->cb(c, &res, call->userdata);
+                call_free(call);
+        }
+        g_list_free(stalled);
+        sd_event_source_set_time(s, usec + 15 * USEC_PER_SEC);
+        return 0;
+}
+
 void kube_client_flush(struct kube_client *c)
 {
         int running;
@@ -848,6 +893,11 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
         r = sd_event_add_defer(event, &c->pump, on_pump, c);
         if (r < 0)
                 goto fail;
+        r = sd_event_add_time_relative(event, &c->watchdog, CLOCK_MONOTONIC, 15 * USEC_PER_SEC,
+                                       USEC_PER_SEC, on_watchdog, c);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(c->watchdog, SD_EVENT_ON);
         sd_event_source_set_enabled(c->pump, SD_EVENT_OFF);
         c->tokens_at = now_usec(c);
         *ret = c;
@@ -884,6 +934,7 @@ void kube_client_free(struct kube_client *c)
                 curl_multi_cleanup(c->multi);
         sd_event_source_disable_unref(c->curl_timer);
         sd_event_source_disable_unref(c->rate_timer);
+        sd_event_source_disable_unref(c->watchdog);
         sd_event_source_disable_unref(c->pump);
         sd_event_unref(c->event);
         free(c->server);
