@@ -97,6 +97,16 @@ static int prog_is_ours(struct responder *r, int fd, bool *current)
                                 return 1;
                         }
         }
+        /* An l2lb responder whose maps are not pinned under our root: its
+         * agent lost its pins (bpffs not kept across a restart, root removed
+         * by hand). It answers from entries nobody updates any more until
+         * their deadlines pass; replace it rather than refuse the device. */
+        if (strncmp(info.name, "l2lb_responder", strlen("l2lb_responder")) == 0) {
+                log_warn("replacing an l2lb responder that uses other maps (lost pins?)",
+                         "prog_id=%u", info.id);
+                *current = false;
+                return 1;
+        }
         return 0;
 }
 

@@ -512,6 +512,30 @@ static void test_mac_follows_interface(void **state)
         assert_int_equal(responder_entry_set(F.r, &a, 999999, 1), -ENODEV);
 }
 
+/* An agent whose pins were lost (bpffs not kept, root removed) finds its
+ * old responder attached with maps it cannot open: it replaces it instead of
+ * refusing the device for ever. */
+static void test_attach_replaces_orphan(void **state)
+{
+        struct responder *orphan = NULL;
+        uint32_t old_id = 0, new_id = 0;
+        char root[300];
+
+        (void)state;
+        snprintf(root, sizeof(root), "%s-orphan", F.root);
+        assert_int_equal(responder_open(root, &orphan), 0);
+        assert_int_equal(responder_attach(orphan, F.if0, RESPONDER_XDP_GENERIC), 0);
+        assert_int_equal(responder_is_attached(orphan, F.if0, &old_id), 1);
+        assert_int_equal(responder_unpin(orphan), 0);
+        responder_close(orphan);
+        /* the fixture's responder (another root) takes the device over */
+        assert_int_equal(responder_attach(F.r, F.if0, RESPONDER_XDP_GENERIC), 0);
+        assert_int_equal(responder_is_attached(F.r, F.if0, &new_id), 1);
+        assert_true(new_id != old_id);
+        assert_int_equal(responder_detach(F.r, F.if0), 0);
+        assert_int_equal(responder_is_attached(F.r, F.if0, NULL), 0);
+}
+
 static void test_unpin(void **state)
 {
         struct responder_entry *l = NULL;
@@ -545,6 +569,7 @@ int main(void)
             cmocka_unit_test_setup(test_attach_replaces_older_build, each_setup),
             cmocka_unit_test_setup(test_attach_replaces_older_layout, each_setup),
             cmocka_unit_test_setup(test_mac_follows_interface, each_setup),
+            cmocka_unit_test_setup(test_attach_replaces_orphan, each_setup),
             cmocka_unit_test(test_unpin),
         };
 
