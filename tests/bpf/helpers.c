@@ -100,6 +100,9 @@ const char *tbpf_root(const char *name)
         static char buf[256];
 
         snprintf(buf, sizeof(buf), "/sys/fs/bpf/l2lb-test-%s-%d", name, (int)getpid());
+        /* libxdp's state (its lock directory "xdp") goes there too, so the
+         * test leaves nothing behind in /sys/fs/bpf */
+        setenv("LIBXDP_BPFFS", buf, 1);
         return buf;
 }
 
@@ -116,7 +119,10 @@ void tbpf_remove_root(const char *root)
                 if (de->d_name[0] == '.')
                         continue;
                 snprintf(p, sizeof(p), "%s/%s", root, de->d_name);
-                unlink(p);
+                if (de->d_type == DT_DIR)
+                        tbpf_remove_root(p);
+                else
+                        unlink(p);
         }
         closedir(d);
         rmdir(root);

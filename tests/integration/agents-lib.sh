@@ -118,10 +118,10 @@ ag_topology() {
 		if ((AG_L2)) && [[ -f $AG_BUILD/src/bpf/xdp-pass.bpf.o ]]; then AG_XDP_MODE=native; else AG_XDP_MODE=generic; fi
 	fi
 	if ((AG_L2)) && [[ $AG_XDP_MODE == native ]]; then
-		for node in "${AG_NODES[@]}"; do
-			ip -force link set dev "$(ag_host_port "$node")" xdpdrv obj "$AG_BUILD/src/bpf/xdp-pass.bpf.o" sec xdp ||
-				{ ag_log "cannot attach the pass-through XDP program to $(ag_host_port "$node")"; return 1; }
-		done
+		local ports=()
+		for node in "${AG_NODES[@]}"; do ports+=("$(ag_host_port "$node")"); done
+		"$AG_TOP/scripts/xdp-pass-attach" "$AG_BUILD/src/bpf/xdp-pass.bpf.o" "${ports[@]}" ||
+			{ ag_log "cannot attach the pass-through XDP program to ${ports[*]}"; return 1; }
 	fi
 	if ((AG_L2)); then
 		ip netns add "$AG_NEIGHBOR_NS" || return 1
@@ -175,7 +175,7 @@ ag_node_ready() { # NODE: status Ready=True (no kubelet here)
 ag_start_agent() {
 	local node=$1
 	shift
-	setsid nsenter --net="/run/netns/$(ag_ns "$node")" -- \
+	LIBXDP_BPFFS=$(ag_bpf_root "$node") setsid nsenter --net="/run/netns/$(ag_ns "$node")" -- \
 		"$AG_BUILD/l2lb-agent" --kubeconfig="$AG_AGENT_KC" --node-name="$node" --devices=net0 \
 		--enable-external-ips --l2-announcements-lease-duration=3s \
 		--l2-announcements-renew-deadline=1s --l2-announcements-retry-period=500ms \
