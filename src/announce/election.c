@@ -224,6 +224,7 @@ enum slot_write slot_result(struct slot *s, uint64_t id, enum slot_result r,
 {
         enum slot_write kind;
         uint64_t sent;
+        bool off_cadence;
 
         assert(s);
         assert(self);
@@ -257,11 +258,15 @@ enum slot_write slot_result(struct slot *s, uint64_t id, enum slot_result r,
                 if (!slot_announcing(s, now))
                         s->start_reason =
                             kind == SLOT_WRITE_RENEW ? "lease re-adopted" : "lease acquired";
+                /* acquisitions, re-adoptions and renewals of a lapsed lease
+                 * come in bursts: spread the next renewal (run.c) */
+                off_cadence = kind != SLOT_WRITE_RENEW || s->adopt || !s->held;
                 s->held = true;
                 s->adopt = false;
                 if (sent >= s->last_ok_sent) {
                         s->last_ok_sent = sent;
                         s->deadline = sent + t->lifetime;
+                        s->first_renewal = off_cadence;
                 }
                 break;
         case SLOT_RESULT_CONFLICT:

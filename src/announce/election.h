@@ -64,6 +64,7 @@ struct slot {
         uint64_t last_ok_sent; /* send time of our last successful write */
         uint64_t deadline;     /* entries answer until then */
         bool adopt;            /* renew at once (re-adoption after a restart) */
+        bool first_renewal;    /* the next renewal is the first after an acquisition */
         uint64_t retry_at;     /* no write before (after a failure) */
 
         uint64_t pending_id;

@@ -220,6 +220,18 @@ static void wants(struct run *r)
 
 /* ---- step 5 ---- */
 
+/* Leases acquired together (a node's at start-up, a dead node's at its
+ * failover) would otherwise keep one phase for ever and be renewed in bursts
+ * whose tail waits in the apiserver: the first renewal after an acquisition
+ * falls at a point of the period's second half fixed by the lease name,
+ * which spreads them for good, at the cost of one early renewal each. */
+static uint64_t first_renewal_due(const struct slot *s, const struct timing *t)
+{
+        uint64_t half = t->renew_deadline / 2;
+
+        return s->last_ok_sent + half + (uint64_t)(g_str_hash(s->name) % 1000) * half / 1000;
+}
+
 static uint64_t renew_due(struct run *r, const struct slot *s)
 {
         struct announcer *a = r->a;
@@ -227,8 +239,14 @@ static uint64_t renew_due(struct run *r, const struct slot *s)
 
         if (s->adopt || a->renew_all || !s->held)
                 due = r->now; /* re-adoption, shutdown, or lapsed: at once */
-        else
+        else {
                 due = s->last_ok_sent + a->t.lifetime - renew_margin(&a->rtt, &a->t);
+                if (s->first_renewal) {
+                        uint64_t spread = first_renewal_due(s, &a->t);
+
+                        due = spread < due ? spread : due;
+                }
+        }
         return due > s->retry_at ? due : s->retry_at;
 }
 

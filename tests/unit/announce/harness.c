@@ -110,6 +110,11 @@ void feed_device(struct announcer *a, const char *name, int ifindex, bool up)
 
 /* ---- in-memory Lease store ---- */
 
+uint64_t first_renew_at(const char *lease)
+{
+        return RENEW_AT / 2 + (uint64_t)(g_str_hash(lease) % 1000) * (RENEW_AT / 2) / 1000;
+}
+
 void fake_api_init(struct fake_api *f)
 {
         *f = (struct fake_api){0};

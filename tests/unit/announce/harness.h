@@ -22,6 +22,10 @@
  * renews one renew deadline after that send. */
 #define LIFETIME (1500 * MSEC)
 #define RENEW_AT (1000 * MSEC)
+/* ... except the first renewal after an acquisition (or a re-adoption), which
+ * falls in the second half of the renew deadline, at a point fixed by the
+ * lease's name, so that leases acquired together are not renewed together. */
+uint64_t first_renew_at(const char *lease);
 #define LEASE_NS "kube-system"
 
 /* ---- objects (JSON text → typed object → announcer) ---- */

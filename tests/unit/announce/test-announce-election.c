@@ -82,7 +82,7 @@ static void test_lease_bodies(void **state)
         world_answer(&w, 0, LEASE_OK);
 
         /* Renewal: PUT with the last resourceVersion, acquireTime kept. */
-        world_advance(&w, RENEW_AT);
+        world_advance(&w, first_renew_at(LEASE));
         assert_int_equal(w.n_held_actions, 1);
         a = &w.held_actions[0];
         assert_int_equal(a->op, LEASE_UPDATE);
@@ -229,9 +229,71 @@ static void test_renew_cadence(void **state)
                 assert_true(w.entries[0].deadline > w.now);
                 world_advance(&w, w.next_wakeup - w.now);
         }
-        /* one renewal per renew deadline: 60 s → 60 writes */
-        assert_true(w.n_by_op[LEASE_UPDATE] <= 60);
-        assert_true(w.n_by_op[LEASE_UPDATE] >= 59);
+        fprintf(stderr, "updates %d\n", (int)w.n_by_op[LEASE_UPDATE]);
+        /* one renewal per renew deadline (the first one earlier, spread):
+         * 60 s → 60 or 61 writes */
+        assert_true(w.n_by_op[LEASE_UPDATE] <= 61);
+        assert_true(w.n_by_op[LEASE_UPDATE] >= 60);
+        world_done(&w);
+}
+
+/* Leases acquired together are not renewed together: the first renewal of
+ * each falls in the second half of the renew deadline, at a point fixed by
+ * its name; from then on they follow one renew deadline apart. */
+static void test_renewals_spread(void **state)
+{
+        enum { N = 20 };
+        struct world w;
+        char names[N][80];
+        uint64_t t0, first[N] = {0}, second[N] = {0};
+        size_t distinct = 0;
+
+        (void)state;
+        setup(&w, true);
+        snprintf(names[0], sizeof(names[0]), "%s", LEASE);
+        for (int i = 1; i < N; i++) {
+                char svc[16], ext[32];
+
+                snprintf(svc, sizeof(svc), "svc%d", i);
+                snprintf(ext, sizeof(ext), "[\"12.0.0.%d\"]", 10 + i);
+                feed_service(w.a, "default", svc, "{}", ext, NULL, NULL);
+                snprintf(names[i], sizeof(names[i]), "cilium-l2announce-default-%s", svc);
+        }
+        w.hold_writes = true;
+        world_settle(&w);
+        t0 = w.now;
+        assert_int_equal(w.n_held_actions, N);
+        while (w.n_held_actions)
+                world_answer(&w, 0, LEASE_OK);
+        world_settle(&w);
+        while (w.now < t0 + 2 * RENEW_AT) {
+                world_advance(&w, w.next_wakeup - w.now);
+                while (w.n_held_actions) {
+                        int i = 0;
+
+                        while (i < N && strcmp(names[i], w.held_actions[0].name) != 0)
+                                i++;
+                        assert_true(i < N);
+                        assert_int_equal(w.held_actions[0].op, LEASE_UPDATE);
+                        if (!first[i])
+                                first[i] = w.now;
+                        else if (!second[i])
+                                second[i] = w.now;
+                        world_answer(&w, 0, LEASE_OK);
+                }
+                world_settle(&w);
+        }
+        for (int i = 0; i < N; i++) {
+                bool seen = false;
+
+                assert_int_equal(first[i] - t0, first_renew_at(names[i]));
+                assert_true(first[i] - t0 >= RENEW_AT / 2 && first[i] - t0 < RENEW_AT);
+                assert_int_equal(second[i] - first[i], RENEW_AT);
+                for (int j = 0; j < i; j++)
+                        seen = seen || first[j] == first[i];
+                distinct += !seen;
+        }
+        assert_true(distinct >= N - 2);
         world_done(&w);
 }
 
@@ -622,6 +684,7 @@ int main(void)
             cmocka_unit_test(test_follower_observation_resets),
             cmocka_unit_test(test_released_lease_taken_at_once),
             cmocka_unit_test(test_renew_cadence),
+            cmocka_unit_test(test_renewals_spread),
             cmocka_unit_test(test_renew_deadline_expiry),
             cmocka_unit_test(test_renew_conflict),
             cmocka_unit_test(test_lagging_watch),
