@@ -1,7 +1,7 @@
 /* The Kubernetes client against a real kube-apiserver (KUBECONFIG from the
  * test runner): CRUD on every type l2lb uses, pagination, watches and
- * informers, 409 on a stale update, RBAC errors, rate limiting, a dead
- * server. Tests that restart the apiserver or compact etcd start their own
+ * informers, 409 on a stale update, RBAC errors, rate limiting, 429 with
+ * Retry-After from priority and fairness, a dead server. Tests that restart the apiserver or compact etcd start their own
  * instance with scripts/kube-testenv (L2LB_TESTENV). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +25,8 @@
 static sd_event *ev;
 static struct kube_client *client;
 static char ns[64];
+
+static void apf_cleanup(void);
 
 /* ---- helpers ---- */
 
@@ -144,6 +146,7 @@ static int teardown(void **state)
         (void)state;
         if (!client)
                 return 0;
+        apf_cleanup(); /* cluster-scoped, if test_retry_after_429 failed half-way */
         SYNC(s, kube_delete(client, &KUBE_NAMESPACES, NULL, ns, NULL, kube_sync_callback, &s,
                             NULL));
         kube_sync_done(&s);
@@ -687,6 +690,197 @@ static void test_rate_limit(void **state)
         kube_client_free(slow);
 }
 
+/* ---- 429 and Retry-After ---- */
+
+/* The apiserver's priority and fairness (API v1beta1 in 1.20) rejects with
+ * 429 and "Retry-After: 1" what a priority level cannot seat: a level with
+ * the smallest share (a few seats) and limitResponse Reject, for the user
+ * l2lb-tester only (system:masters is exempt from priority and fairness). */
+#define APF_LEVEL  "l2lb-test-reject"
+#define APF_SCHEMA "l2lb-test-reject-tester"
+#define APF_PATH   "/apis/flowcontrol.apiserver.k8s.io/v1beta1"
+
+struct observed {
+        char path[200];
+        long status;
+        uint64_t at;
+};
+static struct {
+        struct observed ev[1024];
+        size_t n;
+} apf_seen;
+
+static void observe(const char *method, const char *path, long status, uint64_t dur, void *ud)
+{
+        (void)method;
+        (void)dur;
+        (void)ud;
+        if (apf_seen.n < sizeof(apf_seen.ev) / sizeof(apf_seen.ev[0])) {
+                struct observed *o = &apf_seen.ev[apf_seen.n++];
+
+                snprintf(o->path, sizeof(o->path), "%s", path);
+                o->status = status;
+                sd_event_now(ev, CLOCK_MONOTONIC, &o->at);
+        }
+}
+
+static void admin_call(const char *method, const char *path, json_t *body, bool may_fail)
+{
+        struct kube_sync s;
+
+        SYNC(s, kube_call(client, method, path, body, NULL, 0, 0, kube_sync_callback, &s, NULL));
+        if (!may_fail)
+                expect_ok(&s, path);
+        kube_sync_done(&s);
+}
+
+/* Static: a failed assertion leaves calls in flight, whose callbacks must
+ * not write into a stack frame that is gone. */
+static struct kube_client *apf_tester;
+static struct kube_sync apf_sync[8];
+
+static void apf_cleanup(void)
+{
+        kube_client_free(apf_tester);
+        apf_tester = NULL;
+        admin_call("DELETE", APF_PATH "/flowschemas/" APF_SCHEMA, NULL, true);
+        admin_call("DELETE", APF_PATH "/prioritylevelconfigurations/" APF_LEVEL, NULL, true);
+}
+
+static char *tester_token(void)
+{
+        _cleanup_free_ char *kc = strdup(getenv("KUBECONFIG")), *path = NULL;
+        char *tok = NULL, *slash = strrchr(kc, '/');
+        size_t len = 0;
+        FILE *f;
+
+        *slash = '\0';
+        path = strprintf("%s/tester.token", kc);
+        f = fopen(path, "r");
+        if (!f)
+                fail_msg("%s: %m (an instance of scripts/kube-testenv writes it)", path);
+        if (getline(&tok, &len, f) < 0)
+                fail_msg("%s: empty", path);
+        fclose(f);
+        tok[strcspn(tok, "\n")] = '\0';
+        return tok;
+}
+
+static void test_retry_after_429(void **state)
+{
+        enum { PARALLEL = sizeof(apf_sync) / sizeof(apf_sync[0]), BURSTS = 20 };
+        struct kube_config *cfg = NULL;
+        struct kube_client_options o = {.user_agent = "l2lb-test"};
+        _cleanup_free_ char *data = malloc(60001);
+        char *err = NULL;
+        size_t n429 = 0, checked = 0;
+        json_t *obj;
+
+        (void)state;
+        apf_cleanup();
+        /* the tester may list ConfigMaps in the test's namespace */
+        {
+                _cleanup_free_ char *roles = strprintf(
+                    "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles", ns),
+                                    *bindings = strprintf(
+                    "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings", ns);
+
+                obj = J("{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"Role\","
+                        "\"metadata\":{\"name\":\"tester\"},\"rules\":[{\"apiGroups\":[\"\"],"
+                        "\"resources\":[\"configmaps\"],\"verbs\":[\"get\",\"list\"]}]}");
+                admin_call("POST", roles, obj, false);
+                json_decref(obj);
+                obj = J("{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":"
+                        "\"RoleBinding\",\"metadata\":{\"name\":\"tester\"},\"subjects\":[{"
+                        "\"kind\":\"User\",\"name\":\"l2lb-tester\",\"apiGroup\":"
+                        "\"rbac.authorization.k8s.io\"}],\"roleRef\":{\"kind\":\"Role\","
+                        "\"name\":\"tester\",\"apiGroup\":\"rbac.authorization.k8s.io\"}}");
+                admin_call("POST", bindings, obj, false);
+                json_decref(obj);
+        }
+        obj = J("{\"apiVersion\":\"flowcontrol.apiserver.k8s.io/v1beta1\",\"kind\":"
+                "\"PriorityLevelConfiguration\",\"metadata\":{\"name\":\"" APF_LEVEL "\"},"
+                "\"spec\":{\"type\":\"Limited\",\"limited\":{\"assuredConcurrencyShares\":1,"
+                "\"limitResponse\":{\"type\":\"Reject\"}}}}");
+        admin_call("POST", APF_PATH "/prioritylevelconfigurations", obj, false);
+        json_decref(obj);
+        obj = J("{\"apiVersion\":\"flowcontrol.apiserver.k8s.io/v1beta1\",\"kind\":\"FlowSchema\","
+                "\"metadata\":{\"name\":\"" APF_SCHEMA "\"},\"spec\":{"
+                "\"priorityLevelConfiguration\":{\"name\":\"" APF_LEVEL "\"},"
+                "\"matchingPrecedence\":100,\"distinguisherMethod\":{\"type\":\"ByUser\"},"
+                "\"rules\":[{\"subjects\":[{\"kind\":\"User\",\"user\":{\"name\":\"l2lb-tester\"}}],"
+                "\"resourceRules\":[{\"verbs\":[\"*\"],\"apiGroups\":[\"*\"],\"resources\":[\"*\"],"
+                "\"namespaces\":[\"*\"],\"clusterScope\":true}]}]}}");
+        admin_call("POST", APF_PATH "/flowschemas", obj, false);
+        json_decref(obj);
+        /* lists that take a while, so that parallel ones overlap */
+        assert_non_null(data);
+        memset(data, 'x', 60000);
+        data[60000] = '\0';
+        for (int i = 0; i < 30; i++) {
+                _cleanup_free_ char *p = strprintf("/api/v1/namespaces/%s/configmaps", ns),
+                                    *name = strprintf("big-%d", i);
+
+                obj = json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "apiVersion", "v1", "kind",
+                                "ConfigMap", "metadata", "name", name, "data", "x", data);
+                assert_non_null(obj);
+                admin_call("POST", p, obj, false);
+                json_decref(obj);
+        }
+
+        if (kube_config_load(NULL, &cfg, &err) < 0)
+                fail_msg("kubeconfig: %s", err);
+        free(cfg->token);
+        cfg->token = tester_token();
+        assert_int_equal(kube_client_new(ev, cfg, &o, &apf_tester), 0);
+        kube_config_free(cfg);
+        kube_client_set_observer(apf_tester, observe, NULL);
+        apf_seen.n = 0;
+        /* The apiserver applies new flow schemas within a moment: bursts of
+         * parallel lists, each with a path of its own, until one met a 429. */
+        for (int b = 0; b < BURSTS && n429 == 0; b++) {
+                struct kube_sync *s = apf_sync;
+
+                memset(apf_sync, 0, sizeof(apf_sync));
+                for (int i = 0; i < PARALLEL; i++) {
+                        _cleanup_free_ char *p = strprintf(
+                            "/api/v1/namespaces/%s/configmaps?labelSelector=burst%%21%%3Db%d-%d", ns,
+                            b, i);
+
+                        assert_int_equal(kube_call(apf_tester, "GET", p, NULL, NULL, 0, 0,
+                                                   kube_sync_callback, &s[i], NULL),
+                                         0);
+                }
+                for (int i = 0; i < PARALLEL; i++) {
+                        kube_sync_wait(apf_tester, &s[i], TIMEOUT);
+                        /* every request ends well, retried as often as it took */
+                        expect_ok(&s[i], "list as l2lb-tester");
+                        assert_int_equal(json_array_size(json_object_get(s[i].body, "items")), 30);
+                        kube_sync_done(&s[i]);
+                }
+                for (size_t i = 0; i < apf_seen.n; i++)
+                        n429 += apf_seen.ev[i].status == 429;
+                if (n429 == 0)
+                        run_for(200000);
+        }
+        fprintf(stderr, "test_retry_after_429: %zu responses, %zu of them 429\n", apf_seen.n, n429);
+        assert_true(n429 > 0);
+        /* each retry of a rejected request started after Retry-After (1 s),
+         * not after the 150-250 ms of the first backoff step */
+        for (size_t i = 0; i < apf_seen.n; i++) {
+                if (apf_seen.ev[i].status != 429)
+                        continue;
+                for (size_t j = i + 1; j < apf_seen.n; j++)
+                        if (streq(apf_seen.ev[j].path, apf_seen.ev[i].path)) {
+                                assert_true(apf_seen.ev[j].at - apf_seen.ev[i].at >= 990 * USEC_PER_MSEC);
+                                checked++;
+                                break;
+                        }
+        }
+        assert_int_equal(checked, n429);
+        apf_cleanup();
+}
+
 static void test_events(void **state)
 {
         struct kube_recorder *rec = NULL;
@@ -782,6 +976,7 @@ int main(void)
                 cmocka_unit_test(test_forbidden),
                 cmocka_unit_test(test_dead_server),
                 cmocka_unit_test(test_rate_limit),
+                cmocka_unit_test(test_retry_after_429),
                 cmocka_unit_test(test_events),
                 cmocka_unit_test(test_http2_one_connection),
         };
