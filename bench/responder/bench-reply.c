@@ -174,7 +174,7 @@ int main(void)
                                   "peer name l2bench0p") != 0)
                 die("network namespace", EIO);
         ifindex = (int)if_nametoindex("l2bench0");
-        snprintf(root, sizeof(root), "/sys/fs/bpf/l2lb-bench-reply-%d", (int)getpid());
+        snprintf(root, sizeof(root), "%s", tbpf_root("bench-reply"));
         tcleanup_at_exit(cleanup);
         err = responder_open(root, &r);
         if (err < 0)
