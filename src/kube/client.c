@@ -636,7 +636,10 @@ static void finish_call(struct kube_client *c, struct kube_call *call, CURLcode 
         }
 
         if (should_retry(call, status, cc, retry_after > 0)) {
-                uint64_t delay = retry_after > 0 ? (uint64_t)retry_after * USEC_PER_SEC
+                /* at least Retry-After, plus up to 20 % so that requests
+                 * rejected together do not come back together */
+                uint64_t delay = retry_after > 0 ? (uint64_t)((double)retry_after * USEC_PER_SEC *
+                                                              (1.0 + 0.2 * g_random_double()))
                                                  : backoff_usec(call->attempts);
 
                 log_debug("retrying API request", "method=%s path=%s status=%ld delay_ms=%" PRIu64,
