@@ -278,24 +278,22 @@ static void set_condition(struct ipam *ipam, struct ipam_svc *svc, bool satisfie
         svc->message = message;
 }
 
+/* Puts svc into set or takes it out; *member says where it is. */
+static void set_member(GTree *set, struct ipam_svc *svc, bool *member, bool want)
+{
+        if (want == *member)
+                return;
+        if (want)
+                g_tree_insert(set, svc, svc);
+        else
+                g_tree_remove(set, svc);
+        *member = want;
+}
+
 void svc_queue_set(struct ipam *ipam, struct ipam_svc *svc, bool unsatisfied)
 {
-        bool waiting = unsatisfied && svc->req.sharing_key;
-
-        if (unsatisfied != svc->queued) {
-                if (unsatisfied)
-                        g_tree_insert(ipam->unsatisfied, svc, svc);
-                else
-                        g_tree_remove(ipam->unsatisfied, svc);
-                svc->queued = unsatisfied;
-        }
-        if (waiting != svc->waiting) {
-                if (waiting)
-                        g_tree_insert(ipam->waiting, svc, svc);
-                else
-                        g_tree_remove(ipam->waiting, svc);
-                svc->waiting = waiting;
-        }
+        set_member(ipam->unsatisfied, svc, &svc->queued, unsatisfied);
+        set_member(ipam->waiting, svc, &svc->waiting, unsatisfied && svc->req.sharing_key);
 }
 
 void svc_unqueue(struct ipam *ipam, struct ipam_svc *svc)

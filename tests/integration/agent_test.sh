@@ -38,23 +38,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/agents-lib.sh"
 DURATION=3.0 RETRY=0.5 RENEW=1.0
 MARGIN=${L2LB_TEST_MARGIN:-0.7}
 
-passed=0 failed=0
-ok() { echo "ok   - $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL - $*"; failed=$((failed + 1)); }
-check() { # check DESCRIPTION COMMAND...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else fail "$d"; fi
-}
-wait_for() { # wait_for SECONDS COMMAND...
-	local end=$((SECONDS + $1))
-	shift
-	while ((SECONDS < end)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	"$@" >/dev/null 2>&1
-}
+# shellcheck source=tests/integration/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 fle() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 none() { [[ -z $("$@") ]]; } # COMMAND...: prints nothing

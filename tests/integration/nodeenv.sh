@@ -28,26 +28,10 @@ NE_BPF=/sys/fs/bpf/l2lb-$NE_TAG-test-$NE_ID
 NE_NAMESPACE=kube-system
 NE_PIDS=()
 NE_UP=0 # testenv instance started
-ne_passed=0 ne_failed=0
 
+# shellcheck source=tests/integration/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 k() { "$KUBECTL" "$@"; }
-ok() { echo "ok   - $*"; ne_passed=$((ne_passed + 1)); }
-fail() { echo "FAIL - $*"; ne_failed=$((ne_failed + 1)); }
-check() { # check DESCRIPTION COMMAND...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else fail "$d"; fi
-}
-wait_for() { # wait_for SECONDS COMMAND...: retry until it succeeds
-	local t=$1
-	shift
-	local end=$((SECONDS + t))
-	while ((SECONDS < end)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	"$@"
-}
 die() {
 	echo "FAIL - setup: $*"
 	exit 1
@@ -245,7 +229,7 @@ ne_http() { curl -fsS --max-time 3 "$1"; }
 
 ne_report() { # NAME
 	local f
-	echo "$1: $ne_passed passed, $ne_failed failed"
+	echo "$1: $passed passed, $failed failed"
 	for f in "$NE_WORK"/*.log; do
 		[[ $f == */testenv.log ]] && continue
 		if grep -q 'level=error' "$f"; then
@@ -253,12 +237,12 @@ ne_report() { # NAME
 			grep 'level=error' "$f" | head -5
 		fi
 	done
-	if ((ne_failed)); then
+	if ((failed)); then
 		for f in "$NE_WORK"/*.log; do
 			[[ $f == */testenv.log ]] && continue
 			echo "--- last lines of $(basename "$f"):"
 			tail -15 "$f"
 		done
 	fi
-	[[ $ne_failed -eq 0 ]]
+	[[ $failed -eq 0 ]]
 }

@@ -18,7 +18,6 @@ instance=$(basename "$(dirname "$KUBECONFIG")")
 work=$(mktemp -d /tmp/l2lb-operator-test-XXXXXX)
 ns=optest-$$
 pids=()
-passed=0 failed=0
 
 k() { "$KUBECTL" "$@"; }
 cleanup() {
@@ -32,22 +31,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok   - $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL - $*"; failed=$((failed + 1)); }
-check() { # check DESCRIPTION COMMAND...
-  local d=$1; shift
-  if "$@"; then ok "$d"; else fail "$d"; fi
-}
-# wait_for SECONDS COMMAND...: retry until it succeeds
-wait_for() {
-  local t=$1; shift
-  local end=$((SECONDS + t))
-  while ((SECONDS < end)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  "$@"
-}
+# shellcheck source=tests/integration/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 # ---- identity and RBAC from deploy/base ----
 k apply -k "$L2LB_TOP/deploy/base" >/dev/null || { echo "cannot apply deploy/base"; exit 1; }
