@@ -215,7 +215,8 @@ static int parse_doc(yaml_document_t *d, const char *base_dir, struct kube_confi
                 return -EINVAL;
         }
         if (ymap_get(d, user, "exec") || ymap_get(d, user, "auth-provider")) {
-                *err = strprintf("user \"%s\": exec and auth-provider credentials are not supported; "
+                *err =
+                    strprintf("user \"%s\": exec and auth-provider credentials are not supported; "
                               "use a token, a token file or a client certificate",
                               uname);
                 return -EOPNOTSUPP;
@@ -271,7 +272,7 @@ static int parse_doc(yaml_document_t *d, const char *base_dir, struct kube_confi
         }
         if (!!c->cert_data != !!c->key_data) {
                 *err = strprintf("user \"%s\": a client certificate needs both certificate and key",
-                              uname);
+                                 uname);
                 return -EINVAL;
         }
         return 0;
@@ -298,9 +299,10 @@ int kube_config_parse(const char *text, size_t len, const char *base_dir,
         }
         yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
         if (!yaml_parser_load(&parser, &doc)) {
-                *ret_error = strprintf("kubeconfig is not valid YAML: %s at line %zu column %zu",
-                                    parser.problem ? parser.problem : "parse error",
-                                    parser.problem_mark.line + 1, parser.problem_mark.column + 1);
+                *ret_error =
+                    strprintf("kubeconfig is not valid YAML: %s at line %zu column %zu",
+                              parser.problem ? parser.problem : "parse error",
+                              parser.problem_mark.line + 1, parser.problem_mark.column + 1);
                 yaml_parser_delete(&parser);
                 free(c);
                 return -EINVAL;
@@ -354,7 +356,7 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret, char **
                 sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
         if (isempty(host) || isempty(port)) {
                 *ret_error = strprintf("no kubeconfig given and not running in a cluster "
-                                    "(KUBERNETES_SERVICE_HOST/PORT unset); use --kubeconfig");
+                                       "(KUBERNETES_SERVICE_HOST/PORT unset); use --kubeconfig");
                 return -ENOENT;
         }
         c = calloc(1, sizeof(*c));
@@ -370,7 +372,8 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret, char **
         }
         r = read_full_file(c->token_file, &tok, NULL);
         if (r < 0) {
-                *ret_error = strprintf("in-cluster: cannot read %s: %s", c->token_file, strerror(-r));
+                *ret_error =
+                    strprintf("in-cluster: cannot read %s: %s", c->token_file, strerror(-r));
                 kube_config_free(c);
                 return r;
         }

@@ -231,7 +231,7 @@ bad: {
                         strncat(choices, *ch, sizeof(choices) - strlen(choices) - 1);
                 }
         *err = strprintf("invalid value \"%s\" for %s%s: expected %s%s", value, origin, k->name,
-                      expect[k->type], choices);
+                         expect[k->type], choices);
         return -EINVAL;
 }
 }
@@ -257,8 +257,8 @@ static int load_dir(struct l2lb_config *c, unsigned program, const char *dir, ch
                         continue;
                 k = key_find(name, strlen(name));
                 if (!k) {
-                        *err = strprintf("config directory %s: unknown configuration key \"%s\"", dir,
-                                      name);
+                        *err = strprintf("config directory %s: unknown configuration key \"%s\"",
+                                         dir, name);
                         r = -EINVAL;
                         continue;
                 }
@@ -374,8 +374,9 @@ int config_load(struct l2lb_config *c, unsigned program, int argc, char **argv, 
                 eq = strchr(name, '=');
                 k = key_find(name, eq ? (size_t)(eq - name) : strlen(name));
                 if (!k || !(k->programs & program)) {
-                        *ret_error = strprintf("unknown flag --%.*s (see --help)",
-                                            (int)(eq ? (size_t)(eq - name) : strlen(name)), name);
+                        *ret_error =
+                            strprintf("unknown flag --%.*s (see --help)",
+                                      (int)(eq ? (size_t)(eq - name) : strlen(name)), name);
                         r = -EINVAL;
                         goto fail;
                 }

@@ -332,7 +332,7 @@ static int parse_expression(struct selector *s, json_t *e, size_t idx, char **er
         }
         if (parse_op(json_string_value(jo), &op) < 0) {
                 *err = strprintf("\"%s\" is not a valid label selector operator",
-                              json_string_value(jo));
+                                 json_string_value(jo));
                 return -EINVAL;
         }
         if (jv && !json_is_null(jv) && !json_is_array(jv)) {
@@ -342,13 +342,13 @@ static int parse_expression(struct selector *s, json_t *e, size_t idx, char **er
         n = json_is_array(jv) ? json_array_size(jv) : 0;
         if ((op == SELECTOR_IN || op == SELECTOR_NOT_IN) && n == 0) {
                 *err = strprintf("values: Invalid value: []string(nil): for 'in', 'notin' "
-                              "operators, values set can't be empty");
+                                 "operators, values set can't be empty");
                 return -EINVAL;
         }
         if ((op == SELECTOR_EXISTS || op == SELECTOR_DOES_NOT_EXIST) && n > 0) {
                 *err = strprintf("values: Invalid value: %zu values: values set must be empty for "
-                              "exists and does not exist",
-                              n);
+                                 "exists and does not exist",
+                                 n);
                 return -EINVAL;
         }
         values = calloc(n ? n : 1, sizeof(char *));
@@ -358,8 +358,8 @@ static int parse_expression(struct selector *s, json_t *e, size_t idx, char **er
                 json_t *v = json_array_get(jv, i);
 
                 if (!json_is_string(v)) {
-                        *err = strprintf("matchExpressions[%zu].values[%zu]: expected a string", idx,
-                                      i);
+                        *err = strprintf("matchExpressions[%zu].values[%zu]: expected a string",
+                                         idx, i);
                         free(values);
                         return -EINVAL;
                 }
@@ -367,7 +367,7 @@ static int parse_expression(struct selector *s, json_t *e, size_t idx, char **er
                 why = label_value_invalid(values[i]);
                 if (why) {
                         *err = strprintf("values[%zu][%s]: Invalid value: \"%s\": %s", i, key,
-                                      values[i], why);
+                                         values[i], why);
                         free(values);
                         return -EINVAL;
                 }
@@ -425,8 +425,8 @@ int selector_from_json(json_t *json, struct selector **ret, char **ret_error)
                         }
                         why = label_value_invalid(val);
                         if (why) {
-                                *ret_error = strprintf("values[0][%s]: Invalid value: \"%s\": %s", k,
-                                                    val, why);
+                                *ret_error = strprintf("values[0][%s]: Invalid value: \"%s\": %s",
+                                                       k, val, why);
                                 r = -EINVAL;
                                 goto out;
                         }
