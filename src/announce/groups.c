@@ -60,8 +60,7 @@ int groups_build(const struct ip_list *const *sets, size_t n, size_t *group)
                 for (size_t j = 0; j < sets[i]->n; j++)
                         pairs[k++] = (struct pair){sets[i]->items[j], i};
         }
-        if (n_pairs > 1)
-                qsort(pairs, n_pairs, sizeof(*pairs), pair_cmp);
+        qsort_safe(pairs, n_pairs, sizeof(*pairs), pair_cmp);
         for (size_t i = 1; i < n_pairs; i++)
                 if (ipaddr_equal(&pairs[i].ip, &pairs[i - 1].ip))
                         unite(parent, pairs[i].svc, pairs[i - 1].svc);

@@ -266,9 +266,7 @@ static int build_service(struct build *b, const struct svc *s)
         }
         if (r < 0)
                 goto out;
-        if (ms.n_entries > 1)
-                if (ms.n_entries > 1)
-                        qsort(ms.entries, ms.n_entries, sizeof(*ms.entries), entry_order);
+        qsort_safe(ms.entries, ms.n_entries, sizeof(*ms.entries), entry_order);
         ms.local = local_status(&ms, b->self, b->ready);
         m->svcs[m->n_svcs++] = ms;
         return 0;
@@ -324,9 +322,7 @@ static int build_groups(struct build *b)
                         if (r < 0)
                                 return r;
                 }
-                if (g->n_candidates > 1)
-                        if (g->n_candidates > 1)
-                                qsort(g->candidates, g->n_candidates, sizeof(size_t), size_cmp);
+                qsort_safe(g->candidates, g->n_candidates, sizeof(size_t), size_cmp);
         }
         return 0;
 }
@@ -343,8 +339,7 @@ static int build_owners(struct model *m)
         for (size_t i = 0; i < m->n_svcs; i++)
                 for (size_t j = 0; j < m->svcs[i].ips.n; j++)
                         m->owners[m->n_owners++] = (struct ip_owner){m->svcs[i].ips.items[j], i};
-        if (m->n_owners > 1)
-                qsort(m->owners, m->n_owners, sizeof(*m->owners), owner_order);
+        qsort_safe(m->owners, m->n_owners, sizeof(*m->owners), owner_order);
         m->by_lease = g_hash_table_new(g_str_hash, g_str_equal);
         for (size_t i = 0; i < m->n_svcs; i++)
                 g_hash_table_insert(m->by_lease, m->svcs[i].svc->lease_name,
@@ -372,8 +367,7 @@ static int build_prepare(struct build *b)
                 if (!streq(((struct node_info *)nodes[i])->name, in->node_name))
                         m->nodes[n_nodes++] = nodes[i];
         m->n_nodes = n_nodes;
-        if (m->n_nodes > 1)
-                qsort(m->nodes, m->n_nodes, sizeof(*m->nodes), node_order);
+        qsort_safe(m->nodes, m->n_nodes, sizeof(*m->nodes), node_order);
 
         v = table_values(in->policies, &b->n_pols);
         if (!v)
@@ -431,8 +425,7 @@ int model_build(const struct model_input *in, struct model *ret)
                         r = -ENOMEM;
         }
         if (r >= 0) {
-                if (n_svcs > 1)
-                        qsort(svcs, n_svcs, sizeof(*svcs), svc_order);
+                qsort_safe(svcs, n_svcs, sizeof(*svcs), svc_order);
                 m.svcs = calloc(n_svcs + 1, sizeof(*m.svcs));
                 if (!m.svcs)
                         r = -ENOMEM;

@@ -74,8 +74,7 @@ static int sorted_slots(struct announcer *a)
         g_hash_table_iter_init(&it, a->slots);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 a->sorted[n++] = v;
-        if (n > 1)
-                qsort(a->sorted, n, sizeof(*a->sorted), slot_order);
+        qsort_safe(a->sorted, n, sizeof(*a->sorted), slot_order);
         a->n_sorted = n;
         return 0;
 }
@@ -392,8 +391,7 @@ static int acquire(struct run *r, struct slot **slots, size_t n)
         }
         if (n_cands == 0)
                 return 0;
-        if (n_cands > 1)
-                qsort(cands, n_cands, sizeof(*cands), candidate_order);
+        qsort_safe(cands, n_cands, sizeof(*cands), candidate_order);
         dead = dead_nodes(r);
         share = balance_share(r->m, dead, released);
         for (size_t i = 0; i < n_cands && k >= 0; i++) {
@@ -515,8 +513,7 @@ static int entries(struct run *r)
         }
         if (o->n_entries == 0)
                 return 0;
-        if (o->n_entries > 1)
-                qsort(o->entries, o->n_entries, sizeof(*o->entries), entry_order);
+        qsort_safe(o->entries, o->n_entries, sizeof(*o->entries), entry_order);
         for (size_t i = 0; i < o->n_entries; i++)
                 if (w == 0 || entry_order(&o->entries[w - 1], &o->entries[i]) != 0)
                         o->entries[w++] = o->entries[i];
@@ -577,8 +574,7 @@ static int statuses(struct run *r)
         g_hash_table_iter_init(&it, a->policies);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 pols[n++] = v;
-        if (n > 1)
-                qsort(pols, n, sizeof(*pols), policy_order);
+        qsort_safe(pols, n, sizeof(*pols), policy_order);
         for (size_t i = 0; i < n; i++) {
                 struct status_sent *sent = g_hash_table_lookup(a->status_sent, pols[i]->name);
                 struct announce_policy_status *st;

@@ -329,22 +329,31 @@ void responder_close(struct responder *r)
         free(r);
 }
 
+static int unpin(struct responder *r, const char *name)
+{
+        _cleanup_free_ char *p = NULL;
+
+        if (pin_path(r->root, name, &p) < 0)
+                return -ENOMEM;
+        if (unlink(p) < 0 && errno != ENOENT)
+                return log_warn_errno(errno, "cannot unpin map", "path=%s", log_q(p));
+        return 0;
+}
+
 int responder_unpin(struct responder *r)
 {
-        /* with the pins of earlier layouts (L2RESP_PIN_ENTRIES_OLD, and the
-         * first layout's interface map), should any be left */
-        const char *names[] = {L2RESP_PIN_ENTRIES, "l2_entries_v1", "l2_ifaces_v1"};
-        int err = 0;
+        static const char *const old[] = L2RESP_PIN_ENTRIES_OLD;
+        int err, e;
 
         assert(r);
-        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                _cleanup_free_ char *p = NULL;
-
-                if (pin_path(r->root, names[i], &p) < 0)
-                        return -ENOMEM;
-                if (unlink(p) < 0 && errno != ENOENT)
-                        err = log_warn_errno(errno, "cannot unpin map", "path=%s", log_q(p));
-        }
+        /* with the pins of earlier layouts, should any be left (and the
+         * first layout's interface map) */
+        err = unpin(r, L2RESP_PIN_ENTRIES);
+        for (size_t i = 0; i < ELEMENTSOF(old); i++)
+                if ((e = unpin(r, old[i])) < 0)
+                        err = e;
+        if ((e = unpin(r, "l2_ifaces_v1")) < 0)
+                err = e;
         if (rmdir(r->root) < 0 && errno != ENOENT)
                 err = log_warn_errno(errno, "cannot remove bpf root", "path=%s", log_q(r->root));
         return err;
@@ -589,8 +598,7 @@ static int list_from_fd(int fd, struct responder_entry **ret, size_t *ret_n)
                 }
                 entry_from(&entries[n++], &keys[i], &v);
         }
-        if (n > 1)
-                qsort(entries, n, sizeof(*entries), entry_cmp);
+        qsort_safe(entries, n, sizeof(*entries), entry_cmp);
         *ret = entries;
         *ret_n = n;
         return 0;
@@ -685,8 +693,7 @@ int responder_reconcile(struct responder *r, const struct responder_want *want, 
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
                 responder_key_init(&wanted[i], &want[i].ip, want[i].ifindex);
-        if (n > 1)
-                qsort(wanted, n, sizeof(*wanted), key_cmp);
+        qsort_safe(wanted, n, sizeof(*wanted), key_cmp);
 
         err = keys_from_fd(r->entries_fd, &have, &n_have);
         if (err < 0)

@@ -179,9 +179,8 @@ void index_ranges_containing(const struct ipam *ipam, const struct ipaddr *ip, G
                 if (r->r.to >= ip->v)
                         g_ptr_array_add(out, a->pdata[i - 1]);
         }
-        if (out->len - start > 1)
-                qsort(out->pdata + start, out->len - start, sizeof(gpointer),
-                      (int (*)(const void *, const void *))range_rank_cmp);
+        qsort_safe(out->pdata + start, out->len - start, sizeof(gpointer),
+                   (int (*)(const void *, const void *))range_rank_cmp);
 }
 
 void index_candidate_pools(const struct ipam *ipam, const struct labels *l, GPtrArray *out)
@@ -198,7 +197,6 @@ void index_candidate_pools(const struct ipam *ipam, const struct labels *l, GPtr
                         for (guint j = 0; list && j < list->len; j++)
                                 g_ptr_array_add(out, list->pdata[j]);
                 }
-        if (out->len - start > 1)
-                qsort(out->pdata + start, out->len - start, sizeof(gpointer),
-                      (int (*)(const void *, const void *))rank_cmp);
+        qsort_safe(out->pdata + start, out->len - start, sizeof(gpointer),
+                   (int (*)(const void *, const void *))rank_cmp);
 }

@@ -850,17 +850,15 @@ void ipam_take_dirty(struct ipam *ipam, struct ipam_dirty *ret)
                 n++;
         }
         ret->n_services = n;
-        if (n > 1)
-                qsort(ret->services, n, sizeof(*ret->services),
-              (int (*)(const void *, const void *))ref_cmp);
+        qsort_safe(ret->services, n, sizeof(*ret->services),
+                   (int (*)(const void *, const void *))ref_cmp);
         n = 0;
         ret->pools = g_new0(char *, g_hash_table_size(ipam->dirty_pools) + 1);
         g_hash_table_iter_init(&it, ipam->dirty_pools);
         while (g_hash_table_iter_next(&it, &k, NULL))
                 ret->pools[n++] = g_strdup(k);
         ret->n_pools = n;
-        if (n > 1)
-                qsort(ret->pools, n, sizeof(char *), (int (*)(const void *, const void *))str_cmp);
+        qsort_safe(ret->pools, n, sizeof(char *), (int (*)(const void *, const void *))str_cmp);
         g_hash_table_remove_all(ipam->dirty_services);
         g_hash_table_remove_all(ipam->dirty_pools);
 }

@@ -71,6 +71,15 @@ static inline void strv_freep(char ***v)
 }
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 
+/* qsort, skipping what needs no sorting: n may be 0 with base NULL, which
+ * qsort itself does not allow (its pointers must not be NULL). */
+static inline void qsort_safe(void *base, size_t n, size_t size,
+                              int (*cmp)(const void *, const void *))
+{
+        if (n > 1)
+                qsort(base, n, size, cmp);
+}
+
 /* A malloc'ed formatted string (NULL on failure): error messages for
  * callers who return them through a char ** argument. */
 char *strprintf(const char *fmt, ...) _printf_(1, 2);
