@@ -114,16 +114,10 @@ static const char *ifname(struct agent *a, int ifindex, char *buf)
         return buf;
 }
 
-/* A device named by the devices key: exact names, or "prefix+" (as the core matches them). */
+/* A device named by the devices key (none when the key is empty). */
 static bool device_configured(struct agent *a, const char *name)
 {
-        for (char **p = a->cfg->devices; p && *p; p++) {
-                size_t l = strlen(*p);
-
-                if (l > 0 && (*p)[l - 1] == '+' ? strncmp(*p, name, l - 1) == 0 : streq(*p, name))
-                        return true;
-        }
-        return false;
+        return announce_devices_list(a->cfg->devices, name);
 }
 
 /* Ready: caches synced and, when devices are configured, the responder
@@ -379,6 +373,12 @@ static void apply_entries(struct agent *a, const struct announce_decisions *d)
         free(want);
 }
 
+/* Key of a->garps_sent (and of the set of announced IPs in collect()). */
+static char *garp_key(const char *ip, const char *dev)
+{
+        return g_strdup_printf("%s\x1f%s", ip, dev);
+}
+
 static void apply_garps(struct agent *a, const struct announce_decisions *d)
 {
         for (size_t i = 0; i < d->n_garps; i++) {
@@ -392,7 +392,7 @@ static void apply_garps(struct agent *a, const struct announce_decisions *d)
                                        ip, dev);
                 else {
                         /* one burst: ARP request + reply for IPv4, one NA for IPv6 */
-                        char *key = g_strdup_printf("%s\x1f%s", ip, dev);
+                        char *key = garp_key(ip, dev);
                         guint64 *n = g_hash_table_lookup(a->garps_sent, key);
 
                         if (!n) {
@@ -750,19 +750,20 @@ static void collect(struct metrics *m, void *ud)
                         ipaddr_format(&entries[i].ip, ip);
                         metric_set(a->m_requests, (double)entries[i].requests, ip, dev);
                         metric_set(a->m_replies, (double)entries[i].replies, ip, dev);
-                        g_hash_table_add(live, g_strdup_printf("%s\x1f%s", ip, dev));
+                        g_hash_table_add(live, garp_key(ip, dev));
                 }
                 free(entries);
                 /* per announced IP: counts of IPs no longer announced go */
                 g_hash_table_iter_init(&it, a->garps_sent);
                 while (g_hash_table_iter_next(&it, &k, &v)) {
                         const char *sep = strchr(k, '\x1f');
-                        _cleanup_free_ char *ip = strndup(k, (size_t)(sep - (const char *)k));
+                        _cleanup_free_ char *ip = NULL;
 
                         if (!g_hash_table_contains(live, k)) {
                                 g_hash_table_iter_remove(&it);
                                 continue;
                         }
+                        ip = strndup(k, (size_t)(sep - (const char *)k));
                         metric_set(a->m_garp_ip, (double)*(guint64 *)v, ip, sep + 1);
                 }
                 g_hash_table_unref(live);

@@ -126,6 +126,10 @@ struct announce_decisions {
         uint64_t next_wakeup; /* monotonic µs; UINT64_MAX: nothing scheduled */
 };
 
+/* Whether the `devices` option lists name (exactly, or by a "prefix+"
+ * wildcard). An empty or NULL list names nothing. */
+bool announce_devices_list(char *const *devices, const char *name);
+
 int announcer_new(const struct announcer_config *c, struct announcer **ret);
 void announcer_free(struct announcer *a);
 

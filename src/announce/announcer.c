@@ -365,17 +365,21 @@ void announcer_remove_node(struct announcer *a, const char *name)
         table_del(a, a->nodes, name);
 }
 
-static bool device_configured(const struct announcer *a, const char *name)
+bool announce_devices_list(char *const *devices, const char *name)
 {
-        if (!a->devices_cfg || !a->devices_cfg[0])
-                return true;
-        for (char **p = a->devices_cfg; *p; p++) {
+        for (char *const *p = devices; p && *p; p++) {
                 size_t l = strlen(*p);
 
                 if (l > 0 && (*p)[l - 1] == '+' ? strncmp(*p, name, l - 1) == 0 : streq(*p, name))
                         return true;
         }
         return false;
+}
+
+/* No devices option: every device the shell reports. */
+static bool device_configured(const struct announcer *a, const char *name)
+{
+        return !a->devices_cfg || !a->devices_cfg[0] || announce_devices_list(a->devices_cfg, name);
 }
 
 static bool device_equal(const void *pa, const void *pb)
@@ -654,8 +658,7 @@ int announcer_leases(struct announcer *a, uint64_t now_mono, struct announce_lea
                 if (i->role == ROLE_NONE && ms && ms->local != LOCAL_CANDIDATE)
                         i->not_candidate = local_status_to_string(ms->local);
         }
-        if (n > 1)
-                qsort(l, n, sizeof(*l), info_order);
+        qsort_safe(l, n, sizeof(*l), info_order);
         *ret = l;
         *ret_n = n;
         return 0;

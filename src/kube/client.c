@@ -224,9 +224,11 @@ static void refill(struct kube_client *c, uint64_t now)
 
 static int call_setup_easy(struct kube_call *call);
 
+/* Counted against opts.max_in_flight: all but priority calls (which
+ * include every watch, see kube_watch_call). */
 static bool ordinary(const struct kube_call *call)
 {
-        return !call->watch && !(call->flags & KUBE_CALL_PRIORITY);
+        return !(call->flags & KUBE_CALL_PRIORITY);
 }
 
 static void start_call(struct kube_client *c, struct kube_call *call, uint64_t now)
@@ -290,18 +292,12 @@ static int on_pump(sd_event_source *s, void *userdata)
         while (!g_queue_is_empty(&c->waiting_priority) || !g_queue_is_empty(&c->waiting) ||
                !g_queue_is_empty(&c->waiting_low)) {
                 struct kube_call *call;
-                bool ordinary_only = g_queue_is_empty(&c->waiting_priority);
 
                 /* ordinary calls wait for a slot on the wire (woken by
-                 * finish_call); priority calls and watches never do */
-                if (ordinary_only && c->in_flight_ordinary >= c->opts.max_in_flight) {
-                        bool watch_waiting = false;
-
-                        for (GList *l = c->waiting.head; l && !watch_waiting; l = l->next)
-                                watch_waiting = ((struct kube_call *)l->data)->watch;
-                        if (!watch_waiting)
-                                break;
-                }
+                 * finish_call); priority calls never do */
+                if (g_queue_is_empty(&c->waiting_priority) &&
+                    c->in_flight_ordinary >= c->opts.max_in_flight)
+                        break;
 
                 if (c->opts.qps > 0) {
                         if (c->tokens < 1.0) {
@@ -315,15 +311,6 @@ static int on_pump(sd_event_source *s, void *userdata)
                         c->tokens -= 1.0;
                 }
                 call = g_queue_pop_head(&c->waiting_priority);
-                if (!call && c->in_flight_ordinary >= c->opts.max_in_flight) {
-                        /* full: only a watch may go */
-                        for (GList *l = c->waiting.head; l; l = l->next)
-                                if (((struct kube_call *)l->data)->watch) {
-                                        call = l->data;
-                                        g_queue_delete_link(&c->waiting, l);
-                                        break;
-                                }
-                }
                 if (!call)
                         call = g_queue_pop_head(&c->waiting);
                 if (!call)
@@ -788,19 +775,15 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
         }
         for (GList *l = stalled; l; l = l->next) {
                 struct kube_call *call = l->data;
+                kube_callback_t cb = call->cb;
+                void *ud = call->userdata;
                 struct kube_result res = {.error = -ETIMEDOUT,
                                           .reason = "Stalled",
                                           .message = "no data from the apiserver for 90 s"};
 
-                curl_multi_remove_handle(c->multi, call->easy);
-                c->in_flight--;
-                if (call->pending_data)
-                        g_queue_remove(&c->data_pending, call);
-                call->pending_data = false;
-                call->state = CALL_FINISHED;
-                if (call->cb)
-                        call->cb(c, &res, call->userdata);
-                call_free(call);
+                call_discard(call);
+                if (cb)
+                        cb(c, &res, ud);
         }
         g_list_free(stalled);
         sd_event_source_set_time(s, usec + 15 * USEC_PER_SEC);
