@@ -90,7 +90,7 @@ static int setup(void **state)
 /* Every bpf root this test may have created. */
 static void cleanup(void)
 {
-        static const char *const suffixes[] = {"", "-other", "-unpin"};
+        static const char *const suffixes[] = {"", "-other", "-unpin", "-orphan"};
         char p[300];
 
         if (!F.root[0])
@@ -404,6 +404,27 @@ static void test_attach_refuses_foreign(void **state)
         close(fd);
 }
 
+/* Attaches (driver mode) a program named name that passes everything and
+ * references map_fd, as a responder using that map would; returns its fd. */
+static int attach_pass_using_map(int ifindex, int map_fd, const char *name)
+{
+        struct bpf_insn insns[] = {
+            /* r1 = &map (keeps the map referenced), r0 = XDP_PASS */
+            {.code = BPF_LD | BPF_DW | BPF_IMM,
+             .dst_reg = BPF_REG_1,
+             .src_reg = BPF_PSEUDO_MAP_FD,
+             .imm = map_fd},
+            {0},
+            {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+            {.code = BPF_JMP | BPF_EXIT},
+        };
+        int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", insns, 4, NULL);
+
+        assert_true(fd >= 0);
+        assert_int_equal(bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL), 0);
+        return fd;
+}
+
 /* A program that uses our maps but has other code stands for the responder
  * of another l2lb build left attached by the previous agent: attach must
  * replace it in one step. */
@@ -417,22 +438,7 @@ static void test_attach_replaces_older_build(void **state)
         snprintf(pin, sizeof(pin), "%s/%s", F.root, L2RESP_PIN_ENTRIES);
         map_fd = bpf_obj_get(pin);
         assert_true(map_fd >= 0);
-        {
-                struct bpf_insn insns[] = {
-                    /* r1 = &l2_entries (keeps the map referenced), r0 = XDP_PASS */
-                    {.code = BPF_LD | BPF_DW | BPF_IMM,
-                     .dst_reg = BPF_REG_1,
-                     .src_reg = BPF_PSEUDO_MAP_FD,
-                     .imm = map_fd},
-                    {0},
-                    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
-                    {.code = BPF_JMP | BPF_EXIT},
-                };
-
-                prog_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "l2lb_old", "GPL", insns, 4, NULL);
-        }
-        assert_true(prog_fd >= 0);
-        assert_int_equal(bpf_xdp_attach(F.if1, prog_fd, XDP_FLAGS_DRV_MODE, NULL), 0);
+        prog_fd = attach_pass_using_map(F.if1, map_fd, "l2lb_old");
         assert_int_equal(responder_is_attached(F.r, F.if1, &old_id), 1);
 
         assert_int_equal(responder_attach(F.r, F.if1, RESPONDER_XDP_NATIVE), 0);
@@ -457,21 +463,7 @@ static void test_attach_replaces_older_layout(void **state)
         map_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "l2_entries", 24, 24, 16, NULL);
         assert_true(map_fd >= 0);
         assert_int_equal(bpf_obj_pin(map_fd, pin), 0);
-        {
-                struct bpf_insn insns[] = {
-                    {.code = BPF_LD | BPF_DW | BPF_IMM,
-                     .dst_reg = BPF_REG_1,
-                     .src_reg = BPF_PSEUDO_MAP_FD,
-                     .imm = map_fd},
-                    {0},
-                    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
-                    {.code = BPF_JMP | BPF_EXIT},
-                };
-
-                prog_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "l2lb_v1", "GPL", insns, 4, NULL);
-        }
-        assert_true(prog_fd >= 0);
-        assert_int_equal(bpf_xdp_attach(F.if1, prog_fd, XDP_FLAGS_DRV_MODE, NULL), 0);
+        prog_fd = attach_pass_using_map(F.if1, map_fd, "l2lb_v1");
         assert_int_equal(bpf_xdp_query_id(F.if1, XDP_FLAGS_DRV_MODE, &old_id), 0);
 
         /* the agent of the new build starts */
