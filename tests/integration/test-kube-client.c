@@ -750,19 +750,14 @@ static void apf_cleanup(void)
 static char *tester_token(void)
 {
         _cleanup_free_ char *kc = strdup(getenv("KUBECONFIG")), *path = NULL;
-        char *tok = NULL, *slash = strrchr(kc, '/');
-        size_t len = 0;
-        FILE *f;
+        char *tok = NULL;
 
-        *slash = '\0';
+        /* next to the instance's admin kubeconfig */
+        *strrchr(kc, '/') = '\0';
         path = strprintf("%s/tester.token", kc);
-        f = fopen(path, "r");
-        if (!f)
-                fail_msg("%s: %m (an instance of scripts/kube-testenv writes it)", path);
-        if (getline(&tok, &len, f) < 0)
-                fail_msg("%s: empty", path);
-        fclose(f);
-        tok[strcspn(tok, "\n")] = '\0';
+        if (read_full_file(path, &tok, NULL) < 0)
+                fail_msg("cannot read %s (an instance of scripts/kube-testenv writes it)", path);
+        strstrip(tok);
         return tok;
 }
 
