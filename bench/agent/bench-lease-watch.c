@@ -40,7 +40,7 @@ static double micro_time(const char *s)
 {
         int64_t usec = 0;
 
-        if (isempty(s) || kube_time_parse(s, &usec) < 0)
+        if (isempty(s) || k8s_time_parse(s, &usec) < 0)
                 return 0;
         return (double)usec / 1e6;
 }
@@ -109,7 +109,7 @@ int main(int argc, char **argv)
         r = kube_client_new(ev, cfg, &opts, &client);
         kube_config_free(cfg);
         if (r >= 0)
-                r = kube_informer_new(client, &KUBE_LEASES, &KUBE_TYPE_LEASE, &io, &h, NULL, &inf);
+                r = kube_informer_new(client, &KUBE_LEASES, &K8S_TYPE_LEASE, &io, &h, NULL, &inf);
         if (r >= 0)
                 r = kube_informer_start(inf);
         if (r >= 0)

@@ -25,7 +25,7 @@
 #include <time.h>
 
 #include "ipam/ipam.h"
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "lib/util.h"
 
 /* CPU time of this thread: the machine is shared, wall time is noisy. */

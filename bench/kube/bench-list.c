@@ -212,7 +212,7 @@ int main(int argc, char **argv)
                 long rss0 = rss_mb();
                 double t0 = now_s(), c0 = cpu_s();
 
-                kube_informer_new(client, &KUBE_SERVICES, &KUBE_TYPE_SERVICE, &io, &h, &synced,
+                kube_informer_new(client, &KUBE_SERVICES, &K8S_TYPE_SERVICE, &io, &h, &synced,
                                   &inf);
                 kube_informer_start(inf);
                 while (!synced)

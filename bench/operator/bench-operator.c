@@ -262,7 +262,7 @@ int main(int argc, char **argv)
 
         setup_pools();
         op = start_operator(logpath);
-        kube_informer_new(client, &KUBE_SERVICES, &KUBE_TYPE_SERVICE, &io, &h, NULL, &inf);
+        kube_informer_new(client, &KUBE_SERVICES, &K8S_TYPE_SERVICE, &io, &h, NULL, &inf);
         kube_informer_start(inf);
         run_for(2);
         printf("services: %d over %d pools (/16 each); operator pid %d (--k8s-client-qps=1000), "

@@ -20,15 +20,16 @@
 #include <unistd.h>
 
 #include "announce/announce.h"
+#include "announce/timing.h"
 #include "bpf/responder.h"
 #include "kube/api.h"
-#include "kube/client-metrics.h"
-#include "kube/connect.h"
+#include "daemon/client-metrics.h"
+#include "daemon/program.h"
 #include "kube/events.h"
 #include "kube/informer.h"
-#include "lib/httpd.h"
+#include "daemon/httpd.h"
 #include "lib/log.h"
-#include "lib/metrics.h"
+#include "daemon/metrics.h"
 #include "lib/util.h"
 #include "links.h"
 
@@ -159,26 +160,26 @@ static void on_lease_written(struct kube_client *c, const struct kube_result *re
 {
         struct write_ctx *w = ud;
         struct agent *a = w->a;
-        enum announce_write_result r = LEASE_ERROR;
+        enum announce_write_result r = ANNOUNCE_LEASE_ERROR;
         struct k8s_lease *lease = NULL;
         char *err = NULL;
 
         (void)c;
         a->in_flight--;
         if (kube_result_ok(res)) {
-                r = LEASE_OK;
+                r = ANNOUNCE_LEASE_OK;
                 a->last_api_ok = mono(a);
-                if (w->op != LEASE_DELETE && k8s_lease_decode(res->body, &lease, &err) < 0) {
+                if (w->op != ANNOUNCE_LEASE_DELETE && k8s_lease_decode(res->body, &lease, &err) < 0) {
                         log_warn("cannot decode written lease", "lease=%s error=%s", w->name,
                                  log_q(err));
                         free(err);
-                        r = LEASE_ERROR;
+                        r = ANNOUNCE_LEASE_ERROR;
                 }
         } else if (res->http_status == 409)
-                r = LEASE_CONFLICT;
+                r = ANNOUNCE_LEASE_CONFLICT;
         else if (res->http_status == 404)
-                r = LEASE_NOT_FOUND;
-        if (r == LEASE_ERROR)
+                r = ANNOUNCE_LEASE_NOT_FOUND;
+        if (r == ANNOUNCE_LEASE_ERROR)
                 log_warn("lease write failed", "lease=%s status=%ld reason=%s message=%s",
                          w->name, res->http_status, log_q(res->reason), log_q(res->message));
         if (a->ann)
@@ -205,15 +206,15 @@ static void send_action(struct agent *a, const struct announce_lease_action *act
         w->op = act->op;
         w->name = strdup(act->name);
         switch (act->op) {
-        case LEASE_CREATE:
+        case ANNOUNCE_LEASE_CREATE:
                 method = "POST";
                 path = kube_path(&KUBE_LEASES, a->cfg->k8s_namespace, NULL, NULL);
                 break;
-        case LEASE_UPDATE:
+        case ANNOUNCE_LEASE_UPDATE:
                 method = "PUT";
                 path = kube_path(&KUBE_LEASES, a->cfg->k8s_namespace, act->name, NULL);
                 break;
-        case LEASE_DELETE:
+        case ANNOUNCE_LEASE_DELETE:
         default:
                 method = "DELETE";
                 path = kube_path(&KUBE_LEASES, a->cfg->k8s_namespace, act->name, NULL);
@@ -226,7 +227,7 @@ static void send_action(struct agent *a, const struct announce_lease_action *act
         r = kube_call(a->client, method, path, body, "application/json",
                       KUBE_CALL_NO_RETRY | KUBE_CALL_PRIORITY, timeout, on_lease_written, w,
                       NULL);
-        if (act->op == LEASE_DELETE)
+        if (act->op == ANNOUNCE_LEASE_DELETE)
                 json_decref(body);
         if (r < 0) {
                 struct kube_result res = {.error = r, .reason = "InternalError"};
@@ -420,7 +421,7 @@ static void on_policy_patched(struct kube_client *c, const struct kube_result *r
 static void log_policy_status(const struct announce_policy_status *s)
 {
         for (size_t i = 0; i < s->conditions.n; i++) {
-                const struct kube_condition *c = &s->conditions.items[i];
+                const struct k8s_condition *c = &s->conditions.items[i];
 
                 if (streq_ptr(c->status, "True"))
                         log_warn("policy error", "policy=%s condition=%s reason=%s message=%s",
@@ -462,7 +463,7 @@ static void apply_events(struct agent *a, const struct announce_decisions *d)
                 if (slash) {
                         _cleanup_free_ char *ns = strndup(ev->service,
                                                           (size_t)(slash - ev->service));
-                        const struct kube_meta *m =
+                        const struct k8s_meta *m =
                                 kube_informer_get(a->inf[INF_SERVICES], ns, slash + 1);
                         struct kube_object_ref ref = {.api_version = "v1",
                                                       .kind = "Service",
@@ -655,11 +656,11 @@ static json_t *status_json(struct agent *a)
                                               announce_role_to_string(leases[i].role),
                                               "canonical", leases[i].canonical);
 
-                        if (leases[i].role == ROLE_HOLDER && leases[i].deadline > now)
+                        if (leases[i].role == ANNOUNCE_ROLE_HOLDER && leases[i].deadline > now)
                                 json_object_set_new(l, "deadlineMs",
                                                     json_integer((json_int_t)(leases[i].deadline -
                                                                               now) / 1000));
-                        if (leases[i].role == ROLE_FOLLOWER && leases[i].expires_at > now)
+                        if (leases[i].role == ANNOUNCE_ROLE_FOLLOWER && leases[i].expires_at > now)
                                 json_object_set_new(l, "expiresInMs",
                                                     json_integer((json_int_t)(leases[i].expires_at -
                                                                               now) / 1000));
@@ -893,7 +894,7 @@ int agent_new(sd_event *e, struct l2lb_config *cfg, struct agent **ret)
                 return -ENOMEM;
         a->cfg = cfg;
         a->event = sd_event_ref(e);
-        if (config_sanitize_l2_timings(&cfg->l2_announcements_lease_duration,
+        if (timing_sanitize(&cfg->l2_announcements_lease_duration,
                                        &cfg->l2_announcements_renew_deadline,
                                        &cfg->l2_announcements_retry_period))
                 log_warn("lease timings adjusted as Cilium does (duration >= 1s, renew deadline < "
@@ -946,23 +947,23 @@ int agent_new(sd_event *e, struct l2lb_config *cfg, struct agent **ret)
         r = links_open(e, on_link, a, &a->links);
         if (r < 0)
                 goto fail;
-        r = kube_connect(e, cfg, "l2lb-agent", &a->client);
+        r = program_kube_connect(e, cfg, "l2lb-agent", &a->client);
         if (r < 0)
                 goto fail;
         a->slices_res = pick_slices(a->client);
-        r = kube_informer_new(a->client, &KUBE_L2POLICIES, &KUBE_TYPE_L2POLICY, NULL, &hp, a,
+        r = kube_informer_new(a->client, &KUBE_L2POLICIES, &K8S_TYPE_L2POLICY, NULL, &hp, a,
                               &a->inf[INF_POLICIES]);
         if (r >= 0)
-                r = kube_informer_new(a->client, &KUBE_SERVICES, &KUBE_TYPE_SERVICE, NULL, &hs, a,
+                r = kube_informer_new(a->client, &KUBE_SERVICES, &K8S_TYPE_SERVICE, NULL, &hs, a,
                                       &a->inf[INF_SERVICES]);
         if (r >= 0)
-                r = kube_informer_new(a->client, a->slices_res, &KUBE_TYPE_ENDPOINTSLICE, NULL,
+                r = kube_informer_new(a->client, a->slices_res, &K8S_TYPE_ENDPOINTSLICE, NULL,
                                       &he, a, &a->inf[INF_SLICES]);
         if (r >= 0)
-                r = kube_informer_new(a->client, &KUBE_NODES, &KUBE_TYPE_NODE, NULL, &hn, a,
+                r = kube_informer_new(a->client, &KUBE_NODES, &K8S_TYPE_NODE, NULL, &hn, a,
                                       &a->inf[INF_NODES]);
         if (r >= 0)
-                r = kube_informer_new(a->client, &KUBE_LEASES, &KUBE_TYPE_LEASE, &lo, &hl, a,
+                r = kube_informer_new(a->client, &KUBE_LEASES, &K8S_TYPE_LEASE, &lo, &hl, a,
                                       &a->inf[INF_LEASES]);
         if (r < 0)
                 goto fail;

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
-#include "lib/config.h"
+#include "daemon/config.h"
 
 struct agent;
 

@@ -5,7 +5,7 @@
 
 #include "agent.h"
 #include "lib/log.h"
-#include "lib/program.h"
+#include "daemon/program.h"
 #include "lib/util.h"
 
 struct ctx {

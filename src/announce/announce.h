@@ -19,7 +19,7 @@
  *      lease over once this node has fallen silent.
  *   4. On every watch event, device change, write result
  *      (announcer_lease_result: every action gets exactly one result, a
- *      timeout counts as LEASE_ERROR) or timer expiry: feed it, then run again.
+ *      timeout counts as ANNOUNCE_LEASE_ERROR) or timer expiry: feed it, then run again.
  *      Runs are cheap when nothing changed; the model is rebuilt only when an
  *      object other than a Lease changed.
  *   5. SIGTERM: announcer_renew_all_now() (or announcer_release_all() with
@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "lib/addr.h"
 
 struct announcer;
@@ -63,16 +63,16 @@ struct announcer_device {
 };
 
 enum announce_lease_op {
-        LEASE_CREATE, /* POST; 409 AlreadyExists → LEASE_CONFLICT */
-        LEASE_UPDATE, /* PUT with body's resourceVersion; 409 → CONFLICT, 404 → NOT_FOUND */
-        LEASE_DELETE, /* DELETE with preconditions.resourceVersion */
+        ANNOUNCE_LEASE_CREATE, /* POST; 409 AlreadyExists → ANNOUNCE_LEASE_CONFLICT */
+        ANNOUNCE_LEASE_UPDATE, /* PUT with body's resourceVersion; 409 → CONFLICT, 404 → NOT_FOUND */
+        ANNOUNCE_LEASE_DELETE, /* DELETE with preconditions.resourceVersion */
 };
 
 enum announce_write_result {
-        LEASE_OK,
-        LEASE_CONFLICT,
-        LEASE_NOT_FOUND,
-        LEASE_ERROR,
+        ANNOUNCE_LEASE_OK,
+        ANNOUNCE_LEASE_CONFLICT,
+        ANNOUNCE_LEASE_NOT_FOUND,
+        ANNOUNCE_LEASE_ERROR,
 };
 
 struct announce_lease_action {
@@ -97,7 +97,7 @@ struct announce_garp {
 
 struct announce_policy_status {
         char *policy;
-        struct kube_conditions conditions; /* the whole status.conditions to write */
+        struct k8s_conditions conditions; /* the whole status.conditions to write */
 };
 
 enum announce_event_kind {
@@ -158,7 +158,7 @@ int announcer_add_pinned_entry(struct announcer *a, const struct announce_entry 
 void announcer_set_synced(struct announcer *a);
 
 /* The result of action id. lease: the object the API returned (required
- * for LEASE_OK on CREATE/UPDATE), else NULL. now_mono: when it arrived. */
+ * for ANNOUNCE_LEASE_OK on CREATE/UPDATE), else NULL. now_mono: when it arrived. */
 void announcer_lease_result(struct announcer *a, uint64_t id, enum announce_write_result r,
                             const struct k8s_lease *lease, uint64_t now_mono);
 
@@ -177,12 +177,12 @@ json_t *announce_policy_status_patch(const struct announce_policy_status *s);
 /* ---- introspection (CLI, metrics) ---- */
 
 enum announce_role {
-        ROLE_NONE,      /* not a candidate */
-        ROLE_FOLLOWER,  /* candidate, lease held elsewhere */
-        ROLE_WAITING,   /* candidate, lease free: acquiring soon (balance) */
-        ROLE_ACQUIRING, /* write in flight */
-        ROLE_HOLDER,    /* announcing */
-        ROLE_LAPSED,    /* lease carries our name but the deadline passed */
+        ANNOUNCE_ROLE_NONE,      /* not a candidate */
+        ANNOUNCE_ROLE_FOLLOWER,  /* candidate, lease held elsewhere */
+        ANNOUNCE_ROLE_WAITING,   /* candidate, lease free: acquiring soon (balance) */
+        ANNOUNCE_ROLE_ACQUIRING, /* write in flight */
+        ANNOUNCE_ROLE_HOLDER,    /* announcing */
+        ANNOUNCE_ROLE_LAPSED,    /* lease carries our name but the deadline passed */
 };
 
 struct announce_lease_info {
@@ -193,7 +193,7 @@ struct announce_lease_info {
         bool canonical;            /* the contested lease of its shared-address group */
         uint64_t deadline;         /* holder: entries answer until then */
         uint64_t expires_at;       /* follower: when the lease expires for us */
-        const char *not_candidate; /* why, when role is ROLE_NONE */
+        const char *not_candidate; /* why, when role is ANNOUNCE_ROLE_NONE */
 };
 
 struct announce_counters {

@@ -28,11 +28,11 @@ struct announcer {
         char *ns;
         struct timing t;
         bool external_ips;
-        struct svc_families fam;
+        struct announce_svc_families fam;
         char **devices_cfg;
 
         GHashTable *policies; /* name → struct l2pol */
-        GHashTable *services; /* namespace/name → struct svc */
+        GHashTable *services; /* namespace/name → struct announce_svc */
         GHashTable *nodes;    /* name → struct node_info */
         GHashTable *slices;   /* namespace/name → struct slice_info */
         GHashTable *devices;  /* name → struct device_info (configured devices only) */
@@ -44,7 +44,7 @@ struct announcer {
 
         struct model model;
         bool model_valid;
-        struct slot **svc_slots; /* slot of each model service; NULL when stale */
+        struct slot **announce_svc_slots; /* slot of each model service; NULL when stale */
         bool designated;         /* announcer_designated(), as of the model */
 
         struct announce_entry *pinned;

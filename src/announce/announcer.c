@@ -19,7 +19,7 @@ static void slice_info_free(struct slice_info *s)
 {
         if (!s)
                 return;
-        free(s->svc_key);
+        free(s->announce_svc_key);
         strv_free(s->ready_nodes);
         free(s);
 }
@@ -58,9 +58,9 @@ int announcer_new(const struct announcer_config *c, struct announcer **ret)
         a->devices_cfg = strv_copy(c->devices);
         timing_init(&a->t, c->lease_duration, c->renew_deadline, c->retry_period);
         a->external_ips = c->enable_external_ips;
-        a->fam = (struct svc_families){c->enable_ipv4, c->enable_ipv6};
+        a->fam = (struct announce_svc_families){c->enable_ipv4, c->enable_ipv6};
         a->policies = TABLE(l2pol_free);
-        a->services = TABLE(svc_free);
+        a->services = TABLE(announce_svc_free);
         a->nodes = TABLE(node_info_free);
         a->slices = TABLE(slice_info_free);
         a->devices = TABLE(device_info_free);
@@ -98,7 +98,7 @@ void announcer_free(struct announcer *a)
         if (a->status_sent)
                 g_hash_table_unref(a->status_sent);
         garp_table_done(&a->garps);
-        free(a->svc_slots);
+        free(a->announce_svc_slots);
         free(a->sorted);
         free(a->pinned);
         strv_free(a->devices_cfg);
@@ -113,8 +113,8 @@ void announcer_invalidate(struct announcer *a)
         /* Drop it now: it borrows pointers into the tables being changed. */
         model_done(&a->model);
         a->model_valid = false;
-        free(a->svc_slots);
-        a->svc_slots = NULL;
+        free(a->announce_svc_slots);
+        a->announce_svc_slots = NULL;
 }
 
 int announcer_model(struct announcer *a, const struct model **ret)
@@ -234,7 +234,7 @@ void announcer_remove_policy(struct announcer *a, const char *name)
         g_hash_table_remove(a->status_sent, name);
 }
 
-static bool ip_list_equal(const struct ip_list *x, const struct ip_list *y)
+static bool ip_list_equal(const struct announce_ip_list *x, const struct announce_ip_list *y)
 {
         if (x->n != y->n)
                 return false;
@@ -246,7 +246,7 @@ static bool ip_list_equal(const struct ip_list *x, const struct ip_list *y)
 
 static bool svc_equal(const void *pa, const void *pb)
 {
-        const struct svc *x = pa, *y = pb;
+        const struct announce_svc *x = pa, *y = pb;
 
         return streq(x->key, y->key) && labels_equal(&x->sel_labels, &y->sel_labels) &&
                x->class_ok == y->class_ok && x->etp_local == y->etp_local &&
@@ -255,15 +255,15 @@ static bool svc_equal(const void *pa, const void *pb)
 
 int announcer_upsert_service(struct announcer *a, const struct k8s_service *s)
 {
-        struct svc *v;
+        struct announce_svc *v;
         int r;
 
         assert(a);
         assert(s);
-        r = svc_from_k8s(s, a->fam, &v);
+        r = announce_svc_from_k8s(s, a->fam, &v);
         if (r < 0)
                 return r;
-        return table_put(a, a->services, v->key, v, svc_equal, (void (*)(void *))svc_free);
+        return table_put(a, a->services, v->key, v, svc_equal, (void (*)(void *))announce_svc_free);
 }
 
 void announcer_remove_service(struct announcer *a, const char *ns, const char *name)
@@ -272,7 +272,7 @@ void announcer_remove_service(struct announcer *a, const char *ns, const char *n
 
         assert(a);
         assert(name);
-        k = svc_key(ns, name);
+        k = announce_svc_key(ns, name);
         if (k)
                 table_del(a, a->services, k);
 }
@@ -281,7 +281,7 @@ static bool slice_equal(const void *pa, const void *pb)
 {
         const struct slice_info *x = pa, *y = pb;
 
-        return streq_ptr(x->svc_key, y->svc_key) && strv_equal(x->ready_nodes, y->ready_nodes);
+        return streq_ptr(x->announce_svc_key, y->announce_svc_key) && strv_equal(x->ready_nodes, y->ready_nodes);
 }
 
 int announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpointslice *e)
@@ -291,15 +291,15 @@ int announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpoin
 
         assert(a);
         assert(e);
-        k = svc_key(e->meta.namespace, e->meta.name);
+        k = announce_svc_key(e->meta.namespace, e->meta.name);
         s = calloc(1, sizeof(*s));
         if (!k || !s) {
                 free(s);
                 return -ENOMEM;
         }
         if (e->service_name) {
-                s->svc_key = svc_key(e->meta.namespace, e->service_name);
-                if (!s->svc_key)
+                s->announce_svc_key = announce_svc_key(e->meta.namespace, e->service_name);
+                if (!s->announce_svc_key)
                         goto oom;
         }
         s->ready_nodes = calloc(1, sizeof(char *));
@@ -326,7 +326,7 @@ void announcer_remove_endpointslice(struct announcer *a, const char *ns, const c
 
         assert(a);
         assert(name);
-        k = svc_key(ns, name);
+        k = announce_svc_key(ns, name);
         if (k)
                 table_del(a, a->slices, k);
 }
@@ -481,10 +481,10 @@ void announcer_lease_result(struct announcer *a, uint64_t id, enum announce_writ
                             const struct k8s_lease *lease, uint64_t now_mono)
 {
         static const enum slot_result map[] = {
-            [LEASE_OK] = SLOT_RESULT_OK,
-            [LEASE_CONFLICT] = SLOT_RESULT_CONFLICT,
-            [LEASE_NOT_FOUND] = SLOT_RESULT_NOT_FOUND,
-            [LEASE_ERROR] = SLOT_RESULT_ERROR,
+            [ANNOUNCE_LEASE_OK] = SLOT_RESULT_OK,
+            [ANNOUNCE_LEASE_CONFLICT] = SLOT_RESULT_CONFLICT,
+            [ANNOUNCE_LEASE_NOT_FOUND] = SLOT_RESULT_NOT_FOUND,
+            [ANNOUNCE_LEASE_ERROR] = SLOT_RESULT_ERROR,
         };
         struct slot *s;
         uint64_t sent;
@@ -507,29 +507,29 @@ void announcer_lease_result(struct announcer *a, uint64_t id, enum announce_writ
                 return;
         if (adoption && a->n_adopting > 0)
                 a->n_adopting--;
-        if (r != LEASE_ERROR && now_mono >= sent)
+        if (r != ANNOUNCE_LEASE_ERROR && now_mono >= sent)
                 rtt_sample(&a->rtt, now_mono - sent);
 
         switch (kind) {
         case SLOT_WRITE_CREATE:
         case SLOT_WRITE_ACQUIRE:
-                if (r == LEASE_OK && s->held)
+                if (r == ANNOUNCE_LEASE_OK && s->held)
                         a->counters.acquisitions++;
                 break;
         case SLOT_WRITE_RENEW:
-                if (r == LEASE_OK && s->held)
+                if (r == ANNOUNCE_LEASE_OK && s->held)
                         a->counters.renewals++;
-                else if (r != LEASE_OK)
+                else if (r != ANNOUNCE_LEASE_OK)
                         a->counters.renew_failures++;
                 if (was_held && !s->held)
                         a->counters.lost++;
                 break;
         case SLOT_WRITE_RELEASE:
-                if (r == LEASE_OK)
+                if (r == ANNOUNCE_LEASE_OK)
                         a->counters.releases++;
                 break;
         case SLOT_WRITE_DELETE:
-                if (r == LEASE_OK)
+                if (r == ANNOUNCE_LEASE_OK)
                         a->counters.deletions++;
                 break;
         case SLOT_WRITE_NONE:
@@ -558,9 +558,9 @@ void announcer_renew_all_now(struct announcer *a)
 const char *announce_role_to_string(enum announce_role r)
 {
         static const char *const names[] = {
-            [ROLE_NONE] = "none",       [ROLE_FOLLOWER] = "follower",
-            [ROLE_WAITING] = "waiting", [ROLE_ACQUIRING] = "acquiring",
-            [ROLE_HOLDER] = "holder",   [ROLE_LAPSED] = "lapsed",
+            [ANNOUNCE_ROLE_NONE] = "none",       [ANNOUNCE_ROLE_FOLLOWER] = "follower",
+            [ANNOUNCE_ROLE_WAITING] = "waiting", [ANNOUNCE_ROLE_ACQUIRING] = "acquiring",
+            [ANNOUNCE_ROLE_HOLDER] = "holder",   [ANNOUNCE_ROLE_LAPSED] = "lapsed",
         };
 
         return (size_t)r < ELEMENTSOF(names) ? names[r] : "unknown";
@@ -599,14 +599,14 @@ static enum announce_role slot_role(const struct announcer *a, const struct slot
         const struct model_group *g = ms ? &a->model.groups[ms->group] : NULL;
 
         if (slot_announcing(s, now) && s->want != WANT_RELEASE)
-                return ROLE_HOLDER;
+                return ANNOUNCE_ROLE_HOLDER;
         if (s->pending == SLOT_WRITE_CREATE || s->pending == SLOT_WRITE_ACQUIRE)
-                return ROLE_ACQUIRING;
+                return ANNOUNCE_ROLE_ACQUIRING;
         if (slot_mine(s, a->node))
-                return ROLE_LAPSED;
+                return ANNOUNCE_ROLE_LAPSED;
         if (!g || !g->self_candidate || s->want == WANT_RELEASE)
-                return ROLE_NONE;
-        return slot_held_by_other(s, a->node, now, &a->t) ? ROLE_FOLLOWER : ROLE_WAITING;
+                return ANNOUNCE_ROLE_NONE;
+        return slot_held_by_other(s, a->node, now, &a->t) ? ANNOUNCE_ROLE_FOLLOWER : ANNOUNCE_ROLE_WAITING;
 }
 
 void announce_lease_infos_free(struct announce_lease_info *l, size_t n)
@@ -655,7 +655,7 @@ int announcer_leases(struct announcer *a, uint64_t now_mono, struct announce_lea
                 i->canonical = ms && m->groups[ms->group].canonical == (size_t)(ms - m->svcs);
                 i->deadline = s->held ? s->deadline : 0;
                 i->expires_at = slot_free_at(s, a->node, &a->t);
-                if (i->role == ROLE_NONE && ms && ms->local != LOCAL_CANDIDATE)
+                if (i->role == ANNOUNCE_ROLE_NONE && ms && ms->local != LOCAL_CANDIDATE)
                         i->not_candidate = local_status_to_string(ms->local);
         }
         qsort_safe(l, n, sizeof(*l), info_order);

@@ -311,7 +311,7 @@ json_t *slot_body(const struct slot *s, enum slot_write kind, const char *ns, co
         assert(self);
         assert(t);
         assert(kind != SLOT_WRITE_NONE && kind != SLOT_WRITE_DELETE);
-        kube_time_format(now_wall, true, now, sizeof(now));
+        k8s_time_format(now_wall, true, now, sizeof(now));
         l.meta.name = s->name;
         l.meta.namespace = (char *)ns;
         l.meta.resource_version = kind == SLOT_WRITE_CREATE ? NULL : s->rec.resource_version;

@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "timing.h"
 
 enum slot_write {

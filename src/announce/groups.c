@@ -38,7 +38,7 @@ static void unite(size_t *parent, size_t a, size_t b)
                 parent[a] = b;
 }
 
-int groups_build(const struct ip_list *const *sets, size_t n, size_t *group)
+int groups_build(const struct announce_ip_list *const *sets, size_t n, size_t *group)
 {
         _cleanup_free_ size_t *parent = NULL, *number = NULL;
         _cleanup_free_ struct pair *pairs = NULL;

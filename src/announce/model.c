@@ -29,7 +29,7 @@ void model_done(struct model *m)
         if (!m)
                 return;
         for (size_t i = 0; i < m->n_svcs; i++) {
-                ip_list_done(&m->svcs[i].ips);
+                announce_ip_list_done(&m->svcs[i].ips);
                 free(m->svcs[i].entries);
                 free(m->svcs[i].candidates);
         }
@@ -48,7 +48,7 @@ void model_done(struct model *m)
 
 static int svc_order(const void *a, const void *b)
 {
-        const struct svc *x = *(const struct svc *const *)a, *y = *(const struct svc *const *)b;
+        const struct announce_svc *x = *(const struct announce_svc *const *)a, *y = *(const struct announce_svc *const *)b;
         int c = strcmp(x->namespace, y->namespace);
 
         return c ? c : strcmp(x->name, y->name);
@@ -90,7 +90,7 @@ static void **table_values(GHashTable *t, size_t *ret_n)
         return a;
 }
 
-/* Set of "svc_key\nnode" for every ready endpoint. */
+/* Set of "announce_svc_key\nnode" for every ready endpoint. */
 static GHashTable *ready_endpoints(GHashTable *slices)
 {
         GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
@@ -104,7 +104,7 @@ static GHashTable *ready_endpoints(GHashTable *slices)
                 for (size_t i = 0; s->ready_nodes && s->ready_nodes[i]; i++) {
                         char *k;
 
-                        if (asprintf(&k, "%s\n%s", s->svc_key, s->ready_nodes[i]) < 0) {
+                        if (asprintf(&k, "%s\n%s", s->announce_svc_key, s->ready_nodes[i]) < 0) {
                                 g_hash_table_unref(set);
                                 return NULL;
                         }
@@ -114,7 +114,7 @@ static GHashTable *ready_endpoints(GHashTable *slices)
         return set;
 }
 
-static bool has_endpoint(GHashTable *ready, const struct svc *s, const char *node)
+static bool has_endpoint(GHashTable *ready, const struct announce_svc *s, const char *node)
 {
         _cleanup_free_ char *k = NULL;
 
@@ -149,7 +149,7 @@ static int entry_order(const void *a, const void *b)
 }
 
 /* This node's entries for one policy and one service. */
-static int local_entries(struct model_svc *m, const struct l2pol *p, const struct ip_list *ips,
+static int local_entries(struct model_svc *m, const struct l2pol *p, const struct announce_ip_list *ips,
                          const struct device_info *const *devs, size_t n_devs)
 {
         for (size_t d = 0; d < n_devs; d++) {
@@ -224,7 +224,7 @@ struct build {
         bool *mark;
 };
 
-static int build_service(struct build *b, const struct svc *s)
+static int build_service(struct build *b, const struct announce_svc *s)
 {
         struct model *m = b->m;
         struct model_svc ms = {.svc = s};
@@ -237,17 +237,17 @@ static int build_service(struct build *b, const struct svc *s)
         if (!cand)
                 return -ENOMEM;
         for (size_t p = 0; r >= 0 && p < b->n_pols; p++) {
-                struct ip_list ips = {0};
+                struct announce_ip_list ips = {0};
 
                 r = l2pol_service_ips(b->pols[p], s, b->in->external_ips, &ips);
                 if (r >= 0 && ips.n > 0) {
-                        r = ip_list_merge(&ms.ips, &ips);
+                        r = announce_ip_list_merge(&ms.ips, &ips);
                         if (r >= 0 && b->pol_local[p])
                                 r = local_entries(&ms, b->pols[p], &ips, b->devs, b->n_devs);
                         for (size_t n = 0; n < m->n_nodes; n++)
                                 cand[n] = cand[n] || b->pol_nodes[p][n];
                 }
-                ip_list_done(&ips);
+                announce_ip_list_done(&ips);
         }
         if (r < 0 || ms.ips.n == 0)
                 goto out;
@@ -271,7 +271,7 @@ static int build_service(struct build *b, const struct svc *s)
         m->svcs[m->n_svcs++] = ms;
         return 0;
 out:
-        ip_list_done(&ms.ips);
+        announce_ip_list_done(&ms.ips);
         free(ms.entries);
         free(ms.candidates);
         return r;
@@ -280,7 +280,7 @@ out:
 static int build_groups(struct build *b)
 {
         struct model *m = b->m;
-        _cleanup_free_ const struct ip_list **sets = NULL;
+        _cleanup_free_ const struct announce_ip_list **sets = NULL;
         _cleanup_free_ size_t *group = NULL;
         int n;
 

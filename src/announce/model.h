@@ -46,7 +46,7 @@ struct device_info {
 
 /* Ready endpoints of one EndpointSlice. */
 struct slice_info {
-        char *svc_key;      /* namespace/<kubernetes.io/service-name> */
+        char *announce_svc_key;      /* namespace/<kubernetes.io/service-name> */
         char **ready_nodes; /* nodeName of ready endpoints, NULL-terminated */
 };
 
@@ -67,8 +67,8 @@ enum local_status {
 };
 
 struct model_svc {
-        const struct svc *svc; /* owned by the announcer's service table */
-        struct ip_list ips;    /* node-independent address set */
+        const struct announce_svc *svc; /* owned by the announcer's service table */
+        struct announce_ip_list ips;    /* node-independent address set */
         size_t group;
         struct local_entry *entries;
         size_t n_entries;
@@ -108,7 +108,7 @@ struct model_input {
         const char *node_name;
         bool external_ips;
         GHashTable *policies; /* name → struct l2pol */
-        GHashTable *services; /* key → struct svc */
+        GHashTable *services; /* key → struct announce_svc */
         GHashTable *nodes;    /* name → struct node_info */
         GHashTable *slices;   /* key → struct slice_info */
         GHashTable *devices;  /* name → struct device_info (configured devices only) */

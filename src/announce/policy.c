@@ -21,7 +21,7 @@ void l2pol_free(struct l2pol *p)
                 if (p->interfaces[i])
                         g_regex_unref(p->interfaces[i]);
         free(p->interfaces);
-        kube_conditions_done(&p->conditions);
+        k8s_conditions_done(&p->conditions);
         free(p);
 }
 
@@ -114,7 +114,7 @@ bool l2pol_matches_node(const struct l2pol *p, const struct labels *node_labels)
         return l2pol_active(p) && selector_matches(p->node_selector, node_labels);
 }
 
-bool l2pol_matches_service(const struct l2pol *p, const struct svc *s)
+bool l2pol_matches_service(const struct l2pol *p, const struct announce_svc *s)
 {
         assert(p);
         assert(s);
@@ -133,8 +133,8 @@ bool l2pol_matches_device(const struct l2pol *p, const char *device)
         return false;
 }
 
-int l2pol_service_ips(const struct l2pol *p, const struct svc *s, bool external_ips_enabled,
-                      struct ip_list *ret)
+int l2pol_service_ips(const struct l2pol *p, const struct announce_svc *s, bool external_ips_enabled,
+                      struct announce_ip_list *ret)
 {
         int r = 0;
 
@@ -144,8 +144,8 @@ int l2pol_service_ips(const struct l2pol *p, const struct svc *s, bool external_
         if (!s->class_ok || !l2pol_matches_service(p, s))
                 return 0;
         if (p->external_ips && external_ips_enabled)
-                r = ip_list_merge(ret, &s->external);
+                r = announce_ip_list_merge(ret, &s->external);
         if (r >= 0 && p->load_balancer_ips)
-                r = ip_list_merge(ret, &s->ingress);
+                r = announce_ip_list_merge(ret, &s->ingress);
         return r;
 }

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "lib/labels.h"
 #include "service.h"
 
@@ -28,7 +28,7 @@ struct l2pol {
         size_t n_interfaces;
         bool external_ips;
         bool load_balancer_ips;
-        struct kube_conditions conditions; /* as the object has them */
+        struct k8s_conditions conditions; /* as the object has them */
 };
 
 int l2pol_from_k8s(const struct k8s_l2policy *p, struct l2pol **ret);
@@ -36,9 +36,9 @@ void l2pol_free(struct l2pol *p);
 
 bool l2pol_active(const struct l2pol *p);
 bool l2pol_matches_node(const struct l2pol *p, const struct labels *node_labels);
-bool l2pol_matches_service(const struct l2pol *p, const struct svc *s);
+bool l2pol_matches_service(const struct l2pol *p, const struct announce_svc *s);
 bool l2pol_matches_device(const struct l2pol *p, const char *device);
 /* The service's addresses this policy announces (its IP kinds), merged into
  * ret. external_ips_enabled is the agent's enable-external-ips. */
-int l2pol_service_ips(const struct l2pol *p, const struct svc *s, bool external_ips_enabled,
-                      struct ip_list *ret);
+int l2pol_service_ips(const struct l2pol *p, const struct announce_svc *s, bool external_ips_enabled,
+                      struct announce_ip_list *ret);

@@ -30,7 +30,7 @@ struct run {
         uint64_t now;
         int64_t wall;
         struct announce_decisions *out;
-        struct slot **svc_slots; /* the slot of each selected service */
+        struct slot **announce_svc_slots; /* the slot of each selected service */
 };
 
 static void wake(struct run *r, uint64_t t)
@@ -41,7 +41,7 @@ static void wake(struct run *r, uint64_t t)
 
 static struct slot *svc_slot(struct run *r, size_t i)
 {
-        return r->svc_slots[i];
+        return r->announce_svc_slots[i];
 }
 
 /* The selected service of a slot, or NULL. */
@@ -95,9 +95,9 @@ static int emit(struct run *r, struct slot *s, enum slot_write kind, const char 
         act = &n[o->n_actions];
         *act = (struct announce_lease_action){
             .id = ++a->next_id,
-            .op = kind == SLOT_WRITE_CREATE   ? LEASE_CREATE
-                  : kind == SLOT_WRITE_DELETE ? LEASE_DELETE
-                                              : LEASE_UPDATE,
+            .op = kind == SLOT_WRITE_CREATE   ? ANNOUNCE_LEASE_CREATE
+                  : kind == SLOT_WRITE_DELETE ? ANNOUNCE_LEASE_DELETE
+                                              : ANNOUNCE_LEASE_UPDATE,
             .reason = reason,
         };
         act->name = strdup(s->name);
@@ -138,7 +138,7 @@ static void adopt(struct run *r)
                         continue;
                 s->adopt = true;
                 for (size_t i = 0; ms && i < a->n_pinned; i++)
-                        if (ip_list_contains(&ms->ips, &a->pinned[i].ip) &&
+                        if (announce_ip_list_contains(&ms->ips, &a->pinned[i].ip) &&
                             a->pinned[i].deadline < deadline)
                                 deadline = a->pinned[i].deadline;
                 if (deadline == UINT64_MAX || deadline <= r->now)
@@ -578,7 +578,7 @@ static int statuses(struct run *r)
         for (size_t i = 0; i < n; i++) {
                 struct status_sent *sent = g_hash_table_lookup(a->status_sent, pols[i]->name);
                 struct announce_policy_status *st;
-                struct kube_conditions c;
+                struct k8s_conditions c;
                 int k;
 
                 k = policy_status_compute(pols[i], r->wall, &c);
@@ -591,13 +591,13 @@ static int statuses(struct run *r)
                 /* Written and not yet seen back: do not write it again soon. */
                 if (sent && streq_ptr(sent->resource_version, pols[i]->resource_version) &&
                     r->now < sent->at + STATUS_RETRY) {
-                        kube_conditions_done(&c);
+                        k8s_conditions_done(&c);
                         wake(r, sent->at + STATUS_RETRY);
                         continue;
                 }
                 st = realloc(o->statuses, (o->n_statuses + 1) * sizeof(*st));
                 if (!st) {
-                        kube_conditions_done(&c);
+                        k8s_conditions_done(&c);
                         return -ENOMEM;
                 }
                 o->statuses = st;
@@ -605,7 +605,7 @@ static int statuses(struct run *r)
                 st->conditions = c;
                 st->policy = strdup(pols[i]->name);
                 if (!st->policy) {
-                        kube_conditions_done(&c);
+                        k8s_conditions_done(&c);
                         return -ENOMEM;
                 }
                 o->n_statuses++;
@@ -694,12 +694,12 @@ static int link_slots(struct run *r)
         GHashTableIter it;
         gpointer v;
 
-        if (a->svc_slots) {
-                r->svc_slots = a->svc_slots;
+        if (a->announce_svc_slots) {
+                r->announce_svc_slots = a->announce_svc_slots;
                 return 0;
         }
-        r->svc_slots = calloc(r->m->n_svcs + 1, sizeof(*r->svc_slots));
-        if (!r->svc_slots)
+        r->announce_svc_slots = calloc(r->m->n_svcs + 1, sizeof(*r->announce_svc_slots));
+        if (!r->announce_svc_slots)
                 return -ENOMEM;
         g_hash_table_iter_init(&it, a->slots);
         while (g_hash_table_iter_next(&it, NULL, &v))
@@ -708,14 +708,14 @@ static int link_slots(struct run *r)
                 struct slot *s = announcer_slot(a, r->m->svcs[i].svc->lease_name, r->now);
 
                 if (!s) {
-                        free(r->svc_slots);
-                        r->svc_slots = NULL;
+                        free(r->announce_svc_slots);
+                        r->announce_svc_slots = NULL;
                         return -ENOMEM;
                 }
                 s->svc = i + 1;
-                r->svc_slots[i] = s;
+                r->announce_svc_slots[i] = s;
         }
-        a->svc_slots = r->svc_slots;
+        a->announce_svc_slots = r->announce_svc_slots;
         return 0;
 }
 
@@ -795,7 +795,7 @@ void announce_decisions_done(struct announce_decisions *d)
         free(d->garps);
         for (size_t i = 0; i < d->n_statuses; i++) {
                 free(d->statuses[i].policy);
-                kube_conditions_done(&d->statuses[i].conditions);
+                k8s_conditions_done(&d->statuses[i].conditions);
         }
         free(d->statuses);
         for (size_t i = 0; i < d->n_events; i++) {
@@ -810,5 +810,5 @@ json_t *announce_policy_status_patch(const struct announce_policy_status *s)
 {
         assert(s);
         return json_pack("{s:{s:o}}", "status", "conditions",
-                         kube_conditions_to_json(&s->conditions));
+                         k8s_conditions_to_json(&s->conditions));
 }

@@ -6,7 +6,7 @@
 
 #include "lib/util.h"
 
-void ip_list_done(struct ip_list *l)
+void announce_ip_list_done(struct announce_ip_list *l)
 {
         if (!l)
                 return;
@@ -16,7 +16,7 @@ void ip_list_done(struct ip_list *l)
 }
 
 /* Index of a, or -(insertion point)-1. */
-static ssize_t ip_list_find(const struct ip_list *l, const struct ipaddr *a)
+static ssize_t ip_list_find(const struct announce_ip_list *l, const struct ipaddr *a)
 {
         size_t lo = 0, hi = l->n;
 
@@ -34,14 +34,14 @@ static ssize_t ip_list_find(const struct ip_list *l, const struct ipaddr *a)
         return -(ssize_t)lo - 1;
 }
 
-bool ip_list_contains(const struct ip_list *l, const struct ipaddr *a)
+bool announce_ip_list_contains(const struct announce_ip_list *l, const struct ipaddr *a)
 {
         assert(l);
         assert(a);
         return ip_list_find(l, a) >= 0;
 }
 
-int ip_list_add(struct ip_list *l, const struct ipaddr *a)
+int announce_ip_list_add(struct announce_ip_list *l, const struct ipaddr *a)
 {
         ssize_t i;
         size_t at;
@@ -63,12 +63,12 @@ int ip_list_add(struct ip_list *l, const struct ipaddr *a)
         return 1;
 }
 
-int ip_list_merge(struct ip_list *dst, const struct ip_list *src)
+int announce_ip_list_merge(struct announce_ip_list *dst, const struct announce_ip_list *src)
 {
         assert(dst);
         assert(src);
         for (size_t i = 0; i < src->n; i++) {
-                int r = ip_list_add(dst, &src->items[i]);
+                int r = announce_ip_list_add(dst, &src->items[i]);
 
                 if (r < 0)
                         return r;
@@ -76,7 +76,7 @@ int ip_list_merge(struct ip_list *dst, const struct ip_list *src)
         return 0;
 }
 
-char *svc_key(const char *ns, const char *name)
+char *announce_svc_key(const char *ns, const char *name)
 {
         char *k;
 
@@ -86,7 +86,7 @@ char *svc_key(const char *ns, const char *name)
         return k;
 }
 
-char *svc_lease_name(const char *ns, const char *name)
+char *announce_svc_lease_name(const char *ns, const char *name)
 {
         char *k;
 
@@ -96,21 +96,21 @@ char *svc_lease_name(const char *ns, const char *name)
         return k;
 }
 
-static bool family_enabled(struct svc_families fam, int family)
+static bool family_enabled(struct announce_svc_families fam, int family)
 {
         return family == AF_INET ? fam.ipv4 : fam.ipv6;
 }
 
-static int add_parsed(struct ip_list *l, const char *s, struct svc_families fam)
+static int add_parsed(struct announce_ip_list *l, const char *s, struct announce_svc_families fam)
 {
         struct ipaddr a;
 
         if (isempty(s) || ipaddr_parse(s, &a) < 0 || !family_enabled(fam, a.family))
                 return 0; /* not an address we could announce */
-        return ip_list_add(l, &a);
+        return announce_ip_list_add(l, &a);
 }
 
-void svc_free(struct svc *s)
+void announce_svc_free(struct announce_svc *s)
 {
         if (!s)
                 return;
@@ -119,14 +119,14 @@ void svc_free(struct svc *s)
         free(s->name);
         free(s->lease_name);
         labels_done(&s->sel_labels);
-        ip_list_done(&s->external);
-        ip_list_done(&s->ingress);
+        announce_ip_list_done(&s->external);
+        announce_ip_list_done(&s->ingress);
         free(s);
 }
 
-int svc_from_k8s(const struct k8s_service *k, struct svc_families fam, struct svc **ret)
+int announce_svc_from_k8s(const struct k8s_service *k, struct announce_svc_families fam, struct announce_svc **ret)
 {
-        struct svc *s;
+        struct announce_svc *s;
         int r = 0;
 
         assert(k);
@@ -136,8 +136,8 @@ int svc_from_k8s(const struct k8s_service *k, struct svc_families fam, struct sv
                 return -ENOMEM;
         s->namespace = strdup(strempty(k->meta.namespace));
         s->name = strdup(k->meta.name);
-        s->key = svc_key(k->meta.namespace, k->meta.name);
-        s->lease_name = svc_lease_name(k->meta.namespace, k->meta.name);
+        s->key = announce_svc_key(k->meta.namespace, k->meta.name);
+        s->lease_name = announce_svc_lease_name(k->meta.namespace, k->meta.name);
         if (!s->namespace || !s->name || !s->key || !s->lease_name)
                 r = -ENOMEM;
         if (r >= 0)
@@ -149,7 +149,7 @@ int svc_from_k8s(const struct k8s_service *k, struct svc_families fam, struct sv
         for (size_t i = 0; r >= 0 && i < k->n_ingress; i++)
                 r = add_parsed(&s->ingress, k->ingress[i].ip, fam);
         if (r < 0) {
-                svc_free(s);
+                announce_svc_free(s);
                 return r;
         }
         *ret = s;

@@ -11,19 +11,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "lib/addr.h"
 #include "lib/labels.h"
 
 #define ANNOUNCE_LB_CLASS     "io.cilium/l2-announcer"
 #define ANNOUNCE_LEASE_PREFIX "cilium-l2announce-"
 
-struct ip_list {
+struct announce_ip_list {
         size_t n;
         struct ipaddr *items; /* sorted, no duplicates */
 };
 
-struct svc {
+struct announce_svc {
         char *key; /* "namespace/name" */
         char *namespace;
         char *name;
@@ -31,24 +31,24 @@ struct svc {
         struct labels sel_labels; /* labels + io.kubernetes.service.{name,namespace} */
         bool class_ok;            /* loadBalancerClass absent or ours */
         bool etp_local;           /* externalTrafficPolicy: Local */
-        struct ip_list external;  /* spec.externalIPs */
-        struct ip_list ingress;   /* status.loadBalancer.ingress[].ip */
+        struct announce_ip_list external;  /* spec.externalIPs */
+        struct announce_ip_list ingress;   /* status.loadBalancer.ingress[].ip */
 };
 
-struct svc_families {
+struct announce_svc_families {
         bool ipv4;
         bool ipv6;
 };
 
-int svc_from_k8s(const struct k8s_service *s, struct svc_families fam, struct svc **ret);
-void svc_free(struct svc *s);
+int announce_svc_from_k8s(const struct k8s_service *s, struct announce_svc_families fam, struct announce_svc **ret);
+void announce_svc_free(struct announce_svc *s);
 
 /* "namespace/name" and the lease name, as malloc'ed strings. */
-char *svc_key(const char *ns, const char *name);
-char *svc_lease_name(const char *ns, const char *name);
+char *announce_svc_key(const char *ns, const char *name);
+char *announce_svc_lease_name(const char *ns, const char *name);
 
 /* ip_list helpers: sorted sets of addresses. */
-void ip_list_done(struct ip_list *l);
-int ip_list_add(struct ip_list *l, const struct ipaddr *a);
-bool ip_list_contains(const struct ip_list *l, const struct ipaddr *a);
-int ip_list_merge(struct ip_list *dst, const struct ip_list *src);
+void announce_ip_list_done(struct announce_ip_list *l);
+int announce_ip_list_add(struct announce_ip_list *l, const struct ipaddr *a);
+bool announce_ip_list_contains(const struct announce_ip_list *l, const struct ipaddr *a);
+int announce_ip_list_merge(struct announce_ip_list *dst, const struct announce_ip_list *src);

@@ -4,7 +4,7 @@
 
 #include "lib/util.h"
 
-static int cond_set(struct kube_condition *c, const char *type, const char *status,
+static int cond_set(struct k8s_condition *c, const char *type, const char *status,
                     const char *message, int64_t generation, const char *transition)
 {
         c->type = strdup(type);
@@ -19,7 +19,7 @@ static int cond_set(struct kube_condition *c, const char *type, const char *stat
         return 0;
 }
 
-int condition_copy(struct kube_condition *d, const struct kube_condition *s)
+int condition_copy(struct k8s_condition *d, const struct k8s_condition *s)
 {
         d->type = strdup(strempty(s->type));
         d->status = strdup(strempty(s->status));
@@ -33,7 +33,7 @@ int condition_copy(struct kube_condition *d, const struct kube_condition *s)
         return 0;
 }
 
-int conditions_copy(struct kube_conditions *dst, const struct kube_conditions *src)
+int conditions_copy(struct k8s_conditions *dst, const struct k8s_conditions *src)
 {
         assert(dst);
         assert(src);
@@ -50,7 +50,7 @@ int conditions_copy(struct kube_conditions *dst, const struct kube_conditions *s
 }
 
 /* Does the existing condition already say what error (NULL: fixed) says? */
-static bool cond_is(const struct kube_condition *c, const char *error)
+static bool cond_is(const struct k8s_condition *c, const char *error)
 {
         if (!c)
                 return !error; /* absent is right when there is no error */
@@ -61,13 +61,13 @@ static bool cond_is(const struct kube_condition *c, const char *error)
         return streq_ptr(c->status, "False") && isempty(c->message);
 }
 
-int policy_status_compute(const struct l2pol *p, int64_t now_wall, struct kube_conditions *ret)
+int policy_status_compute(const struct l2pol *p, int64_t now_wall, struct k8s_conditions *ret)
 {
         const char *types[3] = {COND_BAD_NODE_SELECTOR, COND_BAD_INTERFACE_REGEX,
                                 COND_BAD_SERVICE_SELECTOR};
         const char *errors[3] = {p->node_selector_error, p->interface_error,
                                  p->service_selector_error};
-        struct kube_conditions out = {0};
+        struct k8s_conditions out = {0};
         bool changed = false;
         char now[40];
         int r = 0;
@@ -75,18 +75,18 @@ int policy_status_compute(const struct l2pol *p, int64_t now_wall, struct kube_c
         assert(p);
         assert(ret);
         for (size_t i = 0; i < 3; i++)
-                if (!cond_is(kube_conditions_find(&p->conditions, types[i]), errors[i]))
+                if (!cond_is(k8s_conditions_find(&p->conditions, types[i]), errors[i]))
                         changed = true;
         if (!changed)
                 return 0;
 
-        kube_time_format(now_wall, false, now, sizeof(now));
+        k8s_time_format(now_wall, false, now, sizeof(now));
         out.items = calloc(p->conditions.n + 3, sizeof(*out.items));
         if (!out.items)
                 return -ENOMEM;
         /* Keep the object's conditions in their order, replacing ours. */
         for (size_t i = 0; r >= 0 && i < p->conditions.n; i++) {
-                const struct kube_condition *c = &p->conditions.items[i];
+                const struct k8s_condition *c = &p->conditions.items[i];
                 size_t t;
 
                 for (t = 0; t < 3; t++)
@@ -104,11 +104,11 @@ int policy_status_compute(const struct l2pol *p, int64_t now_wall, struct kube_c
         }
         /* New conditions only for errors. */
         for (size_t t = 0; r >= 0 && t < 3; t++)
-                if (errors[t] && !kube_conditions_find(&p->conditions, types[t]))
+                if (errors[t] && !k8s_conditions_find(&p->conditions, types[t]))
                         r = cond_set(&out.items[out.n++], types[t], "True", errors[t],
                                      p->generation, now);
         if (r < 0) {
-                kube_conditions_done(&out);
+                k8s_conditions_done(&out);
                 return r;
         }
         *ret = out;

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "policy.h"
 
 #define COND_BAD_NODE_SELECTOR    "io.cilium/bad-node-selector"
@@ -21,9 +21,9 @@
  * list: other conditions kept, ours updated, lastTransitionTime = now_wall
  * where the status changes) if they differ from what the object has, 0 if the
  * object is already right, or -ENOMEM. */
-int policy_status_compute(const struct l2pol *p, int64_t now_wall, struct kube_conditions *ret);
+int policy_status_compute(const struct l2pol *p, int64_t now_wall, struct k8s_conditions *ret);
 
-/* Deep copies (the destination is kube_conditions_done()'d by the caller even
+/* Deep copies (the destination is k8s_conditions_done()'d by the caller even
  * on failure). */
-int condition_copy(struct kube_condition *dst, const struct kube_condition *src);
-int conditions_copy(struct kube_conditions *dst, const struct kube_conditions *src);
+int condition_copy(struct k8s_condition *dst, const struct k8s_condition *src);
+int conditions_copy(struct k8s_conditions *dst, const struct k8s_conditions *src);

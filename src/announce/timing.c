@@ -1,8 +1,26 @@
 /* Lease timings and renewal margin (see timing.h). */
 #include "timing.h"
 
-#include "lib/config.h"
 #include "lib/util.h"
+
+bool timing_sanitize(uint64_t *duration, uint64_t *renew, uint64_t *retry)
+{
+        bool changed = false;
+
+        if (*duration < USEC_PER_SEC) {
+                *duration = USEC_PER_SEC;
+                changed = true;
+        }
+        if (*renew >= *duration) {
+                *renew = *duration / 2;
+                changed = true;
+        }
+        if ((double)*retry >= (double)*renew / 1.2) {
+                *retry = *renew / 2;
+                changed = true;
+        }
+        return changed;
+}
 
 void timing_init(struct timing *t, uint64_t duration, uint64_t renew_deadline,
                  uint64_t retry_period)
@@ -10,7 +28,7 @@ void timing_init(struct timing *t, uint64_t duration, uint64_t renew_deadline,
         uint64_t written;
 
         assert(t);
-        config_sanitize_l2_timings(&duration, &renew_deadline, &retry_period);
+        t->adjusted = timing_sanitize(&duration, &renew_deadline, &retry_period);
         t->duration = duration;
         t->renew_deadline = renew_deadline;
         t->retry_period = retry_period;

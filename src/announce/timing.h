@@ -1,7 +1,8 @@
 /* Lease timings and the holder's renewal cadence.
  *
  * The configured duration, renew deadline and retry period are sanitised as
- * Cilium does (config_sanitize_l2_timings). The lease carries the duration in
+ * Cilium does (timing_sanitize, once, in timing_init; everyone else reads
+ * the effective values back from struct timing). The lease carries the duration in
  * whole seconds (as client-go writes it) and followers wait that long.
  *
  * Entry lifetime: a responder entry lives until (send time of the last
@@ -38,7 +39,13 @@ struct timing {
         uint64_t lifetime;      /* entry lifetime after a successful send */
         uint64_t balance_delay; /* how long an over-share node leaves a lease to others */
         uint64_t gc_after;      /* an empty lease unchanged this long is deleted */
+        bool adjusted;          /* the configured values were sanitised */
 };
+
+/* Cilium's sanitising of the L2 lease timings: duration < 1s → 1s; renew
+ * deadline ≥ duration → duration/2; retry period ≥ renew deadline/1.2 →
+ * renew deadline/2. Returns true if anything changed. */
+bool timing_sanitize(uint64_t *duration, uint64_t *renew, uint64_t *retry);
 
 void timing_init(struct timing *t, uint64_t duration, uint64_t renew_deadline,
                  uint64_t retry_period);

@@ -17,14 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "announce/service.h"
 #include "bpf/responder.h"
 #include "kube/api.h"
-#include "kube/connect.h"
-#include "kube/objects.h"
-#include "lib/config.h"
+#include "api/objects.h"
+#include "daemon/config.h"
 #include "lib/duration.h"
 #include "lib/log.h"
-#include "lib/program.h"
+#include "daemon/program.h"
 #include "lib/util.h"
 #include "version.h"
 
@@ -141,7 +141,7 @@ static int api_list(const struct l2lb_config *cfg, const struct kube_resource *r
 
         sd_event_new(&e);
         log_setup("l2lb", LOG_FORMAT_LOGFMT, LOG_LEVEL_ERROR);
-        r = kube_connect(e, cfg, "l2lb", &c);
+        r = program_kube_connect(e, cfg, "l2lb", &c);
         if (r < 0) {
                 fprintf(stderr, "l2lb: cannot use the Kubernetes API (see --kubeconfig)\n");
                 sd_event_unref(e);
@@ -165,7 +165,7 @@ static char *age(const char *ts, char *buf, size_t len)
 {
         int64_t t, now = (int64_t)time(NULL) * 1000000;
 
-        if (!ts || kube_time_parse(ts, &t) < 0 || t > now) {
+        if (!ts || k8s_time_parse(ts, &t) < 0 || t > now) {
                 snprintf(buf, len, "-");
                 return buf;
         }
@@ -199,7 +199,7 @@ static int cmd_leases(const struct l2lb_config *cfg)
                         free(err);
                         continue;
                 }
-                suffix = startswith(l->meta.name, "cilium-l2announce-");
+                suffix = startswith(l->meta.name, ANNOUNCE_LEASE_PREFIX);
                 if (!suffix) {
                         k8s_lease_free(l);
                         continue;
@@ -254,7 +254,7 @@ static int cmd_pools(const struct l2lb_config *cfg)
         json_array_foreach(json_object_get(pools, "items"), i, item)
         {
                 struct k8s_ippool *p = NULL;
-                const struct kube_condition *used, *avail, *conflict;
+                const struct k8s_condition *used, *avail, *conflict;
                 char *err = NULL, blocks[512] = "";
 
                 if (k8s_ippool_decode(item, &p, &err) < 0) {
@@ -272,9 +272,9 @@ static int cmd_pools(const struct l2lb_config *cfg)
                                          "%s%s%s%s", *blocks ? "," : "", strempty(bl->start),
                                          bl->stop ? "-" : "", strempty(bl->stop));
                 }
-                used = kube_conditions_find(&p->conditions, "cilium.io/IPsUsed");
-                avail = kube_conditions_find(&p->conditions, "cilium.io/IPsAvailable");
-                conflict = kube_conditions_find(&p->conditions, "cilium.io/PoolConflict");
+                used = k8s_conditions_find(&p->conditions, "cilium.io/IPsUsed");
+                avail = k8s_conditions_find(&p->conditions, "cilium.io/IPsAvailable");
+                conflict = k8s_conditions_find(&p->conditions, "cilium.io/PoolConflict");
                 printf("%-24s %-40s %-10s %-12s %-10s %s\n", p->meta.name, *blocks ? blocks : "-",
                        used ? used->message : "?", avail ? avail->message : "?",
                        p->disabled ? "true" : "false",

@@ -1,7 +1,7 @@
 /* Helpers for the operator shell: merging desired conditions into an
  * object's conditions (meta.SetStatusCondition semantics, keeping foreign
  * types and transition times) and comparing ingress lists. They work on the
- * kube/objects.h structs, whose strings are malloc()ed. */
+ * api/objects.h structs, whose strings are malloc()ed. */
 #include "internal.h"
 
 #include "lib/util.h"
@@ -20,7 +20,7 @@ static void replace(char **p, const char *s, bool *changed)
         *changed = true;
 }
 
-static void condition_free(struct kube_condition *k)
+static void condition_free(struct k8s_condition *k)
 {
         free(k->type);
         free(k->status);
@@ -29,14 +29,14 @@ static void condition_free(struct kube_condition *k)
         free(k->last_transition_time);
 }
 
-static void remove_at(struct kube_conditions *c, size_t i)
+static void remove_at(struct k8s_conditions *c, size_t i)
 {
         condition_free(&c->items[i]);
         memmove(&c->items[i], &c->items[i + 1], (c->n - i - 1) * sizeof(c->items[0]));
         c->n--;
 }
 
-void ipam_conditions_merge(struct kube_conditions *c, const struct kube_condition *desired,
+void ipam_conditions_merge(struct k8s_conditions *c, const struct k8s_condition *desired,
                            size_t n, const char *now, bool *ret_changed)
 {
         bool changed = false;
@@ -44,8 +44,8 @@ void ipam_conditions_merge(struct kube_conditions *c, const struct kube_conditio
         assert(c);
         assert(desired || n == 0);
         for (size_t d = 0; d < n; d++) {
-                const struct kube_condition *want = &desired[d];
-                struct kube_condition *have = NULL;
+                const struct k8s_condition *want = &desired[d];
+                struct k8s_condition *have = NULL;
 
                 assert(want->type);
                 for (size_t i = 0; i < c->n;) {
@@ -61,7 +61,7 @@ void ipam_conditions_merge(struct kube_conditions *c, const struct kube_conditio
                         changed = true;
                 }
                 if (!have) {
-                        struct kube_condition *items =
+                        struct k8s_condition *items =
                             realloc(c->items, (c->n + 1) * sizeof(*items));
 
                         if (!items)
@@ -85,7 +85,7 @@ void ipam_conditions_merge(struct kube_conditions *c, const struct kube_conditio
                 *ret_changed = changed;
 }
 
-void ipam_conditions_remove(struct kube_conditions *c, const char *type, bool *ret_changed)
+void ipam_conditions_remove(struct k8s_conditions *c, const char *type, bool *ret_changed)
 {
         bool changed = false;
 

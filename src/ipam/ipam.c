@@ -247,7 +247,7 @@ static enum ipam_service_action svc_action(const struct ipam *ipam, const struct
         return svc->observed.present ? IPAM_SERVICE_CLEAR : IPAM_SERVICE_IGNORE;
 }
 
-static void svc_desired_condition(const struct ipam_svc *svc, struct kube_condition *c)
+static void svc_desired_condition(const struct ipam_svc *svc, struct k8s_condition *c)
 {
         c->type = (char *)IPAM_CONDITION_SATISFIED;
         c->status = (char *)(svc->satisfied ? "True" : "False");
@@ -259,7 +259,7 @@ static void svc_desired_condition(const struct ipam_svc *svc, struct kube_condit
 
 static bool svc_in_sync(const struct ipam *ipam, const struct ipam_svc *svc)
 {
-        struct kube_condition want;
+        struct k8s_condition want;
 
         switch (svc_action(ipam, svc)) {
         case IPAM_SERVICE_IGNORE:
@@ -461,7 +461,7 @@ static void maybe_activate(struct ipam *ipam)
 static struct ipam_pool *pool_get(struct ipam *ipam, const struct k8s_ippool *k)
 {
         struct ipam_pool *p = g_hash_table_lookup(ipam->pools, k->meta.name);
-        const struct kube_condition *c;
+        const struct k8s_condition *c;
 
         if (p) {
                 /* deleted and created again while we were not looking */
@@ -471,7 +471,7 @@ static struct ipam_pool *pool_get(struct ipam *ipam, const struct k8s_ippool *k)
         p = pool_new(k->meta.name, k->meta.creation_timestamp);
         /* marks are sticky: a pool the API shows marked stays marked until
          * it overlaps no unmarked pool (restart-proof, as in Cilium) */
-        c = kube_conditions_find(&k->conditions, IPAM_CONDITION_CONFLICT);
+        c = k8s_conditions_find(&k->conditions, IPAM_CONDITION_CONFLICT);
         if (c && streq_ptr(c->status, "True")) {
                 p->conflicting = true;
                 p->conflict_message = g_strdup(c->message);
@@ -654,7 +654,7 @@ static void svc_destroy(struct ipam *ipam, struct ipam_svc *svc)
 
 static void svc_observe(struct ipam_svc *svc, const struct k8s_service *k)
 {
-        const struct kube_condition *c;
+        const struct k8s_condition *c;
 
         g_free(svc->ingress);
         svc->ingress = k->n_ingress ? g_new(struct ipaddr, k->n_ingress) : NULL;
@@ -672,7 +672,7 @@ static void svc_observe(struct ipam_svc *svc, const struct k8s_service *k)
                 svc->n_ingress++;
         }
         observed_condition_set(&svc->observed, &k->conditions, IPAM_CONDITION_SATISFIED);
-        c = kube_conditions_find(&k->conditions, IPAM_CONDITION_SATISFIED);
+        c = k8s_conditions_find(&k->conditions, IPAM_CONDITION_SATISFIED);
         svc->observed_satisfied_true = c && streq_ptr(c->status, "True");
         svc->generation = k->meta.generation;
 }
@@ -690,7 +690,7 @@ int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
         assert(k->meta.name);
         svc = svc_lookup(ipam, k->meta.namespace, k->meta.name);
         managed = svc_request_managed(&ipam->o, k);
-        if (!managed && !svc && !kube_conditions_find(&k->conditions, IPAM_CONDITION_SATISFIED))
+        if (!managed && !svc && !k8s_conditions_find(&k->conditions, IPAM_CONDITION_SATISFIED))
                 return 0; /* not ours, never was */
         if (managed) {
                 r = svc_request_parse(&ipam->o, k, &req);
@@ -913,7 +913,7 @@ void ipam_service_status(const struct ipam *ipam, const char *namespace, const c
                          struct ipam_service_status *ret)
 {
         const struct ipam_svc *svc;
-        struct kube_condition want;
+        struct k8s_condition want;
 
         assert(ipam);
         assert(name);

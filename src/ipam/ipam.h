@@ -40,7 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "lib/addr.h"
 
 #define IPAM_CONDITION_SATISFIED "cilium.io/IPAMRequestSatisfied"
@@ -117,7 +117,7 @@ struct ipam_service_status {
         char **ips; /* {ip} entries in this order: IPv4 before IPv6, ascending */
         /* IPAM_SERVICE_WRITE: type cilium.io/IPAMRequestSatisfied, status,
          * reason, message, observed_generation; no last_transition_time */
-        struct kube_condition condition;
+        struct k8s_condition condition;
 };
 
 /* Unknown services give IPAM_SERVICE_IGNORE. */
@@ -133,7 +133,7 @@ bool ipam_service_ingress_equal(const struct k8s_service *svc,
 struct ipam_pool_status {
         bool known;
         /* IPsTotal, IPsAvailable, IPsUsed, PoolConflict (in this order) */
-        struct kube_condition conditions[IPAM_POOL_CONDITIONS];
+        struct k8s_condition conditions[IPAM_POOL_CONDITIONS];
         struct bigcount total, available, used;
         bool conflicting;
         char *error;   /* the last update was rejected: why (NULL if it was accepted) */
@@ -150,10 +150,10 @@ void ipam_pool_status_done(struct ipam_pool_status *st);
  * updated in place; other condition types are kept untouched; duplicates of
  * a desired type are dropped (Cilium #24945). *ret_changed tells whether
  * anything differs from before. */
-void ipam_conditions_merge(struct kube_conditions *c, const struct kube_condition *desired,
+void ipam_conditions_merge(struct k8s_conditions *c, const struct k8s_condition *desired,
                            size_t n, const char *now, bool *ret_changed);
 /* Removes every condition of this type. */
-void ipam_conditions_remove(struct kube_conditions *c, const char *type, bool *ret_changed);
+void ipam_conditions_remove(struct k8s_conditions *c, const char *type, bool *ret_changed);
 
 /* Kubernetes Events for the shell to publish (beyond Cilium). */
 struct ipam_event {

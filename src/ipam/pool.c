@@ -143,7 +143,7 @@ static bool parse_count(const char *s, struct bigcount *ret)
         return true;
 }
 
-void observed_condition_set(struct observed_condition *o, const struct kube_conditions *c,
+void observed_condition_set(struct observed_condition *o, const struct k8s_conditions *c,
                             const char *type)
 {
         size_t n = 0;
@@ -151,7 +151,7 @@ void observed_condition_set(struct observed_condition *o, const struct kube_cond
         assert(o);
         observed_condition_done(o);
         for (size_t i = 0; c && i < c->n; i++) {
-                const struct kube_condition *k = &c->items[i];
+                const struct k8s_condition *k = &c->items[i];
 
                 if (!streq_ptr(k->type, type))
                         continue;
@@ -178,7 +178,7 @@ void observed_condition_done(struct observed_condition *o)
         memset(o, 0, sizeof(*o));
 }
 
-bool observed_condition_equal(const struct observed_condition *o, const struct kube_condition *c)
+bool observed_condition_equal(const struct observed_condition *o, const struct k8s_condition *c)
 {
         assert(o);
         assert(c);
@@ -251,7 +251,7 @@ void pool_counts(const struct ipam_pool *p, struct bigcount *total, struct bigco
                 *used = bigcount_minus(t, a);
 }
 
-static void set_condition(struct kube_condition *c, const char *type, const char *status,
+static void set_condition(struct k8s_condition *c, const char *type, const char *status,
                           const char *reason, const char *message, int64_t generation)
 {
         c->type = strdup(type);
@@ -264,7 +264,7 @@ static void set_condition(struct kube_condition *c, const char *type, const char
                 g_error("out of memory");
 }
 
-void pool_desired_conditions(const struct ipam_pool *p, struct kube_condition ret[_POOL_COND_MAX])
+void pool_desired_conditions(const struct ipam_pool *p, struct k8s_condition ret[_POOL_COND_MAX])
 {
         struct bigcount total, available, used;
         char buf[64];
@@ -285,7 +285,7 @@ void pool_desired_conditions(const struct ipam_pool *p, struct kube_condition re
                               "resolved", "", p->generation);
 }
 
-void pool_conditions_done(struct kube_condition c[_POOL_COND_MAX])
+void pool_conditions_done(struct k8s_condition c[_POOL_COND_MAX])
 {
         for (size_t i = 0; i < _POOL_COND_MAX; i++) {
                 free(c[i].type);

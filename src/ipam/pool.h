@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "ipam/range.h"
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "lib/addr.h"
 #include "lib/labels.h"
 
@@ -46,10 +46,10 @@ struct observed_condition {
         struct bigcount count;
 };
 
-void observed_condition_set(struct observed_condition *o, const struct kube_conditions *c,
+void observed_condition_set(struct observed_condition *o, const struct k8s_conditions *c,
                             const char *type);
 void observed_condition_done(struct observed_condition *o);
-bool observed_condition_equal(const struct observed_condition *o, const struct kube_condition *c);
+bool observed_condition_equal(const struct observed_condition *o, const struct k8s_condition *c);
 
 enum {
         POOL_COND_TOTAL,
@@ -90,9 +90,9 @@ bool pool_usable(const struct ipam_pool *p);
 void pool_counts(const struct ipam_pool *p, struct bigcount *total, struct bigcount *available,
                  struct bigcount *used);
 /* The four conditions as they should be (strings allocated; free with
- * kube_condition fields). */
-void pool_desired_conditions(const struct ipam_pool *p, struct kube_condition ret[_POOL_COND_MAX]);
-void pool_conditions_done(struct kube_condition c[_POOL_COND_MAX]);
+ * k8s_condition fields). */
+void pool_desired_conditions(const struct ipam_pool *p, struct k8s_condition ret[_POOL_COND_MAX]);
+void pool_conditions_done(struct k8s_condition c[_POOL_COND_MAX]);
 /* Whether the API shows exactly the desired conditions. */
 bool pool_in_sync(const struct ipam_pool *p);
 

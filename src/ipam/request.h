@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "ipam/ipam.h"
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "lib/addr.h"
 #include "lib/labels.h"
 

@@ -4,19 +4,19 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-int kube_connect(sd_event *e, const struct l2lb_config *cfg, const char *user_agent,
-                 struct kube_client **ret)
+int kube_connect(sd_event *e, const struct kube_connect_options *opts, struct kube_client **ret)
 {
         struct kube_config *kc = NULL;
         _cleanup_free_ char *err = NULL;
         struct kube_client_options o = {
-                .qps = cfg->k8s_client_qps,
-                .burst = (unsigned)cfg->k8s_client_burst,
-                .user_agent = user_agent,
+                .qps = opts->qps,
+                .burst = opts->burst,
+                .user_agent = opts->user_agent,
         };
         int r;
 
-        r = kube_config_load(cfg->kubeconfig, &kc, &err);
+        assert(opts);
+        r = kube_config_load(opts->kubeconfig, &kc, &err);
         if (r < 0)
                 return log_error_errno(r, "cannot load Kubernetes client configuration",
                                        "error_detail=%s", log_q(err));

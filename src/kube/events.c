@@ -11,7 +11,7 @@
 
 #include "api.h"
 #include "lib/log.h"
-#include "objects.h"
+#include "api/objects.h"
 
 #define AGGREGATE_USEC (10 * 60 * USEC_PER_SEC)
 #define CACHE_MAX 4096
@@ -118,7 +118,7 @@ void kube_event(struct kube_recorder *r, const struct kube_object_ref *obj, cons
         va_end(ap);
         clock_gettime(CLOCK_REALTIME, &ts);
         wall = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-        kube_time_format(wall, false, now_s, sizeof(now_s));
+        k8s_time_format(wall, false, now_s, sizeof(now_s));
         sd_event_now(kube_client_event(r->client), CLOCK_MONOTONIC, &mono);
         snprintf(key, sizeof(key), "%s/%s/%s\x1f%s\x1f%s\x1f%s", strempty(obj->kind), ns,
                  obj->name, type, reason, msg);

@@ -18,7 +18,7 @@
 struct kube_informer {
         struct kube_client *client;
         const struct kube_resource *res;
-        const struct kube_type *type;
+        const struct k8s_type *type;
         char *namespace;
         char *label_selector;
         char *field_selector;
@@ -40,7 +40,7 @@ struct kube_informer {
         struct kube_informer_stats stats;
 };
 
-static const struct kube_meta *meta_of(const void *obj)
+static const struct k8s_meta *meta_of(const void *obj)
 {
         return obj;
 }
@@ -453,7 +453,7 @@ static void start_watch(struct kube_informer *inf)
 /* ---- public ---- */
 
 int kube_informer_new(struct kube_client *c, const struct kube_resource *res,
-                      const struct kube_type *type, const struct kube_informer_options *opts,
+                      const struct k8s_type *type, const struct kube_informer_options *opts,
                       const struct kube_informer_handlers *h, void *userdata,
                       struct kube_informer **ret)
 {
@@ -498,7 +498,7 @@ int kube_informer_start(struct kube_informer *inf)
         return 0;
 }
 
-static void free_values(GHashTable *t, const struct kube_type *type)
+static void free_values(GHashTable *t, const struct k8s_type *type)
 {
         GHashTableIter it;
         gpointer v;

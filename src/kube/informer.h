@@ -12,7 +12,7 @@
 #include <stdbool.h>
 
 #include "api.h"
-#include "objects.h"
+#include "api/objects.h"
 
 struct kube_informer;
 
@@ -32,7 +32,7 @@ struct kube_informer_options {
 };
 
 int kube_informer_new(struct kube_client *c, const struct kube_resource *res,
-                      const struct kube_type *type, const struct kube_informer_options *opts,
+                      const struct k8s_type *type, const struct kube_informer_options *opts,
                       const struct kube_informer_handlers *h, void *userdata,
                       struct kube_informer **ret);
 int kube_informer_start(struct kube_informer *inf);

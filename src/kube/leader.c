@@ -9,7 +9,7 @@
 #include "api.h"
 #include "lib/log.h"
 #include "lib/util.h"
-#include "objects.h"
+#include "api/objects.h"
 
 struct kube_leader {
         struct kube_client *client;
@@ -42,7 +42,7 @@ static char *wall_micro(char *buf, size_t len)
         struct timespec ts;
 
         clock_gettime(CLOCK_REALTIME, &ts);
-        return kube_time_format((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, true, buf, len);
+        return k8s_time_format((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, true, buf, len);
 }
 
 static void tick(struct kube_leader *l);

@@ -4,7 +4,7 @@
 #include <systemd/sd-event.h>
 
 #include "lib/log.h"
-#include "lib/program.h"
+#include "daemon/program.h"
 #include "lib/util.h"
 #include "operator.h"
 

@@ -19,14 +19,14 @@
 
 #include "ipam/ipam.h"
 #include "kube/api.h"
-#include "kube/client-metrics.h"
-#include "kube/connect.h"
+#include "daemon/client-metrics.h"
+#include "daemon/program.h"
 #include "kube/events.h"
 #include "kube/informer.h"
 #include "kube/leader.h"
-#include "lib/httpd.h"
+#include "daemon/httpd.h"
 #include "lib/log.h"
-#include "lib/metrics.h"
+#include "daemon/metrics.h"
 #include "lib/util.h"
 
 #define LEADER_LEASE "l2lb-operator-resource-lock"
@@ -80,7 +80,7 @@ static char *now_rfc3339(char *buf, size_t len)
         struct timespec ts;
 
         clock_gettime(CLOCK_REALTIME, &ts);
-        return kube_time_format((int64_t)ts.tv_sec * 1000000, false, buf, len);
+        return k8s_time_format((int64_t)ts.tv_sec * 1000000, false, buf, len);
 }
 
 static void schedule_reconcile(struct operator *o)
@@ -91,13 +91,13 @@ static void schedule_reconcile(struct operator *o)
 
 /* ---- conditions ---- */
 
-static void conditions_copy(struct kube_conditions *dst, const struct kube_conditions *src)
+static void conditions_copy(struct k8s_conditions *dst, const struct k8s_conditions *src)
 {
         dst->n = 0;
-        dst->items = calloc(src->n + 8, sizeof(struct kube_condition));
+        dst->items = calloc(src->n + 8, sizeof(struct k8s_condition));
         for (size_t i = 0; i < src->n; i++) {
-                const struct kube_condition *s = &src->items[i];
-                struct kube_condition *d = &dst->items[dst->n++];
+                const struct k8s_condition *s = &src->items[i];
+                struct k8s_condition *d = &dst->items[dst->n++];
 
                 d->type = strdup(s->type);
                 d->status = s->status ? strdup(s->status) : NULL;
@@ -210,7 +210,7 @@ static void reconcile_service(struct operator *o, const char *key, const char *n
 {
         const struct k8s_service *svc = kube_informer_get(o->services, ns, name);
         struct ipam_service_status st;
-        struct kube_conditions conds;
+        struct k8s_conditions conds;
         bool changed = false, ingress_ok;
         char now[64];
         json_t *patch, *status, *lb;
@@ -242,13 +242,13 @@ static void reconcile_service(struct operator *o, const char *key, const char *n
                 status = json_object();
                 json_object_set_new(status, "loadBalancer", lb);
                 json_object_set_new(status, "conditions",
-                                    conds.n ? kube_conditions_to_json(&conds) : json_null());
+                                    conds.n ? k8s_conditions_to_json(&conds) : json_null());
                 patch = json_pack("{s:{s:s}, s:o}", "metadata", "resourceVersion",
                                   svc->meta.resource_version, "status", status);
                 send_status_patch(o, key, &KUBE_SERVICES, ns, name, patch);
                 json_decref(patch);
         }
-        kube_conditions_done(&conds);
+        k8s_conditions_done(&conds);
         ipam_service_status_done(&st);
 }
 
@@ -258,7 +258,7 @@ static void reconcile_pool(struct operator *o, const char *key, const char *name
 {
         const struct k8s_ippool *pool = kube_informer_get(o->pools, NULL, name);
         struct ipam_pool_status st;
-        struct kube_conditions conds;
+        struct k8s_conditions conds;
         bool changed = false;
         char now[64];
         json_t *patch;
@@ -276,11 +276,11 @@ static void reconcile_pool(struct operator *o, const char *key, const char *name
         if (changed) {
                 patch = json_pack("{s:{s:s}, s:{s:o}}", "metadata", "resourceVersion",
                                   pool->meta.resource_version, "status", "conditions",
-                                  kube_conditions_to_json(&conds));
+                                  k8s_conditions_to_json(&conds));
                 send_status_patch(o, key, &KUBE_IPPOOLS, NULL, name, patch);
                 json_decref(patch);
         }
-        kube_conditions_done(&conds);
+        k8s_conditions_done(&conds);
         ipam_pool_status_done(&st);
 }
 
@@ -312,7 +312,7 @@ static void publish_events(struct operator *o)
 
         while (ipam_event_pop(o->ipam, &ev)) {
                 struct kube_object_ref ref = {.namespace = ev.namespace, .name = ev.name};
-                const struct kube_meta *m;
+                const struct k8s_meta *m;
 
                 if (ev.pool) {
                         ref.api_version = "cilium.io/v2";
@@ -648,14 +648,14 @@ int operator_new(sd_event *e, struct l2lb_config *cfg, struct operator **ret)
         o->in_flight = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
         o->retry = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
         o->identity = isempty(cfg->identity) ? default_identity() : strdup(cfg->identity);
-        r = kube_connect(e, cfg, "l2lb-operator", &o->client);
+        r = program_kube_connect(e, cfg, "l2lb-operator", &o->client);
         if (r < 0)
                 goto fail;
-        r = kube_informer_new(o->client, &KUBE_IPPOOLS, &KUBE_TYPE_IPPOOL, NULL, &pool_h, o,
+        r = kube_informer_new(o->client, &KUBE_IPPOOLS, &K8S_TYPE_IPPOOL, NULL, &pool_h, o,
                               &o->pools);
         if (r < 0)
                 goto fail;
-        r = kube_informer_new(o->client, &KUBE_SERVICES, &KUBE_TYPE_SERVICE, NULL, &svc_h, o,
+        r = kube_informer_new(o->client, &KUBE_SERVICES, &K8S_TYPE_SERVICE, NULL, &svc_h, o,
                               &o->services);
         if (r < 0)
                 goto fail;

@@ -5,7 +5,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "lib/config.h"
+#include "daemon/config.h"
 
 struct operator;
 

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 BUILD=${L2LB_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
-DS=$BUILD/src/lab/l2lb-deathstar
+DS=$BUILD/lab/src/l2lb-deathstar
 
 if [[ ${1:-} != --inside ]]; then
 	exec unshare --net -- "$0" --inside

@@ -4,14 +4,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "kube/objects.h"
+#include "api/objects.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        const struct kube_type *types[] = {&KUBE_TYPE_SERVICE, &KUBE_TYPE_NODE,
-                                           &KUBE_TYPE_ENDPOINTSLICE, &KUBE_TYPE_LEASE,
-                                           &KUBE_TYPE_IPPOOL, &KUBE_TYPE_L2POLICY};
+        const struct k8s_type *types[] = {&K8S_TYPE_SERVICE, &K8S_TYPE_NODE,
+                                           &K8S_TYPE_ENDPOINTSLICE, &K8S_TYPE_LEASE,
+                                           &K8S_TYPE_IPPOOL, &K8S_TYPE_L2POLICY};
         json_t *j = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
 
         if (!j)
@@ -21,9 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 char *err = NULL;
 
                 if (types[i]->decode(j, &obj, &err) >= 0) {
-                        if (types[i] == &KUBE_TYPE_LEASE)
+                        if (types[i] == &K8S_TYPE_LEASE)
                                 json_decref(k8s_lease_to_json(obj));
-                        if (types[i] == &KUBE_TYPE_SERVICE) {
+                        if (types[i] == &K8S_TYPE_SERVICE) {
                                 struct labels l;
 
                                 if (k8s_service_selector_labels(obj, &l) >= 0)

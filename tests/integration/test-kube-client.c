@@ -315,7 +315,7 @@ static void test_custom_resources(void **state)
                            kube_sync_callback, &s, NULL));
         expect_ok(&s, "patch pool status");
         assert_int_equal(k8s_ippool_decode(s.body, &p, &err), 0);
-        assert_string_equal(kube_conditions_find(&p->conditions, "cilium.io/IPsTotal")->message,
+        assert_string_equal(k8s_conditions_find(&p->conditions, "cilium.io/IPsTotal")->message,
                             "128");
         k8s_ippool_free(p);
         kube_sync_done(&s);
@@ -457,7 +457,7 @@ struct seen {
 static void on_add(void *ud, const void *obj)
 {
         struct seen *s = ud;
-        const struct kube_meta *m = obj;
+        const struct k8s_meta *m = obj;
 
         s->adds++;
         snprintf(s->last, sizeof(s->last), "add %s", m->name);
@@ -476,7 +476,7 @@ static void on_update(void *ud, const void *old, const void *obj)
 static void on_remove(void *ud, const void *obj)
 {
         struct seen *s = ud;
-        const struct kube_meta *m = obj;
+        const struct k8s_meta *m = obj;
 
         s->removes++;
         snprintf(s->last, sizeof(s->last), "remove %s", m->name);
@@ -518,7 +518,7 @@ static void test_informer(void **state)
 
         (void)state;
         create_leases("inf", 9);
-        assert_int_equal(kube_informer_new(client, &KUBE_LEASES, &KUBE_TYPE_LEASE, &io, &handlers,
+        assert_int_equal(kube_informer_new(client, &KUBE_LEASES, &K8S_TYPE_LEASE, &io, &handlers,
                                            &seen, &inf),
                          0);
         kube_informer_start(inf);
@@ -924,8 +924,8 @@ static void test_http2_one_connection(void **state)
 {
         static const struct kube_resource *const res[] = {&KUBE_SERVICES, &KUBE_LEASES,
                                                           &KUBE_NODES, &KUBE_IPPOOLS};
-        static const struct kube_type *const types[] = {&KUBE_TYPE_SERVICE, &KUBE_TYPE_LEASE,
-                                                        &KUBE_TYPE_NODE, &KUBE_TYPE_IPPOOL};
+        static const struct k8s_type *const types[] = {&K8S_TYPE_SERVICE, &K8S_TYPE_LEASE,
+                                                        &K8S_TYPE_NODE, &K8S_TYPE_IPPOOL};
         struct kube_client *c = connect_to(NULL, 0, 0);
         struct kube_informer *inf[4];
         struct seen seen[4];

@@ -90,7 +90,7 @@ struct seen {
 
 static void note(struct seen *s, const char *what, const void *obj)
 {
-        const struct kube_meta *m = obj;
+        const struct k8s_meta *m = obj;
         size_t l = strlen(s->log);
 
         snprintf(s->log + l, sizeof(s->log) - l, "%s%s %s", l ? "," : "", what, m->name);
@@ -178,7 +178,7 @@ static void test_watch_survives_apiserver_restart(void **state)
         create(&KUBE_LEASES, "default",
                "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{"
                "\"name\":\"before-restart\"},\"spec\":{}}");
-        assert_int_equal(kube_informer_new(client, &KUBE_LEASES, &KUBE_TYPE_LEASE, &io, &handlers,
+        assert_int_equal(kube_informer_new(client, &KUBE_LEASES, &K8S_TYPE_LEASE, &io, &handlers,
                                            &seen, &inf),
                          0);
         kube_informer_start(inf);
@@ -250,7 +250,7 @@ static void test_relist_after_gone(void **state)
         create(&KUBE_IPPOOLS, NULL,
                "{\"apiVersion\":\"cilium.io/v2\",\"kind\":\"CiliumLoadBalancerIPPool\",\"metadata\""
                ":{\"name\":\"pool-b\"},\"spec\":{\"blocks\":[{\"cidr\":\"10.2.0.0/24\"}]}}");
-        assert_int_equal(kube_informer_new(client, &KUBE_IPPOOLS, &KUBE_TYPE_IPPOOL, NULL,
+        assert_int_equal(kube_informer_new(client, &KUBE_IPPOOLS, &K8S_TYPE_IPPOOL, NULL,
                                            &handlers, &seen, &inf),
                          0);
         kube_informer_start(inf);

@@ -14,7 +14,7 @@
 #include "kube/api.h"
 #include "kube/kubeconfig.h"
 #include "kube/leader.h"
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "lib/util.h"
 
 static sd_event *ev;

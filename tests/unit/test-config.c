@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/config.h"
+#include "daemon/config.h"
 #include "lib/duration.h"
 #include "lib/util.h"
 
@@ -224,21 +224,6 @@ static void test_config_dir(void **state)
         assert_int_equal(system(arg), 0);
 }
 
-static void test_sanitize(void **state)
-{
-        uint64_t d = 3 * USEC_PER_SEC, rd = USEC_PER_SEC, rp = 500 * USEC_PER_MSEC;
-
-        (void)state;
-        assert_false(config_sanitize_l2_timings(&d, &rd, &rp));
-        d = 500 * USEC_PER_MSEC;
-        rd = USEC_PER_SEC;
-        rp = USEC_PER_SEC;
-        assert_true(config_sanitize_l2_timings(&d, &rd, &rp));
-        assert_true(d == USEC_PER_SEC);
-        assert_true(rd == USEC_PER_SEC / 2);
-        assert_true(rp == USEC_PER_SEC / 4);
-}
-
 static void test_help_version(void **state)
 {
         struct l2lb_config c;
@@ -276,7 +261,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_duration_parse), cmocka_unit_test(test_duration_format),
                 cmocka_unit_test(test_defaults_and_flags), cmocka_unit_test(test_errors),
-                cmocka_unit_test(test_config_dir),    cmocka_unit_test(test_sanitize),
+                cmocka_unit_test(test_config_dir),
                 cmocka_unit_test(test_help_version),  cmocka_unit_test(test_view),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

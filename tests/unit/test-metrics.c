@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/httpd.h"
-#include "lib/metrics.h"
+#include "daemon/httpd.h"
+#include "daemon/metrics.h"
 #include "lib/util.h"
 
 static void collect(struct metrics *m, void *ud)

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "lib/util.h"
 
 static json_t *J(const char *text)
@@ -65,7 +65,7 @@ static void test_service(void **state)
         assert_string_equal(s->ingress[0].ip, "12.0.0.128");
         assert_null(s->ingress[1].ip);
         assert_string_equal(s->ingress[1].hostname, "lb.example");
-        assert_non_null(kube_conditions_find(&s->conditions, "cilium.io/IPAMRequestSatisfied"));
+        assert_non_null(k8s_conditions_find(&s->conditions, "cilium.io/IPAMRequestSatisfied"));
         assert_int_equal(s->conditions.items[0].observed_generation, 3);
         assert_int_equal(k8s_service_selector_labels(s, &sl), 0);
         assert_string_equal(labels_get(&sl, "io.kubernetes.service.name"), "deathstar");
@@ -200,16 +200,16 @@ static void test_time(void **state)
         char buf[64];
 
         (void)state;
-        assert_int_equal(kube_time_parse("2026-11-26T10:00:02.500000Z", &t), 0);
+        assert_int_equal(k8s_time_parse("2026-11-26T10:00:02.500000Z", &t), 0);
         assert_true(t == 1795687202500000LL);
-        assert_string_equal(kube_time_format(t, true, buf, sizeof(buf)),
+        assert_string_equal(k8s_time_format(t, true, buf, sizeof(buf)),
                             "2026-11-26T10:00:02.500000Z");
-        assert_string_equal(kube_time_format(t, false, buf, sizeof(buf)), "2026-11-26T10:00:02Z");
-        assert_int_equal(kube_time_parse("2026-11-26T11:00:02+01:00", &t), 0);
+        assert_string_equal(k8s_time_format(t, false, buf, sizeof(buf)), "2026-11-26T10:00:02Z");
+        assert_int_equal(k8s_time_parse("2026-11-26T11:00:02+01:00", &t), 0);
         assert_true(t == 1795687202000000LL);
-        assert_int_equal(kube_time_parse("2026-11-26 10:00:02", &t), -EINVAL);
-        assert_int_equal(kube_time_parse("2026-11-26T10:00:02", &t), -EINVAL);
-        assert_int_equal(kube_time_parse("2026-11-26T10:00:02Zjunk", &t), -EINVAL);
+        assert_int_equal(k8s_time_parse("2026-11-26 10:00:02", &t), -EINVAL);
+        assert_int_equal(k8s_time_parse("2026-11-26T10:00:02", &t), -EINVAL);
+        assert_int_equal(k8s_time_parse("2026-11-26T10:00:02Zjunk", &t), -EINVAL);
 }
 
 static void test_ippool(void **state)

@@ -156,35 +156,35 @@ enum announce_write_result fake_api_apply(struct fake_api *f,
         *ret_obj = NULL;
         *ret_changed = false;
         switch (act->op) {
-        case LEASE_CREATE:
+        case ANNOUNCE_LEASE_CREATE:
                 f->creates++;
                 if (cur)
-                        return LEASE_CONFLICT;
+                        return ANNOUNCE_LEASE_CONFLICT;
                 *ret_obj = store(f, act->name, act->body);
                 break;
-        case LEASE_UPDATE:
+        case ANNOUNCE_LEASE_UPDATE:
                 f->updates++;
                 if (!cur)
-                        return LEASE_NOT_FOUND;
+                        return ANNOUNCE_LEASE_NOT_FOUND;
                 /* A PUT without resourceVersion would be unconditional: the
                  * core must never send one. */
                 assert_non_null(rv_of(act->body));
                 if (!streq(rv_of(act->body), rv_of(cur)))
-                        return LEASE_CONFLICT;
+                        return ANNOUNCE_LEASE_CONFLICT;
                 *ret_obj = store(f, act->name, act->body);
                 break;
-        case LEASE_DELETE:
+        case ANNOUNCE_LEASE_DELETE:
                 f->deletes++;
                 if (!cur)
-                        return LEASE_NOT_FOUND;
+                        return ANNOUNCE_LEASE_NOT_FOUND;
                 assert_non_null(act->resource_version);
                 if (!streq(act->resource_version, rv_of(cur)))
-                        return LEASE_CONFLICT;
+                        return ANNOUNCE_LEASE_CONFLICT;
                 g_hash_table_remove(f->leases, act->name);
                 break;
         }
         *ret_changed = true;
-        return LEASE_OK;
+        return ANNOUNCE_LEASE_OK;
 }
 
 json_t *fake_api_put(struct fake_api *f, const char *name, const char *holder, int duration_s,
@@ -269,7 +269,7 @@ static void clear_outputs(struct world *w)
         w->n_events = 0;
         for (size_t i = 0; i < w->n_statuses; i++) {
                 free(w->statuses[i].policy);
-                kube_conditions_done(&w->statuses[i].conditions);
+                k8s_conditions_done(&w->statuses[i].conditions);
         }
         free(w->statuses);
         w->statuses = NULL;
@@ -327,9 +327,9 @@ static void apply(struct world *w, const struct announce_lease_action *act,
         bool changed = false;
         struct k8s_lease *l = NULL;
 
-        if (forced == LEASE_OK)
+        if (forced == ANNOUNCE_LEASE_OK)
                 r = fake_api_apply(&w->api, act, &obj, &changed);
-        if (r == LEASE_OK && obj)
+        if (r == ANNOUNCE_LEASE_OK && obj)
                 l = lease_decode(obj);
         announcer_lease_result(w->a, act->id, r, l, w->now);
         k8s_lease_free(l);
@@ -400,7 +400,7 @@ void world_settle(struct world *w)
                                 act->resource_version = NULL;
                                 act->body = NULL;
                         } else
-                                apply(w, act, LEASE_OK);
+                                apply(w, act, ANNOUNCE_LEASE_OK);
                 }
                 announce_decisions_done(&d);
                 if (n == 0 || w->hold_writes)

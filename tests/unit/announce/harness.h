@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "announce/announce.h"
-#include "kube/objects.h"
+#include "api/objects.h"
 
 #define SEC      UINT64_C(1000000)
 #define MSEC     UINT64_C(1000)

@@ -66,7 +66,7 @@ static void test_lease_bodies(void **state)
         world_settle(&w);
         assert_int_equal(w.n_held_actions, 1);
         a = &w.held_actions[0];
-        assert_int_equal(a->op, LEASE_CREATE);
+        assert_int_equal(a->op, ANNOUNCE_LEASE_CREATE);
         assert_string_equal(a->name, LEASE);
         assert_string_equal(a->reason, "acquire");
         assert_null(body_rv(a));
@@ -76,24 +76,24 @@ static void test_lease_bodies(void **state)
         assert_string_equal(spec_str(a, "holderIdentity"), NODE);
         assert_int_equal(spec_int(a, "leaseDurationSeconds"), 3);
         assert_int_equal(spec_int(a, "leaseTransitions"), 0);
-        kube_time_format(w.wall, true, now, sizeof(now));
+        k8s_time_format(w.wall, true, now, sizeof(now));
         assert_string_equal(spec_str(a, "acquireTime"), now);
         assert_string_equal(spec_str(a, "renewTime"), now);
-        world_answer(&w, 0, LEASE_OK);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
 
         /* Renewal: PUT with the last resourceVersion, acquireTime kept. */
         world_advance(&w, first_renew_at(LEASE));
         assert_int_equal(w.n_held_actions, 1);
         a = &w.held_actions[0];
-        assert_int_equal(a->op, LEASE_UPDATE);
+        assert_int_equal(a->op, ANNOUNCE_LEASE_UPDATE);
         assert_string_equal(a->reason, "renew");
         assert_string_equal(body_rv(a), "101");
         assert_string_equal(a->resource_version, "101");
         assert_string_equal(spec_str(a, "acquireTime"), now);
-        kube_time_format(w.wall, true, now, sizeof(now));
+        k8s_time_format(w.wall, true, now, sizeof(now));
         assert_string_equal(spec_str(a, "renewTime"), now);
         assert_int_equal(spec_int(a, "leaseTransitions"), 0);
-        world_answer(&w, 0, LEASE_OK);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
 
         /* Release: holder "", 1 s, transitions kept (client-go ReleaseOnCancel). */
         announcer_release_all(w.a);
@@ -105,7 +105,7 @@ static void test_lease_bodies(void **state)
         assert_int_equal(spec_int(a, "leaseDurationSeconds"), 1);
         assert_int_equal(spec_int(a, "leaseTransitions"), 0);
         assert_string_equal(body_rv(a), "102");
-        world_answer(&w, 0, LEASE_OK);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         assert_string_equal(world_holder(&w, LEASE), "");
         world_done(&w);
 }
@@ -130,10 +130,10 @@ static void test_acquire_expired_transitions(void **state)
         world_advance(&w, 1);
         assert_int_equal(w.n_held_actions, 1);
         a = &w.held_actions[0];
-        assert_int_equal(a->op, LEASE_UPDATE);
+        assert_int_equal(a->op, ANNOUNCE_LEASE_UPDATE);
         assert_string_equal(spec_str(a, "holderIdentity"), NODE);
         assert_int_equal(spec_int(a, "leaseTransitions"), 5);
-        world_answer(&w, 0, LEASE_OK);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         world_settle(&w);
         EXPECT_ENTRIES(&w, "12.0.0.100@3");
         world_done(&w);
@@ -220,7 +220,7 @@ static void test_renew_cadence(void **state)
         for (uint64_t end = w.now + 60 * SEC; w.now < end;) {
                 if (w.n_held_actions) {
                         world_advance(&w, 4 * MSEC);
-                        world_answer(&w, 0, LEASE_OK);
+                        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
                         world_settle(&w);
                         continue;
                 }
@@ -229,11 +229,11 @@ static void test_renew_cadence(void **state)
                 assert_true(w.entries[0].deadline > w.now);
                 world_advance(&w, w.next_wakeup - w.now);
         }
-        fprintf(stderr, "updates %d\n", (int)w.n_by_op[LEASE_UPDATE]);
+        fprintf(stderr, "updates %d\n", (int)w.n_by_op[ANNOUNCE_LEASE_UPDATE]);
         /* one renewal per renew deadline (the first one earlier, spread):
          * 60 s → 60 or 61 writes */
-        assert_true(w.n_by_op[LEASE_UPDATE] <= 61);
-        assert_true(w.n_by_op[LEASE_UPDATE] >= 60);
+        assert_true(w.n_by_op[ANNOUNCE_LEASE_UPDATE] <= 61);
+        assert_true(w.n_by_op[ANNOUNCE_LEASE_UPDATE] >= 60);
         world_done(&w);
 }
 
@@ -264,7 +264,7 @@ static void test_renewals_spread(void **state)
         t0 = w.now;
         assert_int_equal(w.n_held_actions, N);
         while (w.n_held_actions)
-                world_answer(&w, 0, LEASE_OK);
+                world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         world_settle(&w);
         while (w.now < t0 + 2 * RENEW_AT) {
                 world_advance(&w, w.next_wakeup - w.now);
@@ -274,12 +274,12 @@ static void test_renewals_spread(void **state)
                         while (i < N && strcmp(names[i], w.held_actions[0].name) != 0)
                                 i++;
                         assert_true(i < N);
-                        assert_int_equal(w.held_actions[0].op, LEASE_UPDATE);
+                        assert_int_equal(w.held_actions[0].op, ANNOUNCE_LEASE_UPDATE);
                         if (!first[i])
                                 first[i] = w.now;
                         else if (!second[i])
                                 second[i] = w.now;
-                        world_answer(&w, 0, LEASE_OK);
+                        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
                 }
                 world_settle(&w);
         }
@@ -309,13 +309,13 @@ static void test_renew_deadline_expiry(void **state)
         w.hold_writes = true;
         world_settle(&w);
         t0 = w.now;
-        world_answer(&w, 0, LEASE_OK);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         world_settle(&w);
         EXPECT_ENTRIES(&w, "12.0.0.100@3");
         assert_int_equal(w.entries[0].deadline, t0 + LIFETIME);
         world_advance(&w, RENEW_AT);
         assert_int_equal(w.n_held_actions, 1);
-        world_answer(&w, 0, LEASE_ERROR);
+        world_answer(&w, 0, ANNOUNCE_LEASE_ERROR);
         world_settle(&w);
         /* Still answering until the deadline; the retry comes a retry period
          * later, which is when the deadline passes too. */
@@ -325,17 +325,17 @@ static void test_renew_deadline_expiry(void **state)
         EXPECT_NO_ENTRIES(&w);
         assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, "renew deadline passed"), 1);
         assert_int_equal(announcer_leases(w.a, w.now, &infos, &n), 0);
-        assert_int_equal(infos[0].role, ROLE_LAPSED);
+        assert_int_equal(infos[0].role, ANNOUNCE_ROLE_LAPSED);
         announce_lease_infos_free(infos, n);
         /* Retry every retry period; the lease still carries our name. */
         assert_int_equal(w.n_held_actions, 1);
-        assert_int_equal(w.held_actions[0].op, LEASE_UPDATE);
-        world_answer(&w, 0, LEASE_ERROR);
+        assert_int_equal(w.held_actions[0].op, ANNOUNCE_LEASE_UPDATE);
+        world_answer(&w, 0, ANNOUNCE_LEASE_ERROR);
         world_advance(&w, 500 * MSEC - 1);
         assert_int_equal(w.n_held_actions, 0);
         world_advance(&w, 1);
         assert_int_equal(w.n_held_actions, 1);
-        world_answer(&w, 0, LEASE_OK);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         world_settle(&w);
         EXPECT_ENTRIES(&w, "12.0.0.100@3");
         assert_int_equal(w.entries[0].deadline, w.now + LIFETIME);
@@ -352,7 +352,7 @@ static void test_renew_conflict(void **state)
         setup(&w, true);
         w.hold_writes = true;
         world_settle(&w);
-        world_answer(&w, 0, LEASE_OK);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         world_advance(&w, RENEW_AT);
         /* Someone else wrote the lease meanwhile. */
         {
@@ -360,7 +360,7 @@ static void test_renew_conflict(void **state)
 
                 json_decref(o);
         }
-        world_answer(&w, 0, LEASE_OK); /* the store answers 409 */
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK); /* the store answers 409 */
         world_settle(&w);
         EXPECT_NO_ENTRIES(&w); /* at once, not at the deadline */
         assert_int_equal(
@@ -423,17 +423,17 @@ static void test_deleted_leases(void **state)
         world_settle(&w);
         EXPECT_NO_ENTRIES(&w);
         assert_int_equal(w.n_held_actions, 1);
-        assert_int_equal(w.held_actions[0].op, LEASE_CREATE);
-        world_answer(&w, 0, LEASE_OK);
+        assert_int_equal(w.held_actions[0].op, ANNOUNCE_LEASE_CREATE);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         world_settle(&w);
         EXPECT_ENTRIES(&w, "12.0.0.100@3");
         /* A renewal answered 404: the same. */
         world_advance(&w, RENEW_AT);
         g_hash_table_remove(w.api.leases, LEASE);
-        world_answer(&w, 0, LEASE_OK);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         world_settle(&w);
         EXPECT_NO_ENTRIES(&w);
-        assert_int_equal(w.held_actions[0].op, LEASE_CREATE);
+        assert_int_equal(w.held_actions[0].op, ANNOUNCE_LEASE_CREATE);
         world_done(&w);
 }
 
@@ -450,7 +450,7 @@ static void test_create_already_exists(void **state)
 
                 json_decref(o);
         }
-        world_answer(&w, 0, LEASE_OK); /* AlreadyExists */
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK); /* AlreadyExists */
         world_advance(&w, 2 * SEC);
         /* No retry storm while the watch catches up. */
         assert_int_equal(w.n_held_actions, 0);
@@ -509,7 +509,7 @@ static void test_restart_readoption(void **state)
         /* First: the re-adoption renewal, alone; the pinned entry keeps its deadline. */
         assert_int_equal(w.n_held_actions, 1);
         a = &w.held_actions[0];
-        assert_int_equal(a->op, LEASE_UPDATE);
+        assert_int_equal(a->op, ANNOUNCE_LEASE_UPDATE);
         assert_string_equal(a->reason, "re-adopt");
         assert_int_equal(spec_int(a, "leaseTransitions"), 7);
         assert_string_equal(spec_str(a, "acquireTime"), "2026-01-01T00:00:00.000000Z");
@@ -518,15 +518,15 @@ static void test_restart_readoption(void **state)
         assert_int_equal(w.n_garps, 0);
         assert_int_equal(w.n_events, 0);
         world_advance(&w, 3 * MSEC);
-        world_answer(&w, 0, LEASE_OK);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         world_settle(&w);
         /* Renewed: a fresh deadline; only now the other service is acquired. */
         EXPECT_ENTRIES(&w, "12.0.0.100@3");
         assert_int_equal(w.entries[0].deadline, w.now - 3 * MSEC + LIFETIME);
         assert_int_equal(w.n_held_actions, 1);
-        assert_int_equal(w.held_actions[0].op, LEASE_CREATE);
+        assert_int_equal(w.held_actions[0].op, ANNOUNCE_LEASE_CREATE);
         assert_string_equal(w.held_actions[0].name, LEASE2);
-        world_answer(&w, 0, LEASE_OK);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         world_settle(&w);
         EXPECT_ENTRIES(&w, "12.0.0.100@3", "12.0.0.101@3");
         /* The re-adopted entry was never announced anew; the new one was. */
@@ -550,10 +550,10 @@ static void test_shutdown_renew_all(void **state)
         announcer_renew_all_now(w.a);
         world_settle(&w);
         assert_int_equal(w.n_held_actions, 2);
-        assert_int_equal(w.n_by_op[LEASE_UPDATE], 2);
+        assert_int_equal(w.n_by_op[ANNOUNCE_LEASE_UPDATE], 2);
         EXPECT_ENTRIES(&w, "12.0.0.100@3", "12.0.0.101@3");
-        world_answer(&w, 0, LEASE_OK);
-        world_answer(&w, 0, LEASE_OK);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         world_settle(&w);
         for (size_t i = 0; i < w.n_entries; i++)
                 assert_int_equal(w.entries[i].deadline, w.now + LIFETIME);
@@ -582,7 +582,7 @@ static void test_cordon_handover(void **state)
         assert_string_equal(w.held_actions[0].reason, "release");
         assert_string_equal(spec_str(&w.held_actions[0], "holderIdentity"), "");
         assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, "node cordoned"), 1);
-        world_answer(&w, 0, LEASE_OK);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         world_advance(&w, 10 * SEC);
         assert_int_equal(w.n_held_actions, 0);
         /* Uncordoned: taken back at once (nobody else took it). */
@@ -676,9 +676,25 @@ static void test_garp_series(void **state)
         world_done(&w);
 }
 
+static void test_sanitize(void **state)
+{
+        uint64_t d = 3 * USEC_PER_SEC, rd = USEC_PER_SEC, rp = 500 * USEC_PER_MSEC;
+
+        (void)state;
+        assert_false(timing_sanitize(&d, &rd, &rp));
+        d = 500 * USEC_PER_MSEC;
+        rd = USEC_PER_SEC;
+        rp = USEC_PER_SEC;
+        assert_true(timing_sanitize(&d, &rd, &rp));
+        assert_true(d == USEC_PER_SEC);
+        assert_true(rd == USEC_PER_SEC / 2);
+        assert_true(rp == USEC_PER_SEC / 4);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_sanitize),
             cmocka_unit_test(test_lease_bodies),
             cmocka_unit_test(test_acquire_expired_transitions),
             cmocka_unit_test(test_follower_observation_resets),

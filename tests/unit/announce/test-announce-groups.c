@@ -29,14 +29,14 @@ static void setup(struct world *w)
         announcer_set_synced(w->a);
 }
 
-static struct ip_list L(const char *const *ips) {
-        struct ip_list l = {0};
+static struct announce_ip_list L(const char *const *ips) {
+        struct announce_ip_list l = {0};
 
         for (; *ips; ips++) {
                 struct ipaddr a;
 
                 assert_int_equal(ipaddr_parse(*ips, &a), 0);
-                assert_true(ip_list_add(&l, &a) >= 0);
+                assert_true(announce_ip_list_add(&l, &a) >= 0);
         }
         return l;
 }
@@ -44,7 +44,7 @@ static struct ip_list L(const char *const *ips) {
 static void
 test_groups_build(void **state)
 {
-        struct ip_list s[6] = {
+        struct announce_ip_list s[6] = {
             L((const char *[]){"10.0.0.1", NULL}),
             L((const char *[]){"10.0.0.2", NULL}),
             L((const char *[]){"10.0.0.3", "10.0.0.1", NULL}),
@@ -52,7 +52,7 @@ test_groups_build(void **state)
             L((const char *[]){"fd00::1", "10.0.0.9", NULL}),
             L((const char *[]){"10.0.0.2", "fd00::1", NULL}),
         };
-        const struct ip_list *sets[6];
+        const struct announce_ip_list *sets[6];
         size_t group[6];
 
         (void)state;
@@ -68,7 +68,7 @@ test_groups_build(void **state)
         assert_int_equal(group[5], 1);
         assert_int_equal(groups_build(sets, 0, group), 0);
         for (size_t i = 0; i < 6; i++)
-                ip_list_done(&s[i]);
+                announce_ip_list_done(&s[i]);
 }
 
 static void test_balance_order(void **state)
@@ -194,7 +194,7 @@ static void test_group_canonical_deleted(void **state)
         assert_string_equal(world_holder(&w, L1), "");
         assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, NULL), 1);
         assert_int_equal(w.n_garps, 0);
-        assert_int_equal(w.n_by_op[LEASE_CREATE], 0);
+        assert_int_equal(w.n_by_op[ANNOUNCE_LEASE_CREATE], 0);
         world_done(&w);
 }
 
@@ -277,12 +277,12 @@ static void test_share_waits(void **state)
         feed_many(&w, 10);
         world_settle(&w);
         /* Two candidates: our share is 5; the rest waits the balance delay. */
-        assert_int_equal(w.n_by_op[LEASE_CREATE], 5);
+        assert_int_equal(w.n_by_op[ANNOUNCE_LEASE_CREATE], 5);
         world_advance(&w, 1 * SEC - 1);
-        assert_int_equal(w.n_by_op[LEASE_CREATE], 5);
+        assert_int_equal(w.n_by_op[ANNOUNCE_LEASE_CREATE], 5);
         /* Nobody took them: we do, spread over the next balance delay. */
         world_advance(&w, 1 * SEC);
-        assert_int_equal(w.n_by_op[LEASE_CREATE], 10);
+        assert_int_equal(w.n_by_op[ANNOUNCE_LEASE_CREATE], 10);
         world_done(&w);
 
         /* A node handed the lease over (released it): no wait for it. */
@@ -310,7 +310,7 @@ static void test_share_ignores_unready_and_dead(void **state)
         feed_node(w.a, "kind-worker3", "{}", true, true);
         feed_many(&w, 10);
         world_settle(&w);
-        assert_int_equal(w.n_by_op[LEASE_CREATE], 10);
+        assert_int_equal(w.n_by_op[ANNOUNCE_LEASE_CREATE], 10);
         world_done(&w);
 
         setup(&w);
@@ -327,7 +327,7 @@ static void test_share_ignores_unready_and_dead(void **state)
         assert_int_equal(w.n_actions, 0);
         world_advance(&w, 3 * SEC);
         /* A lone survivor takes all of them at expiry, no balance delay. */
-        assert_int_equal(w.n_by_op[LEASE_UPDATE], 10);
+        assert_int_equal(w.n_by_op[ANNOUNCE_LEASE_UPDATE], 10);
         assert_int_equal(announcer_n_held(w.a, w.now), 10);
         world_done(&w);
 }
@@ -347,7 +347,7 @@ static void test_node_selector_candidates(void **state)
                   true, false);
         feed_many(&w, 10);
         world_settle(&w);
-        assert_int_equal(w.n_by_op[LEASE_CREATE], 10);
+        assert_int_equal(w.n_by_op[ANNOUNCE_LEASE_CREATE], 10);
         world_done(&w);
 }
 

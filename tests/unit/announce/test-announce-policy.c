@@ -516,7 +516,7 @@ static void test_lifecycle(void **state)
         assert_int_equal(n, 1);
         assert_string_equal(infos[0].lease, LEASE);
         assert_string_equal(infos[0].service, "default/deathstar");
-        assert_int_equal(infos[0].role, ROLE_HOLDER);
+        assert_int_equal(infos[0].role, ANNOUNCE_ROLE_HOLDER);
         assert_true(infos[0].canonical);
         assert_string_equal(announce_role_to_string(infos[0].role), "holder");
         announce_lease_infos_free(infos, n);
@@ -533,19 +533,19 @@ static void test_lifecycle(void **state)
 
 /* ---- policy status conditions ---- */
 
-static const struct kube_condition *find_cond(const struct world *w, const char *policy,
+static const struct k8s_condition *find_cond(const struct world *w, const char *policy,
                                               const char *type)
 {
         for (size_t i = w->n_statuses; i > 0; i--)
                 if (streq(w->statuses[i - 1].policy, policy))
-                        return kube_conditions_find(&w->statuses[i - 1].conditions, type);
+                        return k8s_conditions_find(&w->statuses[i - 1].conditions, type);
         return NULL;
 }
 
 static void test_bad_policy_conditions(void **state)
 {
         struct world w;
-        const struct kube_condition *c;
+        const struct k8s_condition *c;
 
         (void)state;
         setup(&w);
@@ -604,7 +604,7 @@ static void test_bad_policy_conditions(void **state)
 static void test_fixed_policy_conditions(void **state)
 {
         struct world w;
-        const struct kube_condition *c;
+        const struct k8s_condition *c;
 
         (void)state;
         setup(&w);

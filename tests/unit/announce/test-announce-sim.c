@@ -151,14 +151,14 @@ static void test_steady_state_requests(void **state)
                 print_message(
                     "  %s: holds %zu, sent %" PRIu64 " updates, %" PRIu64 " creates, %" PRIu64
                     " deletes\n",
-                    s.agents[i].name, sim_held_by(&s, i), s.agents[i].requests[LEASE_UPDATE],
-                    s.agents[i].requests[LEASE_CREATE], s.agents[i].requests[LEASE_DELETE]);
+                    s.agents[i].name, sim_held_by(&s, i), s.agents[i].requests[ANNOUNCE_LEASE_UPDATE],
+                    s.agents[i].requests[ANNOUNCE_LEASE_CREATE], s.agents[i].requests[ANNOUNCE_LEASE_DELETE]);
         /* Only holders write, one renewal per lease per (1 s − margin). */
         assert_true(per_service <= 1.03);
         assert_int_equal(s.foreign_writes, 0);
         assert_int_equal(
             s.agents[3].requests[0] + s.agents[3].requests[1] + s.agents[3].requests[2], 0);
-        assert_int_equal(s.agents[0].requests[LEASE_CREATE], 0);
+        assert_int_equal(s.agents[0].requests[ANNOUNCE_LEASE_CREATE], 0);
         /* Replies never stopped: no entry lapsed before its renewal. */
         if (s.gaps)
                 fail_msg("%zu gaps, first: %s", s.gaps, s.gap);

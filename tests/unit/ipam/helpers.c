@@ -9,7 +9,7 @@
 #include <glib.h>
 #include <stdio.h>
 
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "lib/util.h"
 
 #define EPOCH 1704067200 /* 2024-01-01T00:00:00Z */
@@ -158,7 +158,7 @@ static void feed_svc(struct api *api, json_t *obj, int *ret)
 
 static char *now_text(struct api *api, char *buf, size_t len)
 {
-        return kube_time_format((int64_t)(EPOCH + api->clock) * 1000000, false, buf, len);
+        return k8s_time_format((int64_t)(EPOCH + api->clock) * 1000000, false, buf, len);
 }
 
 /* What the apiserver does on create/update: timestamps, generation, status. */
@@ -393,7 +393,7 @@ static bool write_service(struct api *api, const struct ipam_ref *ref)
                 else
                         json_decref(ing);
                 json_object_set_new(st, "loadBalancer", lb);
-                json_object_set_new(st, "conditions", kube_conditions_to_json(&s->conditions));
+                json_object_set_new(st, "conditions", k8s_conditions_to_json(&s->conditions));
                 api->patches++;
         }
         k8s_service_free(s);
@@ -419,7 +419,7 @@ static bool write_pool(struct api *api, const char *name)
                               now_text(api, buf, sizeof(buf)), &changed);
         if (changed) {
                 json_object_set_new(status_of(obj), "conditions",
-                                    kube_conditions_to_json(&p->conditions));
+                                    k8s_conditions_to_json(&p->conditions));
                 api->patches++;
         }
         k8s_ippool_free(p);

@@ -19,7 +19,7 @@
 #include "helpers.h"
 #include "ipam/request.h"
 #include "ipam/sharing.h"
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "lib/util.h"
 
 #define N_POOLS    4
@@ -163,7 +163,7 @@ static void check_invariants(struct api *api)
                 }
                 if (!ours) {
                         assert_int_equal(s->n_ingress, 0);
-                        assert_null(kube_conditions_find(&s->conditions, IPAM_CONDITION_SATISFIED));
+                        assert_null(k8s_conditions_find(&s->conditions, IPAM_CONDITION_SATISFIED));
                         k8s_service_free(s);
                         continue;
                 }

@@ -11,7 +11,7 @@
 
 #include "helpers.h"
 #include "ipam/request.h"
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "lib/util.h"
 
 static struct k8s_service *svc(const char *sq)
@@ -131,11 +131,11 @@ static void test_managed(void **state)
         k8s_service_free(other);
 }
 
-static struct kube_conditions conds(const char *sq_array)
+static struct k8s_conditions conds(const char *sq_array)
 {
         json_t *j = sq_json("{'metadata':{'name':'x'},'status':{'conditions':%s}}", sq_array);
         struct k8s_service *s = NULL;
-        struct kube_conditions c;
+        struct k8s_conditions c;
         char *err = NULL;
 
         if (k8s_service_decode(j, &s, &err) < 0)
@@ -150,20 +150,20 @@ static struct kube_conditions conds(const char *sq_array)
 
 static void test_conditions_merge(void **state)
 {
-        struct kube_conditions c =
+        struct k8s_conditions c =
             conds("[{'type':'Other','status':'True','lastTransitionTime':'2020-01-01T00:00:00Z'},"
                   "{'type':'cilium.io/IPAMRequestSatisfied','status':'False','reason':'no_pool',"
                   "'message':'m','observedGeneration':1,'lastTransitionTime':"
                   "'2020-01-01T00:00:00Z'},{'type':'cilium.io/IPAMRequestSatisfied','status':"
                   "'False'}]");
-        struct kube_condition want = {
+        struct k8s_condition want = {
             .type = (char *)"cilium.io/IPAMRequestSatisfied",
             .status = (char *)"False",
             .reason = (char *)"no_pool",
             .message = (char *)"m",
             .observed_generation = 1,
         };
-        const struct kube_condition *k;
+        const struct k8s_condition *k;
         bool changed;
 
         (void)state;
@@ -178,7 +178,7 @@ static void test_conditions_merge(void **state)
         want.observed_generation = 2;
         ipam_conditions_merge(&c, &want, 1, "2025-01-01T00:00:00Z", &changed);
         assert_true(changed);
-        k = kube_conditions_find(&c, "cilium.io/IPAMRequestSatisfied");
+        k = k8s_conditions_find(&c, "cilium.io/IPAMRequestSatisfied");
         assert_string_equal(k->last_transition_time, "2020-01-01T00:00:00Z");
         assert_int_equal(k->observed_generation, 2);
         /* a new status: now */
@@ -190,7 +190,7 @@ static void test_conditions_merge(void **state)
         assert_string_equal(k->last_transition_time, "2025-01-01T00:00:00Z");
         assert_string_equal(k->message, "");
         /* foreign types untouched */
-        k = kube_conditions_find(&c, "Other");
+        k = k8s_conditions_find(&c, "Other");
         assert_string_equal(k->last_transition_time, "2020-01-01T00:00:00Z");
         /* a new type is appended */
         want.type = (char *)"cilium.io/New";
@@ -203,7 +203,7 @@ static void test_conditions_merge(void **state)
         assert_int_equal(c.n, 2);
         ipam_conditions_remove(&c, "cilium.io/IPAMRequestSatisfied", &changed);
         assert_false(changed);
-        kube_conditions_done(&c);
+        k8s_conditions_done(&c);
 }
 
 int main(void)

@@ -10,7 +10,7 @@
 
 #include "helpers.h"
 #include "ipam/sharing.h"
-#include "kube/objects.h"
+#include "api/objects.h"
 #include "lib/util.h"
 
 #define POOL_A "{'metadata':{'name':'pool-a'},'spec':{'blocks':[{'cidr':'10.0.10.0/24'}]}}"

@@ -42,7 +42,7 @@ int64_t lab_now_usec(void)
 
 const char *lab_time(int64_t usec, char *buf, size_t len)
 {
-        return kube_time_format(usec, false, buf, len);
+        return k8s_time_format(usec, false, buf, len);
 }
 
 /* ---- Node object ---- */
@@ -174,7 +174,7 @@ static void lease_create(struct lab_node *n)
                                 "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name",
                                 n->name, "namespace", LEASE_NAMESPACE, "spec", "holderIdentity",
                                 n->name, "leaseDurationSeconds", LEASE_SECONDS, "renewTime",
-                                kube_time_format(lab_now_usec(), true, t, sizeof(t)));
+                                k8s_time_format(lab_now_usec(), true, t, sizeof(t)));
         int r;
 
         r = kube_create(n->client, &KUBE_LEASES, LEASE_NAMESPACE, obj, on_lease_result, n, NULL);
@@ -212,7 +212,7 @@ static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata)
 
         patch = json_pack("{s:{s:s, s:i, s:s}}", "spec", "holderIdentity", n->name,
                           "leaseDurationSeconds", LEASE_SECONDS, "renewTime",
-                          kube_time_format(lab_now_usec(), true, t, sizeof(t)));
+                          k8s_time_format(lab_now_usec(), true, t, sizeof(t)));
         r = kube_patch(n->client, &KUBE_LEASES, LEASE_NAMESPACE, n->name, NULL, KUBE_PATCH_MERGE,
                        patch, on_lease_result, n, NULL);
         json_decref(patch);

@@ -85,11 +85,6 @@ int config_load(struct l2lb_config *c, unsigned program, int argc, char **argv, 
                 char **ret_error);
 void config_done(struct l2lb_config *c);
 
-/* Cilium's sanitising of the L2 lease timings: duration < 1s → 1s; renew
- * deadline ≥ duration → duration/2; retry period ≥ renew deadline/1.2 →
- * renew deadline/2. Returns true if anything changed. */
-bool config_sanitize_l2_timings(uint64_t *duration, uint64_t *renew, uint64_t *retry);
-
 /* "key value" lines of the keys used by program, sorted by key, values in
  * their configuration syntax (as `cilium config view` prints them). */
 void config_view(const struct l2lb_config *c, unsigned program, FILE *f);

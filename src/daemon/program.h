@@ -2,7 +2,10 @@
  * and logging, so every program behaves the same way on the command line. */
 #pragma once
 
-#include "config.h"
+#include <systemd/sd-event.h>
+
+#include "daemon/config.h"
+#include "kube/client.h"
 
 struct program_info {
         const char *name;     /* "l2lb-agent" */
@@ -15,3 +18,8 @@ struct program_info {
  * (--help/--version printed), or a negative errno after printing why. */
 int program_init(const struct program_info *info, int argc, char **argv,
                  struct l2lb_config *cfg, char ***ret_args);
+
+/* The program's Kubernetes client from its configuration (--kubeconfig,
+ * k8s-client-qps, k8s-client-burst). Logs and returns a negative errno. */
+int program_kube_connect(sd_event *e, const struct l2lb_config *cfg, const char *user_agent,
+                         struct kube_client **ret);

@@ -18,7 +18,7 @@ static void lab_obj_free(void *p)
 
         if (!o)
                 return;
-        kube_meta_done(&o->meta);
+        k8s_meta_done(&o->meta);
         json_decref(o->json);
         free(o);
 }
@@ -49,7 +49,7 @@ static int lab_obj_decode(json_t *json, void **ret, char **ret_error)
         return 0;
 }
 
-const struct kube_type LAB_TYPE_OBJECT = {
+const struct k8s_type LAB_TYPE_OBJECT = {
     .kind = "Object",
     .decode = lab_obj_decode,
     .free = lab_obj_free,

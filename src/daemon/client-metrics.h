@@ -3,9 +3,9 @@
  * throttling time, and informer watch restarts and relists. */
 #pragma once
 
-#include "client.h"
-#include "informer.h"
-#include "lib/metrics.h"
+#include "kube/client.h"
+#include "kube/informer.h"
+#include "daemon/metrics.h"
 
 struct kube_client_metrics;
 

@@ -3,8 +3,9 @@
 
 #include <stdio.h>
 
-#include "log.h"
-#include "util.h"
+#include "kube/connect.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "version.h"
 
 int program_init(const struct program_info *info, int argc, char **argv,
@@ -40,4 +41,18 @@ int program_init(const struct program_info *info, int argc, char **argv,
         (void)log_parse_level(cfg->log_level, &lvl);
         log_setup(info->name, fmt, lvl);
         return 0;
+}
+
+int program_kube_connect(sd_event *e, const struct l2lb_config *cfg, const char *user_agent,
+                         struct kube_client **ret)
+{
+        const struct kube_connect_options o = {
+                .kubeconfig = cfg->kubeconfig,
+                .qps = cfg->k8s_client_qps,
+                .burst = (unsigned)cfg->k8s_client_burst,
+                .user_agent = user_agent,
+        };
+
+        assert(cfg);
+        return kube_connect(e, &o, ret);
 }

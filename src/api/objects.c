@@ -145,7 +145,7 @@ static int jd_finish(struct jd *d, char **ret_error)
 
 /* ---- time ---- */
 
-int kube_time_parse(const char *s, int64_t *ret_usec)
+int k8s_time_parse(const char *s, int64_t *ret_usec)
 {
         struct tm tm = {0};
         const char *p;
@@ -181,7 +181,7 @@ int kube_time_parse(const char *s, int64_t *ret_usec)
         return 0;
 }
 
-char *kube_time_format(int64_t unix_usec, bool micro, char *buf, size_t len)
+char *k8s_time_format(int64_t unix_usec, bool micro, char *buf, size_t len)
 {
         time_t t = (time_t)(unix_usec / 1000000);
         struct tm tm;
@@ -199,7 +199,7 @@ char *kube_time_format(int64_t unix_usec, bool micro, char *buf, size_t len)
 
 /* ---- metadata and conditions ---- */
 
-void kube_meta_done(struct kube_meta *m)
+void k8s_meta_done(struct k8s_meta *m)
 {
         free(m->name);
         free(m->namespace);
@@ -211,7 +211,7 @@ void kube_meta_done(struct kube_meta *m)
 
 typedef bool (*annotation_filter_t)(const char *key);
 
-static void decode_meta(struct jd *d, json_t *obj, struct kube_meta *m, annotation_filter_t keep)
+static void decode_meta(struct jd *d, json_t *obj, struct k8s_meta *m, annotation_filter_t keep)
 {
         json_t *md = jd_obj(d, obj, "metadata", ""), *labels, *ann;
         char *err = NULL, *ts;
@@ -229,7 +229,7 @@ static void decode_meta(struct jd *d, json_t *obj, struct kube_meta *m, annotati
         if (ts) {
                 int64_t usec;
 
-                if (kube_time_parse(ts, &usec) < 0)
+                if (k8s_time_parse(ts, &usec) < 0)
                         jd_fail(d, "metadata.creationTimestamp: not a timestamp");
                 else
                         m->creation_timestamp = (time_t)(usec / 1000000);
@@ -263,7 +263,7 @@ static void decode_meta(struct jd *d, json_t *obj, struct kube_meta *m, annotati
         }
 }
 
-void kube_conditions_done(struct kube_conditions *c)
+void k8s_conditions_done(struct k8s_conditions *c)
 {
         for (size_t i = 0; i < c->n; i++) {
                 free(c->items[i].type);
@@ -278,21 +278,21 @@ void kube_conditions_done(struct kube_conditions *c)
 }
 
 static void decode_conditions(struct jd *d, json_t *status, const char *path,
-                              struct kube_conditions *c)
+                              struct k8s_conditions *c)
 {
         json_t *a = jd_arr(d, status, "conditions", path), *e;
         size_t i;
 
         if (!a)
                 return;
-        c->items = calloc(json_array_size(a) + 1, sizeof(struct kube_condition));
+        c->items = calloc(json_array_size(a) + 1, sizeof(struct k8s_condition));
         if (!c->items) {
                 jd_fail(d, "out of memory");
                 return;
         }
         json_array_foreach(a, i, e)
         {
-                struct kube_condition *k = &c->items[c->n];
+                struct k8s_condition *k = &c->items[c->n];
 
                 if (!json_is_object(e)) {
                         jd_fail(d, "%s.conditions[%zu]: expected an object", path, i);
@@ -310,7 +310,7 @@ static void decode_conditions(struct jd *d, json_t *status, const char *path,
         }
 }
 
-const struct kube_condition *kube_conditions_find(const struct kube_conditions *c,
+const struct k8s_condition *k8s_conditions_find(const struct k8s_conditions *c,
                                                   const char *type)
 {
         for (size_t i = 0; c && i < c->n; i++)
@@ -319,12 +319,12 @@ const struct kube_condition *kube_conditions_find(const struct kube_conditions *
         return NULL;
 }
 
-json_t *kube_conditions_to_json(const struct kube_conditions *c)
+json_t *k8s_conditions_to_json(const struct k8s_conditions *c)
 {
         json_t *a = json_array();
 
         for (size_t i = 0; c && i < c->n; i++) {
-                const struct kube_condition *k = &c->items[i];
+                const struct k8s_condition *k = &c->items[i];
                 json_t *o = json_object();
 
                 json_object_set_new(o, "type", json_string(k->type));
@@ -353,7 +353,7 @@ void k8s_service_free(struct k8s_service *s)
 {
         if (!s)
                 return;
-        kube_meta_done(&s->meta);
+        k8s_meta_done(&s->meta);
         free(s->type);
         free(s->load_balancer_class);
         free(s->load_balancer_ip);
@@ -372,7 +372,7 @@ void k8s_service_free(struct k8s_service *s)
                 free(s->ingress[i].hostname);
         }
         free(s->ingress);
-        kube_conditions_done(&s->conditions);
+        k8s_conditions_done(&s->conditions);
         free(s);
 }
 
@@ -479,7 +479,7 @@ void k8s_node_free(struct k8s_node *n)
 {
         if (!n)
                 return;
-        kube_meta_done(&n->meta);
+        k8s_meta_done(&n->meta);
         free(n);
 }
 
@@ -520,7 +520,7 @@ void k8s_endpointslice_free(struct k8s_endpointslice *e)
 {
         if (!e)
                 return;
-        kube_meta_done(&e->meta);
+        k8s_meta_done(&e->meta);
         free(e->service_name);
         free(e->address_type);
         for (size_t i = 0; i < e->n_endpoints; i++) {
@@ -590,7 +590,7 @@ void k8s_lease_free(struct k8s_lease *l)
 {
         if (!l)
                 return;
-        kube_meta_done(&l->meta);
+        k8s_meta_done(&l->meta);
         free(l->holder);
         free(l->acquire_time);
         free(l->renew_time);
@@ -667,7 +667,7 @@ void k8s_ippool_free(struct k8s_ippool *p)
 {
         if (!p)
                 return;
-        kube_meta_done(&p->meta);
+        k8s_meta_done(&p->meta);
         for (size_t i = 0; i < p->n_blocks; i++) {
                 free(p->blocks[i].cidr);
                 free(p->blocks[i].start);
@@ -676,7 +676,7 @@ void k8s_ippool_free(struct k8s_ippool *p)
         free(p->blocks);
         selector_free(p->service_selector);
         free(p->service_selector_error);
-        kube_conditions_done(&p->conditions);
+        k8s_conditions_done(&p->conditions);
         free(p);
 }
 
@@ -751,13 +751,13 @@ void k8s_l2policy_free(struct k8s_l2policy *p)
 {
         if (!p)
                 return;
-        kube_meta_done(&p->meta);
+        k8s_meta_done(&p->meta);
         selector_free(p->service_selector);
         free(p->service_selector_error);
         selector_free(p->node_selector);
         free(p->node_selector_error);
         strv_free(p->interfaces);
-        kube_conditions_done(&p->conditions);
+        k8s_conditions_done(&p->conditions);
         free(p);
 }
 
@@ -813,13 +813,13 @@ TYPE("Lease", k8s_lease)
 TYPE("CiliumLoadBalancerIPPool", k8s_ippool)
 TYPE("CiliumL2AnnouncementPolicy", k8s_l2policy)
 
-const struct kube_type KUBE_TYPE_SERVICE = {"Service", k8s_service_decode_any,
+const struct k8s_type K8S_TYPE_SERVICE = {"Service", k8s_service_decode_any,
                                             k8s_service_free_any};
-const struct kube_type KUBE_TYPE_NODE = {"Node", k8s_node_decode_any, k8s_node_free_any};
-const struct kube_type KUBE_TYPE_ENDPOINTSLICE = {"EndpointSlice", k8s_endpointslice_decode_any,
+const struct k8s_type K8S_TYPE_NODE = {"Node", k8s_node_decode_any, k8s_node_free_any};
+const struct k8s_type K8S_TYPE_ENDPOINTSLICE = {"EndpointSlice", k8s_endpointslice_decode_any,
                                                   k8s_endpointslice_free_any};
-const struct kube_type KUBE_TYPE_LEASE = {"Lease", k8s_lease_decode_any, k8s_lease_free_any};
-const struct kube_type KUBE_TYPE_IPPOOL = {"CiliumLoadBalancerIPPool", k8s_ippool_decode_any,
+const struct k8s_type K8S_TYPE_LEASE = {"Lease", k8s_lease_decode_any, k8s_lease_free_any};
+const struct k8s_type K8S_TYPE_IPPOOL = {"CiliumLoadBalancerIPPool", k8s_ippool_decode_any,
                                            k8s_ippool_free_any};
-const struct kube_type KUBE_TYPE_L2POLICY = {"CiliumL2AnnouncementPolicy",
+const struct k8s_type K8S_TYPE_L2POLICY = {"CiliumL2AnnouncementPolicy",
                                              k8s_l2policy_decode_any, k8s_l2policy_free_any};

@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "duration.h"
-#include "util.h"
+#include "lib/duration.h"
+#include "lib/util.h"
 
 enum config_type {
         T_BOOL,
@@ -426,25 +426,6 @@ void config_done(struct l2lb_config *c)
         }
         free(c->sources);
         c->sources = NULL;
-}
-
-bool config_sanitize_l2_timings(uint64_t *duration, uint64_t *renew, uint64_t *retry)
-{
-        bool changed = false;
-
-        if (*duration < USEC_PER_SEC) {
-                *duration = USEC_PER_SEC;
-                changed = true;
-        }
-        if (*renew >= *duration) {
-                *renew = *duration / 2;
-                changed = true;
-        }
-        if ((double)*retry >= (double)*renew / 1.2) {
-                *retry = *renew / 2;
-                changed = true;
-        }
-        return changed;
 }
 
 static char *format_key(const struct l2lb_config *c, const struct config_key *k)

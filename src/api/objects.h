@@ -7,7 +7,7 @@
  * see in a status condition (a broken label selector) are kept in the object
  * as an error string instead.
  *
- * Every typed object starts with struct kube_meta, so generic code (the
+ * Every typed object starts with struct k8s_meta, so generic code (the
  * informer) can read names and resource versions of any of them. */
 #pragma once
 
@@ -18,7 +18,7 @@
 
 #include "lib/labels.h"
 
-struct kube_meta {
+struct k8s_meta {
         char *name;
         char *namespace; /* NULL for cluster-scoped objects */
         char *uid;
@@ -30,7 +30,7 @@ struct kube_meta {
         struct labels annotations; /* only the keys the type keeps */
 };
 
-struct kube_condition {
+struct k8s_condition {
         char *type;
         char *status;
         char *reason;
@@ -39,16 +39,16 @@ struct kube_condition {
         char *last_transition_time;
 };
 
-struct kube_conditions {
+struct k8s_conditions {
         size_t n;
-        struct kube_condition *items;
+        struct k8s_condition *items;
 };
 
-const struct kube_condition *kube_conditions_find(const struct kube_conditions *c,
+const struct k8s_condition *k8s_conditions_find(const struct k8s_conditions *c,
                                                   const char *type);
 /* JSON array of conditions as the API writes them. */
-json_t *kube_conditions_to_json(const struct kube_conditions *c);
-void kube_conditions_done(struct kube_conditions *c);
+json_t *k8s_conditions_to_json(const struct k8s_conditions *c);
+void k8s_conditions_done(struct k8s_conditions *c);
 
 struct k8s_service_port {
         char *name;
@@ -62,7 +62,7 @@ struct k8s_lb_ingress {
 };
 
 struct k8s_service {
-        struct kube_meta meta;
+        struct k8s_meta meta;
         char *type; /* "ClusterIP" when absent */
         char *load_balancer_class;
         char *load_balancer_ip;
@@ -76,11 +76,11 @@ struct k8s_service {
         char **ip_families;
         size_t n_ingress;
         struct k8s_lb_ingress *ingress;
-        struct kube_conditions conditions;
+        struct k8s_conditions conditions;
 };
 
 struct k8s_node {
-        struct kube_meta meta;
+        struct k8s_meta meta;
         bool unschedulable;
         bool ready; /* condition Ready == True */
 };
@@ -92,7 +92,7 @@ struct k8s_endpoint {
 };
 
 struct k8s_endpointslice {
-        struct kube_meta meta;
+        struct k8s_meta meta;
         char *service_name; /* label kubernetes.io/service-name */
         char *address_type;
         size_t n_endpoints;
@@ -100,7 +100,7 @@ struct k8s_endpointslice {
 };
 
 struct k8s_lease {
-        struct kube_meta meta;
+        struct k8s_meta meta;
         char *holder;
         int32_t lease_duration_seconds;
         char *acquire_time; /* MicroTime text */
@@ -115,18 +115,18 @@ struct k8s_pool_block {
 };
 
 struct k8s_ippool {
-        struct kube_meta meta;
+        struct k8s_meta meta;
         size_t n_blocks; /* spec.blocks followed by spec.cidrs */
         struct k8s_pool_block *blocks;
         struct selector *service_selector; /* NULL: every service */
         char *service_selector_error;
         bool disabled;
         bool allow_first_last; /* allowFirstLastIPs != "No" */
-        struct kube_conditions conditions;
+        struct k8s_conditions conditions;
 };
 
 struct k8s_l2policy {
-        struct kube_meta meta;
+        struct k8s_meta meta;
         struct selector *service_selector;
         char *service_selector_error;
         struct selector *node_selector;
@@ -134,22 +134,22 @@ struct k8s_l2policy {
         char **interfaces;
         bool external_ips;
         bool load_balancer_ips;
-        struct kube_conditions conditions;
+        struct k8s_conditions conditions;
 };
 
-/* A decoder/destructor pair; objects start with struct kube_meta. */
-struct kube_type {
+/* A decoder/destructor pair; objects start with struct k8s_meta. */
+struct k8s_type {
         const char *kind;
         int (*decode)(json_t *json, void **ret, char **ret_error);
         void (*free)(void *obj);
 };
 
-extern const struct kube_type KUBE_TYPE_SERVICE;
-extern const struct kube_type KUBE_TYPE_NODE;
-extern const struct kube_type KUBE_TYPE_ENDPOINTSLICE;
-extern const struct kube_type KUBE_TYPE_LEASE;
-extern const struct kube_type KUBE_TYPE_IPPOOL;
-extern const struct kube_type KUBE_TYPE_L2POLICY;
+extern const struct k8s_type K8S_TYPE_SERVICE;
+extern const struct k8s_type K8S_TYPE_NODE;
+extern const struct k8s_type K8S_TYPE_ENDPOINTSLICE;
+extern const struct k8s_type K8S_TYPE_LEASE;
+extern const struct k8s_type K8S_TYPE_IPPOOL;
+extern const struct k8s_type K8S_TYPE_L2POLICY;
 
 int k8s_service_decode(json_t *json, struct k8s_service **ret, char **ret_error);
 void k8s_service_free(struct k8s_service *s);
@@ -168,11 +168,11 @@ void k8s_l2policy_free(struct k8s_l2policy *p);
 json_t *k8s_lease_to_json(const struct k8s_lease *l);
 
 /* "2006-01-02T15:04:05Z" (Time) and "2006-01-02T15:04:05.000000Z" (MicroTime). */
-int kube_time_parse(const char *s, int64_t *ret_usec);
-char *kube_time_format(int64_t unix_usec, bool micro, char *buf, size_t len);
+int k8s_time_parse(const char *s, int64_t *ret_usec);
+char *k8s_time_format(int64_t unix_usec, bool micro, char *buf, size_t len);
 
 /* Synthetic labels used by LB-IPAM and L2 policies: the service's labels
  * plus io.kubernetes.service.name / .namespace (which win). */
 int k8s_service_selector_labels(const struct k8s_service *s, struct labels *ret);
 
-void kube_meta_done(struct kube_meta *m);
+void k8s_meta_done(struct k8s_meta *m);

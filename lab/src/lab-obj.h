@@ -6,14 +6,14 @@
 
 #include <jansson.h>
 
-#include "kube/objects.h"
+#include "api/objects.h"
 
 struct lab_obj {
-        struct kube_meta meta; /* first: the informer reads it */
+        struct k8s_meta meta; /* first: the informer reads it */
         json_t *json;          /* owned reference */
 };
 
-extern const struct kube_type LAB_TYPE_OBJECT;
+extern const struct k8s_type LAB_TYPE_OBJECT;
 
 /* A string at a dotted path ("spec.nodeName"), or NULL. */
 const char *lab_obj_str(const struct lab_obj *o, const char *path);
