@@ -311,8 +311,7 @@ int announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpoin
                 if (!ep->ready || isempty(ep->node_name) ||
                     strv_contains(s->ready_nodes, ep->node_name))
                         continue;
-                if (strv_push(&s->ready_nodes, ep->node_name) < 0)
-                        goto oom;
+                strv_push(&s->ready_nodes, ep->node_name);
         }
         return table_put(a, a->slices, k, s, slice_equal, (void (*)(void *))slice_info_free);
 oom:

@@ -123,10 +123,7 @@ static char **jd_strv(struct jd *d, json_t *obj, const char *key, const char *pa
                         jd_fail(d, "%s.%s[%zu]: expected a string", path, key, i);
                         break;
                 }
-                if (strv_push(&v, json_string_value(e)) < 0) {
-                        jd_fail(d, "out of memory");
-                        break;
-                }
+                strv_push(&v, json_string_value(e));
         }
         return v;
 }

@@ -176,7 +176,8 @@ static int key_set(struct l2lb_config *c, const struct config_key *k, const char
                         if (!ok)
                                 goto bad;
                 }
-                return free_and_strdup(p, value);
+                free_and_strdup(p, value);
+                return 0;
         case T_DURATION:
                 r = duration_parse(value, p);
                 if (r < 0)
@@ -357,18 +358,12 @@ int config_load(struct l2lb_config *c, unsigned program, int argc, char **argv, 
 
                 if (streq(a, "--")) {
                         for (i++; i < argc; i++)
-                                if (strv_push(&args, argv[i]) < 0) {
-                                        r = -ENOMEM;
-                                        goto fail;
-                                }
+                                strv_push(&args, argv[i]);
                         break;
                 }
                 name = startswith(a, "--");
                 if (!name) {
-                        if (strv_push(&args, a) < 0) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
+                        strv_push(&args, a);
                         continue;
                 }
                 eq = strchr(name, '=');

@@ -900,15 +900,6 @@ void ipam_dirty_done(struct ipam_dirty *d)
         memset(d, 0, sizeof(*d));
 }
 
-static char *xstrdup(const char *s)
-{
-        char *c = strdup(s);
-
-        if (!c)
-                g_error("out of memory");
-        return c;
-}
-
 void ipam_service_status(const struct ipam *ipam, const char *namespace, const char *name,
                          struct ipam_service_status *ret)
 {

@@ -147,14 +147,10 @@ static const char *annotation_get(const struct k8s_service *s, const char *key, 
 
 static int add_bad(struct svc_request *r, const char *where, const char *entry)
 {
-        char *m = NULL;
-        int k;
+        _cleanup_free_ char *m = xasprintf("%s: '%s' is not an IP address", where, entry);
 
-        if (asprintf(&m, "%s: '%s' is not an IP address", where, entry) < 0)
-                return -ENOMEM;
-        k = strv_push(&r->bad_entries, m);
-        free(m);
-        return k;
+        strv_push(&r->bad_entries, m);
+        return 0;
 }
 
 static int add_ip(struct svc_request *r, const char *where, const char *text)

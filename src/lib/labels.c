@@ -56,8 +56,10 @@ int labels_set(struct labels *l, const char *key, const char *value)
         struct label *n;
         size_t at;
 
-        if (i >= 0)
-                return free_and_strdup(&l->items[i].value, value);
+        if (i >= 0) {
+                free_and_strdup(&l->items[i].value, value);
+                return 0;
+        }
         at = (size_t)(-i - 1);
         n = realloc(l->items, (l->n + 1) * sizeof(*n));
         if (!n)

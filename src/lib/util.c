@@ -3,21 +3,109 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <unistd.h>
 
-int free_and_strdup(char **p, const char *s)
+void oom(void)
 {
-        char *c = NULL;
+        static const char msg[] = "l2lb: out of memory\n";
+
+        (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        abort();
+}
+
+void *xmalloc(size_t n)
+{
+        void *p = malloc(n ? n : 1);
+
+        if (!p)
+                oom();
+        return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+        void *p = calloc(n ? n : 1, size ? size : 1);
+
+        if (!p)
+                oom();
+        return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+        p = realloc(p, n ? n : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
+void *xreallocarray(void *p, size_t n, size_t size)
+{
+        p = reallocarray(p, n ? n : 1, size ? size : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
+char *xstrdup(const char *s)
+{
+        char *c;
+
+        if (!s)
+                return NULL;
+        c = strdup(s);
+        if (!c)
+                oom();
+        return c;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+        char *c;
+
+        assert(s);
+        c = strndup(s, n);
+        if (!c)
+                oom();
+        return c;
+}
+
+static char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
+static char *xvasprintf(const char *fmt, va_list ap)
+{
+        char *s = NULL;
+
+        if (vasprintf(&s, fmt, ap) < 0)
+                oom();
+        return s;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+        va_list ap;
+        char *s;
+
+        va_start(ap, fmt);
+        s = xvasprintf(fmt, ap);
+        va_end(ap);
+        return s;
+}
+
+/* jansson's allocations follow the same rule (see util.h). */
+__attribute__((constructor)) static void util_init_json_alloc(void)
+{
+        json_set_alloc_funcs(xmalloc, free);
+}
+
+void free_and_strdup(char **p, const char *s)
+{
+        char *c = xstrdup(s);
 
         assert(p);
-        if (s) {
-                c = strdup(s);
-                if (!c)
-                        return -ENOMEM;
-        }
         free(*p);
         *p = c;
-        return 0;
 }
 
 char *strstrip(char *s)
@@ -63,39 +151,24 @@ bool strv_contains(char *const *v, const char *s)
         return false;
 }
 
-int strv_push(char ***v, const char *s)
+void strv_push(char ***v, const char *s)
 {
         size_t n = strv_length(*v);
-        char **nv, *c;
+        char **nv;
 
-        c = strdup(s);
-        if (!c)
-                return -ENOMEM;
-        nv = realloc(*v, (n + 2) * sizeof(char *));
-        if (!nv) {
-                free(c);
-                return -ENOMEM;
-        }
-        nv[n] = c;
+        nv = xreallocarray(*v, n + 2, sizeof(char *));
+        nv[n] = xstrdup(s);
         nv[n + 1] = NULL;
         *v = nv;
-        return 0;
 }
 
 char **strv_copy(char *const *v)
 {
         size_t n = strv_length(v);
-        char **c = calloc(n + 1, sizeof(char *));
+        char **c = xnew(char *, n + 1);
 
-        if (!c)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
-                c[i] = strdup(v[i]);
-                if (!c[i]) {
-                        strv_free(c);
-                        return NULL;
-                }
-        }
+        for (size_t i = 0; i < n; i++)
+                c[i] = xstrdup(v[i]);
         return c;
 }
 
@@ -113,28 +186,19 @@ bool strv_equal(char *const *a, char *const *b)
 
 char **strv_split_comma(const char *s)
 {
-        char **v = calloc(1, sizeof(char *));
+        char **v = xnew(char *, 1);
         const char *p = s;
 
-        if (!v)
-                return NULL;
         if (!s)
                 return v;
         for (;;) {
                 const char *e = strchr(p, ',');
                 size_t l = e ? (size_t)(e - p) : strlen(p);
-                char *item = strndup(p, l);
+                char *item = xstrndup(p, l);
 
-                if (!item) {
-                        strv_free(v);
-                        return NULL;
-                }
                 strstrip(item);
-                if (*item && strv_push(&v, item) < 0) {
-                        free(item);
-                        strv_free(v);
-                        return NULL;
-                }
+                if (*item)
+                        strv_push(&v, item);
                 free(item);
                 if (!e)
                         break;
@@ -159,19 +223,12 @@ int read_full_file(const char *path, char **ret, size_t *ret_size)
                 size_t n;
 
                 if (cap - len < 4096) {
-                        char *nb;
-
                         cap = cap ? cap * 2 : 8192;
                         if (cap > 64u * 1024 * 1024) {
                                 r = -EFBIG;
                                 break;
                         }
-                        nb = realloc(buf, cap + 1);
-                        if (!nb) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        buf = nb;
+                        buf = xrealloc(buf, cap + 1);
                 }
                 n = fread(buf + len, 1, cap - len, f);
                 len += n;
@@ -186,11 +243,8 @@ int read_full_file(const char *path, char **ret, size_t *ret_size)
                 free(buf);
                 return r;
         }
-        if (!buf) {
-                buf = malloc(1);
-                if (!buf)
-                        return -ENOMEM;
-        }
+        if (!buf)
+                buf = xmalloc(1);
         buf[len] = 0;
         *ret = buf;
         if (ret_size)
@@ -204,8 +258,7 @@ char *strprintf(const char *fmt, ...)
         char *s = NULL;
 
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+        s = xvasprintf(fmt, ap);
         va_end(ap);
         return s;
 }

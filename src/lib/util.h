@@ -1,5 +1,18 @@
 /* Small helpers used everywhere: cleanup attributes, array sizes, string
- * helpers. Errors in l2lb are negative errno values (systemd style). */
+ * helpers, allocation.
+ *
+ * Errors in l2lb are negative errno values (systemd style), for what can
+ * really go wrong at run time: bad input, I/O, the API.
+ *
+ * Out of memory is not such an error. It is fatal everywhere, as it already
+ * is in GLib (g_malloc, the hash tables and arrays of every layer) and in the
+ * kernel's view of an overcommitting process: allocation goes through the
+ * x-functions below, which print one line and abort when they fail, and no
+ * code checks their result or returns -ENOMEM. The pod is restarted and
+ * relists; nothing half-applied survives. jansson allocates through xmalloc
+ * too (set at start-up in util.c), so json_object()/json_array() never
+ * return NULL; json_string() still does, for invalid UTF-8 — that is bad
+ * input and is checked. */
 #pragma once
 
 #include <assert.h>
@@ -14,6 +27,7 @@
 #define _unused_ __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _cleanup_(f) __attribute__((cleanup(f)))
+#define _noreturn_ __attribute__((noreturn))
 #define _likely_(x) __builtin_expect(!!(x), 1)
 #define _unlikely_(x) __builtin_expect(!!(x), 0)
 
@@ -53,8 +67,19 @@ static inline const char *startswith(const char *s, const char *prefix)
         return strncmp(s, prefix, l) == 0 ? s + l : NULL;
 }
 
-/* Replace *p with a copy of s (NULL allowed). Returns -ENOMEM on failure. */
-int free_and_strdup(char **p, const char *s);
+_noreturn_ void oom(void);
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+/* reallocarray: n * size checked for overflow (an overflow aborts too). */
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s); /* NULL stays NULL */
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+#define xnew(type, n) ((type *)xcalloc((n), sizeof(type)))
+
+/* Replace *p with a copy of s (NULL allowed). */
+void free_and_strdup(char **p, const char *s);
 
 /* Split a comma-separated list, trimming blanks around entries and dropping
  * empty ones. Returns a NULL-terminated vector (free with strv_free). */
@@ -64,7 +89,7 @@ size_t strv_length(char *const *v);
 bool strv_contains(char *const *v, const char *s);
 char **strv_copy(char *const *v);
 bool strv_equal(char *const *a, char *const *b);
-int strv_push(char ***v, const char *s);
+void strv_push(char ***v, const char *s);
 static inline void strv_freep(char ***v)
 {
         strv_free(*v);
@@ -80,8 +105,8 @@ static inline void qsort_safe(void *base, size_t n, size_t size,
                 qsort(base, n, size, cmp);
 }
 
-/* A malloc'ed formatted string (NULL on failure): error messages for
- * callers who return them through a char ** argument. */
+/* A malloc'ed formatted string: error messages for callers who return them
+ * through a char ** argument (same as xasprintf). */
 char *strprintf(const char *fmt, ...) _printf_(1, 2);
 
 /* Trim ASCII whitespace in place; returns s. */

@@ -202,7 +202,7 @@ void sim_policy(struct sim *s, const char *json)
 {
         for (size_t i = 0; i < s->n_agents; i++)
                 feed_policy(s->agents[i].a, json);
-        assert_int_equal(strv_push(&s->policies, json), 0);
+        strv_push(&s->policies, json);
 }
 
 void sim_service(struct sim *s, const char *ns, const char *name, const char *ext)
@@ -216,7 +216,7 @@ void sim_service(struct sim *s, const char *ns, const char *name, const char *ex
                 }
         /* Remembered for restarted agents (the last version wins). */
         assert_true(asprintf(&rec, "%s\n%s\n%s", ns, name, ext ? ext : "[]") > 0);
-        assert_int_equal(strv_push(&s->services, rec), 0);
+        strv_push(&s->services, rec);
         free(rec);
 }
 
