@@ -44,7 +44,7 @@ struct announcer {
 
         struct model model;
         bool model_valid;
-        struct slot **announce_svc_slots; /* slot of each model service; NULL when stale */
+        struct slot **svc_slots; /* slot of each model service; NULL when stale */
         bool designated;         /* announcer_designated(), as of the model */
 
         struct announce_entry *pinned;

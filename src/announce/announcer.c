@@ -19,7 +19,7 @@ static void slice_info_free(struct slice_info *s)
 {
         if (!s)
                 return;
-        free(s->announce_svc_key);
+        free(s->svc_key);
         strv_free(s->ready_nodes);
         free(s);
 }
@@ -98,7 +98,7 @@ void announcer_free(struct announcer *a)
         if (a->status_sent)
                 g_hash_table_unref(a->status_sent);
         garp_table_done(&a->garps);
-        free(a->announce_svc_slots);
+        free(a->svc_slots);
         free(a->sorted);
         free(a->pinned);
         strv_free(a->devices_cfg);
@@ -113,8 +113,8 @@ void announcer_invalidate(struct announcer *a)
         /* Drop it now: it borrows pointers into the tables being changed. */
         model_done(&a->model);
         a->model_valid = false;
-        free(a->announce_svc_slots);
-        a->announce_svc_slots = NULL;
+        free(a->svc_slots);
+        a->svc_slots = NULL;
 }
 
 int announcer_model(struct announcer *a, const struct model **ret)
@@ -272,7 +272,7 @@ void announcer_remove_service(struct announcer *a, const char *ns, const char *n
 
         assert(a);
         assert(name);
-        k = announce_svc_key(ns, name);
+        k = k8s_key(ns, name);
         if (k)
                 table_del(a, a->services, k);
 }
@@ -281,7 +281,7 @@ static bool slice_equal(const void *pa, const void *pb)
 {
         const struct slice_info *x = pa, *y = pb;
 
-        return streq_ptr(x->announce_svc_key, y->announce_svc_key) && strv_equal(x->ready_nodes, y->ready_nodes);
+        return streq_ptr(x->svc_key, y->svc_key) && strv_equal(x->ready_nodes, y->ready_nodes);
 }
 
 int announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpointslice *e)
@@ -291,15 +291,15 @@ int announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpoin
 
         assert(a);
         assert(e);
-        k = announce_svc_key(e->meta.namespace, e->meta.name);
+        k = k8s_key(e->meta.namespace, e->meta.name);
         s = calloc(1, sizeof(*s));
         if (!k || !s) {
                 free(s);
                 return -ENOMEM;
         }
         if (e->service_name) {
-                s->announce_svc_key = announce_svc_key(e->meta.namespace, e->service_name);
-                if (!s->announce_svc_key)
+                s->svc_key = k8s_key(e->meta.namespace, e->service_name);
+                if (!s->svc_key)
                         goto oom;
         }
         s->ready_nodes = calloc(1, sizeof(char *));
@@ -325,7 +325,7 @@ void announcer_remove_endpointslice(struct announcer *a, const char *ns, const c
 
         assert(a);
         assert(name);
-        k = announce_svc_key(ns, name);
+        k = k8s_key(ns, name);
         if (k)
                 table_del(a, a->slices, k);
 }

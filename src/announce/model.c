@@ -90,7 +90,7 @@ static void **table_values(GHashTable *t, size_t *ret_n)
         return a;
 }
 
-/* Set of "announce_svc_key\nnode" for every ready endpoint. */
+/* Set of "svc_key\nnode" for every ready endpoint. */
 static GHashTable *ready_endpoints(GHashTable *slices)
 {
         GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
@@ -104,7 +104,7 @@ static GHashTable *ready_endpoints(GHashTable *slices)
                 for (size_t i = 0; s->ready_nodes && s->ready_nodes[i]; i++) {
                         char *k;
 
-                        if (asprintf(&k, "%s\n%s", s->announce_svc_key, s->ready_nodes[i]) < 0) {
+                        if (asprintf(&k, "%s\n%s", s->svc_key, s->ready_nodes[i]) < 0) {
                                 g_hash_table_unref(set);
                                 return NULL;
                         }

@@ -30,7 +30,7 @@ struct run {
         uint64_t now;
         int64_t wall;
         struct announce_decisions *out;
-        struct slot **announce_svc_slots; /* the slot of each selected service */
+        struct slot **svc_slots; /* the slot of each selected service */
 };
 
 static void wake(struct run *r, uint64_t t)
@@ -41,7 +41,7 @@ static void wake(struct run *r, uint64_t t)
 
 static struct slot *svc_slot(struct run *r, size_t i)
 {
-        return r->announce_svc_slots[i];
+        return r->svc_slots[i];
 }
 
 /* The selected service of a slot, or NULL. */
@@ -694,12 +694,12 @@ static int link_slots(struct run *r)
         GHashTableIter it;
         gpointer v;
 
-        if (a->announce_svc_slots) {
-                r->announce_svc_slots = a->announce_svc_slots;
+        if (a->svc_slots) {
+                r->svc_slots = a->svc_slots;
                 return 0;
         }
-        r->announce_svc_slots = calloc(r->m->n_svcs + 1, sizeof(*r->announce_svc_slots));
-        if (!r->announce_svc_slots)
+        r->svc_slots = calloc(r->m->n_svcs + 1, sizeof(*r->svc_slots));
+        if (!r->svc_slots)
                 return -ENOMEM;
         g_hash_table_iter_init(&it, a->slots);
         while (g_hash_table_iter_next(&it, NULL, &v))
@@ -708,14 +708,14 @@ static int link_slots(struct run *r)
                 struct slot *s = announcer_slot(a, r->m->svcs[i].svc->lease_name, r->now);
 
                 if (!s) {
-                        free(r->announce_svc_slots);
-                        r->announce_svc_slots = NULL;
+                        free(r->svc_slots);
+                        r->svc_slots = NULL;
                         return -ENOMEM;
                 }
                 s->svc = i + 1;
-                r->announce_svc_slots[i] = s;
+                r->svc_slots[i] = s;
         }
-        a->announce_svc_slots = r->announce_svc_slots;
+        a->svc_slots = r->svc_slots;
         return 0;
 }
 

@@ -76,16 +76,6 @@ int announce_ip_list_merge(struct announce_ip_list *dst, const struct announce_i
         return 0;
 }
 
-char *announce_svc_key(const char *ns, const char *name)
-{
-        char *k;
-
-        assert(name);
-        if (asprintf(&k, "%s/%s", strempty(ns), name) < 0)
-                return NULL;
-        return k;
-}
-
 char *announce_svc_lease_name(const char *ns, const char *name)
 {
         char *k;
@@ -136,7 +126,7 @@ int announce_svc_from_k8s(const struct k8s_service *k, struct announce_svc_famil
                 return -ENOMEM;
         s->namespace = strdup(strempty(k->meta.namespace));
         s->name = strdup(k->meta.name);
-        s->key = announce_svc_key(k->meta.namespace, k->meta.name);
+        s->key = k8s_key(k->meta.namespace, k->meta.name);
         s->lease_name = announce_svc_lease_name(k->meta.namespace, k->meta.name);
         if (!s->namespace || !s->name || !s->key || !s->lease_name)
                 r = -ENOMEM;

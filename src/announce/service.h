@@ -44,7 +44,6 @@ int announce_svc_from_k8s(const struct k8s_service *s, struct announce_svc_famil
 void announce_svc_free(struct announce_svc *s);
 
 /* "namespace/name" and the lease name, as malloc'ed strings. */
-char *announce_svc_key(const char *ns, const char *name);
 char *announce_svc_lease_name(const char *ns, const char *name);
 
 /* ip_list helpers: sorted sets of addresses. */

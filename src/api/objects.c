@@ -820,3 +820,11 @@ const struct k8s_type K8S_TYPE_IPPOOL = {"CiliumLoadBalancerIPPool", k8s_ippool_
                                            k8s_ippool_free_any};
 const struct k8s_type K8S_TYPE_L2POLICY = {"CiliumL2AnnouncementPolicy",
                                              k8s_l2policy_decode_any, k8s_l2policy_free_any};
+
+char *k8s_key(const char *ns, const char *name)
+{
+        assert(name);
+        if (isempty(ns))
+                return xstrdup(name);
+        return xasprintf("%s/%s", ns, name);
+}

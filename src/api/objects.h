@@ -176,3 +176,7 @@ char *k8s_time_format(int64_t unix_usec, bool micro, char *buf, size_t len);
 int k8s_service_selector_labels(const struct k8s_service *s, struct labels *ret);
 
 void k8s_meta_done(struct k8s_meta *m);
+
+/* The cache key of an object, as client-go's MetaNamespaceKeyFunc makes it:
+ * "namespace/name", or "name" for cluster-scoped objects. Never NULL. */
+char *k8s_key(const char *ns, const char *name);

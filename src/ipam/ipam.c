@@ -570,11 +570,6 @@ int ipam_pool_delete(struct ipam *ipam, const char *name)
 
 /* ---- services ---- */
 
-static char *service_key(const char *namespace, const char *name)
-{
-        return g_strdup_printf("%s/%s", strempty(namespace), name);
-}
-
 static struct ipam_svc *svc_lookup(const struct ipam *ipam, const char *namespace, const char *name)
 {
         size_t ln = strlen(strempty(namespace)), lm = strlen(name);
@@ -588,7 +583,7 @@ static struct ipam_svc *svc_lookup(const struct ipam *ipam, const char *namespac
                 memcpy(buf + ln + 1, name, lm + 1);
                 return g_hash_table_lookup(ipam->services, buf);
         }
-        key = service_key(namespace, name);
+        key = k8s_key(namespace, name);
         return g_hash_table_lookup(ipam->services, key);
 }
 

@@ -45,17 +45,6 @@ static const struct k8s_meta *meta_of(const void *obj)
         return obj;
 }
 
-static char *key_for(const char *ns, const char *name)
-{
-        char *k = NULL;
-
-        if (isempty(ns))
-                return strdup(name);
-        if (asprintf(&k, "%s/%s", ns, name) < 0)
-                return NULL;
-        return k;
-}
-
 static char *key_of_json(json_t *obj)
 {
         json_t *md = json_object_get(obj, "metadata");
@@ -63,7 +52,7 @@ static char *key_of_json(json_t *obj)
 
         if (!json_is_string(name))
                 return NULL;
-        return key_for(json_is_string(ns) ? json_string_value(ns) : NULL,
+        return k8s_key(json_is_string(ns) ? json_string_value(ns) : NULL,
                        json_string_value(name));
 }
 
@@ -534,7 +523,7 @@ bool kube_informer_synced(const struct kube_informer *inf)
 
 const void *kube_informer_get(const struct kube_informer *inf, const char *ns, const char *name)
 {
-        _cleanup_free_ char *k = key_for(inf->res->namespaced ? ns : NULL, name);
+        _cleanup_free_ char *k = k8s_key(inf->res->namespaced ? ns : NULL, name);
 
         return k ? g_hash_table_lookup(inf->cache, k) : NULL;
 }
