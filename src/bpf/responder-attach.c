@@ -234,7 +234,7 @@ static bool iface_is_veth(struct responder *r, const char *ifname)
         struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
         struct ifreq ifr = {.ifr_data = (void *)&info};
 
-        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+        (void)snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
         return ioctl(r->packet_fd, SIOCETHTOOL, &ifr) == 0 && streq(info.driver, "veth");
 }
 
@@ -271,7 +271,7 @@ static int upgrade(struct responder *r, int ifindex, const struct scan *s)
                 opts.old_prog_fd = old_fd;
                 err = bpf_xdp_attach(ifindex, responder_xdp_prog_fd(r, false),
                                      mode_flags(s->mode) | XDP_FLAGS_REPLACE, &opts);
-                close(old_fd);
+                (void)close(old_fd);
                 return err;
         }
         err = attach_fresh(r, ifindex, s->mode, &id);
@@ -302,11 +302,7 @@ static int refresh_macs(struct responder *r, int ifindex, const uint8_t mac[6])
         if (err < 0)
                 return err;
         if (!m) {
-                struct iface_mac *n = realloc(r->macs, (r->n_macs + 1) * sizeof(*r->macs));
-
-                if (!n)
-                        return 0; /* only a cache */
-                r->macs = n;
+                r->macs = xreallocarray(r->macs, r->n_macs + 1, sizeof(*r->macs));
                 m = &r->macs[r->n_macs++];
                 m->ifindex = ifindex;
         }
@@ -324,7 +320,7 @@ int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode m
         int err;
 
         assert(r);
-        libxdp_set_print(libxdp_log);
+        (void)libxdp_set_print(libxdp_log);
         (void)responder_iface_name(r, ifindex, ifname);
         err = responder_iface_mac(r, ifindex, mac);
         if (err < 0)
@@ -392,7 +388,7 @@ int responder_detach(struct responder *r, int ifindex)
         int err, first_err = 0;
 
         assert(r);
-        libxdp_set_print(libxdp_log);
+        (void)libxdp_set_print(libxdp_log);
         err = scan_device(r, ifindex, &s);
         if (err == -ENODEV)
                 s.n = 0; /* the device is gone, and its attachment with it */
@@ -415,7 +411,7 @@ int responder_is_attached(struct responder *r, int ifindex, uint32_t *ret_prog_i
         int err;
 
         assert(r);
-        libxdp_set_print(libxdp_log);
+        (void)libxdp_set_print(libxdp_log);
         err = scan_device(r, ifindex, &s);
         if (err < 0)
                 return err;

@@ -76,16 +76,7 @@ void responder_mcast_ref(struct responder *r, int ifindex, const uint8_t addr[16
 
         if (delta > 0) {
                 if (!g) {
-                        struct mcast_group *n =
-                            realloc(r->groups, (r->n_groups + 1) * sizeof(*r->groups));
-
-                        if (!n) {
-                                r->stats.mcast_errors++;
-                                log_group(LOG_LEVEL_ERROR, ENOMEM,
-                                          "cannot track solicited-node group", ifindex, mac);
-                                return;
-                        }
-                        r->groups = n;
+                        r->groups = xreallocarray(r->groups, r->n_groups + 1, sizeof(*r->groups));
                         g = &r->groups[r->n_groups++];
                         *g = (struct mcast_group){.ifindex = ifindex};
                         memcpy(g->mac, mac, 6);

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* IPv6 Neighbor Discovery (RFC 4861) for the responder: which frames are
+ * Neighbor Solicitations it may answer (§7.1.1 validation), and the in-place
+ * rewrite of one into the Neighbor Advertisement that answers it. */
+#pragma once
+
+#include <stdbool.h>
+
+#include <linux/bpf.h>
+#include <linux/icmpv6.h>
+#include <linux/if_ether.h>
+#include <linux/in6.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "csum.h"
+#include "eth.h"
+#include "ipv6.h"
+#include "load.h"
+
+/* The kernel keeps these in include/net/ndisc.h, which is not UAPI: the
+ * message types, the option type and the message layouts are restated here
+ * under its names. */
+#define NDISC_NEIGHBOUR_SOLICITATION  135
+#define NDISC_NEIGHBOUR_ADVERTISEMENT 136
+#define ND_OPT_TARGET_LL_ADDR         2
+#define ND_NA_FLAG_SOLICITED_OVERRIDE 0x60000000 /* S=1, O=1, R=0 */
+
+/* A solicitation or an advertisement: the kernel's struct nd_msg without the
+ * flexible options. */
+struct nd_msg {
+        struct icmp6hdr icmph; /* flags in icmp6_dataun.un_data32[0] */
+        struct in6_addr target;
+};
+
+/* A link-layer address option for Ethernet (the kernel's struct nd_opt_hdr
+ * and the address). */
+struct nd_opt_lla {
+        __u8 nd_opt_type;
+        __u8 nd_opt_len; /* in units of 8 bytes */
+        __u8 addr[ETH_ALEN];
+};
+
+/* Options after the 24-byte message, in 8-byte units: enough for a source
+ * link-layer address option plus a few others; longer solicitations are
+ * passed to the kernel. */
+#define ND_MAX_OPT_UNITS 8
+
+/* The advertisement that answers: Ethernet, IPv6, message, target link-layer
+ * address option; 86 bytes. */
+#define NDP_NA_FRAME_LEN                                                                           \
+        (sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + sizeof(struct nd_msg) +                  \
+         sizeof(struct nd_opt_lla))
+
+static __always_inline struct nd_msg *ndp_msg(struct ipv6hdr *ip6)
+{
+        return (void *)(ip6 + 1);
+}
+
+/* The IPv6 header of the Neighbor Solicitation in the frame after eth, or
+ * NULL unless it is one that may be ours to answer: hop limit 255, code 0,
+ * a payload of whole options within the frame, a unicast target asked by a
+ * unicast source, and a destination that is the target or its solicited-node
+ * group (on the matching Ethernet group). The options and the checksum are
+ * left to ndp_ns_valid, once the target matched. */
+static __always_inline struct ipv6hdr *ndp_ns_parse(struct ethhdr *eth, void *end)
+{
+        struct ipv6hdr *ip6 = (void *)(eth + 1);
+        struct nd_msg *ns = ndp_msg(ip6);
+        __u32 plen;
+
+        if ((void *)(ns + 1) > end)
+                return NULL;
+        if (!ipv6_is_version6(ip6) || ip6->nexthdr != IPPROTO_ICMPV6 || ip6->hop_limit != 255 ||
+            ns->icmph.icmp6_type != NDISC_NEIGHBOUR_SOLICITATION || ns->icmph.icmp6_code != 0)
+                return NULL;
+        plen = bpf_ntohs(ip6->payload_len);
+        if (plen < sizeof(*ns) || plen > sizeof(*ns) + ND_MAX_OPT_UNITS * 8 || plen % 8 != 0 ||
+            (void *)(ip6 + 1) + plen > end)
+                return NULL;
+        /* DAD (unspecified source) is not ours to answer: the kernel's DAD
+         * must see no reply for an address it is about to configure. */
+        if (ipv6_addr_is_unspecified(&ip6->saddr) || ipv6_addr_is_multicast(&ip6->saddr) ||
+            ipv6_addr_is_multicast(&ns->target))
+                return NULL;
+        if (eth_addr_is_multicast(eth->h_source))
+                return NULL;
+        if (ipv6_addr_is_multicast(&ip6->daddr)) {
+                if (!ipv6_addr_is_solicited_node_of(&ip6->daddr, &ns->target) ||
+                    eth->h_dest[0] != 0x33 || eth->h_dest[1] != 0x33 ||
+                    load32(eth->h_dest + 2) != ip6->daddr.s6_addr32[3])
+                        return NULL;
+        } else if (!ipv6_addr_equal(&ip6->daddr, &ns->target))
+                return NULL;
+        return ip6;
+}
+
+/* True if the solicitation went to its solicited-node group or, unicast, to
+ * mac. */
+static __always_inline bool ndp_ns_is_for(const struct ethhdr *eth, const struct ipv6hdr *ip6,
+                                          const __u8 *mac)
+{
+        return ipv6_addr_is_multicast(&ip6->daddr) || eth_addr_equal(eth->h_dest, mac);
+}
+
+/* The rest of §7.1.1 for a solicitation ndp_ns_parse accepted: options of
+ * non-zero length that tile the message exactly, and a valid checksum. */
+static __always_inline bool ndp_ns_valid(struct ipv6hdr *ip6, void *end)
+{
+        struct nd_msg *ns = ndp_msg(ip6);
+        __u32 plen = bpf_ntohs(ip6->payload_len);
+        __u32 units = (plen - sizeof(*ns)) / 8, next_opt = 0;
+        __u64 sum;
+
+        sum = csum_ipv6_pseudo(ip6, plen, IPPROTO_ICMPV6) + csum_words(ns, sizeof(*ns) / 4);
+#pragma unroll
+        for (__u32 u = 0; u < ND_MAX_OPT_UNITS; u++) {
+                __u8 *unit = (__u8 *)(ns + 1) + u * 8;
+
+                if (u >= units)
+                        break;
+                if ((void *)(unit + 8) > end)
+                        return false;
+                if (u == next_opt) {
+                        if (unit[1] == 0)
+                                return false;
+                        next_opt += unit[1];
+                }
+                sum += csum_words(unit, 2);
+        }
+        return next_opt == units && csum_fold(sum) == 0xffff;
+}
+
+/* Turns the solicitation (eth, ip6: as ndp_ns_parse returned them) into the
+ * advertisement "target is at mac", solicited and overriding, back to the
+ * requester, with the target link-layer address option. The frame becomes
+ * NDP_NA_FRAME_LEN bytes: with resize, bpf_xdp_adjust_tail grows or shrinks
+ * it; without, a shorter frame cannot be answered. target must not point
+ * into the frame (it may move). False if the frame could not be resized. */
+static __always_inline bool ndp_na_rewrite(struct xdp_md *ctx, struct ethhdr *eth,
+                                           struct ipv6hdr *ip6, const __u8 *mac_in,
+                                           const struct in6_addr *target, bool resize)
+{
+        struct nd_msg *na;
+        struct nd_opt_lla *opt;
+        struct in6_addr req_ip;
+        __u8 mac[ETH_ALEN], req_mac[ETH_ALEN];
+        void *data = (void *)(long)ctx->data;
+        void *end = (void *)(long)ctx->data_end;
+        long len = (long)(end - data);
+        __u64 sum;
+
+        /* Everything the reply needs, before the frame may move. */
+        __builtin_memcpy(mac, mac_in, ETH_ALEN);
+        __builtin_memcpy(req_mac, eth->h_source, ETH_ALEN);
+        req_ip = ip6->saddr;
+        if (len != NDP_NA_FRAME_LEN &&
+            (resize ? bpf_xdp_adjust_tail(ctx, (int)NDP_NA_FRAME_LEN - (int)len) != 0
+                    : len < (long)NDP_NA_FRAME_LEN))
+                return false;
+
+        data = (void *)(long)ctx->data;
+        end = (void *)(long)ctx->data_end;
+        if (data + NDP_NA_FRAME_LEN > end)
+                return false;
+        eth = data;
+        ip6 = (void *)(eth + 1);
+        na = ndp_msg(ip6);
+        opt = (void *)(na + 1);
+
+        __builtin_memcpy(eth->h_dest, req_mac, ETH_ALEN);
+        __builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+        ipv6_set_vtcfl_plain(ip6);
+        ip6->payload_len = bpf_htons(sizeof(*na) + sizeof(*opt));
+        ip6->nexthdr = IPPROTO_ICMPV6;
+        ip6->hop_limit = 255;
+        ip6->saddr = *target;
+        ip6->daddr = req_ip;
+        na->icmph.icmp6_type = NDISC_NEIGHBOUR_ADVERTISEMENT;
+        na->icmph.icmp6_code = 0;
+        na->icmph.icmp6_cksum = 0;
+        na->icmph.icmp6_dataun.un_data32[0] = bpf_htonl(ND_NA_FLAG_SOLICITED_OVERRIDE);
+        na->target = *target;
+        opt->nd_opt_type = ND_OPT_TARGET_LL_ADDR;
+        opt->nd_opt_len = 1;
+        __builtin_memcpy(opt->addr, mac, ETH_ALEN);
+
+        /* The checksum from the parts, not from the packet just written:
+         * source = target = T (twice), destination A, upper-layer length 32,
+         * next header, type word, flags word, option type/length/MAC. */
+        sum = 2 * csum_words(target, 4) + csum_words(&req_ip, 4) + csum_words(opt, 2) +
+              bpf_htonl(sizeof(*na) + sizeof(*opt)) + bpf_htonl(IPPROTO_ICMPV6) +
+              bpf_htonl((__u32)NDISC_NEIGHBOUR_ADVERTISEMENT << 24) +
+              bpf_htonl(ND_NA_FLAG_SOLICITED_OVERRIDE);
+        na->icmph.icmp6_cksum = (__u16)~csum_fold(sum);
+        return true;
+}
