@@ -27,7 +27,7 @@ void agent_report_device(struct agent *a, const struct link_info *l)
         };
 
         memcpy(dev.mac, l->mac, 6);
-        announcer_set_device(a->ann, &dev);
+        (void)announcer_set_device(a->ann, &dev);
 }
 
 static void arm_attach_retry(struct agent *a)

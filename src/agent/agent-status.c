@@ -151,7 +151,7 @@ static void on_status(const char *method, const char *path, struct httpd_respons
                 FILE *f = open_memstream(&buf, &len);
 
                 config_view(a->cfg, CONFIG_AGENT, f);
-                fclose(f);
+                (void)fclose(f);
                 r->status = 200;
                 r->content_type = "text/plain";
                 r->body = buf;
