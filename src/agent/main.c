@@ -4,7 +4,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-static int run_new(sd_event *e, struct l2lb_config *cfg, void **ret)
+static int run_create(sd_event *e, struct l2lb_config *cfg, void **ret)
 {
         struct agent *a = NULL;
         int r;
@@ -44,7 +44,7 @@ int main(int argc, char **argv)
                 .summary = "announces service IPs on this node with ARP and NDP",
         };
         static const struct program_ops ops = {
-                .new = run_new,
+                .create = run_create,
                 .start = run_start,
                 .shutdown = run_shutdown,
                 .free = run_free,

@@ -120,7 +120,7 @@ int program_run(const struct program_info *info, const struct program_ops *ops, 
         (void)signal(SIGPIPE, SIG_IGN);
         r = sd_event_default(&e);
         if (r >= 0)
-                r = ops->new(e, &cfg, &run.p);
+                r = ops->create(e, &cfg, &run.p);
         if (r == 0) {
                 (void)sd_event_add_signal(e, NULL, SIGTERM, on_signal, &run);
                 (void)sd_event_add_signal(e, NULL, SIGINT, on_signal, &run);

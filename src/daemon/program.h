@@ -36,7 +36,7 @@ char *program_default_name(const char *env_var, const char *fallback, bool uniqu
 struct program_ops {
         /* Returns 0 with the daemon's object, 1 after logging that there is
          * nothing to run (exit 0), or a negative errno. cfg outlives it. */
-        int (*new)(sd_event *e, struct l2lb_config *cfg, void **ret);
+        int (*create)(sd_event *e, struct l2lb_config *cfg, void **ret);
         int (*start)(void *p);
         /* SIGTERM/SIGINT (signal is its name): log, stop, then call
          * done(userdata); the program exits then, or after shutdown_timeout

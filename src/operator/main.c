@@ -4,7 +4,7 @@
 #include "lib/util.h"
 #include "operator.h"
 
-static int run_new(sd_event *e, struct l2lb_config *cfg, void **ret)
+static int run_create(sd_event *e, struct l2lb_config *cfg, void **ret)
 {
         struct operator *o = NULL;
         int r;
@@ -41,7 +41,7 @@ int main(int argc, char **argv)
                 .summary = "assigns LoadBalancer IPs from CiliumLoadBalancerIPPools",
         };
         static const struct program_ops ops = {
-                .new = run_new,
+                .create = run_create,
                 .start = run_start,
                 .shutdown = run_shutdown,
                 .free = run_free,
