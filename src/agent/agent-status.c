@@ -221,24 +221,13 @@ static void collect(struct metrics *m, void *ud)
 static void on_http(const char *method, const char *path, struct httpd_response *r, void *ud)
 {
         struct agent *a = ud;
+        const char *not_ready = agent_ready(a) ? NULL
+                                : !a->synced   ? "caches not synced\n"
+                                               : "responder not attached to any configured device\n";
 
         if (!streq(method, "GET"))
                 return;
-        if (streq(path, "/metrics")) {
-                r->status = 200;
-                r->content_type = "text/plain; version=0.0.4";
-                r->body = metrics_render(a->metrics);
-        } else if (streq(path, "/healthz")) {
-                r->status = 200;
-                r->body = xstrdup("ok\n");
-        } else if (streq(path, "/readyz")) {
-                bool ready = agent_ready(a);
-
-                r->status = ready ? 200 : 503;
-                r->body = xstrdup(ready ? "ok\n"
-                                  : !a->synced ? "caches not synced\n"
-                                               : "responder not attached to any configured device\n");
-        } else
+        if (!httpd_serve_health(path, a->metrics, not_ready, r))
                 on_status(method, path, r, ud);
 }
 

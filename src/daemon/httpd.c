@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -236,6 +237,27 @@ static int attach(struct httpd *h, sd_event *e)
         }
         rearm(h);
         return 0;
+}
+
+bool httpd_serve_health(const char *path, struct metrics *m, const char *not_ready,
+                        struct httpd_response *r)
+{
+        assert(path);
+        assert(m);
+        assert(r);
+        if (streq(path, "/metrics")) {
+                r->status = 200;
+                r->content_type = "text/plain; version=0.0.4";
+                r->body = metrics_render(m);
+        } else if (streq(path, "/healthz")) {
+                r->status = 200;
+                r->body = xstrdup("ok\n");
+        } else if (streq(path, "/readyz")) {
+                r->status = not_ready ? 503 : 200;
+                r->body = xstrdup(not_ready ? not_ready : "ok\n");
+        } else
+                return false;
+        return true;
 }
 
 unsigned httpd_port(const struct httpd *h)
