@@ -11,7 +11,8 @@
 
 struct agent;
 
-int agent_new(sd_event *e, struct l2lb_config *cfg, struct agent **ret);
+/* cfg must outlive the agent. */
+int agent_new(sd_event *e, const struct l2lb_config *cfg, struct agent **ret);
 int agent_start(struct agent *a);
 /* SIGTERM: renew once more and keep the pinned state for a restart, or
  * (release) hand every lease over and fall silent; then call done. */

@@ -83,25 +83,27 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userd
                         log_warn_errno(-errno, "netlink receive failed");
                         return 0;
                 }
-                mnl_cb_run(l->buf, (size_t)n, 0, 0, msg_cb, l);
+                (void)mnl_cb_run(l->buf, (size_t)n, 0, 0, msg_cb, l);
         }
 }
 
 int links_open(sd_event *e, links_cb_t cb, void *userdata, struct links **ret)
 {
-        struct links *l = calloc(1, sizeof(*l));
+        struct links *l;
         struct nlmsghdr *nlh;
         struct rtgenmsg *rt;
         unsigned portid;
         int r;
 
-        if (!l)
-                return -ENOMEM;
+        assert(e);
+        assert(cb);
+        assert(ret);
+        l = xnew(struct links, 1);
         l->cb = cb;
         l->userdata = userdata;
-        l->buf = malloc(BUFSZ);
+        l->buf = xmalloc(BUFSZ);
         l->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-        if (!l->buf || !l->nl) {
+        if (!l->nl) {
                 r = -errno;
                 goto fail;
         }
@@ -172,9 +174,9 @@ void links_free(struct links *l)
 {
         if (!l)
                 return;
-        sd_event_source_disable_unref(l->io);
+        (void)sd_event_source_disable_unref(l->io);
         if (l->nl)
-                mnl_socket_close(l->nl);
+                (void)mnl_socket_close(l->nl);
         free(l->buf);
         free(l);
 }

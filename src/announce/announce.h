@@ -4,7 +4,8 @@
  *
  * How the agent shell drives it:
  *
- *   1. announcer_new() with the sanitised configuration.
+ *   1. announcer_new() with the configured timings (the core sanitises them;
+ *      announcer_timing() gives the effective values back).
  *   2. Feed the initial lists: policies, services, endpoint slices, all nodes,
  *      Leases of the lease namespace (with the local monotonic time they were
  *      listed), this node's devices, and the responder entries found pinned
@@ -40,6 +41,7 @@
 #include "lib/addr.h"
 
 struct announcer;
+struct timing; /* announce/timing.h */
 
 struct announcer_config {
         const char *node_name;
@@ -212,5 +214,8 @@ int announcer_leases(struct announcer *a, uint64_t now_mono, struct announce_lea
                      size_t *ret_n);
 void announce_lease_infos_free(struct announce_lease_info *l, size_t n);
 const struct announce_counters *announcer_counters(const struct announcer *a);
+/* The effective lease timings (sanitised as Cilium does; .adjusted tells
+ * whether the configured ones were changed). */
+const struct timing *announcer_timing(const struct announcer *a);
 /* Leases this node holds and announces now. */
 size_t announcer_n_held(const struct announcer *a, uint64_t now_mono);

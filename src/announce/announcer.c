@@ -571,6 +571,12 @@ const struct announce_counters *announcer_counters(const struct announcer *a)
         return &a->counters;
 }
 
+const struct timing *announcer_timing(const struct announcer *a)
+{
+        assert(a);
+        return &a->t;
+}
+
 size_t announcer_n_held(const struct announcer *a, uint64_t now_mono)
 {
         GHashTableIter it;

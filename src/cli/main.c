@@ -46,14 +46,14 @@ static int agent_get(const struct l2lb_config *cfg, const char *path, char **ret
         CURLcode cc;
 
         snprintf(url, sizeof(url), "http://agent%s", path);
-        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, cfg->status_socket);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+        (void)curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, cfg->status_socket);
+        (void)curl_easy_setopt(c, CURLOPT_URL, url);
+        (void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append);
+        (void)curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+        (void)curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+        (void)curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
         cc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+        (void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
         curl_easy_cleanup(c);
         if (cc != CURLE_OK || code != 200) {
                 fprintf(stderr,
@@ -139,12 +139,12 @@ static int api_list(const struct l2lb_config *cfg, const struct kube_resource *r
         struct kube_sync s = {0};
         int r;
 
-        sd_event_new(&e);
+        (void)sd_event_new(&e);
         log_setup("l2lb", LOG_FORMAT_LOGFMT, LOG_LEVEL_ERROR);
         r = program_kube_connect(e, cfg, "l2lb", &c);
         if (r < 0) {
                 fprintf(stderr, "l2lb: cannot use the Kubernetes API (see --kubeconfig)\n");
-                sd_event_unref(e);
+                (void)sd_event_unref(e);
                 return r;
         }
         r = kube_list(c, res, ns, NULL, kube_sync_callback, &s, NULL);
@@ -157,7 +157,7 @@ static int api_list(const struct l2lb_config *cfg, const struct kube_resource *r
                 *ret = json_incref(s.body);
         kube_sync_done(&s);
         kube_client_free(c);
-        sd_event_unref(e);
+        (void)sd_event_unref(e);
         return r;
 }
 

@@ -89,7 +89,7 @@ struct kube_client_metrics *kube_client_metrics_new(struct metrics *m, struct ku
         static const char *const res_labels[] = {"resource", NULL};
         static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                          0.25,  0.5,    1,     2.5,  5,     10,   -1};
-        struct kube_client_metrics *km = calloc(1, sizeof(*km));
+        struct kube_client_metrics *km = xnew(struct kube_client_metrics, 1);
 
         km->client = c;
         km->requests = metrics_counter(m, "l2lb_k8s_client_requests_total",
@@ -121,7 +121,7 @@ void kube_client_metrics_add_informer(struct kube_client_metrics *km, const char
 {
         if (km->n_refs >= ELEMENTSOF(km->refs))
                 return;
-        km->refs[km->n_refs].resource = strdup(resource);
+        km->refs[km->n_refs].resource = xstrdup(resource);
         km->refs[km->n_refs].inf = inf;
         km->n_refs++;
 }

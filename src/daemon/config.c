@@ -208,8 +208,6 @@ static int key_set(struct l2lb_config *c, const struct config_key *k, const char
         case T_LIST: {
                 char **v = strv_split_comma(value);
 
-                if (!v)
-                        return -ENOMEM;
                 strv_free(*(char ***)p);
                 *(char ***)p = v;
                 return 0;
@@ -265,10 +263,7 @@ static int load_dir(struct l2lb_config *c, unsigned program, const char *dir, ch
                 }
                 if (streq(k->name, "config-dir"))
                         continue;
-                if (asprintf(&path, "%s/%s", dir, name) < 0) {
-                        r = -ENOMEM;
-                        continue;
-                }
+                path = xasprintf("%s/%s", dir, name);
                 r = read_full_file(path, &value, NULL);
                 if (r == -EISDIR) {
                         r = 0;
@@ -311,7 +306,7 @@ static void config_defaults(struct l2lb_config *c, unsigned program)
 int config_load(struct l2lb_config *c, unsigned program, int argc, char **argv, char ***ret_args,
                 char **ret_error)
 {
-        char **args = calloc(1, sizeof(char *));
+        char **args = xnew(char *, 1);
         const char *config_dir = NULL;
         int r, result = CONFIG_LOADED;
 
@@ -319,11 +314,7 @@ int config_load(struct l2lb_config *c, unsigned program, int argc, char **argv, 
         assert(ret_error);
         *ret_error = NULL;
         memset(c, 0, sizeof(*c));
-        c->sources = calloc(N_KEYS, sizeof(enum config_source));
-        if (!args || !c->sources) {
-                free(args);
-                return -ENOMEM;
-        }
+        c->sources = xnew(enum config_source, N_KEYS);
         config_defaults(c, program);
 
         /* First pass: --help, --version and --config-dir decide what comes next. */
@@ -430,28 +421,22 @@ static char *format_key(const struct l2lb_config *c, const struct config_key *k)
 
         switch (k->type) {
         case T_BOOL:
-                return strdup(*(const bool *)p ? "true" : "false");
+                return xstrdup(*(const bool *)p ? "true" : "false");
         case T_STRING:
-                return strdup(strempty(*(char *const *)p));
+                return xstrdup(strempty(*(char *const *)p));
         case T_DURATION:
-                return strdup(duration_format(*(const uint64_t *)p, buf, sizeof(buf)));
+                return xstrdup(duration_format(*(const uint64_t *)p, buf, sizeof(buf)));
         case T_UINT:
-                if (asprintf(&s, "%" PRIu64, *(const uint64_t *)p) < 0)
-                        return NULL;
-                return s;
+                return xasprintf("%" PRIu64, *(const uint64_t *)p);
         case T_FLOAT:
-                if (asprintf(&s, "%g", *(const double *)p) < 0)
-                        return NULL;
-                return s;
+                return xasprintf("%g", *(const double *)p);
         case T_LIST: {
                 char *const *v = *(char **const *)p;
                 size_t len = 1;
 
                 for (size_t i = 0; v && v[i]; i++)
                         len += strlen(v[i]) + 1;
-                s = calloc(1, len);
-                if (!s)
-                        return NULL;
+                s = xnew(char, len);
                 for (size_t i = 0; v && v[i]; i++) {
                         if (i)
                                 strcat(s, ",");

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -32,11 +33,11 @@ static void rearm(struct httpd *h)
         uint64_t now = 0;
 
         if (MHD_get_timeout(h->daemon, &timeout) == MHD_YES) {
-                sd_event_now(h->event, CLOCK_MONOTONIC, &now);
-                sd_event_source_set_time(h->timer, now + (uint64_t)timeout * 1000);
-                sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+                (void)sd_event_now(h->event, CLOCK_MONOTONIC, &now);
+                (void)sd_event_source_set_time(h->timer, now + (uint64_t)timeout * 1000);
+                (void)sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
         } else
-                sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
+                (void)sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -46,7 +47,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         (void)s;
         (void)fd;
         (void)revents;
-        MHD_run(h->daemon);
+        (void)MHD_run(h->daemon);
         rearm(h);
         return 0;
 }
@@ -80,10 +81,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         h->handler(method, url, &resp, h->userdata);
         if (!resp.body)
-                resp.body = strdup(resp.status == 404 ? "not found\n" : "");
+                resp.body = xstrdup(resp.status == 404 ? "not found\n" : "");
         r = MHD_create_response_from_buffer(strlen(resp.body), resp.body,
                                             MHD_RESPMEM_MUST_FREE);
-        MHD_add_response_header(r, "Content-Type", resp.content_type);
+        (void)MHD_add_response_header(r, "Content-Type", resp.content_type);
         ret = MHD_queue_response(conn, resp.status, r);
         MHD_destroy_response(r);
         return ret;
@@ -138,9 +139,7 @@ int httpd_start(sd_event *e, const char *addr, httpd_handler_t handler, void *us
         if (r < 0)
                 return log_error_errno(r, "invalid listen address (expected HOST:PORT or :PORT)",
                                        "address=%s", log_q(addr));
-        h = calloc(1, sizeof(*h));
-        if (!h)
-                return -ENOMEM;
+        h = xnew(struct httpd, 1);
         h->event = sd_event_ref(e);
         h->handler = handler;
         h->userdata = userdata;
@@ -172,17 +171,17 @@ int httpd_start_unix(sd_event *e, const char *path, httpd_handler_t handler, voi
                 return log_error_errno(-ENAMETOOLONG, "socket path too long", "path=%s",
                                        log_q(path));
         {
-                char *dir = strdup(path), *slash = strrchr(dir, '/');
+                char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 
                 if (slash && slash != dir) {
                         *slash = 0;
                         for (char *p = dir + 1; *p; p++)
                                 if (*p == '/') {
                                         *p = 0;
-                                        mkdir(dir, 0755);
+                                        (void)mkdir(dir, 0755);
                                         *p = '/';
                                 }
-                        mkdir(dir, 0755);
+                        (void)mkdir(dir, 0755);
                 }
                 free(dir);
         }
@@ -190,27 +189,23 @@ int httpd_start_unix(sd_event *e, const char *path, httpd_handler_t handler, voi
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;
-        unlink(path);
+        (void)unlink(path);
         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
                 r = -errno;
-                close(fd);
+                (void)close(fd);
                 return log_error_errno(r, "cannot listen on unix socket", "path=%s", log_q(path));
         }
-        chmod(path, 0600);
-        h = calloc(1, sizeof(*h));
-        if (!h) {
-                close(fd);
-                return -ENOMEM;
-        }
+        (void)chmod(path, 0600);
+        h = xnew(struct httpd, 1);
         h->event = sd_event_ref(e);
         h->handler = handler;
         h->userdata = userdata;
-        h->unix_path = strdup(path);
+        h->unix_path = xstrdup(path);
         h->daemon = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, h,
                                      MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
                                      10u, MHD_OPTION_END);
         if (!h->daemon) {
-                close(fd);
+                (void)close(fd);
                 httpd_free(h);
                 return log_error_errno(-EIO, "cannot serve on unix socket", "path=%s",
                                        log_q(path));
@@ -244,6 +239,27 @@ static int attach(struct httpd *h, sd_event *e)
         return 0;
 }
 
+bool httpd_serve_health(const char *path, struct metrics *m, const char *not_ready,
+                        struct httpd_response *r)
+{
+        assert(path);
+        assert(m);
+        assert(r);
+        if (streq(path, "/metrics")) {
+                r->status = 200;
+                r->content_type = "text/plain; version=0.0.4";
+                r->body = metrics_render(m);
+        } else if (streq(path, "/healthz")) {
+                r->status = 200;
+                r->body = xstrdup("ok\n");
+        } else if (streq(path, "/readyz")) {
+                r->status = not_ready ? 503 : 200;
+                r->body = xstrdup(not_ready ? not_ready : "ok\n");
+        } else
+                return false;
+        return true;
+}
+
 unsigned httpd_port(const struct httpd *h)
 {
         return h->port;
@@ -253,13 +269,13 @@ void httpd_free(struct httpd *h)
 {
         if (!h)
                 return;
-        sd_event_source_disable_unref(h->io);
-        sd_event_source_disable_unref(h->timer);
+        (void)sd_event_source_disable_unref(h->io);
+        (void)sd_event_source_disable_unref(h->timer);
         if (h->daemon)
                 MHD_stop_daemon(h->daemon);
         if (h->unix_path)
-                unlink(h->unix_path);
+                (void)unlink(h->unix_path);
         free(h->unix_path);
-        sd_event_unref(h->event);
+        (void)sd_event_unref(h->event);
         free(h);
 }

@@ -2,9 +2,11 @@
  * mode, driven by sd-event) for /metrics, /healthz and /readyz. */
 #pragma once
 
+#include <stdbool.h>
 #include <systemd/sd-event.h>
 
 struct httpd;
+struct metrics;
 
 struct httpd_response {
         unsigned status;
@@ -24,4 +26,8 @@ int httpd_start(sd_event *e, const char *addr, httpd_handler_t handler, void *us
 int httpd_start_unix(sd_event *e, const char *path, httpd_handler_t handler, void *userdata,
                      struct httpd **ret);
 unsigned httpd_port(const struct httpd *h);
+/* The daemons' /metrics (m rendered), /healthz and /readyz (503 with
+ * not_ready as the body unless it is NULL). Returns false for other paths. */
+bool httpd_serve_health(const char *path, struct metrics *m, const char *not_ready,
+                        struct httpd_response *r);
 void httpd_free(struct httpd *h);

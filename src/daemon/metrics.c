@@ -63,10 +63,9 @@ static void metric_free(gpointer p)
 
 struct metrics *metrics_new(void)
 {
-        struct metrics *m = calloc(1, sizeof(*m));
+        struct metrics *m = xnew(struct metrics, 1);
 
-        if (m)
-                m->families = g_ptr_array_new_with_free_func(metric_free);
+        m->families = g_ptr_array_new_with_free_func(metric_free);
         return m;
 }
 
@@ -81,11 +80,11 @@ void metrics_free(struct metrics *m)
 static struct metric *family_new(struct metrics *m, const char *name, const char *help,
                                  enum metric_type type, const char *const *labels)
 {
-        struct metric *f = calloc(1, sizeof(*f));
+        struct metric *f = xnew(struct metric, 1);
 
         assert(m);
-        f->name = strdup(name);
-        f->help = strdup(help);
+        f->name = xstrdup(name);
+        f->help = xstrdup(help);
         f->type = type;
         f->labels = strv_copy((char *const *)labels);
         f->n_labels = strv_length(f->labels);
@@ -113,7 +112,7 @@ struct metric *metrics_histogram(struct metrics *m, const char *name, const char
 
         while (buckets[f->n_buckets] >= 0)
                 f->n_buckets++;
-        f->buckets = calloc(f->n_buckets + 1, sizeof(double));
+        f->buckets = xnew(double, f->n_buckets + 1);
         memcpy(f->buckets, buckets, f->n_buckets * sizeof(double));
         return f;
 }
@@ -134,12 +133,12 @@ static struct series *lookup(struct metric *f, va_list ap)
         }
         s = g_hash_table_lookup(f->series, key->str);
         if (!s) {
-                s = calloc(1, sizeof(*s));
-                s->values = calloc(f->n_labels + 1, sizeof(char *));
+                s = xnew(struct series, 1);
+                s->values = xnew(char *, f->n_labels + 1);
                 for (size_t i = 0; i < f->n_labels; i++)
-                        s->values[i] = strdup(vals[i]);
+                        s->values[i] = xstrdup(vals[i]);
                 if (f->type == METRIC_HISTOGRAM)
-                        s->bucket_counts = calloc(f->n_buckets + 1, sizeof(uint64_t));
+                        s->bucket_counts = xnew(uint64_t, f->n_buckets + 1);
                 g_hash_table_insert(f->series, g_string_free(key, FALSE), s);
         } else
                 g_string_free(key, TRUE);

@@ -1,7 +1,11 @@
-/* Command line → configuration → logging, identical for all programs. */
+/* Command line → configuration → logging, identical for all programs; the
+ * daemons' main loop. */
 #include "program.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "kube/connect.h"
 #include "lib/log.h"
@@ -55,4 +59,78 @@ int program_kube_connect(sd_event *e, const struct l2lb_config *cfg, const char 
 
         assert(cfg);
         return kube_connect(e, &o, ret);
+}
+
+char *program_default_name(const char *env_var, const char *fallback, bool unique)
+{
+        const char *env = getenv(env_var);
+        char host[256] = "";
+
+        assert(env_var);
+        assert(fallback);
+        if (!isempty(env))
+                return xstrdup(env);
+        snprintf(host, sizeof(host), "%s", fallback);
+        (void)gethostname(host, sizeof(host) - 1);
+        return unique ? xasprintf("%s_%d", host, (int)getpid()) : xstrdup(host);
+}
+
+struct run {
+        const struct program_ops *ops;
+        struct l2lb_config *cfg;
+        void *p;
+};
+
+static void stopped(void *ud)
+{
+        (void)sd_event_exit(ud, 0);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
+{
+        struct run *run = ud;
+        sd_event *e = sd_event_source_get_event(s);
+
+        /* never hang on a dead apiserver: the last resort (a timer without a
+         * callback exits the loop) */
+        (void)sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, run->ops->shutdown_timeout, 0,
+                                         NULL, NULL);
+        run->ops->shutdown(run->p, run->cfg, strsignal((int)si->ssi_signo), stopped, e);
+        return 0;
+}
+
+int program_run(const struct program_info *info, const struct program_ops *ops, int argc,
+                char **argv)
+{
+        struct l2lb_config cfg;
+        struct run run = {.ops = ops, .cfg = &cfg};
+        sd_event *e = NULL;
+        sigset_t ss;
+        int r;
+
+        assert(info);
+        assert(ops);
+        r = program_init(info, argc, argv, &cfg, NULL);
+        if (r != 0)
+                return r > 0 ? 0 : 2;
+        (void)sigemptyset(&ss);
+        (void)sigaddset(&ss, SIGTERM);
+        (void)sigaddset(&ss, SIGINT);
+        (void)sigprocmask(SIG_BLOCK, &ss, NULL);
+        (void)signal(SIGPIPE, SIG_IGN);
+        r = sd_event_default(&e);
+        if (r >= 0)
+                r = ops->create(e, &cfg, &run.p);
+        if (r == 0) {
+                (void)sd_event_add_signal(e, NULL, SIGTERM, on_signal, &run);
+                (void)sd_event_add_signal(e, NULL, SIGINT, on_signal, &run);
+                r = ops->start(run.p);
+                if (r >= 0)
+                        r = sd_event_loop(e);
+        }
+        if (run.p)
+                ops->free(run.p);
+        (void)sd_event_unref(e);
+        config_done(&cfg);
+        return r < 0 ? 1 : 0;
 }

@@ -1,7 +1,10 @@
 /* Start-up shared by the l2lb programs: configuration, --help, --version
- * and logging, so every program behaves the same way on the command line. */
+ * and logging, so every program behaves the same way on the command line;
+ * and the daemons' main loop (signals, event loop, exit codes). */
 #pragma once
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "daemon/config.h"
@@ -23,3 +26,29 @@ int program_init(const struct program_info *info, int argc, char **argv,
  * k8s-client-qps, k8s-client-burst). Logs and returns a negative errno. */
 int program_kube_connect(sd_event *e, const struct l2lb_config *cfg, const char *user_agent,
                          struct kube_client **ret);
+
+/* A name for this instance when none is configured: $env_var if set, else
+ * the host name (fallback if it cannot be read), with "_<pid>" appended if
+ * unique. */
+char *program_default_name(const char *env_var, const char *fallback, bool unique);
+
+/* A daemon, driven by program_run(). */
+struct program_ops {
+        /* Returns 0 with the daemon's object, 1 after logging that there is
+         * nothing to run (exit 0), or a negative errno. cfg outlives it. */
+        int (*create)(sd_event *e, struct l2lb_config *cfg, void **ret);
+        int (*start)(void *p);
+        /* SIGTERM/SIGINT (signal is its name): log, stop, then call
+         * done(userdata); the program exits then, or after shutdown_timeout
+         * at the latest. */
+        void (*shutdown)(void *p, const struct l2lb_config *cfg, const char *signal,
+                         void (*done)(void *), void *userdata);
+        void (*free)(void *p);
+        uint64_t shutdown_timeout; /* µs */
+};
+
+/* program_init(), then the daemon on the default event loop until it has
+ * stopped after a signal. Returns the exit code: 0, 1 (failed) or 2 (bad
+ * command line or configuration). */
+int program_run(const struct program_info *info, const struct program_ops *ops, int argc,
+                char **argv);

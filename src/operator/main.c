@@ -1,30 +1,36 @@
 /* l2lb-operator: LB-IPAM for LoadBalancer services (one leader among replicas). */
-#include <signal.h>
-#include <stdio.h>
-#include <systemd/sd-event.h>
-
-#include "lib/log.h"
 #include "daemon/program.h"
+#include "lib/log.h"
 #include "lib/util.h"
 #include "operator.h"
 
-static void shutdown_done(void *ud)
+static int run_create(sd_event *e, struct l2lb_config *cfg, void **ret)
 {
-        sd_event_exit(ud, 0);
+        struct operator *o = NULL;
+        int r;
+
+        r = operator_new(e, cfg, &o);
+        *ret = o;
+        return r;
 }
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *ud)
+static int run_start(void *p)
 {
-        struct operator *o = ud;
-        sd_event *e = sd_event_source_get_event(s);
+        return operator_start(p);
+}
 
-        log_info("shutting down", "signal=%s", strsignal((int)si->ssi_signo));
-        /* give the lease back so another replica takes over at once; do not
-         * wait for ever on a dead apiserver */
-        sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, 3 * USEC_PER_SEC, 0, NULL,
-                                   NULL);
-        operator_shutdown(o, shutdown_done, e);
-        return 0;
+static void run_shutdown(void *p, const struct l2lb_config *cfg, const char *signal,
+                         void (*done)(void *), void *userdata)
+{
+        (void)cfg;
+        log_info("shutting down", "signal=%s", signal);
+        /* give the lease back so another replica takes over at once */
+        operator_shutdown(p, done, userdata);
+}
+
+static void run_free(void *p)
+{
+        operator_free(p);
 }
 
 int main(int argc, char **argv)
@@ -34,32 +40,13 @@ int main(int argc, char **argv)
                 .program = CONFIG_OPERATOR,
                 .summary = "assigns LoadBalancer IPs from CiliumLoadBalancerIPPools",
         };
-        struct l2lb_config cfg;
-        struct operator *o = NULL;
-        sd_event *e = NULL;
-        sigset_t ss;
-        int r;
+        static const struct program_ops ops = {
+                .create = run_create,
+                .start = run_start,
+                .shutdown = run_shutdown,
+                .free = run_free,
+                .shutdown_timeout = 3 * USEC_PER_SEC,
+        };
 
-        r = program_init(&info, argc, argv, &cfg, NULL);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGTERM);
-        sigaddset(&ss, SIGINT);
-        sigprocmask(SIG_BLOCK, &ss, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        r = sd_event_default(&e);
-        if (r >= 0)
-                r = operator_new(e, &cfg, &o);
-        if (r >= 0) {
-                sd_event_add_signal(e, NULL, SIGTERM, on_signal, o);
-                sd_event_add_signal(e, NULL, SIGINT, on_signal, o);
-                r = operator_start(o);
-        }
-        if (r >= 0)
-                r = sd_event_loop(e);
-        operator_free(o);
-        sd_event_unref(e);
-        config_done(&cfg);
-        return r < 0 ? 1 : 0;
+        return program_run(&info, &ops, argc, argv);
 }

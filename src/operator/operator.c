@@ -620,17 +620,6 @@ static void setup_metrics(struct operator *o)
 
 /* ---- lifecycle ---- */
 
-static char *default_identity(void)
-{
-        const char *pod = getenv("POD_NAME");
-        char host[256] = "l2lb-operator";
-
-        if (!isempty(pod))
-                return strdup(pod);
-        gethostname(host, sizeof(host) - 1);
-        return g_strdup_printf("%s_%d", host, (int)getpid());
-}
-
 int operator_new(sd_event *e, struct l2lb_config *cfg, struct operator **ret)
 {
         static const struct kube_informer_handlers pool_h = {pool_add, pool_update, pool_remove,
@@ -647,7 +636,9 @@ int operator_new(sd_event *e, struct l2lb_config *cfg, struct operator **ret)
         o->event = sd_event_ref(e);
         o->in_flight = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
         o->retry = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
-        o->identity = isempty(cfg->identity) ? default_identity() : strdup(cfg->identity);
+        o->identity = isempty(cfg->identity)
+                              ? program_default_name("POD_NAME", "l2lb-operator", true)
+                              : strdup(cfg->identity);
         r = program_kube_connect(e, cfg, "l2lb-operator", &o->client);
         if (r < 0)
                 goto fail;
