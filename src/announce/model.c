@@ -457,21 +457,23 @@ const struct model_svc *model_by_lease(const struct model *m, const char *lease_
         return v ? &m->svcs[GPOINTER_TO_SIZE(v) - 1] : NULL;
 }
 
+static int owner_key_cmp(const void *key, const void *elem)
+{
+        return ipaddr_cmp(key, &((const struct ip_owner *)elem)->ip);
+}
+
 void model_owners(const struct model *m, const struct ipaddr *ip, size_t *ret_from, size_t *ret_to)
 {
-        size_t lo = 0, hi = m->n_owners, from;
+        size_t from, to;
 
-        while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-
-                if (ipaddr_cmp(&m->owners[mid].ip, ip) < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        from = lo;
-        while (lo < m->n_owners && ipaddr_equal(&m->owners[lo].ip, ip))
-                lo++;
+        assert(m);
+        assert(ip);
+        assert(ret_from);
+        assert(ret_to);
+        from = lower_bound(ip, m->owners, m->n_owners, sizeof(*m->owners), owner_key_cmp);
+        to = from;
+        while (to < m->n_owners && ipaddr_equal(&m->owners[to].ip, ip))
+                to++;
         *ret_from = from;
-        *ret_to = lo;
+        *ret_to = to;
 }

@@ -15,23 +15,17 @@ void announce_ip_list_done(struct announce_ip_list *l)
         l->n = 0;
 }
 
+static int ipaddr_key_cmp(const void *key, const void *elem)
+{
+        return ipaddr_cmp(key, elem);
+}
+
 /* Index of a, or -(insertion point)-1. */
 static ssize_t ip_list_find(const struct announce_ip_list *l, const struct ipaddr *a)
 {
-        size_t lo = 0, hi = l->n;
+        size_t i = lower_bound(a, l->items, l->n, sizeof(*l->items), ipaddr_key_cmp);
 
-        while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                int c = ipaddr_cmp(&l->items[mid], a);
-
-                if (c == 0)
-                        return (ssize_t)mid;
-                if (c < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return -(ssize_t)lo - 1;
+        return i < l->n && ipaddr_equal(&l->items[i], a) ? (ssize_t)i : -(ssize_t)i - 1;
 }
 
 bool announce_ip_list_contains(const struct announce_ip_list *l, const struct ipaddr *a)
