@@ -236,7 +236,8 @@ enum slot_write slot_result(struct slot *s, uint64_t id, enum slot_result r,
                         forget(s, now, false);
                         break;
                 }
-                slot_observe(s, l, now, self);
+                /* A loss is counted by the caller (held before and after). */
+                (void)slot_observe(s, l, now, self);
                 if (kind == SLOT_WRITE_RELEASE) {
                         s->held = false;
                         break;
