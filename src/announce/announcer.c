@@ -1,5 +1,6 @@
 /* The announcer object: its caches of the inputs (copied out of the shell's
- * objects), write results, shutdown requests and introspection. The
+ * objects) and the model built from them, the lease slots, the `devices`
+ * option matcher, write results, shutdown requests and introspection. The
  * decisions of a run are in run.c. */
 #include "announcer-internal.h"
 
@@ -207,23 +208,14 @@ void announcer_remove_policy(struct announcer *a, const char *name)
         g_hash_table_remove(a->status_sent, name);
 }
 
-static bool ip_list_equal(const struct announce_ip_list *x, const struct announce_ip_list *y)
-{
-        if (x->n != y->n)
-                return false;
-        for (size_t i = 0; i < x->n; i++)
-                if (!ipaddr_equal(&x->items[i], &y->items[i]))
-                        return false;
-        return true;
-}
-
-static bool svc_equal(const void *pa, const void *pb)
+static bool service_equal(const void *pa, const void *pb)
 {
         const struct announce_svc *x = pa, *y = pb;
 
         return streq(x->key, y->key) && labels_equal(&x->sel_labels, &y->sel_labels) &&
                x->class_ok == y->class_ok && x->etp_local == y->etp_local &&
-               ip_list_equal(&x->external, &y->external) && ip_list_equal(&x->ingress, &y->ingress);
+               announce_ip_list_equal(&x->external, &y->external) &&
+               announce_ip_list_equal(&x->ingress, &y->ingress);
 }
 
 int announcer_upsert_service(struct announcer *a, const struct k8s_service *s)
@@ -236,7 +228,7 @@ int announcer_upsert_service(struct announcer *a, const struct k8s_service *s)
         r = announce_svc_from_k8s(s, a->fam, &v);
         if (r < 0)
                 return r;
-        table_put(a, a->services, v->key, v, svc_equal, (void (*)(void *))announce_svc_free);
+        table_put(a, a->services, v->key, v, service_equal, (void (*)(void *))announce_svc_free);
         return 0;
 }
 

@@ -46,9 +46,10 @@ void model_done(struct model *m)
         *m = (struct model){0};
 }
 
-static int svc_order(const void *a, const void *b)
+static int service_order(const void *a, const void *b)
 {
-        const struct announce_svc *x = *(const struct announce_svc *const *)a, *y = *(const struct announce_svc *const *)b;
+        const struct announce_svc *x = *(const struct announce_svc *const *)a;
+        const struct announce_svc *y = *(const struct announce_svc *const *)b;
         int c = strcmp(x->namespace, y->namespace);
 
         return c ? c : strcmp(x->name, y->name);
@@ -341,7 +342,7 @@ void model_build(const struct model_input *in, struct model *ret)
         assert(ret);
         build_prepare(&b);
         svcs = table_values(in->services, &n_svcs);
-        qsort_safe(svcs, n_svcs, sizeof(*svcs), svc_order);
+        qsort_safe(svcs, n_svcs, sizeof(*svcs), service_order);
         m.svcs = xnew(struct model_svc, n_svcs);
         for (size_t i = 0; i < n_svcs; i++)
                 build_service(&b, svcs[i]);

@@ -14,7 +14,9 @@
  *   5. Writes: renewals, releases, acquisitions (balanced, in this node's
  *      order), garbage collection — at most one in flight per lease.
  *   6. Outputs: responder entries, gratuitous announcements, policy status,
- *      events, next wake-up. */
+ *      events, next wake-up.
+ *
+ * Also here: freeing the decisions, and the status patch body for the shell. */
 #include "announcer-internal.h"
 
 #include "balance.h"
@@ -39,7 +41,7 @@ static void wake(struct run *r, uint64_t t)
                 r->out->next_wakeup = t <= r->now ? r->now : t;
 }
 
-static struct slot *svc_slot(struct run *r, size_t i)
+static struct slot *service_slot(struct run *r, size_t i)
 {
         return r->svc_slots[i];
 }
@@ -175,11 +177,11 @@ static void wants(struct run *r)
 
         for (size_t gi = 0; gi < r->m->n_groups; gi++) {
                 const struct model_group *g = &r->m->groups[gi];
-                struct slot *c = svc_slot(r, g->canonical);
+                struct slot *c = service_slot(r, g->canonical);
 
                 for (size_t k = 0; k < g->n_members; k++) {
                         size_t i = g->members[k];
-                        struct slot *s = svc_slot(r, i);
+                        struct slot *s = service_slot(r, i);
 
                         if (a->release_all)
                                 set_want(s, WANT_RELEASE, "agent shutting down");
@@ -335,7 +337,7 @@ static void acquire(struct run *r, struct slot **slots, size_t n)
         cands = xnew(struct candidate, n);
         released = xnew(const char *, r->m->n_groups);
         for (size_t gi = 0; gi < r->m->n_groups; gi++) {
-                struct slot *c = svc_slot(r, r->m->groups[gi].canonical);
+                struct slot *c = service_slot(r, r->m->groups[gi].canonical);
 
                 released[gi] = c->released_by;
                 if (c->held || slot_mine(c, a->node) || c->pending == SLOT_WRITE_CREATE ||
@@ -442,7 +444,7 @@ static bool address_deadline(struct run *r, const struct ipaddr *ip, uint64_t *r
 
         model_owners(r->m, ip, &from, &to);
         for (size_t o = from; o < to; o++) {
-                const struct slot *s = svc_slot(r, r->m->owners[o].svc);
+                const struct slot *s = service_slot(r, r->m->owners[o].svc);
 
                 if (!slot_answers(s, r->now))
                         return false;
@@ -459,13 +461,13 @@ static void entries(struct run *r)
         size_t w = 0, cap = 0;
 
         for (size_t i = 0; i < r->m->n_svcs; i++)
-                if (slot_answers(svc_slot(r, i), r->now))
+                if (slot_answers(service_slot(r, i), r->now))
                         cap += r->m->svcs[i].n_entries;
         o->entries = xnew(struct announce_entry, cap);
         for (size_t i = 0; i < r->m->n_svcs; i++) {
                 const struct model_svc *ms = &r->m->svcs[i];
 
-                if (!slot_answers(svc_slot(r, i), r->now))
+                if (!slot_answers(service_slot(r, i), r->now))
                         continue;
                 for (size_t e = 0; e < ms->n_entries; e++) {
                         uint64_t deadline;

@@ -19,18 +19,30 @@ static int ipaddr_key_cmp(const void *key, const void *elem)
 }
 
 /* Index of a, or -(insertion point)-1. */
-static ssize_t ip_list_find(const struct announce_ip_list *l, const struct ipaddr *a)
+static ssize_t announce_ip_list_find(const struct announce_ip_list *l, const struct ipaddr *a)
 {
         size_t i = lower_bound(a, l->items, l->n, sizeof(*l->items), ipaddr_key_cmp);
 
         return i < l->n && ipaddr_equal(&l->items[i], a) ? (ssize_t)i : -(ssize_t)i - 1;
 }
 
+bool announce_ip_list_equal(const struct announce_ip_list *x, const struct announce_ip_list *y)
+{
+        assert(x);
+        assert(y);
+        if (x->n != y->n)
+                return false;
+        for (size_t i = 0; i < x->n; i++)
+                if (!ipaddr_equal(&x->items[i], &y->items[i]))
+                        return false;
+        return true;
+}
+
 bool announce_ip_list_contains(const struct announce_ip_list *l, const struct ipaddr *a)
 {
         assert(l);
         assert(a);
-        return ip_list_find(l, a) >= 0;
+        return announce_ip_list_find(l, a) >= 0;
 }
 
 void announce_ip_list_add(struct announce_ip_list *l, const struct ipaddr *a)
@@ -40,7 +52,7 @@ void announce_ip_list_add(struct announce_ip_list *l, const struct ipaddr *a)
 
         assert(l);
         assert(a);
-        i = ip_list_find(l, a);
+        i = announce_ip_list_find(l, a);
         if (i >= 0)
                 return;
         at = (size_t)(-i - 1);

@@ -1,5 +1,6 @@
 /* The announcer's view of a Service: what an L2 announcement policy can
- * select and announce, copied out of the informer's object.
+ * select and announce, copied out of the informer's object; and the sorted
+ * address sets (announce_ip_list) the whole core uses.
  *
  * A service is eligible when its loadBalancerClass is absent or
  * io.cilium/l2-announcer. Its external IPs and its ingress IPs are kept apart
@@ -54,4 +55,5 @@ void announce_ip_list_done(struct announce_ip_list *l);
 /* Adds a unless it is there already. */
 void announce_ip_list_add(struct announce_ip_list *l, const struct ipaddr *a);
 bool announce_ip_list_contains(const struct announce_ip_list *l, const struct ipaddr *a);
+bool announce_ip_list_equal(const struct announce_ip_list *x, const struct announce_ip_list *y);
 void announce_ip_list_merge(struct announce_ip_list *dst, const struct announce_ip_list *src);
