@@ -132,29 +132,32 @@ struct announce_decisions {
  * wildcard). An empty or NULL list names nothing. */
 bool announce_devices_list(char *const *devices, const char *name);
 
+/* Returns 0 (allocation failure aborts, see lib/util.h). */
 int announcer_new(const struct announcer_config *c, struct announcer **ret);
 void announcer_free(struct announcer *a);
 
-/* Objects are copied; the caller keeps ownership of its arguments. */
+/* Objects are copied; the caller keeps ownership of its arguments. The int
+ * ones fail only if copying the object's labels, selectors or conditions
+ * does. */
 int announcer_upsert_policy(struct announcer *a, const struct k8s_l2policy *p);
 void announcer_remove_policy(struct announcer *a, const char *name);
 int announcer_upsert_service(struct announcer *a, const struct k8s_service *s);
 void announcer_remove_service(struct announcer *a, const char *ns, const char *name);
-int announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpointslice *e);
+void announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpointslice *e);
 void announcer_remove_endpointslice(struct announcer *a, const char *ns, const char *name);
 int announcer_upsert_node(struct announcer *a, const struct k8s_node *n);
 void announcer_remove_node(struct announcer *a, const char *name);
 /* Leases outside the namespace or without the prefix are ignored.
  * observed_mono: when the shell received the event. */
-int announcer_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint64_t observed_mono);
+void announcer_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint64_t observed_mono);
 void announcer_remove_lease(struct announcer *a, const char *name, uint64_t observed_mono);
-int announcer_set_device(struct announcer *a, const struct announcer_device *d);
+void announcer_set_device(struct announcer *a, const struct announcer_device *d);
 void announcer_remove_device(struct announcer *a, const char *name);
 /* Before the first run after a restart: an entry found pinned in the BPF map
  * (deadline converted to monotonic µs). Entries of leases this node still
  * holds keep their deadline until the re-adoption renewal succeeds; the
  * others are dropped by the first run. */
-int announcer_add_pinned_entry(struct announcer *a, const struct announce_entry *e);
+void announcer_add_pinned_entry(struct announcer *a, const struct announce_entry *e);
 /* Every initial list has been fed; until then runs decide nothing and
  * return the pinned entries unchanged. */
 void announcer_set_synced(struct announcer *a);
@@ -170,6 +173,7 @@ void announcer_lease_result(struct announcer *a, uint64_t id, enum announce_writ
 void announcer_release_all(struct announcer *a);
 void announcer_renew_all_now(struct announcer *a);
 
+/* Fails only if computing a policy's status conditions does. */
 int announcer_run(struct announcer *a, uint64_t now_mono, int64_t now_wall,
                   struct announce_decisions *ret);
 void announce_decisions_done(struct announce_decisions *d);
@@ -209,7 +213,8 @@ struct announce_counters {
 };
 
 const char *announce_role_to_string(enum announce_role r);
-/* Snapshot, sorted by lease name. Free with announce_lease_infos_free. */
+/* Snapshot, sorted by lease name. Free with announce_lease_infos_free.
+ * Returns 0. */
 int announcer_leases(struct announcer *a, uint64_t now_mono, struct announce_lease_info **ret,
                      size_t *ret_n);
 void announce_lease_infos_free(struct announce_lease_info *l, size_t n);

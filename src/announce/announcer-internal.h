@@ -63,9 +63,9 @@ struct announcer {
 };
 
 /* The model, rebuilt if an input changed. */
-int announcer_model(struct announcer *a, const struct model **ret);
+const struct model *announcer_model(struct announcer *a);
 void announcer_invalidate(struct announcer *a);
-/* The slot of a lease, created if needed (NULL on ENOMEM). */
+/* The slot of a lease, created if needed. */
 struct slot *announcer_slot(struct announcer *a, const char *name, uint64_t now);
 /* This node writes policy status and garbage-collects leases: the first
  * Ready, schedulable node by name in the Node cache. */

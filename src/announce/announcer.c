@@ -1,5 +1,6 @@
 /* The announcer object: its caches of the inputs (copied out of the shell's
- * objects), write results, shutdown requests and introspection. The
+ * objects) and the model built from them, the lease slots, the `devices`
+ * option matcher, write results, shutdown requests and introspection. The
  * decisions of a run are in run.c. */
 #include "announcer-internal.h"
 
@@ -50,11 +51,9 @@ int announcer_new(const struct announcer_config *c, struct announcer **ret)
         assert(ret);
         assert(!isempty(c->node_name));
         assert(!isempty(c->lease_namespace));
-        a = calloc(1, sizeof(*a));
-        if (!a)
-                return -ENOMEM;
-        a->node = strdup(c->node_name);
-        a->ns = strdup(c->lease_namespace);
+        a = xnew(struct announcer, 1);
+        a->node = xstrdup(c->node_name);
+        a->ns = xstrdup(c->lease_namespace);
         a->devices_cfg = strv_copy(c->devices);
         timing_init(&a->t, c->lease_duration, c->renew_deadline, c->retry_period);
         a->external_ips = c->enable_external_ips;
@@ -67,11 +66,7 @@ int announcer_new(const struct announcer_config *c, struct announcer **ret)
         a->slots = TABLE(slot_free);
         a->status_sent = TABLE(status_sent_free);
         a->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, free, NULL);
-        if (!a->node || !a->ns || (c->devices && !a->devices_cfg) ||
-            garp_table_init(&a->garps) < 0) {
-                announcer_free(a);
-                return -ENOMEM;
-        }
+        garp_table_init(&a->garps);
         *ret = a;
         return 0;
 }
@@ -81,22 +76,14 @@ void announcer_free(struct announcer *a)
         if (!a)
                 return;
         model_done(&a->model);
-        if (a->pending)
-                g_hash_table_unref(a->pending);
-        if (a->slots)
-                g_hash_table_unref(a->slots);
-        if (a->policies)
-                g_hash_table_unref(a->policies);
-        if (a->services)
-                g_hash_table_unref(a->services);
-        if (a->nodes)
-                g_hash_table_unref(a->nodes);
-        if (a->slices)
-                g_hash_table_unref(a->slices);
-        if (a->devices)
-                g_hash_table_unref(a->devices);
-        if (a->status_sent)
-                g_hash_table_unref(a->status_sent);
+        g_hash_table_unref(a->pending);
+        g_hash_table_unref(a->slots);
+        g_hash_table_unref(a->policies);
+        g_hash_table_unref(a->services);
+        g_hash_table_unref(a->nodes);
+        g_hash_table_unref(a->slices);
+        g_hash_table_unref(a->devices);
+        g_hash_table_unref(a->status_sent);
         garp_table_done(&a->garps);
         free(a->svc_slots);
         free(a->sorted);
@@ -117,13 +104,11 @@ void announcer_invalidate(struct announcer *a)
         a->svc_slots = NULL;
 }
 
-int announcer_model(struct announcer *a, const struct model **ret)
+const struct model *announcer_model(struct announcer *a)
 {
         struct model_input in;
-        int r;
 
         assert(a);
-        assert(ret);
         if (!a->model_valid) {
                 in = (struct model_input){
                     .node_name = a->node,
@@ -134,31 +119,24 @@ int announcer_model(struct announcer *a, const struct model **ret)
                     .slices = a->slices,
                     .devices = a->devices,
                 };
-                r = model_build(&in, &a->model);
-                if (r < 0)
-                        return r;
+                model_build(&in, &a->model);
                 a->model_valid = true;
                 a->designated = announcer_designated(a);
         }
-        *ret = &a->model;
-        return 0;
+        return &a->model;
 }
 
 struct slot *announcer_slot(struct announcer *a, const char *name, uint64_t now)
 {
-        struct slot *s = g_hash_table_lookup(a->slots, name);
-        char *k;
+        struct slot *s;
 
+        assert(a);
+        assert(name);
+        s = g_hash_table_lookup(a->slots, name);
         if (s)
                 return s;
         s = slot_new(name, now);
-        k = strdup(name);
-        if (!s || !k) {
-                slot_free(s);
-                free(k);
-                return NULL;
-        }
-        g_hash_table_insert(a->slots, k, s);
+        g_hash_table_insert(a->slots, xstrdup(name), s);
         free(a->sorted);
         a->sorted = NULL;
         return s;
@@ -166,10 +144,12 @@ struct slot *announcer_slot(struct announcer *a, const char *name, uint64_t now)
 
 bool announcer_designated(const struct announcer *a)
 {
-        const struct node_info *self = g_hash_table_lookup(a->nodes, a->node);
+        const struct node_info *self;
         GHashTableIter it;
         gpointer v;
 
+        assert(a);
+        self = g_hash_table_lookup(a->nodes, a->node);
         if (!self || !self->ready || self->unschedulable)
                 return false;
         g_hash_table_iter_init(&it, a->nodes);
@@ -185,24 +165,17 @@ bool announcer_designated(const struct announcer *a)
 /* ---- inputs ---- */
 
 /* Insert or replace; invalidates the model unless equal says nothing changed. */
-static int table_put(struct announcer *a, GHashTable *t, const char *key, void *v,
-                     bool (*equal)(const void *, const void *), void (*free_fn)(void *))
+static void table_put(struct announcer *a, GHashTable *t, const char *key, void *v,
+                      bool (*equal)(const void *, const void *), void (*free_fn)(void *))
 {
         void *old = g_hash_table_lookup(t, key);
-        char *k;
 
         if (old && equal && equal(old, v)) {
                 free_fn(v);
-                return 0;
-        }
-        k = strdup(key);
-        if (!k) {
-                free_fn(v);
-                return -ENOMEM;
+                return;
         }
         announcer_invalidate(a);
-        g_hash_table_replace(t, k, v);
-        return 0;
+        g_hash_table_replace(t, xstrdup(key), v);
 }
 
 static void table_del(struct announcer *a, GHashTable *t, const char *key)
@@ -223,7 +196,8 @@ int announcer_upsert_policy(struct announcer *a, const struct k8s_l2policy *p)
         r = l2pol_from_k8s(p, &pol);
         if (r < 0)
                 return r;
-        return table_put(a, a->policies, pol->name, pol, NULL, (void (*)(void *))l2pol_free);
+        table_put(a, a->policies, pol->name, pol, NULL, (void (*)(void *))l2pol_free);
+        return 0;
 }
 
 void announcer_remove_policy(struct announcer *a, const char *name)
@@ -234,23 +208,14 @@ void announcer_remove_policy(struct announcer *a, const char *name)
         g_hash_table_remove(a->status_sent, name);
 }
 
-static bool ip_list_equal(const struct announce_ip_list *x, const struct announce_ip_list *y)
-{
-        if (x->n != y->n)
-                return false;
-        for (size_t i = 0; i < x->n; i++)
-                if (!ipaddr_equal(&x->items[i], &y->items[i]))
-                        return false;
-        return true;
-}
-
-static bool svc_equal(const void *pa, const void *pb)
+static bool service_equal(const void *pa, const void *pb)
 {
         const struct announce_svc *x = pa, *y = pb;
 
         return streq(x->key, y->key) && labels_equal(&x->sel_labels, &y->sel_labels) &&
                x->class_ok == y->class_ok && x->etp_local == y->etp_local &&
-               ip_list_equal(&x->external, &y->external) && ip_list_equal(&x->ingress, &y->ingress);
+               announce_ip_list_equal(&x->external, &y->external) &&
+               announce_ip_list_equal(&x->ingress, &y->ingress);
 }
 
 int announcer_upsert_service(struct announcer *a, const struct k8s_service *s)
@@ -263,7 +228,8 @@ int announcer_upsert_service(struct announcer *a, const struct k8s_service *s)
         r = announce_svc_from_k8s(s, a->fam, &v);
         if (r < 0)
                 return r;
-        return table_put(a, a->services, v->key, v, svc_equal, (void (*)(void *))announce_svc_free);
+        table_put(a, a->services, v->key, v, service_equal, (void (*)(void *))announce_svc_free);
+        return 0;
 }
 
 void announcer_remove_service(struct announcer *a, const char *ns, const char *name)
@@ -273,8 +239,7 @@ void announcer_remove_service(struct announcer *a, const char *ns, const char *n
         assert(a);
         assert(name);
         k = k8s_key(ns, name);
-        if (k)
-                table_del(a, a->services, k);
+        table_del(a, a->services, k);
 }
 
 static bool slice_equal(const void *pa, const void *pb)
@@ -284,7 +249,7 @@ static bool slice_equal(const void *pa, const void *pb)
         return streq_ptr(x->svc_key, y->svc_key) && strv_equal(x->ready_nodes, y->ready_nodes);
 }
 
-int announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpointslice *e)
+void announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpointslice *e)
 {
         _cleanup_free_ char *k = NULL;
         struct slice_info *s;
@@ -292,19 +257,10 @@ int announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpoin
         assert(a);
         assert(e);
         k = k8s_key(e->meta.namespace, e->meta.name);
-        s = calloc(1, sizeof(*s));
-        if (!k || !s) {
-                free(s);
-                return -ENOMEM;
-        }
-        if (e->service_name) {
+        s = xnew(struct slice_info, 1);
+        if (e->service_name)
                 s->svc_key = k8s_key(e->meta.namespace, e->service_name);
-                if (!s->svc_key)
-                        goto oom;
-        }
-        s->ready_nodes = calloc(1, sizeof(char *));
-        if (!s->ready_nodes)
-                goto oom;
+        s->ready_nodes = xnew(char *, 1);
         for (size_t i = 0; i < e->n_endpoints; i++) {
                 const struct k8s_endpoint *ep = &e->endpoints[i];
 
@@ -313,10 +269,7 @@ int announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpoin
                         continue;
                 strv_push(&s->ready_nodes, ep->node_name);
         }
-        return table_put(a, a->slices, k, s, slice_equal, (void (*)(void *))slice_info_free);
-oom:
-        slice_info_free(s);
-        return -ENOMEM;
+        table_put(a, a->slices, k, s, slice_equal, (void (*)(void *))slice_info_free);
 }
 
 void announcer_remove_endpointslice(struct announcer *a, const char *ns, const char *name)
@@ -326,8 +279,7 @@ void announcer_remove_endpointslice(struct announcer *a, const char *ns, const c
         assert(a);
         assert(name);
         k = k8s_key(ns, name);
-        if (k)
-                table_del(a, a->slices, k);
+        table_del(a, a->slices, k);
 }
 
 static bool node_equal(const void *pa, const void *pb)
@@ -341,20 +293,21 @@ static bool node_equal(const void *pa, const void *pb)
 int announcer_upsert_node(struct announcer *a, const struct k8s_node *n)
 {
         struct node_info *v;
+        int r;
 
         assert(a);
         assert(n);
-        v = calloc(1, sizeof(*v));
-        if (!v)
-                return -ENOMEM;
-        v->name = strdup(n->meta.name);
+        v = xnew(struct node_info, 1);
+        v->name = xstrdup(n->meta.name);
         v->ready = n->ready;
         v->unschedulable = n->unschedulable;
-        if (!v->name || labels_copy(&v->labels, &n->meta.labels) < 0) {
+        r = labels_copy(&v->labels, &n->meta.labels);
+        if (r < 0) {
                 node_info_free(v);
-                return -ENOMEM;
+                return r;
         }
-        return table_put(a, a->nodes, v->name, v, node_equal, (void (*)(void *))node_info_free);
+        table_put(a, a->nodes, v->name, v, node_equal, (void (*)(void *))node_info_free);
+        return 0;
 }
 
 void announcer_remove_node(struct announcer *a, const char *name)
@@ -366,6 +319,7 @@ void announcer_remove_node(struct announcer *a, const char *name)
 
 bool announce_devices_list(char *const *devices, const char *name)
 {
+        assert(name);
         for (char *const *p = devices; p && *p; p++) {
                 size_t l = strlen(*p);
 
@@ -389,7 +343,7 @@ static bool device_equal(const void *pa, const void *pb)
                memcmp(x->mac, y->mac, sizeof(x->mac)) == 0 && x->up == y->up;
 }
 
-int announcer_set_device(struct announcer *a, const struct announcer_device *d)
+void announcer_set_device(struct announcer *a, const struct announcer_device *d)
 {
         struct device_info *v;
 
@@ -398,21 +352,14 @@ int announcer_set_device(struct announcer *a, const struct announcer_device *d)
         assert(d->name);
         if (!device_configured(a, d->name)) {
                 table_del(a, a->devices, d->name);
-                return 0;
+                return;
         }
-        v = calloc(1, sizeof(*v));
-        if (!v)
-                return -ENOMEM;
-        v->name = strdup(d->name);
-        if (!v->name) {
-                free(v);
-                return -ENOMEM;
-        }
+        v = xnew(struct device_info, 1);
+        v->name = xstrdup(d->name);
         v->ifindex = d->ifindex;
         memcpy(v->mac, d->mac, sizeof(v->mac));
         v->up = d->up;
-        return table_put(a, a->devices, v->name, v, device_equal,
-                         (void (*)(void *))device_info_free);
+        table_put(a, a->devices, v->name, v, device_equal, (void (*)(void *))device_info_free);
 }
 
 void announcer_remove_device(struct announcer *a, const char *name)
@@ -427,20 +374,17 @@ static bool our_lease(const struct announcer *a, const char *ns, const char *nam
         return (!ns || streq(ns, a->ns)) && startswith(name, ANNOUNCE_LEASE_PREFIX);
 }
 
-int announcer_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint64_t observed_mono)
+void announcer_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint64_t observed_mono)
 {
         struct slot *s;
 
         assert(a);
         assert(l);
         if (!our_lease(a, l->meta.namespace, l->meta.name))
-                return 0;
+                return;
         s = announcer_slot(a, l->meta.name, observed_mono);
-        if (!s)
-                return -ENOMEM;
         if (slot_observe(s, l, observed_mono, a->node))
                 a->counters.lost++;
-        return 0;
 }
 
 void announcer_remove_lease(struct announcer *a, const char *name, uint64_t observed_mono)
@@ -454,18 +398,12 @@ void announcer_remove_lease(struct announcer *a, const char *name, uint64_t obse
                 a->counters.lost++;
 }
 
-int announcer_add_pinned_entry(struct announcer *a, const struct announce_entry *e)
+void announcer_add_pinned_entry(struct announcer *a, const struct announce_entry *e)
 {
-        struct announce_entry *n;
-
         assert(a);
         assert(e);
-        n = realloc(a->pinned, (a->n_pinned + 1) * sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        a->pinned = n;
-        n[a->n_pinned++] = *e;
-        return 0;
+        a->pinned = xreallocarray(a->pinned, a->n_pinned + 1, sizeof(*a->pinned));
+        a->pinned[a->n_pinned++] = *e;
 }
 
 void announcer_set_synced(struct announcer *a)
@@ -632,30 +570,21 @@ int announcer_leases(struct announcer *a, uint64_t now_mono, struct announce_lea
         GHashTableIter it;
         gpointer v;
         size_t n = 0;
-        int r;
 
         assert(a);
         assert(ret);
         assert(ret_n);
-        r = announcer_model(a, &m);
-        if (r < 0)
-                return r;
-        l = calloc(g_hash_table_size(a->slots) + 1, sizeof(*l));
-        if (!l)
-                return -ENOMEM;
+        m = announcer_model(a);
+        l = xnew(struct announce_lease_info, g_hash_table_size(a->slots));
         g_hash_table_iter_init(&it, a->slots);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 const struct slot *s = v;
                 const struct model_svc *ms = model_by_lease(m, s->name);
                 struct announce_lease_info *i = &l[n++];
 
-                i->lease = strdup(s->name);
-                i->service = ms ? strdup(ms->svc->key) : NULL;
-                i->holder = s->rec.present ? strdup(strempty(s->rec.holder)) : NULL;
-                if (!i->lease || (ms && !i->service) || (s->rec.present && !i->holder)) {
-                        announce_lease_infos_free(l, n);
-                        return -ENOMEM;
-                }
+                i->lease = xstrdup(s->name);
+                i->service = ms ? xstrdup(ms->svc->key) : NULL;
+                i->holder = s->rec.present ? xstrdup(strempty(s->rec.holder)) : NULL;
                 i->role = slot_role(a, s, ms, now_mono);
                 i->canonical = ms && m->groups[ms->group].canonical == (size_t)(ms - m->svcs);
                 i->deadline = s->held ? s->deadline : 0;

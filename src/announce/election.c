@@ -1,8 +1,6 @@
 /* The per-lease election state machine (see election.h). */
 #include "election.h"
 
-#include <stdio.h>
-
 #include "lib/util.h"
 
 static void record_done(struct lease_record *r)
@@ -13,39 +11,26 @@ static void record_done(struct lease_record *r)
         *r = (struct lease_record){0};
 }
 
-static int record_set(struct lease_record *r, const struct k8s_lease *l)
+static void record_set(struct lease_record *r, const struct k8s_lease *l)
 {
-        struct lease_record n = {
+        record_done(r);
+        *r = (struct lease_record){
             .present = true,
-            .holder = strdup(strempty(l->holder)),
-            .resource_version = l->meta.resource_version ? strdup(l->meta.resource_version) : NULL,
+            .holder = xstrdup(strempty(l->holder)),
+            .resource_version = xstrdup(l->meta.resource_version),
             .duration_s = l->lease_duration_seconds,
             .transitions = l->lease_transitions,
-            .acquire_time = l->acquire_time ? strdup(l->acquire_time) : NULL,
+            .acquire_time = xstrdup(l->acquire_time),
         };
-
-        if (!n.holder || (l->meta.resource_version && !n.resource_version) ||
-            (l->acquire_time && !n.acquire_time)) {
-                record_done(&n);
-                return -ENOMEM;
-        }
-        record_done(r);
-        *r = n;
-        return 0;
 }
 
 struct slot *slot_new(const char *name, uint64_t now)
 {
-        struct slot *s = calloc(1, sizeof(*s));
+        struct slot *s;
 
         assert(name);
-        if (!s)
-                return NULL;
-        s->name = strdup(name);
-        if (!s->name) {
-                free(s);
-                return NULL;
-        }
+        s = xnew(struct slot, 1);
+        s->name = xstrdup(name);
         s->observed_at = now;
         return s;
 }
@@ -118,6 +103,7 @@ bool slot_held_by_other(const struct slot *s, const char *self, uint64_t now,
                         const struct timing *t)
 {
         assert(s);
+        assert(self);
         assert(t);
         if (!s->rec.present)
                 return (s->exists_unknown || s->deleted_held) && now < s->observed_at + t->duration;
@@ -127,6 +113,7 @@ bool slot_held_by_other(const struct slot *s, const char *self, uint64_t now,
 uint64_t slot_free_at(const struct slot *s, const char *self, const struct timing *t)
 {
         assert(s);
+        assert(self);
         assert(t);
         if (!s->rec.present)
                 return s->exists_unknown || s->deleted_held ? s->observed_at + t->duration
@@ -142,6 +129,8 @@ bool slot_expired_other(const struct slot *s, const char *self, uint64_t now,
                         const struct timing *t)
 {
         assert(s);
+        assert(self);
+        assert(t);
         return holder_other(s, self) && now >= s->observed_at + record_duration(&s->rec, t);
 }
 
@@ -162,14 +151,12 @@ bool slot_observe(struct slot *s, const struct k8s_lease *l, uint64_t now, const
                 return false; /* a replay or a lagging watch */
         /* Remember who handed the lease over: it does not want it back. */
         if (isempty(l->holder) && s->rec.present && !isempty(s->rec.holder)) {
-                free(s->released_by);
-                s->released_by = strdup(s->rec.holder);
+                free_and_strdup(&s->released_by, s->rec.holder);
         } else if (!isempty(l->holder)) {
                 free(s->released_by);
                 s->released_by = NULL;
         }
-        if (record_set(&s->rec, l) < 0)
-                return false; /* keep what we knew; the next event will retry */
+        record_set(&s->rec, l);
         s->observed_at = now;
         s->exists_unknown = false;
         s->deleted_held = false;
@@ -192,10 +179,12 @@ static void forget(struct slot *s, uint64_t now, bool deleted_held)
 
 bool slot_observe_deleted(struct slot *s, uint64_t now, const char *self, const struct timing *t)
 {
-        bool lost = s->held;
+        bool lost;
 
         assert(s);
         assert(self);
+        assert(t);
+        lost = s->held;
         /* A lease another node held and may still answer for: wait a full
          * duration, as if it had not changed. Free at once if it was empty,
          * expired, or ours. */
@@ -214,8 +203,7 @@ void slot_sent(struct slot *s, enum slot_write kind, uint64_t id, uint64_t now)
         s->pending = kind;
         s->pending_id = id;
         s->pending_sent = now;
-        free(s->pending_rv);
-        s->pending_rv = s->rec.resource_version ? strdup(s->rec.resource_version) : NULL;
+        free_and_strdup(&s->pending_rv, s->rec.resource_version);
 }
 
 enum slot_write slot_result(struct slot *s, uint64_t id, enum slot_result r,
@@ -248,7 +236,8 @@ enum slot_write slot_result(struct slot *s, uint64_t id, enum slot_result r,
                         forget(s, now, false);
                         break;
                 }
-                slot_observe(s, l, now, self);
+                /* A loss is counted by the caller (held before and after). */
+                (void)slot_observe(s, l, now, self);
                 if (kind == SLOT_WRITE_RELEASE) {
                         s->held = false;
                         break;
@@ -308,10 +297,11 @@ json_t *slot_body(const struct slot *s, enum slot_write kind, const char *ns, co
         char now[40];
 
         assert(s);
+        assert(ns);
         assert(self);
         assert(t);
         assert(kind != SLOT_WRITE_NONE && kind != SLOT_WRITE_DELETE);
-        k8s_time_format(now_wall, true, now, sizeof(now));
+        (void)k8s_time_format(now_wall, true, now, sizeof(now));
         l.meta.name = s->name;
         l.meta.namespace = (char *)ns;
         l.meta.resource_version = kind == SLOT_WRITE_CREATE ? NULL : s->rec.resource_version;

@@ -26,11 +26,10 @@ static gboolean key_equal(gconstpointer a, gconstpointer b)
         return x->ifindex == y->ifindex && ipaddr_equal(&x->ip, &y->ip);
 }
 
-int garp_table_init(struct garp_table *g)
+void garp_table_init(struct garp_table *g)
 {
         assert(g);
         g->t = g_hash_table_new_full(key_hash, key_equal, NULL, free);
-        return g->t ? 0 : -ENOMEM;
 }
 
 void garp_table_done(struct garp_table *g)
@@ -47,35 +46,28 @@ static struct garp_state *garp_get(struct garp_table *g, const struct garp_key *
 
         if (st)
                 return st;
-        st = calloc(1, sizeof(*st));
-        if (!st)
-                return NULL;
+        st = xnew(struct garp_state, 1);
         st->key = *k;
         st->next = now;
         g_hash_table_insert(g->t, &st->key, st);
         return st;
 }
 
-int garp_table_quiet(struct garp_table *g, const struct garp_key *k)
+void garp_table_quiet(struct garp_table *g, const struct garp_key *k)
 {
-        struct garp_state *st;
-
         assert(g);
         assert(k);
-        st = garp_get(g, k, 0);
-        if (!st)
-                return -ENOMEM;
-        st->sent = GARP_COUNT;
-        return 0;
+        garp_get(g, k, 0)->sent = GARP_COUNT;
 }
 
-int garp_table_update(struct garp_table *g, const struct garp_key *current, size_t n, uint64_t now,
+void garp_table_update(struct garp_table *g, const struct garp_key *current, size_t n, uint64_t now,
                       struct garp_key **due, size_t *n_due, uint64_t *next_wakeup)
 {
         GHashTableIter it;
         gpointer v;
 
         assert(g);
+        assert(current || n == 0);
         assert(due);
         assert(n_due);
         assert(next_wakeup);
@@ -85,18 +77,12 @@ int garp_table_update(struct garp_table *g, const struct garp_key *current, size
         for (size_t i = 0; i < n; i++) {
                 struct garp_state *st = garp_get(g, &current[i], now);
 
-                if (!st)
-                        return -ENOMEM;
                 st->seen = true;
                 if (st->sent >= GARP_COUNT)
                         continue;
                 if (st->next <= now) {
-                        struct garp_key *a = realloc(*due, (*n_due + 1) * sizeof(*a));
-
-                        if (!a)
-                                return -ENOMEM;
-                        *due = a;
-                        a[(*n_due)++] = st->key;
+                        *due = xreallocarray(*due, *n_due + 1, sizeof(**due));
+                        (*due)[(*n_due)++] = st->key;
                         st->sent++;
                         /* From now, not from the missed time: no bursts after a late run. */
                         st->next = now + GARP_INTERVAL;
@@ -108,5 +94,4 @@ int garp_table_update(struct garp_table *g, const struct garp_key *current, size
         while (g_hash_table_iter_next(&it, NULL, &v))
                 if (!((struct garp_state *)v)->seen)
                         g_hash_table_iter_remove(&it);
-        return 0;
 }

@@ -26,13 +26,13 @@ struct garp_table {
         GHashTable *t; /* struct garp_key → struct garp_state */
 };
 
-int garp_table_init(struct garp_table *g);
+void garp_table_init(struct garp_table *g);
 void garp_table_done(struct garp_table *g);
 
 /* Marks a pinned (already announced) pair as done: no series for it. */
-int garp_table_quiet(struct garp_table *g, const struct garp_key *k);
+void garp_table_quiet(struct garp_table *g, const struct garp_key *k);
 /* current[0..n): the pairs announced now. Appends the pairs due now to *due
  * (realloc'ed, *n_due updated), forgets pairs no longer announced, and
  * lowers *next_wakeup to the next send. */
-int garp_table_update(struct garp_table *g, const struct garp_key *current, size_t n, uint64_t now,
-                      struct garp_key **due, size_t *n_due, uint64_t *next_wakeup);
+void garp_table_update(struct garp_table *g, const struct garp_key *current, size_t n, uint64_t now,
+                       struct garp_key **due, size_t *n_due, uint64_t *next_wakeup);

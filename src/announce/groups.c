@@ -38,7 +38,7 @@ static void unite(size_t *parent, size_t a, size_t b)
                 parent[a] = b;
 }
 
-int groups_build(const struct announce_ip_list *const *sets, size_t n, size_t *group)
+size_t groups_build(const struct announce_ip_list *const *sets, size_t n, size_t *group)
 {
         _cleanup_free_ size_t *parent = NULL, *number = NULL;
         _cleanup_free_ struct pair *pairs = NULL;
@@ -50,11 +50,9 @@ int groups_build(const struct announce_ip_list *const *sets, size_t n, size_t *g
                 return 0;
         for (size_t i = 0; i < n; i++)
                 n_pairs += sets[i]->n;
-        parent = calloc(n, sizeof(*parent));
-        number = calloc(n, sizeof(*number));
-        pairs = calloc(n_pairs + 1, sizeof(*pairs));
-        if (!parent || !number || !pairs)
-                return -ENOMEM;
+        parent = xnew(size_t, n);
+        number = xnew(size_t, n);
+        pairs = xnew(struct pair, n_pairs);
         for (size_t i = 0; i < n; i++) {
                 parent[i] = i;
                 for (size_t j = 0; j < sets[i]->n; j++)
@@ -73,5 +71,5 @@ int groups_build(const struct announce_ip_list *const *sets, size_t n, size_t *g
                         number[i] = n_groups++;
                 group[i] = number[r];
         }
-        return (int)n_groups;
+        return n_groups;
 }

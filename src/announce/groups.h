@@ -11,5 +11,5 @@
 /* sets[0..n) are the services' address sets, in canonical order (the lowest
  * index of a group is its canonical service). Fills group[i] with the group
  * of service i; groups are numbered 0.. in order of their canonical service.
- * Returns the number of groups or -ENOMEM. */
-int groups_build(const struct announce_ip_list *const *sets, size_t n, size_t *group);
+ * Returns the number of groups. */
+size_t groups_build(const struct announce_ip_list *const *sets, size_t n, size_t *group);

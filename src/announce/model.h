@@ -114,7 +114,7 @@ struct model_input {
         GHashTable *devices;  /* name → struct device_info (configured devices only) */
 };
 
-int model_build(const struct model_input *in, struct model *ret);
+void model_build(const struct model_input *in, struct model *ret);
 void model_done(struct model *m);
 
 /* The selected service with this lease name, or NULL. */

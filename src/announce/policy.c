@@ -1,8 +1,6 @@
 /* Compiling and matching L2 announcement policies (see policy.h). */
 #include "policy.h"
 
-#include <stdio.h>
-
 #include "lib/util.h"
 #include "status.h"
 
@@ -25,43 +23,28 @@ void l2pol_free(struct l2pol *p)
         free(p);
 }
 
-static int dup_error(const char *src, char **dst)
-{
-        if (!src)
-                return 0;
-        *dst = strdup(src);
-        return *dst ? 0 : -ENOMEM;
-}
-
 /* Compile every pattern; the first failure becomes the policy's interface
  * error (Cilium also stops at the first one). */
-static int compile_interfaces(struct l2pol *p, char *const *patterns)
+static void compile_interfaces(struct l2pol *p, char *const *patterns)
 {
         size_t n = strv_length(patterns);
 
         if (n == 0)
-                return 0;
-        p->interfaces = calloc(n, sizeof(*p->interfaces));
-        if (!p->interfaces)
-                return -ENOMEM;
+                return;
+        p->interfaces = xnew(GRegex *, n);
         for (size_t i = 0; i < n; i++) {
                 GError *err = NULL;
                 GRegex *re = g_regex_new(patterns[i], 0, 0, &err);
 
                 if (!re) {
-                        int r = asprintf(&p->interface_error, "interfaces[%zu]: %s", i,
-                                         err ? err->message : "invalid regular expression");
-
+                        p->interface_error = xasprintf("interfaces[%zu]: %s", i,
+                                                       err ? err->message
+                                                           : "invalid regular expression");
                         g_clear_error(&err);
-                        if (r < 0) {
-                                p->interface_error = NULL;
-                                return -ENOMEM;
-                        }
-                        return 0;
+                        return;
                 }
                 p->interfaces[p->n_interfaces++] = re;
         }
-        return 0;
 }
 
 int l2pol_from_k8s(const struct k8s_l2policy *k, struct l2pol **ret)
@@ -71,26 +54,18 @@ int l2pol_from_k8s(const struct k8s_l2policy *k, struct l2pol **ret)
 
         assert(k);
         assert(ret);
-        p = calloc(1, sizeof(*p));
-        if (!p)
-                return -ENOMEM;
-        p->name = strdup(k->meta.name);
-        r = p->name ? 0 : -ENOMEM;
-        if (r >= 0)
-                r = dup_error(k->meta.resource_version, &p->resource_version);
+        p = xnew(struct l2pol, 1);
+        p->name = xstrdup(k->meta.name);
+        p->resource_version = xstrdup(k->meta.resource_version);
         p->generation = k->meta.generation;
         p->external_ips = k->external_ips;
         p->load_balancer_ips = k->load_balancer_ips;
-        if (r >= 0)
-                r = selector_copy(k->service_selector, &p->service_selector);
+        p->service_selector_error = xstrdup(k->service_selector_error);
+        p->node_selector_error = xstrdup(k->node_selector_error);
+        compile_interfaces(p, k->interfaces);
+        r = selector_copy(k->service_selector, &p->service_selector);
         if (r >= 0)
                 r = selector_copy(k->node_selector, &p->node_selector);
-        if (r >= 0)
-                r = dup_error(k->service_selector_error, &p->service_selector_error);
-        if (r >= 0)
-                r = dup_error(k->node_selector_error, &p->node_selector_error);
-        if (r >= 0)
-                r = compile_interfaces(p, k->interfaces);
         if (r >= 0)
                 r = conditions_copy(&p->conditions, &k->conditions);
         if (r < 0) {
@@ -133,19 +108,16 @@ bool l2pol_matches_device(const struct l2pol *p, const char *device)
         return false;
 }
 
-int l2pol_service_ips(const struct l2pol *p, const struct announce_svc *s, bool external_ips_enabled,
-                      struct announce_ip_list *ret)
+void l2pol_service_ips(const struct l2pol *p, const struct announce_svc *s, bool external_ips_enabled,
+                       struct announce_ip_list *ret)
 {
-        int r = 0;
-
         assert(p);
         assert(s);
         assert(ret);
         if (!s->class_ok || !l2pol_matches_service(p, s))
-                return 0;
+                return;
         if (p->external_ips && external_ips_enabled)
-                r = announce_ip_list_merge(ret, &s->external);
-        if (r >= 0 && p->load_balancer_ips)
-                r = announce_ip_list_merge(ret, &s->ingress);
-        return r;
+                announce_ip_list_merge(ret, &s->external);
+        if (p->load_balancer_ips)
+                announce_ip_list_merge(ret, &s->ingress);
 }

@@ -31,6 +31,9 @@ struct l2pol {
         struct k8s_conditions conditions; /* as the object has them */
 };
 
+/* Copies and compiles the policy; broken selectors or patterns make it
+ * inactive, not an error. Fails only if copying its selectors or conditions
+ * does. */
 int l2pol_from_k8s(const struct k8s_l2policy *p, struct l2pol **ret);
 void l2pol_free(struct l2pol *p);
 
@@ -40,5 +43,5 @@ bool l2pol_matches_service(const struct l2pol *p, const struct announce_svc *s);
 bool l2pol_matches_device(const struct l2pol *p, const char *device);
 /* The service's addresses this policy announces (its IP kinds), merged into
  * ret. external_ips_enabled is the agent's enable-external-ips. */
-int l2pol_service_ips(const struct l2pol *p, const struct announce_svc *s, bool external_ips_enabled,
-                      struct announce_ip_list *ret);
+void l2pol_service_ips(const struct l2pol *p, const struct announce_svc *s, bool external_ips_enabled,
+                       struct announce_ip_list *ret);

@@ -14,7 +14,9 @@
  *   5. Writes: renewals, releases, acquisitions (balanced, in this node's
  *      order), garbage collection — at most one in flight per lease.
  *   6. Outputs: responder entries, gratuitous announcements, policy status,
- *      events, next wake-up. */
+ *      events, next wake-up.
+ *
+ * Also here: freeing the decisions, and the status patch body for the shell. */
 #include "announcer-internal.h"
 
 #include "balance.h"
@@ -39,7 +41,7 @@ static void wake(struct run *r, uint64_t t)
                 r->out->next_wakeup = t <= r->now ? r->now : t;
 }
 
-static struct slot *svc_slot(struct run *r, size_t i)
+static struct slot *service_slot(struct run *r, size_t i)
 {
         return r->svc_slots[i];
 }
@@ -60,67 +62,50 @@ static int slot_order(const void *pa, const void *pb)
 
 /* Every slot, sorted by lease name, for deterministic output; kept until a
  * slot is added or removed. */
-static int sorted_slots(struct announcer *a)
+static void sorted_slots(struct announcer *a)
 {
         GHashTableIter it;
         gpointer v;
         size_t n = 0;
 
         if (a->sorted)
-                return 0;
-        a->sorted = calloc(g_hash_table_size(a->slots) + 1, sizeof(*a->sorted));
-        if (!a->sorted)
-                return -ENOMEM;
+                return;
+        a->sorted = xnew(struct slot *, g_hash_table_size(a->slots));
         g_hash_table_iter_init(&it, a->slots);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 a->sorted[n++] = v;
         qsort_safe(a->sorted, n, sizeof(*a->sorted), slot_order);
         a->n_sorted = n;
-        return 0;
 }
 
 /* ---- actions ---- */
 
-static int emit(struct run *r, struct slot *s, enum slot_write kind, const char *reason)
+static void emit(struct run *r, struct slot *s, enum slot_write kind, const char *reason)
 {
         struct announcer *a = r->a;
         struct announce_decisions *o = r->out;
-        struct announce_lease_action *act, *n;
+        struct announce_lease_action *act;
         gint64 *key;
 
-        n = realloc(o->actions, (o->n_actions + 1) * sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        o->actions = n;
-        act = &n[o->n_actions];
+        o->actions = xreallocarray(o->actions, o->n_actions + 1, sizeof(*o->actions));
+        act = &o->actions[o->n_actions++];
         *act = (struct announce_lease_action){
             .id = ++a->next_id,
             .op = kind == SLOT_WRITE_CREATE   ? ANNOUNCE_LEASE_CREATE
                   : kind == SLOT_WRITE_DELETE ? ANNOUNCE_LEASE_DELETE
                                               : ANNOUNCE_LEASE_UPDATE,
+            .name = xstrdup(s->name),
+            .resource_version = kind != SLOT_WRITE_CREATE ? xstrdup(s->rec.resource_version) : NULL,
+            .body = kind != SLOT_WRITE_DELETE
+                        ? slot_body(s, kind, a->ns, a->node, r->wall, &a->t)
+                        : NULL,
             .reason = reason,
         };
-        act->name = strdup(s->name);
-        if (kind != SLOT_WRITE_CREATE && s->rec.resource_version)
-                act->resource_version = strdup(s->rec.resource_version);
-        if (kind != SLOT_WRITE_DELETE)
-                act->body = slot_body(s, kind, a->ns, a->node, r->wall, &a->t);
-        key = malloc(sizeof(*key));
-        if (!act->name ||
-            (kind != SLOT_WRITE_CREATE && s->rec.resource_version && !act->resource_version) ||
-            (kind != SLOT_WRITE_DELETE && !act->body) || !key) {
-                free(act->name);
-                free(act->resource_version);
-                json_decref(act->body);
-                free(key);
-                return -ENOMEM;
-        }
-        o->n_actions++;
+        key = xnew(gint64, 1);
         *key = (gint64)act->id;
         g_hash_table_insert(a->pending, key, s);
         slot_sent(s, kind, act->id, r->now);
         a->counters.writes++;
-        return 0;
 }
 
 /* ---- step 2: re-adoption ---- */
@@ -192,11 +177,11 @@ static void wants(struct run *r)
 
         for (size_t gi = 0; gi < r->m->n_groups; gi++) {
                 const struct model_group *g = &r->m->groups[gi];
-                struct slot *c = svc_slot(r, g->canonical);
+                struct slot *c = service_slot(r, g->canonical);
 
                 for (size_t k = 0; k < g->n_members; k++) {
                         size_t i = g->members[k];
-                        struct slot *s = svc_slot(r, i);
+                        struct slot *s = service_slot(r, i);
 
                         if (a->release_all)
                                 set_want(s, WANT_RELEASE, "agent shutting down");
@@ -250,14 +235,13 @@ static uint64_t renew_due(struct run *r, const struct slot *s)
 }
 
 /* Renewals and releases of leases carrying our name. */
-static int write_ours(struct run *r, struct slot **slots, size_t n)
+static void write_ours(struct run *r, struct slot **slots, size_t n)
 {
         struct announcer *a = r->a;
 
         for (size_t i = 0; i < n; i++) {
                 struct slot *s = slots[i];
                 uint64_t due;
-                int k;
 
                 if (s->want == WANT_RELEASE && s->held) {
                         /* Fall silent now; the release follows the entries. */
@@ -271,7 +255,7 @@ static int write_ours(struct run *r, struct slot **slots, size_t n)
                                 wake(r, s->retry_at);
                                 continue;
                         }
-                        k = emit(r, s, SLOT_WRITE_RELEASE, "release");
+                        emit(r, s, SLOT_WRITE_RELEASE, "release");
                 } else {
                         due = renew_due(r, s);
                         if (s->held)
@@ -280,16 +264,13 @@ static int write_ours(struct run *r, struct slot **slots, size_t n)
                                 wake(r, due);
                                 continue;
                         }
-                        k = emit(r, s, SLOT_WRITE_RENEW, s->adopt ? "re-adopt" : "renew");
-                        if (k >= 0 && s->adopt && !r->a->started) {
+                        emit(r, s, SLOT_WRITE_RENEW, s->adopt ? "re-adopt" : "renew");
+                        if (s->adopt && !r->a->started) {
                                 s->adoption_write = true;
                                 a->n_adopting++;
                         }
                 }
-                if (k < 0)
-                        return k;
         }
-        return 0;
 }
 
 struct candidate {
@@ -343,23 +324,20 @@ static GHashTable *dead_nodes(struct run *r)
  * no other candidate is left for them; the others after the balance delay,
  * spread over a second delay by our order so that over-share nodes share
  * what is left instead of the quickest taking all. */
-static int acquire(struct run *r, struct slot **slots, size_t n)
+static void acquire(struct run *r, struct slot **slots, size_t n)
 {
         struct announcer *a = r->a;
         _cleanup_free_ struct candidate *cands = NULL;
         _cleanup_free_ const char **released = NULL;
         size_t n_cands = 0, share, count = 0;
         GHashTable *dead;
-        int k = 0;
 
         if (a->shutting_down || a->n_adopting > 0)
-                return 0;
-        cands = calloc(n + 1, sizeof(*cands));
-        released = calloc(r->m->n_groups + 1, sizeof(*released));
-        if (!cands || !released)
-                return -ENOMEM;
+                return;
+        cands = xnew(struct candidate, n);
+        released = xnew(const char *, r->m->n_groups);
         for (size_t gi = 0; gi < r->m->n_groups; gi++) {
-                struct slot *c = svc_slot(r, r->m->groups[gi].canonical);
+                struct slot *c = service_slot(r, r->m->groups[gi].canonical);
 
                 released[gi] = c->released_by;
                 if (c->held || slot_mine(c, a->node) || c->pending == SLOT_WRITE_CREATE ||
@@ -380,21 +358,19 @@ static int acquire(struct run *r, struct slot **slots, size_t n)
                         continue;
                 }
                 if (!canonical) {
-                        k = emit(r, s, s->rec.present ? SLOT_WRITE_ACQUIRE : SLOT_WRITE_CREATE,
-                                 "acquire");
-                        if (k < 0)
-                                return k;
+                        emit(r, s, s->rec.present ? SLOT_WRITE_ACQUIRE : SLOT_WRITE_CREATE,
+                             "acquire");
                         continue;
                 }
                 cands[n_cands++] =
                     (struct candidate){s, free_at, balance_order(a->node, s->name), ms->group};
         }
         if (n_cands == 0)
-                return 0;
+                return;
         qsort_safe(cands, n_cands, sizeof(*cands), candidate_order);
         dead = dead_nodes(r);
         share = balance_share(r->m, dead, released);
-        for (size_t i = 0; i < n_cands && k >= 0; i++) {
+        for (size_t i = 0; i < n_cands; i++) {
                 struct slot *s = cands[i].s;
                 uint64_t delay = a->t.balance_delay;
                 uint64_t later = cands[i].free_at + delay + cands[i].order % delay;
@@ -404,26 +380,24 @@ static int acquire(struct run *r, struct slot **slots, size_t n)
                         wake(r, later);
                         continue;
                 }
-                k = emit(r, s, s->rec.present ? SLOT_WRITE_ACQUIRE : SLOT_WRITE_CREATE, "acquire");
+                emit(r, s, s->rec.present ? SLOT_WRITE_ACQUIRE : SLOT_WRITE_CREATE, "acquire");
                 count++;
         }
         g_hash_table_unref(dead);
-        return k;
 }
 
 /* Garbage collection by the designated node: leases left empty for a lease
  * duration plus the balance delay (no candidate wanted them), and expired
  * leases of services nobody announces any more. */
-static int collect(struct run *r, struct slot **slots, size_t n)
+static void collect(struct run *r, struct slot **slots, size_t n)
 {
         struct announcer *a = r->a;
 
         if (a->shutting_down || !a->designated)
-                return 0;
+                return;
         for (size_t i = 0; i < n; i++) {
                 struct slot *s = slots[i];
                 uint64_t due;
-                int k;
 
                 if (!s->rec.present || s->pending != SLOT_WRITE_NONE || s->held ||
                     slot_mine(s, a->node) || s->want != WANT_RELEASE)
@@ -440,11 +414,8 @@ static int collect(struct run *r, struct slot **slots, size_t n)
                         wake(r, due);
                         continue;
                 }
-                k = emit(r, s, SLOT_WRITE_DELETE, "gc");
-                if (k < 0)
-                        return k;
+                emit(r, s, SLOT_WRITE_DELETE, "gc");
         }
-        return 0;
 }
 
 /* ---- step 6 ---- */
@@ -473,7 +444,7 @@ static bool address_deadline(struct run *r, const struct ipaddr *ip, uint64_t *r
 
         model_owners(r->m, ip, &from, &to);
         for (size_t o = from; o < to; o++) {
-                const struct slot *s = svc_slot(r, r->m->owners[o].svc);
+                const struct slot *s = service_slot(r, r->m->owners[o].svc);
 
                 if (!slot_answers(s, r->now))
                         return false;
@@ -484,21 +455,19 @@ static bool address_deadline(struct run *r, const struct ipaddr *ip, uint64_t *r
         return from < to;
 }
 
-static int entries(struct run *r)
+static void entries(struct run *r)
 {
         struct announce_decisions *o = r->out;
         size_t w = 0, cap = 0;
 
         for (size_t i = 0; i < r->m->n_svcs; i++)
-                if (slot_answers(svc_slot(r, i), r->now))
+                if (slot_answers(service_slot(r, i), r->now))
                         cap += r->m->svcs[i].n_entries;
-        o->entries = calloc(cap + 1, sizeof(*o->entries));
-        if (!o->entries)
-                return -ENOMEM;
+        o->entries = xnew(struct announce_entry, cap);
         for (size_t i = 0; i < r->m->n_svcs; i++) {
                 const struct model_svc *ms = &r->m->svcs[i];
 
-                if (!slot_answers(svc_slot(r, i), r->now))
+                if (!slot_answers(service_slot(r, i), r->now))
                         continue;
                 for (size_t e = 0; e < ms->n_entries; e++) {
                         uint64_t deadline;
@@ -512,41 +481,31 @@ static int entries(struct run *r)
                 }
         }
         if (o->n_entries == 0)
-                return 0;
+                return;
         qsort_safe(o->entries, o->n_entries, sizeof(*o->entries), entry_order);
         for (size_t i = 0; i < o->n_entries; i++)
                 if (w == 0 || entry_order(&o->entries[w - 1], &o->entries[i]) != 0)
                         o->entries[w++] = o->entries[i];
         o->n_entries = w;
-        return 0;
 }
 
-static int garps(struct run *r)
+static void garps(struct run *r)
 {
         struct announce_decisions *o = r->out;
         _cleanup_free_ struct garp_key *cur = NULL;
         _cleanup_free_ struct garp_key *due = NULL;
         size_t n_due = 0;
-        int k;
 
-        cur = calloc(o->n_entries + 1, sizeof(*cur));
-        if (!cur)
-                return -ENOMEM;
+        cur = xnew(struct garp_key, o->n_entries);
         for (size_t i = 0; i < o->n_entries; i++)
                 cur[i] = (struct garp_key){o->entries[i].ip, o->entries[i].ifindex};
-        k = garp_table_update(&r->a->garps, cur, o->n_entries, r->now, &due, &n_due,
-                              &o->next_wakeup);
-        if (k < 0)
-                return k;
+        garp_table_update(&r->a->garps, cur, o->n_entries, r->now, &due, &n_due, &o->next_wakeup);
         if (o->next_wakeup < r->now)
                 o->next_wakeup = r->now;
-        o->garps = calloc(n_due + 1, sizeof(*o->garps));
-        if (!o->garps)
-                return -ENOMEM;
+        o->garps = xnew(struct announce_garp, n_due);
         for (size_t i = 0; i < n_due; i++)
                 o->garps[i] = (struct announce_garp){due[i].ip, due[i].ifindex};
         o->n_garps = n_due;
-        return 0;
 }
 
 static int policy_order(const void *pa, const void *pb)
@@ -568,9 +527,7 @@ static int statuses(struct run *r)
 
         if (a->shutting_down || !a->designated)
                 return 0;
-        pols = calloc(g_hash_table_size(a->policies) + 1, sizeof(*pols));
-        if (!pols)
-                return -ENOMEM;
+        pols = xnew(struct l2pol *, g_hash_table_size(a->policies));
         g_hash_table_iter_init(&it, a->policies);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 pols[n++] = v;
@@ -595,41 +552,22 @@ static int statuses(struct run *r)
                         wake(r, sent->at + STATUS_RETRY);
                         continue;
                 }
-                st = realloc(o->statuses, (o->n_statuses + 1) * sizeof(*st));
-                if (!st) {
-                        k8s_conditions_done(&c);
-                        return -ENOMEM;
-                }
-                o->statuses = st;
-                st = &st[o->n_statuses];
+                o->statuses = xreallocarray(o->statuses, o->n_statuses + 1, sizeof(*o->statuses));
+                st = &o->statuses[o->n_statuses++];
                 st->conditions = c;
-                st->policy = strdup(pols[i]->name);
-                if (!st->policy) {
-                        k8s_conditions_done(&c);
-                        return -ENOMEM;
-                }
-                o->n_statuses++;
+                st->policy = xstrdup(pols[i]->name);
                 if (!sent) {
-                        char *key = strdup(pols[i]->name);
-
-                        sent = calloc(1, sizeof(*sent));
-                        if (!sent || !key) {
-                                free(sent);
-                                free(key);
-                                return -ENOMEM;
-                        }
-                        g_hash_table_replace(a->status_sent, key, sent);
+                        sent = xnew(struct status_sent, 1);
+                        g_hash_table_replace(a->status_sent, xstrdup(pols[i]->name), sent);
                 }
-                free(sent->resource_version);
-                sent->resource_version =
-                    pols[i]->resource_version ? strdup(pols[i]->resource_version) : NULL;
+                free_and_strdup(&sent->resource_version, pols[i]->resource_version);
                 sent->at = r->now;
                 wake(r, r->now + STATUS_RETRY);
         }
         return 0;
 }
 
-static int events(struct run *r, struct slot **slots, size_t n)
+static void events(struct run *r, struct slot **slots, size_t n)
 {
         struct announce_decisions *o = r->out;
 
@@ -641,27 +579,17 @@ static int events(struct run *r, struct slot **slots, size_t n)
 
                 if (now == s->announcing)
                         continue;
-                e = realloc(o->events, (o->n_events + 1) * sizeof(*e));
-                if (!e)
-                        return -ENOMEM;
-                o->events = e;
-                e = &e[o->n_events];
+                o->events = xreallocarray(o->events, o->n_events + 1, sizeof(*o->events));
+                e = &o->events[o->n_events++];
                 e->kind = now ? ANNOUNCE_STARTED : ANNOUNCE_STOPPED;
                 e->reason = now ? (s->start_reason ? s->start_reason : "lease acquired")
                                 : (s->stop_reason ? s->stop_reason : "lease lost");
-                e->service = strdup(ms ? ms->svc->key : s->name);
-                e->lease = strdup(s->name);
-                if (!e->service || !e->lease) {
-                        free(e->service);
-                        free(e->lease);
-                        return -ENOMEM;
-                }
-                o->n_events++;
+                e->service = xstrdup(ms ? ms->svc->key : s->name);
+                e->lease = xstrdup(s->name);
                 s->announcing = now;
                 s->start_reason = NULL;
                 s->stop_reason = NULL;
         }
-        return 0;
 }
 
 /* Slots nobody needs: no selected service, no object, nothing in flight. */
@@ -688,7 +616,7 @@ static void sweep(struct run *r)
 
 /* A slot for every selected service's lease, and the links between them;
  * kept until the model is rebuilt (linked slots are never swept). */
-static int link_slots(struct run *r)
+static void link_slots(struct run *r)
 {
         struct announcer *a = r->a;
         GHashTableIter it;
@@ -696,38 +624,27 @@ static int link_slots(struct run *r)
 
         if (a->svc_slots) {
                 r->svc_slots = a->svc_slots;
-                return 0;
+                return;
         }
-        r->svc_slots = calloc(r->m->n_svcs + 1, sizeof(*r->svc_slots));
-        if (!r->svc_slots)
-                return -ENOMEM;
+        r->svc_slots = xnew(struct slot *, r->m->n_svcs);
         g_hash_table_iter_init(&it, a->slots);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 ((struct slot *)v)->svc = 0;
         for (size_t i = 0; i < r->m->n_svcs; i++) {
                 struct slot *s = announcer_slot(a, r->m->svcs[i].svc->lease_name, r->now);
 
-                if (!s) {
-                        free(r->svc_slots);
-                        r->svc_slots = NULL;
-                        return -ENOMEM;
-                }
                 s->svc = i + 1;
                 r->svc_slots[i] = s;
         }
         a->svc_slots = r->svc_slots;
-        return 0;
 }
 
-static int pinned_only(struct announcer *a, struct announce_decisions *out)
+static void pinned_only(struct announcer *a, struct announce_decisions *out)
 {
-        out->entries = calloc(a->n_pinned + 1, sizeof(*out->entries));
-        if (!out->entries)
-                return -ENOMEM;
+        out->entries = xnew(struct announce_entry, a->n_pinned);
         if (a->n_pinned > 0)
                 memcpy(out->entries, a->pinned, a->n_pinned * sizeof(*out->entries));
         out->n_entries = a->n_pinned;
-        return 0;
 }
 
 int announcer_run(struct announcer *a, uint64_t now_mono, int64_t now_wall,
@@ -740,43 +657,31 @@ int announcer_run(struct announcer *a, uint64_t now_mono, int64_t now_wall,
         assert(a);
         assert(ret);
         if (!a->synced) {
-                k = pinned_only(a, &out);
-                goto finish;
+                pinned_only(a, &out);
+                *ret = out;
+                return 0;
         }
-        k = announcer_model(a, &r.m);
-        if (k >= 0)
-                k = link_slots(&r);
-        if (k >= 0)
-                k = sorted_slots(a);
-        if (k < 0)
-                goto finish;
+        r.m = announcer_model(a);
+        link_slots(&r);
+        sorted_slots(a);
         if (!a->started)
                 adopt(&r);
         expire(&r);
         wants(&r);
-        k = write_ours(&r, a->sorted, a->n_sorted);
-        if (k >= 0)
-                k = acquire(&r, a->sorted, a->n_sorted);
-        if (k >= 0)
-                k = collect(&r, a->sorted, a->n_sorted);
-        if (k >= 0)
-                k = entries(&r);
-        if (k >= 0)
-                k = garps(&r);
-        if (k >= 0)
-                k = statuses(&r);
-        if (k >= 0)
-                k = events(&r, a->sorted, a->n_sorted);
-        if (k >= 0) {
-                a->started = true;
-                a->renew_all = false;
-                sweep(&r);
-        }
-finish:
+        write_ours(&r, a->sorted, a->n_sorted);
+        acquire(&r, a->sorted, a->n_sorted);
+        collect(&r, a->sorted, a->n_sorted);
+        entries(&r);
+        garps(&r);
+        k = statuses(&r);
         if (k < 0) {
                 announce_decisions_done(&out);
                 return k;
         }
+        events(&r, a->sorted, a->n_sorted);
+        a->started = true;
+        a->renew_all = false;
+        sweep(&r);
         *ret = out;
         return 0;
 }

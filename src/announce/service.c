@@ -2,8 +2,6 @@
  * address sets used throughout the core. */
 #include "service.h"
 
-#include <stdio.h>
-
 #include "lib/util.h"
 
 void announce_ip_list_done(struct announce_ip_list *l)
@@ -15,75 +13,67 @@ void announce_ip_list_done(struct announce_ip_list *l)
         l->n = 0;
 }
 
-/* Index of a, or -(insertion point)-1. */
-static ssize_t ip_list_find(const struct announce_ip_list *l, const struct ipaddr *a)
+static int ipaddr_key_cmp(const void *key, const void *elem)
 {
-        size_t lo = 0, hi = l->n;
+        return ipaddr_cmp(key, elem);
+}
 
-        while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                int c = ipaddr_cmp(&l->items[mid], a);
+/* Index of a, or -(insertion point)-1. */
+static ssize_t announce_ip_list_find(const struct announce_ip_list *l, const struct ipaddr *a)
+{
+        size_t i = lower_bound(a, l->items, l->n, sizeof(*l->items), ipaddr_key_cmp);
 
-                if (c == 0)
-                        return (ssize_t)mid;
-                if (c < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return -(ssize_t)lo - 1;
+        return i < l->n && ipaddr_equal(&l->items[i], a) ? (ssize_t)i : -(ssize_t)i - 1;
+}
+
+bool announce_ip_list_equal(const struct announce_ip_list *x, const struct announce_ip_list *y)
+{
+        assert(x);
+        assert(y);
+        if (x->n != y->n)
+                return false;
+        for (size_t i = 0; i < x->n; i++)
+                if (!ipaddr_equal(&x->items[i], &y->items[i]))
+                        return false;
+        return true;
 }
 
 bool announce_ip_list_contains(const struct announce_ip_list *l, const struct ipaddr *a)
 {
         assert(l);
         assert(a);
-        return ip_list_find(l, a) >= 0;
+        return announce_ip_list_find(l, a) >= 0;
 }
 
-int announce_ip_list_add(struct announce_ip_list *l, const struct ipaddr *a)
+void announce_ip_list_add(struct announce_ip_list *l, const struct ipaddr *a)
 {
         ssize_t i;
         size_t at;
-        struct ipaddr *n;
 
         assert(l);
         assert(a);
-        i = ip_list_find(l, a);
+        i = announce_ip_list_find(l, a);
         if (i >= 0)
-                return 0;
+                return;
         at = (size_t)(-i - 1);
-        n = realloc(l->items, (l->n + 1) * sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        l->items = n;
-        memmove(&n[at + 1], &n[at], (l->n - at) * sizeof(*n));
-        n[at] = *a;
+        l->items = xreallocarray(l->items, l->n + 1, sizeof(*l->items));
+        memmove(&l->items[at + 1], &l->items[at], (l->n - at) * sizeof(*l->items));
+        l->items[at] = *a;
         l->n++;
-        return 1;
 }
 
-int announce_ip_list_merge(struct announce_ip_list *dst, const struct announce_ip_list *src)
+void announce_ip_list_merge(struct announce_ip_list *dst, const struct announce_ip_list *src)
 {
         assert(dst);
         assert(src);
-        for (size_t i = 0; i < src->n; i++) {
-                int r = announce_ip_list_add(dst, &src->items[i]);
-
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        for (size_t i = 0; i < src->n; i++)
+                announce_ip_list_add(dst, &src->items[i]);
 }
 
 char *announce_svc_lease_name(const char *ns, const char *name)
 {
-        char *k;
-
         assert(name);
-        if (asprintf(&k, ANNOUNCE_LEASE_PREFIX "%s-%s", strempty(ns), name) < 0)
-                return NULL;
-        return k;
+        return xasprintf(ANNOUNCE_LEASE_PREFIX "%s-%s", strempty(ns), name);
 }
 
 static bool family_enabled(struct announce_svc_families fam, int family)
@@ -91,13 +81,13 @@ static bool family_enabled(struct announce_svc_families fam, int family)
         return family == AF_INET ? fam.ipv4 : fam.ipv6;
 }
 
-static int add_parsed(struct announce_ip_list *l, const char *s, struct announce_svc_families fam)
+static void add_parsed(struct announce_ip_list *l, const char *s, struct announce_svc_families fam)
 {
         struct ipaddr a;
 
         if (isempty(s) || ipaddr_parse(s, &a) < 0 || !family_enabled(fam, a.family))
-                return 0; /* not an address we could announce */
-        return announce_ip_list_add(l, &a);
+                return; /* not an address we could announce */
+        announce_ip_list_add(l, &a);
 }
 
 void announce_svc_free(struct announce_svc *s)
@@ -117,31 +107,26 @@ void announce_svc_free(struct announce_svc *s)
 int announce_svc_from_k8s(const struct k8s_service *k, struct announce_svc_families fam, struct announce_svc **ret)
 {
         struct announce_svc *s;
-        int r = 0;
+        int r;
 
         assert(k);
         assert(ret);
-        s = calloc(1, sizeof(*s));
-        if (!s)
-                return -ENOMEM;
-        s->namespace = strdup(strempty(k->meta.namespace));
-        s->name = strdup(k->meta.name);
+        s = xnew(struct announce_svc, 1);
+        s->namespace = xstrdup(strempty(k->meta.namespace));
+        s->name = xstrdup(k->meta.name);
         s->key = k8s_key(k->meta.namespace, k->meta.name);
         s->lease_name = announce_svc_lease_name(k->meta.namespace, k->meta.name);
-        if (!s->namespace || !s->name || !s->key || !s->lease_name)
-                r = -ENOMEM;
-        if (r >= 0)
-                r = k8s_service_selector_labels(k, &s->sel_labels);
-        s->class_ok = !k->load_balancer_class || streq(k->load_balancer_class, ANNOUNCE_LB_CLASS);
-        s->etp_local = streq_ptr(k->external_traffic_policy, "Local");
-        for (size_t i = 0; r >= 0 && k->external_ips && k->external_ips[i]; i++)
-                r = add_parsed(&s->external, k->external_ips[i], fam);
-        for (size_t i = 0; r >= 0 && i < k->n_ingress; i++)
-                r = add_parsed(&s->ingress, k->ingress[i].ip, fam);
+        r = k8s_service_selector_labels(k, &s->sel_labels);
         if (r < 0) {
                 announce_svc_free(s);
                 return r;
         }
+        s->class_ok = !k->load_balancer_class || streq(k->load_balancer_class, ANNOUNCE_LB_CLASS);
+        s->etp_local = streq_ptr(k->external_traffic_policy, "Local");
+        for (size_t i = 0; k->external_ips && k->external_ips[i]; i++)
+                add_parsed(&s->external, k->external_ips[i], fam);
+        for (size_t i = 0; i < k->n_ingress; i++)
+                add_parsed(&s->ingress, k->ingress[i].ip, fam);
         *ret = s;
         return 0;
 }

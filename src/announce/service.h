@@ -1,5 +1,6 @@
 /* The announcer's view of a Service: what an L2 announcement policy can
- * select and announce, copied out of the informer's object.
+ * select and announce, copied out of the informer's object; and the sorted
+ * address sets (announce_ip_list) the whole core uses.
  *
  * A service is eligible when its loadBalancerClass is absent or
  * io.cilium/l2-announcer. Its external IPs and its ingress IPs are kept apart
@@ -40,14 +41,19 @@ struct announce_svc_families {
         bool ipv6;
 };
 
-int announce_svc_from_k8s(const struct k8s_service *s, struct announce_svc_families fam, struct announce_svc **ret);
+/* Copies what the announcer needs out of an informer's Service. Fails only
+ * if copying its labels does. */
+int announce_svc_from_k8s(const struct k8s_service *s, struct announce_svc_families fam,
+                          struct announce_svc **ret);
 void announce_svc_free(struct announce_svc *s);
 
-/* "namespace/name" and the lease name, as malloc'ed strings. */
+/* The lease name, cilium-l2announce-<namespace>-<name> (malloc'ed). */
 char *announce_svc_lease_name(const char *ns, const char *name);
 
-/* ip_list helpers: sorted sets of addresses. */
+/* Sorted sets of addresses. */
 void announce_ip_list_done(struct announce_ip_list *l);
-int announce_ip_list_add(struct announce_ip_list *l, const struct ipaddr *a);
+/* Adds a unless it is there already. */
+void announce_ip_list_add(struct announce_ip_list *l, const struct ipaddr *a);
 bool announce_ip_list_contains(const struct announce_ip_list *l, const struct ipaddr *a);
-int announce_ip_list_merge(struct announce_ip_list *dst, const struct announce_ip_list *src);
+bool announce_ip_list_equal(const struct announce_ip_list *x, const struct announce_ip_list *y);
+void announce_ip_list_merge(struct announce_ip_list *dst, const struct announce_ip_list *src);

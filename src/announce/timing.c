@@ -7,6 +7,9 @@ bool timing_sanitize(uint64_t *duration, uint64_t *renew, uint64_t *retry)
 {
         bool changed = false;
 
+        assert(duration);
+        assert(renew);
+        assert(retry);
         if (*duration < USEC_PER_SEC) {
                 *duration = USEC_PER_SEC;
                 changed = true;
@@ -61,11 +64,12 @@ void rtt_sample(struct rtt_estimator *e, uint64_t rtt)
 
 uint64_t renew_margin(const struct rtt_estimator *e, const struct timing *t)
 {
-        uint64_t lo = t->lifetime > t->renew_deadline ? t->lifetime - t->renew_deadline : 0;
-        uint64_t hi = t->lifetime / 2, m;
+        uint64_t lo, hi, m;
 
         assert(e);
         assert(t);
+        lo = t->lifetime > t->renew_deadline ? t->lifetime - t->renew_deadline : 0;
+        hi = t->lifetime / 2;
         if (lo < t->lifetime / 50)
                 lo = t->lifetime / 50;
         if (!e->valid)

@@ -21,23 +21,17 @@ void labels_done(struct labels *l)
         l->n = 0;
 }
 
+static int label_key_cmp(const void *key, const void *elem)
+{
+        return strcmp(key, ((const struct label *)elem)->key);
+}
+
 /* Index of key, or -(insertion point)-1. */
 static ssize_t labels_find(const struct labels *l, const char *key)
 {
-        size_t lo = 0, hi = l->n;
+        size_t i = lower_bound(key, l->items, l->n, sizeof(*l->items), label_key_cmp);
 
-        while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                int c = strcmp(l->items[mid].key, key);
-
-                if (c == 0)
-                        return (ssize_t)mid;
-                if (c < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return -(ssize_t)lo - 1;
+        return i < l->n && streq(l->items[i].key, key) ? (ssize_t)i : -(ssize_t)i - 1;
 }
 
 const char *labels_get(const struct labels *l, const char *key)

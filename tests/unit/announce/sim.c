@@ -517,7 +517,7 @@ static void deliver(struct sim *s, struct sim_event *e)
         case EV_WATCH:
                 if (e->body) {
                         l = lease_decode(e->body);
-                        assert_int_equal(announcer_upsert_lease(g->a, l, mono(s, e->agent)), 0);
+                        announcer_upsert_lease(g->a, l, mono(s, e->agent));
                         k8s_lease_free(l);
                 } else
                         announcer_remove_lease(g->a, e->name, mono(s, e->agent));
@@ -635,7 +635,7 @@ void sim_restart(struct sim *s, size_t agent, uint64_t down)
         while (g_hash_table_iter_next(&it, &k, &v)) {
                 struct k8s_lease *l = lease_decode(v);
 
-                assert_int_equal(announcer_upsert_lease(g->a, l, mono(s, agent)), 0);
+                announcer_upsert_lease(g->a, l, mono(s, agent));
                 k8s_lease_free(l);
         }
         for (size_t i = 0; s->policies && s->policies[i]; i++)
@@ -648,7 +648,7 @@ void sim_restart(struct sim *s, size_t agent, uint64_t down)
                 feed_service(g->a, ns, name, "{}", ext, NULL, NULL);
         }
         for (size_t i = 0; i < n_pinned; i++)
-                assert_int_equal(announcer_add_pinned_entry(g->a, &pinned[i]), 0);
+                announcer_add_pinned_entry(g->a, &pinned[i]);
         free(pinned);
         announcer_set_synced(g->a);
         push(s, event(s->now, EV_START, agent));
