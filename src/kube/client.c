@@ -89,7 +89,7 @@ static uint64_t now_usec(struct kube_client *c)
 {
         uint64_t t = 0;
 
-        sd_event_now(c->event, CLOCK_MONOTONIC, &t);
+        (void)sd_event_now(c->event, CLOCK_MONOTONIC, &t);
         return t;
 }
 
@@ -128,7 +128,7 @@ static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userda
         if (revents & (EPOLLERR | EPOLLHUP))
                 flags |= CURL_CSELECT_ERR;
         c->in_action = true;
-        curl_multi_socket_action(c->multi, fd, flags, &running);
+        (void)curl_multi_socket_action(c->multi, fd, flags, &running);
         c->in_action = false;
         process_after_action(c);
         return 0;
@@ -142,7 +142,7 @@ static int on_curl_timer(sd_event_source *s, uint64_t usec, void *userdata)
         (void)s;
         (void)usec;
         c->in_action = true;
-        curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        (void)curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         c->in_action = false;
         process_after_action(c);
         return 0;
@@ -158,7 +158,7 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
         if (what == CURL_POLL_REMOVE) {
                 if (src) {
                         sd_event_source_disable_unref(src);
-                        curl_multi_assign(c->multi, fd, NULL);
+                        (void)curl_multi_assign(c->multi, fd, NULL);
                 }
                 return 0;
         }
@@ -167,15 +167,15 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
         if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
                 events |= EPOLLOUT;
         if (src) {
-                sd_event_source_set_io_events(src, events);
+                (void)sd_event_source_set_io_events(src, events);
                 return 0;
         }
         if (sd_event_add_io(c->event, &src, fd, events, on_curl_io, c) < 0) {
                 log_error("cannot watch a socket of the API connection", "fd=%d", fd);
                 return -1;
         }
-        sd_event_source_set_description(src, "kube-curl-io");
-        curl_multi_assign(c->multi, fd, src);
+        (void)sd_event_source_set_description(src, "kube-curl-io");
+        (void)curl_multi_assign(c->multi, fd, src);
         return 0;
 }
 
@@ -186,8 +186,8 @@ static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
         (void)multi;
         if (timeout_ms < 0)
                 return sd_event_source_set_enabled(c->curl_timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-        sd_event_source_set_time(c->curl_timer, now_usec(c) + (uint64_t)timeout_ms * 1000);
-        sd_event_source_set_enabled(c->curl_timer, SD_EVENT_ONESHOT);
+        (void)sd_event_source_set_time(c->curl_timer, now_usec(c) + (uint64_t)timeout_ms * 1000);
+        (void)sd_event_source_set_enabled(c->curl_timer, SD_EVENT_ONESHOT);
         return 0;
 }
 
@@ -222,7 +222,7 @@ static void refill(struct kube_client *c, uint64_t now)
         c->tokens_at = now;
 }
 
-static int call_setup_easy(struct kube_call *call);
+static void call_setup_easy(struct kube_call *call);
 
 /* Counted against opts.max_in_flight: all but priority calls (which
  * include every watch, see kube_watch_call). */
@@ -235,16 +235,7 @@ static void start_call(struct kube_client *c, struct kube_call *call, uint64_t n
 {
         CURLMcode mc;
 
-        if (call_setup_easy(call) < 0) {
-                struct kube_result res = {
-                        .error = -ENOMEM, .reason = "InternalError", .message = "out of memory"};
-
-                call->state = CALL_FINISHED;
-                if (call->cb)
-                        call->cb(c, &res, call->userdata);
-                call_free(call);
-                return;
-        }
+        call_setup_easy(call);
         call->state = CALL_ACTIVE;
         call->started_usec = now;
         call->attempts++;
@@ -272,7 +263,7 @@ static int on_pump(sd_event_source *s, void *userdata);
 
 static void schedule_pump(struct kube_client *c)
 {
-        sd_event_source_set_enabled(c->pump, SD_EVENT_ONESHOT);
+        (void)sd_event_source_set_enabled(c->pump, SD_EVENT_ONESHOT);
 }
 
 static int on_rate_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -304,8 +295,8 @@ static int on_pump(sd_event_source *s, void *userdata)
                                 uint64_t wait =
                                         (uint64_t)ceil((1.0 - c->tokens) * 1e6 / c->opts.qps);
 
-                                sd_event_source_set_time(c->rate_timer, now + wait);
-                                sd_event_source_set_enabled(c->rate_timer, SD_EVENT_ONESHOT);
+                                (void)sd_event_source_set_time(c->rate_timer, now + wait);
+                                (void)sd_event_source_set_enabled(c->rate_timer, SD_EVENT_ONESHOT);
                                 break;
                         }
                         c->tokens -= 1.0;
@@ -361,10 +352,20 @@ static void refresh_token(struct kube_client *c)
         c->token_mtime = st.st_mtim;
 }
 
-static int call_setup_easy(struct kube_call *call)
+/* curl_slist_append fails only when it cannot allocate. */
+static void headers_append(struct curl_slist **headers, const char *s)
+{
+        struct curl_slist *l = curl_slist_append(*headers, s);
+
+        if (!l)
+                oom();
+        *headers = l;
+}
+
+static void call_setup_easy(struct kube_call *call)
 {
         struct kube_client *c = call->client;
-        _cleanup_free_ char *url = NULL, *auth = NULL;
+        _cleanup_free_ char *url = NULL;
         CURL *e;
 
         if (call->resp)
@@ -379,97 +380,89 @@ static int call_setup_easy(struct kube_call *call)
         } else {
                 e = call->easy = curl_easy_init();
                 if (!e)
-                        return -ENOMEM;
+                        oom(); /* its only failure */
         }
         curl_slist_free_all(call->headers);
         call->headers = NULL;
         refresh_token(c);
-        if (asprintf(&url, "%s%s", c->server, call->path) < 0)
-                return -ENOMEM;
-        call->headers = curl_slist_append(call->headers, "Accept: application/json");
+        url = xasprintf("%s%s", c->server, call->path);
+        headers_append(&call->headers, "Accept: application/json");
         if (call->body) {
-                _cleanup_free_ char *ct = NULL;
+                _cleanup_free_ char *ct =
+                    xasprintf("Content-Type: %s",
+                              call->content_type ? call->content_type : "application/json");
 
-                if (asprintf(&ct, "Content-Type: %s",
-                             call->content_type ? call->content_type : "application/json") < 0)
-                        return -ENOMEM;
-                call->headers = curl_slist_append(call->headers, ct);
+                headers_append(&call->headers, ct);
         }
         if (c->token) {
-                if (asprintf(&auth, "Authorization: Bearer %s", c->token) < 0)
-                        return -ENOMEM;
-                call->headers = curl_slist_append(call->headers, auth);
+                _cleanup_free_ char *auth = xasprintf("Authorization: Bearer %s", c->token);
+
+                headers_append(&call->headers, auth);
         }
-        curl_easy_setopt(e, CURLOPT_URL, url);
-        curl_easy_setopt(e, CURLOPT_PRIVATE, call);
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
-        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->errbuf);
-        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e, CURLOPT_USERAGENT, c->opts.user_agent ? c->opts.user_agent : "l2lb");
-        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-        curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-        curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 5L);
-        curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 2L);
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(call->timeout_usec / 1000));
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
+        (void)curl_easy_setopt(e, CURLOPT_URL, url);
+        (void)curl_easy_setopt(e, CURLOPT_PRIVATE, call);
+        (void)curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+        (void)curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+        (void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->errbuf);
+        (void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        (void)curl_easy_setopt(e, CURLOPT_USERAGENT,
+                               c->opts.user_agent ? c->opts.user_agent : "l2lb");
+        (void)curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+        (void)curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+        (void)curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+        (void)curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 5L);
+        (void)curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 2L);
+        (void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+        (void)curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(call->timeout_usec / 1000));
+        (void)curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
         if (c->insecure) {
-                curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-                curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+                (void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+                (void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
         } else if (c->ca_data) {
                 struct curl_blob blob = {
                         .data = c->ca_data, .len = c->ca_len, .flags = CURL_BLOB_NOCOPY};
-                curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+                (void)curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
         }
         if (c->cert_data && c->key_data) {
                 struct curl_blob cert = {
                         .data = c->cert_data, .len = c->cert_len, .flags = CURL_BLOB_NOCOPY};
                 struct curl_blob key = {
                         .data = c->key_data, .len = c->key_len, .flags = CURL_BLOB_NOCOPY};
-                curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cert);
-                curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-                curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
-                curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+                (void)curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cert);
+                (void)curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+                (void)curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
+                (void)curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
         }
         if (call->body) {
-                curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
-                curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(call->body));
+                (void)curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
+                (void)curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(call->body));
         } else if (streq(call->method, "GET"))
-                curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
-        return call->headers ? 0 : -ENOMEM;
+                (void)curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        (void)curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
 }
 
-
+/* NULL when body cannot be serialised (a reference cycle). */
 static struct kube_call *call_new(struct kube_client *c, const char *method, const char *path,
                                   json_t *body, const char *content_type, unsigned flags,
                                   uint64_t timeout_usec)
 {
-        struct kube_call *call = calloc(1, sizeof(*call));
+        struct kube_call *call = xnew(struct kube_call, 1);
 
-        if (!call)
-                return NULL;
         call->client = c;
         g_hash_table_add(c->calls, call);
         call->flags = flags;
         call->timeout_usec = timeout_usec ? timeout_usec : c->opts.timeout_usec;
-        call->method = strdup(method);
-        call->path = strdup(path);
-        if (!call->method || !call->path)
-                goto fail;
-        if (content_type && !(call->content_type = strdup(content_type)))
-                goto fail;
+        call->method = xstrdup(method);
+        call->path = xstrdup(path);
+        call->content_type = xstrdup(content_type);
         if (body) {
                 call->body = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
-                if (!call->body)
-                        goto fail;
+                if (!call->body) {
+                        call_free(call);
+                        return NULL;
+                }
         }
         return call;
-fail:
-        call_free(call);
-        return NULL;
 }
 
 /* ---- completion ---- */
@@ -576,7 +569,7 @@ static void call_discard(struct kube_call *call)
                 g_queue_remove(call_queue(c, call), call);
                 break;
         case CALL_ACTIVE:
-                curl_multi_remove_handle(c->multi, call->easy);
+                (void)curl_multi_remove_handle(c->multi, call->easy);
                 c->in_flight--;
                 if (ordinary(call)) {
                         c->in_flight_ordinary--;
@@ -600,15 +593,15 @@ static void finish_call(struct kube_client *c, struct kube_call *call, CURLcode 
         json_t *body = NULL;
         uint64_t now = now_usec(c);
 
-        curl_multi_remove_handle(c->multi, call->easy);
+        (void)curl_multi_remove_handle(c->multi, call->easy);
         c->in_flight--;
         if (ordinary(call)) {
                 c->in_flight_ordinary--;
                 schedule_pump(c);
         }
         call->state = CALL_FINISHED;
-        curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_getinfo(call->easy, CURLINFO_RETRY_AFTER, &retry_after);
+        (void)curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+        (void)curl_easy_getinfo(call->easy, CURLINFO_RETRY_AFTER, &retry_after);
         if (c->observer)
                 c->observer(call->method, call->path, cc == CURLE_OK ? status : 0,
                             now - call->started_usec, c->observer_data);
@@ -679,7 +672,7 @@ static void dispatch_watch_lines(struct kube_call *call)
         struct kube_client *c = call->client;
         long status = 0;
 
-        curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+        (void)curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
         if (status != 200)
                 return; /* an error Status body: read whole at the end */
         call->dispatching = true;
@@ -738,7 +731,7 @@ static void process_after_action(struct kube_client *c)
 
                         if (msg->msg != CURLMSG_DONE)
                                 continue;
-                        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
+                        (void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
                         if (call)
                                 finish_call(c, call, msg->data.result);
                         more = true;
@@ -786,7 +779,7 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
                         cb(c, &res, ud);
         }
         g_list_free(stalled);
-        sd_event_source_set_time(s, usec + 15 * USEC_PER_SEC);
+        (void)sd_event_source_set_time(s, usec + 15 * USEC_PER_SEC);
         return 0;
 }
 
@@ -798,7 +791,7 @@ void kube_client_flush(struct kube_client *c)
                 return; /* inside libcurl: it will send when it returns */
         on_pump(NULL, c);
         c->in_action = true;
-        curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        (void)curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         c->in_action = false;
 }
 
@@ -819,9 +812,7 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
                         return -EIO;
                 curl_ready = true;
         }
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
+        c = xnew(struct kube_client, 1);
         c->event = sd_event_ref(event);
         if (opts)
                 c->opts = *opts;
@@ -840,9 +831,7 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
         g_queue_init(&c->waiting_low);
         g_queue_init(&c->data_pending);
         c->calls = g_hash_table_new(NULL, NULL);
-        c->server = strdup(cfg->server);
-        if (!c->server)
-                goto oom;
+        c->server = xstrdup(cfg->server);
         if (cfg->ca_data) {
                 c->ca_data = g_memdup2(cfg->ca_data, cfg->ca_len);
                 c->ca_len = cfg->ca_len;
@@ -853,29 +842,27 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
                 c->key_data = g_memdup2(cfg->key_data, cfg->key_len);
                 c->key_len = cfg->key_len;
         }
-        if (cfg->token && !(c->token = strdup(cfg->token)))
-                goto oom;
-        if (cfg->token_file && !(c->token_file = strdup(cfg->token_file)))
-                goto oom;
+        c->token = xstrdup(cfg->token);
+        c->token_file = xstrdup(cfg->token_file);
         c->multi = curl_multi_init();
         if (!c->multi)
-                goto oom;
-        curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
-        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
-        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-        curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-        curl_multi_setopt(c->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, 200L);
+                oom(); /* its only failure */
+        (void)curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+        (void)curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+        (void)curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+        (void)curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+        (void)curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+        (void)curl_multi_setopt(c->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, 200L);
         r = sd_event_add_time(event, &c->curl_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
                               on_curl_timer, c);
         if (r < 0)
                 goto fail;
-        sd_event_source_set_enabled(c->curl_timer, SD_EVENT_OFF);
+        (void)sd_event_source_set_enabled(c->curl_timer, SD_EVENT_OFF);
         r = sd_event_add_time(event, &c->rate_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
                               on_rate_timer, c);
         if (r < 0)
                 goto fail;
-        sd_event_source_set_enabled(c->rate_timer, SD_EVENT_OFF);
+        (void)sd_event_source_set_enabled(c->rate_timer, SD_EVENT_OFF);
         r = sd_event_add_defer(event, &c->pump, on_pump, c);
         if (r < 0)
                 goto fail;
@@ -883,13 +870,11 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
                                        USEC_PER_SEC, on_watchdog, c);
         if (r < 0)
                 goto fail;
-        sd_event_source_set_enabled(c->watchdog, SD_EVENT_ON);
-        sd_event_source_set_enabled(c->pump, SD_EVENT_OFF);
+        (void)sd_event_source_set_enabled(c->watchdog, SD_EVENT_ON);
+        (void)sd_event_source_set_enabled(c->pump, SD_EVENT_OFF);
         c->tokens_at = now_usec(c);
         *ret = c;
         return 0;
-oom:
-        r = -ENOMEM;
 fail:
         kube_client_free(c);
         return r;
@@ -910,7 +895,7 @@ void kube_client_free(struct kube_client *c)
                         struct kube_call *call = l->data;
 
                         if (call->state == CALL_ACTIVE)
-                                curl_multi_remove_handle(c->multi, call->easy);
+                                (void)curl_multi_remove_handle(c->multi, call->easy);
                         call_free(call);
                 }
                 g_list_free(all);
@@ -964,7 +949,7 @@ int kube_call(struct kube_client *c, const char *method, const char *path, json_
         assert(path);
         call = call_new(c, method, path, body, content_type, flags, timeout_usec);
         if (!call)
-                return -ENOMEM;
+                return -EINVAL;
         call->cb = cb;
         call->userdata = userdata;
         enqueue(c, call);
@@ -983,8 +968,6 @@ int kube_watch_call(struct kube_client *c, const char *path, uint64_t timeout_us
         assert(path);
         /* informers must keep up even when bulk work waits for tokens */
         call = call_new(c, "GET", path, NULL, NULL, KUBE_CALL_NO_RETRY | KUBE_CALL_PRIORITY, 0);
-        if (!call)
-                return -ENOMEM;
         call->watch = true;
         call->timeout_usec = timeout_usec; /* 0: none */
         call->on_event = on_event;
@@ -1021,8 +1004,8 @@ void kube_sync_callback(struct kube_client *c, const struct kube_result *res, vo
         s->done = true;
         s->http_status = res->http_status;
         s->error = res->error;
-        s->reason = res->reason ? strdup(res->reason) : NULL;
-        s->message = res->message ? strdup(res->message) : NULL;
+        s->reason = xstrdup(res->reason);
+        s->message = xstrdup(res->message);
         s->body = json_incref(res->body);
 }
 
@@ -1030,11 +1013,11 @@ int kube_sync_wait(struct kube_client *c, struct kube_sync *s, uint64_t timeout_
 {
         uint64_t start = 0, now = 0;
 
-        sd_event_now(c->event, CLOCK_MONOTONIC, &start);
+        (void)sd_event_now(c->event, CLOCK_MONOTONIC, &start);
         while (!s->done) {
                 int r;
 
-                sd_event_now(c->event, CLOCK_MONOTONIC, &now);
+                (void)sd_event_now(c->event, CLOCK_MONOTONIC, &now);
                 if (timeout_usec && now - start >= timeout_usec)
                         return -ETIMEDOUT;
                 r = sd_event_run(c->event, timeout_usec ? timeout_usec - (now - start) : UINT64_MAX);
