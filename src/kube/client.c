@@ -1,10 +1,14 @@
-/* libcurl multi + sd-event glue, rate limiting, retries and watch framing.
+/* The requests of the Kubernetes client: building them (URL, headers, TLS,
+ * token), queueing them by priority behind the rate limit and the in-flight
+ * limit, completing them (HTTP status and Status body to a kube_result),
+ * retrying them, and watches: their event framing and the watchdog of
+ * stalled ones. Driving libcurl on the event loop is curl-event.c's.
  *
  * Life of a call: kube_call() → waiting queue → (token bucket) → added to the
  * curl multi handle from a defer source → bytes arrive in write_cb, which only
- * buffers → after curl_multi_socket_action returns, watch lines are decoded
- * and delivered, finished transfers are completed (or scheduled for retry).
- * User callbacks therefore never run inside libcurl. */
+ * buffers → after curl_multi_socket_action returns, curl-event's pump has
+ * watch lines decoded and delivered and finished transfers completed (or
+ * scheduled for retry). User callbacks therefore never run inside libcurl. */
 #include "client.h"
 
 #include <curl/curl.h>
@@ -14,6 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "curl-event.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -55,8 +60,7 @@ struct kube_call {
 
 struct kube_client {
         sd_event *event;
-        CURLM *multi;
-        sd_event_source *curl_timer;
+        struct curl_event *curl;
         sd_event_source *pump; /* defer: start waiting calls */
         sd_event_source *rate_timer;
         sd_event_source *watchdog;
@@ -80,7 +84,6 @@ struct kube_client {
         GHashTable *calls; /* every live call, to free them with the client */
         unsigned in_flight;
         unsigned in_flight_ordinary; /* counted against opts.max_in_flight */
-        bool in_action; /* inside curl_multi_socket_action */
         kube_observer_t observer;
         void *observer_data;
 };
@@ -111,85 +114,7 @@ static void call_free(struct kube_call *call)
         free(call);
 }
 
-/* ---- libcurl ⇄ sd-event ---- */
-
-static void process_after_action(struct kube_client *c);
-
-static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-        struct kube_client *c = userdata;
-        int flags = 0, running;
-
-        (void)s;
-        if (revents & EPOLLIN)
-                flags |= CURL_CSELECT_IN;
-        if (revents & EPOLLOUT)
-                flags |= CURL_CSELECT_OUT;
-        if (revents & (EPOLLERR | EPOLLHUP))
-                flags |= CURL_CSELECT_ERR;
-        c->in_action = true;
-        (void)curl_multi_socket_action(c->multi, fd, flags, &running);
-        c->in_action = false;
-        process_after_action(c);
-        return 0;
-}
-
-static int on_curl_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        struct kube_client *c = userdata;
-        int running;
-
-        (void)s;
-        (void)usec;
-        c->in_action = true;
-        (void)curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        c->in_action = false;
-        process_after_action(c);
-        return 0;
-}
-
-static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-        struct kube_client *c = userp;
-        sd_event_source *src = socketp;
-        uint32_t events = 0;
-
-        (void)easy;
-        if (what == CURL_POLL_REMOVE) {
-                if (src) {
-                        sd_event_source_disable_unref(src);
-                        (void)curl_multi_assign(c->multi, fd, NULL);
-                }
-                return 0;
-        }
-        if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-                events |= EPOLLIN;
-        if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-                events |= EPOLLOUT;
-        if (src) {
-                (void)sd_event_source_set_io_events(src, events);
-                return 0;
-        }
-        if (sd_event_add_io(c->event, &src, fd, events, on_curl_io, c) < 0) {
-                log_error("cannot watch a socket of the API connection", "fd=%d", fd);
-                return -1;
-        }
-        (void)sd_event_source_set_description(src, "kube-curl-io");
-        (void)curl_multi_assign(c->multi, fd, src);
-        return 0;
-}
-
-static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-        struct kube_client *c = userp;
-
-        (void)multi;
-        if (timeout_ms < 0)
-                return sd_event_source_set_enabled(c->curl_timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-        (void)sd_event_source_set_time(c->curl_timer, now_usec(c) + (uint64_t)timeout_ms * 1000);
-        (void)sd_event_source_set_enabled(c->curl_timer, SD_EVENT_ONESHOT);
-        return 0;
-}
+/* ---- transfers ---- */
 
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -242,7 +167,7 @@ static void start_call(struct kube_client *c, struct kube_call *call, uint64_t n
         c->in_flight++;
         if (ordinary(call))
                 c->in_flight_ordinary++;
-        mc = curl_multi_add_handle(c->multi, call->easy);
+        mc = curl_event_add(c->curl, call->easy);
         if (mc != CURLM_OK) {
                 log_error("cannot start API request", "error=%s", log_q(curl_multi_strerror(mc)));
                 c->in_flight--;
@@ -569,7 +494,7 @@ static void call_discard(struct kube_call *call)
                 g_queue_remove(call_queue(c, call), call);
                 break;
         case CALL_ACTIVE:
-                (void)curl_multi_remove_handle(c->multi, call->easy);
+                curl_event_remove(c->curl, call->easy);
                 c->in_flight--;
                 if (ordinary(call)) {
                         c->in_flight_ordinary--;
@@ -593,7 +518,7 @@ static void finish_call(struct kube_client *c, struct kube_call *call, CURLcode 
         json_t *body = NULL;
         uint64_t now = now_usec(c);
 
-        (void)curl_multi_remove_handle(c->multi, call->easy);
+        curl_event_remove(c->curl, call->easy);
         c->in_flight--;
         if (ordinary(call)) {
                 c->in_flight_ordinary--;
@@ -707,38 +632,43 @@ static void dispatch_watch_lines(struct kube_call *call)
         }
 }
 
-static void process_after_action(struct kube_client *c)
+/* ---- the curl_event ops: what the pump hands over ---- */
+
+static void deliver_watch_data(void *userdata)
 {
-        bool more = true;
+        struct kube_client *c = userdata;
 
-        /* callbacks may push more out (kube_client_flush): loop until both
-         * the watch data and the finished transfers are drained */
-        while (more) {
-                CURLMsg *msg;
-                int left;
+        while (!g_queue_is_empty(&c->data_pending)) {
+                struct kube_call *call = g_queue_pop_head(&c->data_pending);
 
-                more = false;
-                while (!g_queue_is_empty(&c->data_pending)) {
-                        struct kube_call *call = g_queue_pop_head(&c->data_pending);
-
-                        call->pending_data = false;
-                        dispatch_watch_lines(call);
-                        if (call->cancelled)
-                                call_discard(call);
-                }
-                while ((msg = curl_multi_info_read(c->multi, &left))) {
-                        struct kube_call *call = NULL;
-
-                        if (msg->msg != CURLMSG_DONE)
-                                continue;
-                        (void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
-                        if (call)
-                                finish_call(c, call, msg->data.result);
-                        more = true;
-                }
-                more = more || !g_queue_is_empty(&c->data_pending);
+                call->pending_data = false;
+                dispatch_watch_lines(call);
+                if (call->cancelled)
+                        call_discard(call);
         }
 }
+
+static bool watch_data_pending(void *userdata)
+{
+        struct kube_client *c = userdata;
+
+        return !g_queue_is_empty(&c->data_pending);
+}
+
+static void transfer_done(CURL *easy, CURLcode result, void *userdata)
+{
+        struct kube_call *call = NULL;
+
+        (void)curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&call);
+        if (call)
+                finish_call(userdata, call, result);
+}
+
+static const struct curl_event_ops curl_ops = {
+    .deliver = deliver_watch_data,
+    .pending = watch_data_pending,
+    .done = transfer_done,
+};
 
 /* Stalled watches. A watch that has heard from the apiserver keeps hearing
  * from it at least about every minute: events, or bookmarks, which 1.17+
@@ -785,14 +715,10 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
 
 void kube_client_flush(struct kube_client *c)
 {
-        int running;
-
-        if (c->in_action)
+        if (curl_event_busy(c->curl))
                 return; /* inside libcurl: it will send when it returns */
         on_pump(NULL, c);
-        c->in_action = true;
-        (void)curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        c->in_action = false;
+        curl_event_kick(c->curl);
 }
 
 /* ---- public API ---- */
@@ -801,17 +727,11 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
                     const struct kube_client_options *opts, struct kube_client **ret)
 {
         struct kube_client *c;
-        static bool curl_ready;
         int r;
 
         assert(event);
         assert(cfg);
         assert(ret);
-        if (!curl_ready) {
-                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                        return -EIO;
-                curl_ready = true;
-        }
         c = xnew(struct kube_client, 1);
         c->event = sd_event_ref(event);
         if (opts)
@@ -844,20 +764,9 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
         }
         c->token = xstrdup(cfg->token);
         c->token_file = xstrdup(cfg->token_file);
-        c->multi = curl_multi_init();
-        if (!c->multi)
-                oom(); /* its only failure */
-        (void)curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
-        (void)curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-        (void)curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
-        (void)curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-        (void)curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-        (void)curl_multi_setopt(c->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, 200L);
-        r = sd_event_add_time(event, &c->curl_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
-                              on_curl_timer, c);
+        r = curl_event_new(event, &curl_ops, c, &c->curl);
         if (r < 0)
                 goto fail;
-        (void)sd_event_source_set_enabled(c->curl_timer, SD_EVENT_OFF);
         r = sd_event_add_time(event, &c->rate_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
                               on_rate_timer, c);
         if (r < 0)
@@ -895,15 +804,13 @@ void kube_client_free(struct kube_client *c)
                         struct kube_call *call = l->data;
 
                         if (call->state == CALL_ACTIVE)
-                                (void)curl_multi_remove_handle(c->multi, call->easy);
+                                curl_event_remove(c->curl, call->easy);
                         call_free(call);
                 }
                 g_list_free(all);
                 g_hash_table_unref(c->calls);
         }
-        if (c->multi)
-                curl_multi_cleanup(c->multi);
-        sd_event_source_disable_unref(c->curl_timer);
+        curl_event_free(c->curl);
         sd_event_source_disable_unref(c->rate_timer);
         sd_event_source_disable_unref(c->watchdog);
         sd_event_source_disable_unref(c->pump);
