@@ -1,8 +1,9 @@
 /* The requests of the Kubernetes client: building them (URL, headers, TLS,
- * token), queueing them by priority behind the rate limit and the in-flight
- * limit, completing them (HTTP status and Status body to a kube_result),
- * retrying them, and watches: their event framing and the watchdog of
- * stalled ones. Driving libcurl on the event loop is curl-event.c's.
+ * token), starting them as throttle.c lets them (priority classes, token
+ * bucket) within the in-flight limit, completing them (HTTP status and
+ * Status body to a kube_result), retrying them, and watches: their event
+ * framing and the watchdog of stalled ones. Driving libcurl on the event
+ * loop is curl-event.c's.
  *
  * Life of a call: kube_call() → waiting queue → (token bucket) → added to the
  * curl multi handle from a defer source → bytes arrive in write_cb, which only
@@ -21,6 +22,7 @@
 #include "curl-event.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "throttle.h"
 
 enum call_state {
         CALL_WAITING,  /* for a rate-limit token */
@@ -74,12 +76,8 @@ struct kube_client {
         struct timespec token_mtime;
         char *cert_data, *key_data;
         size_t cert_len, key_len;
-        double tokens;
-        uint64_t tokens_at;
+        struct kube_throttle throttle; /* calls waiting to start */
         uint64_t throttled_usec;
-        GQueue waiting;
-        GQueue waiting_priority;
-        GQueue waiting_low;
         GQueue data_pending;
         GHashTable *calls; /* every live call, to free them with the client */
         unsigned in_flight;
@@ -135,18 +133,6 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 /* ---- rate limiting and starting calls ---- */
 
-static void refill(struct kube_client *c, uint64_t now)
-{
-        if (c->opts.qps <= 0)
-                return;
-        if (now > c->tokens_at) {
-                c->tokens += (double)(now - c->tokens_at) * c->opts.qps / 1e6;
-                if (c->tokens > c->opts.burst)
-                        c->tokens = c->opts.burst;
-        }
-        c->tokens_at = now;
-}
-
 static void call_setup_easy(struct kube_call *call);
 
 /* Counted against opts.max_in_flight: all but priority calls (which
@@ -201,56 +187,41 @@ static int on_rate_timer(sd_event_source *s, uint64_t usec, void *userdata)
 static int on_pump(sd_event_source *s, void *userdata)
 {
         struct kube_client *c = userdata;
-        uint64_t now = now_usec(c);
+        uint64_t now = now_usec(c), wait = 0;
 
         (void)s;
-        refill(c, now);
-        while (!g_queue_is_empty(&c->waiting_priority) || !g_queue_is_empty(&c->waiting) ||
-               !g_queue_is_empty(&c->waiting_low)) {
-                struct kube_call *call;
-
+        for (;;) {
                 /* ordinary calls wait for a slot on the wire (woken by
                  * finish_call); priority calls never do */
-                if (g_queue_is_empty(&c->waiting_priority) &&
-                    c->in_flight_ordinary >= c->opts.max_in_flight)
+                struct kube_call *call = kube_throttle_pop(
+                    &c->throttle, now, c->in_flight_ordinary < c->opts.max_in_flight, &wait);
+
+                if (!call)
                         break;
-
-                if (c->opts.qps > 0) {
-                        if (c->tokens < 1.0) {
-                                uint64_t wait =
-                                        (uint64_t)ceil((1.0 - c->tokens) * 1e6 / c->opts.qps);
-
-                                (void)sd_event_source_set_time(c->rate_timer, now + wait);
-                                (void)sd_event_source_set_enabled(c->rate_timer, SD_EVENT_ONESHOT);
-                                break;
-                        }
-                        c->tokens -= 1.0;
-                }
-                call = g_queue_pop_head(&c->waiting_priority);
-                if (!call)
-                        call = g_queue_pop_head(&c->waiting);
-                if (!call)
-                        call = g_queue_pop_head(&c->waiting_low);
                 c->throttled_usec += now - call->enqueued_usec;
                 start_call(c, call, now);
+        }
+        if (wait > 0) {
+                (void)sd_event_source_set_time(c->rate_timer, now + wait);
+                (void)sd_event_source_set_enabled(c->rate_timer, SD_EVENT_ONESHOT);
         }
         return 0;
 }
 
-static GQueue *call_queue(struct kube_client *c, struct kube_call *call)
+static enum kube_throttle_class call_class(const struct kube_call *call)
 {
         if (call->flags & KUBE_CALL_PRIORITY)
-                return &c->waiting_priority;
+                return KUBE_THROTTLE_PRIORITY;
         if (call->flags & KUBE_CALL_LOW)
-                return &c->waiting_low;
-        return &c->waiting;
+                return KUBE_THROTTLE_LOW;
+        return KUBE_THROTTLE_ORDINARY;
 }
 
 static void enqueue(struct kube_client *c, struct kube_call *call)
 {
         call->state = CALL_WAITING;
         call->enqueued_usec = now_usec(c);
-        g_queue_push_tail(call_queue(c, call), call);
+        kube_throttle_push(&c->throttle, call_class(call), call);
         schedule_pump(c);
 }
 
@@ -491,7 +462,7 @@ static void call_discard(struct kube_call *call)
 
         switch (call->state) {
         case CALL_WAITING:
-                g_queue_remove(call_queue(c, call), call);
+                kube_throttle_remove(&c->throttle, call_class(call), call);
                 break;
         case CALL_ACTIVE:
                 curl_event_remove(c->curl, call->easy);
@@ -742,13 +713,8 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
                 c->opts.timeout_usec = 30 * USEC_PER_SEC;
         if (c->opts.max_in_flight == 0)
                 c->opts.max_in_flight = 64;
-        if (c->opts.qps > 0 && c->opts.burst < 1)
-                c->opts.burst = 1;
-        c->tokens = c->opts.burst;
         c->insecure = cfg->insecure;
-        g_queue_init(&c->waiting);
-        g_queue_init(&c->waiting_priority);
-        g_queue_init(&c->waiting_low);
+        kube_throttle_init(&c->throttle, c->opts.qps, c->opts.burst, now_usec(c));
         g_queue_init(&c->data_pending);
         c->calls = g_hash_table_new(NULL, NULL);
         c->server = xstrdup(cfg->server);
@@ -781,7 +747,6 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
                 goto fail;
         (void)sd_event_source_set_enabled(c->watchdog, SD_EVENT_ON);
         (void)sd_event_source_set_enabled(c->pump, SD_EVENT_OFF);
-        c->tokens_at = now_usec(c);
         *ret = c;
         return 0;
 fail:
@@ -793,9 +758,7 @@ void kube_client_free(struct kube_client *c)
 {
         if (!c)
                 return;
-        g_queue_clear(&c->waiting);
-        g_queue_clear(&c->waiting_priority);
-        g_queue_clear(&c->waiting_low);
+        kube_throttle_done(&c->throttle);
         g_queue_clear(&c->data_pending);
         if (c->calls) {
                 GList *all = g_hash_table_get_keys(c->calls);
