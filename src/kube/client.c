@@ -99,6 +99,8 @@ static void call_free(struct kube_call *call)
         if (!call)
                 return;
         g_hash_table_remove(call->client->calls, call);
+        if (call->pending_data)
+                g_queue_remove(&call->client->data_pending, call);
         if (call->easy)
                 curl_easy_cleanup(call->easy);
         curl_slist_free_all(call->headers);
@@ -476,8 +478,6 @@ static void call_discard(struct kube_call *call)
         case CALL_FINISHED:
                 break;
         }
-        if (call->pending_data)
-                g_queue_remove(&c->data_pending, call);
         call_free(call);
 }
 
