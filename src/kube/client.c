@@ -1,10 +1,15 @@
-/* libcurl multi + sd-event glue, rate limiting, retries and watch framing.
+/* The requests of the Kubernetes client: building them (URL, headers, TLS,
+ * token), starting them as throttle.c lets them (priority classes, token
+ * bucket) within the in-flight limit, completing them (HTTP status and
+ * Status body to a kube_result), retrying them, and watches: their event
+ * framing and the watchdog of stalled ones. Driving libcurl on the event
+ * loop is curl-event.c's.
  *
  * Life of a call: kube_call() → waiting queue → (token bucket) → added to the
  * curl multi handle from a defer source → bytes arrive in write_cb, which only
- * buffers → after curl_multi_socket_action returns, watch lines are decoded
- * and delivered, finished transfers are completed (or scheduled for retry).
- * User callbacks therefore never run inside libcurl. */
+ * buffers → after curl_multi_socket_action returns, curl-event's pump has
+ * watch lines decoded and delivered and finished transfers completed (or
+ * scheduled for retry). User callbacks therefore never run inside libcurl. */
 #include "client.h"
 
 #include <curl/curl.h>
@@ -14,8 +19,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "curl-event.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "throttle.h"
 
 enum call_state {
         CALL_WAITING,  /* for a rate-limit token */
@@ -55,8 +62,7 @@ struct kube_call {
 
 struct kube_client {
         sd_event *event;
-        CURLM *multi;
-        sd_event_source *curl_timer;
+        struct curl_event *curl;
         sd_event_source *pump; /* defer: start waiting calls */
         sd_event_source *rate_timer;
         sd_event_source *watchdog;
@@ -70,17 +76,12 @@ struct kube_client {
         struct timespec token_mtime;
         char *cert_data, *key_data;
         size_t cert_len, key_len;
-        double tokens;
-        uint64_t tokens_at;
+        struct kube_throttle throttle; /* calls waiting to start */
         uint64_t throttled_usec;
-        GQueue waiting;
-        GQueue waiting_priority;
-        GQueue waiting_low;
         GQueue data_pending;
         GHashTable *calls; /* every live call, to free them with the client */
         unsigned in_flight;
         unsigned in_flight_ordinary; /* counted against opts.max_in_flight */
-        bool in_action; /* inside curl_multi_socket_action */
         kube_observer_t observer;
         void *observer_data;
 };
@@ -89,7 +90,7 @@ static uint64_t now_usec(struct kube_client *c)
 {
         uint64_t t = 0;
 
-        sd_event_now(c->event, CLOCK_MONOTONIC, &t);
+        (void)sd_event_now(c->event, CLOCK_MONOTONIC, &t);
         return t;
 }
 
@@ -98,6 +99,8 @@ static void call_free(struct kube_call *call)
         if (!call)
                 return;
         g_hash_table_remove(call->client->calls, call);
+        if (call->pending_data)
+                g_queue_remove(&call->client->data_pending, call);
         if (call->easy)
                 curl_easy_cleanup(call->easy);
         curl_slist_free_all(call->headers);
@@ -111,85 +114,7 @@ static void call_free(struct kube_call *call)
         free(call);
 }
 
-/* ---- libcurl ⇄ sd-event ---- */
-
-static void process_after_action(struct kube_client *c);
-
-static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-        struct kube_client *c = userdata;
-        int flags = 0, running;
-
-        (void)s;
-        if (revents & EPOLLIN)
-                flags |= CURL_CSELECT_IN;
-        if (revents & EPOLLOUT)
-                flags |= CURL_CSELECT_OUT;
-        if (revents & (EPOLLERR | EPOLLHUP))
-                flags |= CURL_CSELECT_ERR;
-        c->in_action = true;
-        curl_multi_socket_action(c->multi, fd, flags, &running);
-        c->in_action = false;
-        process_after_action(c);
-        return 0;
-}
-
-static int on_curl_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        struct kube_client *c = userdata;
-        int running;
-
-        (void)s;
-        (void)usec;
-        c->in_action = true;
-        curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        c->in_action = false;
-        process_after_action(c);
-        return 0;
-}
-
-static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-        struct kube_client *c = userp;
-        sd_event_source *src = socketp;
-        uint32_t events = 0;
-
-        (void)easy;
-        if (what == CURL_POLL_REMOVE) {
-                if (src) {
-                        sd_event_source_disable_unref(src);
-                        curl_multi_assign(c->multi, fd, NULL);
-                }
-                return 0;
-        }
-        if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-                events |= EPOLLIN;
-        if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-                events |= EPOLLOUT;
-        if (src) {
-                sd_event_source_set_io_events(src, events);
-                return 0;
-        }
-        if (sd_event_add_io(c->event, &src, fd, events, on_curl_io, c) < 0) {
-                log_error("cannot watch a socket of the API connection", "fd=%d", fd);
-                return -1;
-        }
-        sd_event_source_set_description(src, "kube-curl-io");
-        curl_multi_assign(c->multi, fd, src);
-        return 0;
-}
-
-static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-        struct kube_client *c = userp;
-
-        (void)multi;
-        if (timeout_ms < 0)
-                return sd_event_source_set_enabled(c->curl_timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-        sd_event_source_set_time(c->curl_timer, now_usec(c) + (uint64_t)timeout_ms * 1000);
-        sd_event_source_set_enabled(c->curl_timer, SD_EVENT_ONESHOT);
-        return 0;
-}
+/* ---- transfers ---- */
 
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -210,19 +135,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 /* ---- rate limiting and starting calls ---- */
 
-static void refill(struct kube_client *c, uint64_t now)
-{
-        if (c->opts.qps <= 0)
-                return;
-        if (now > c->tokens_at) {
-                c->tokens += (double)(now - c->tokens_at) * c->opts.qps / 1e6;
-                if (c->tokens > c->opts.burst)
-                        c->tokens = c->opts.burst;
-        }
-        c->tokens_at = now;
-}
-
-static int call_setup_easy(struct kube_call *call);
+static void call_setup_easy(struct kube_call *call);
 
 /* Counted against opts.max_in_flight: all but priority calls (which
  * include every watch, see kube_watch_call). */
@@ -235,23 +148,14 @@ static void start_call(struct kube_client *c, struct kube_call *call, uint64_t n
 {
         CURLMcode mc;
 
-        if (call_setup_easy(call) < 0) {
-                struct kube_result res = {
-                        .error = -ENOMEM, .reason = "InternalError", .message = "out of memory"};
-
-                call->state = CALL_FINISHED;
-                if (call->cb)
-                        call->cb(c, &res, call->userdata);
-                call_free(call);
-                return;
-        }
+        call_setup_easy(call);
         call->state = CALL_ACTIVE;
         call->started_usec = now;
         call->attempts++;
         c->in_flight++;
         if (ordinary(call))
                 c->in_flight_ordinary++;
-        mc = curl_multi_add_handle(c->multi, call->easy);
+        mc = curl_event_add(c->curl, call->easy);
         if (mc != CURLM_OK) {
                 log_error("cannot start API request", "error=%s", log_q(curl_multi_strerror(mc)));
                 c->in_flight--;
@@ -272,7 +176,7 @@ static int on_pump(sd_event_source *s, void *userdata);
 
 static void schedule_pump(struct kube_client *c)
 {
-        sd_event_source_set_enabled(c->pump, SD_EVENT_ONESHOT);
+        (void)sd_event_source_set_enabled(c->pump, SD_EVENT_ONESHOT);
 }
 
 static int on_rate_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -285,56 +189,41 @@ static int on_rate_timer(sd_event_source *s, uint64_t usec, void *userdata)
 static int on_pump(sd_event_source *s, void *userdata)
 {
         struct kube_client *c = userdata;
-        uint64_t now = now_usec(c);
+        uint64_t now = now_usec(c), wait = 0;
 
         (void)s;
-        refill(c, now);
-        while (!g_queue_is_empty(&c->waiting_priority) || !g_queue_is_empty(&c->waiting) ||
-               !g_queue_is_empty(&c->waiting_low)) {
-                struct kube_call *call;
-
+        for (;;) {
                 /* ordinary calls wait for a slot on the wire (woken by
                  * finish_call); priority calls never do */
-                if (g_queue_is_empty(&c->waiting_priority) &&
-                    c->in_flight_ordinary >= c->opts.max_in_flight)
+                struct kube_call *call = kube_throttle_pop(
+                    &c->throttle, now, c->in_flight_ordinary < c->opts.max_in_flight, &wait);
+
+                if (!call)
                         break;
-
-                if (c->opts.qps > 0) {
-                        if (c->tokens < 1.0) {
-                                uint64_t wait =
-                                        (uint64_t)ceil((1.0 - c->tokens) * 1e6 / c->opts.qps);
-
-                                sd_event_source_set_time(c->rate_timer, now + wait);
-                                sd_event_source_set_enabled(c->rate_timer, SD_EVENT_ONESHOT);
-                                break;
-                        }
-                        c->tokens -= 1.0;
-                }
-                call = g_queue_pop_head(&c->waiting_priority);
-                if (!call)
-                        call = g_queue_pop_head(&c->waiting);
-                if (!call)
-                        call = g_queue_pop_head(&c->waiting_low);
                 c->throttled_usec += now - call->enqueued_usec;
                 start_call(c, call, now);
+        }
+        if (wait > 0) {
+                (void)sd_event_source_set_time(c->rate_timer, now + wait);
+                (void)sd_event_source_set_enabled(c->rate_timer, SD_EVENT_ONESHOT);
         }
         return 0;
 }
 
-static GQueue *call_queue(struct kube_client *c, struct kube_call *call)
+static enum kube_throttle_class call_class(const struct kube_call *call)
 {
         if (call->flags & KUBE_CALL_PRIORITY)
-                return &c->waiting_priority;
+                return KUBE_THROTTLE_PRIORITY;
         if (call->flags & KUBE_CALL_LOW)
-                return &c->waiting_low;
-        return &c->waiting;
+                return KUBE_THROTTLE_LOW;
+        return KUBE_THROTTLE_ORDINARY;
 }
 
 static void enqueue(struct kube_client *c, struct kube_call *call)
 {
         call->state = CALL_WAITING;
         call->enqueued_usec = now_usec(c);
-        g_queue_push_tail(call_queue(c, call), call);
+        kube_throttle_push(&c->throttle, call_class(call), call);
         schedule_pump(c);
 }
 
@@ -361,10 +250,20 @@ static void refresh_token(struct kube_client *c)
         c->token_mtime = st.st_mtim;
 }
 
-static int call_setup_easy(struct kube_call *call)
+/* curl_slist_append fails only when it cannot allocate. */
+static void headers_append(struct curl_slist **headers, const char *s)
+{
+        struct curl_slist *l = curl_slist_append(*headers, s);
+
+        if (!l)
+                oom();
+        *headers = l;
+}
+
+static void call_setup_easy(struct kube_call *call)
 {
         struct kube_client *c = call->client;
-        _cleanup_free_ char *url = NULL, *auth = NULL;
+        _cleanup_free_ char *url = NULL;
         CURL *e;
 
         if (call->resp)
@@ -379,97 +278,89 @@ static int call_setup_easy(struct kube_call *call)
         } else {
                 e = call->easy = curl_easy_init();
                 if (!e)
-                        return -ENOMEM;
+                        oom(); /* its only failure */
         }
         curl_slist_free_all(call->headers);
         call->headers = NULL;
         refresh_token(c);
-        if (asprintf(&url, "%s%s", c->server, call->path) < 0)
-                return -ENOMEM;
-        call->headers = curl_slist_append(call->headers, "Accept: application/json");
+        url = xasprintf("%s%s", c->server, call->path);
+        headers_append(&call->headers, "Accept: application/json");
         if (call->body) {
-                _cleanup_free_ char *ct = NULL;
+                _cleanup_free_ char *ct =
+                    xasprintf("Content-Type: %s",
+                              call->content_type ? call->content_type : "application/json");
 
-                if (asprintf(&ct, "Content-Type: %s",
-                             call->content_type ? call->content_type : "application/json") < 0)
-                        return -ENOMEM;
-                call->headers = curl_slist_append(call->headers, ct);
+                headers_append(&call->headers, ct);
         }
         if (c->token) {
-                if (asprintf(&auth, "Authorization: Bearer %s", c->token) < 0)
-                        return -ENOMEM;
-                call->headers = curl_slist_append(call->headers, auth);
+                _cleanup_free_ char *auth = xasprintf("Authorization: Bearer %s", c->token);
+
+                headers_append(&call->headers, auth);
         }
-        curl_easy_setopt(e, CURLOPT_URL, url);
-        curl_easy_setopt(e, CURLOPT_PRIVATE, call);
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
-        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->errbuf);
-        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e, CURLOPT_USERAGENT, c->opts.user_agent ? c->opts.user_agent : "l2lb");
-        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-        curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-        curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 5L);
-        curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 2L);
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(call->timeout_usec / 1000));
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
+        (void)curl_easy_setopt(e, CURLOPT_URL, url);
+        (void)curl_easy_setopt(e, CURLOPT_PRIVATE, call);
+        (void)curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+        (void)curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+        (void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->errbuf);
+        (void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        (void)curl_easy_setopt(e, CURLOPT_USERAGENT,
+                               c->opts.user_agent ? c->opts.user_agent : "l2lb");
+        (void)curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+        (void)curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+        (void)curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+        (void)curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 5L);
+        (void)curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 2L);
+        (void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+        (void)curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(call->timeout_usec / 1000));
+        (void)curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
         if (c->insecure) {
-                curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-                curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+                (void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+                (void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
         } else if (c->ca_data) {
                 struct curl_blob blob = {
                         .data = c->ca_data, .len = c->ca_len, .flags = CURL_BLOB_NOCOPY};
-                curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+                (void)curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
         }
         if (c->cert_data && c->key_data) {
                 struct curl_blob cert = {
                         .data = c->cert_data, .len = c->cert_len, .flags = CURL_BLOB_NOCOPY};
                 struct curl_blob key = {
                         .data = c->key_data, .len = c->key_len, .flags = CURL_BLOB_NOCOPY};
-                curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cert);
-                curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-                curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
-                curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+                (void)curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cert);
+                (void)curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+                (void)curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
+                (void)curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
         }
         if (call->body) {
-                curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
-                curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(call->body));
+                (void)curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
+                (void)curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(call->body));
         } else if (streq(call->method, "GET"))
-                curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
-        return call->headers ? 0 : -ENOMEM;
+                (void)curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        (void)curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
 }
 
-
+/* NULL when body cannot be serialised (a reference cycle). */
 static struct kube_call *call_new(struct kube_client *c, const char *method, const char *path,
                                   json_t *body, const char *content_type, unsigned flags,
                                   uint64_t timeout_usec)
 {
-        struct kube_call *call = calloc(1, sizeof(*call));
+        struct kube_call *call = xnew(struct kube_call, 1);
 
-        if (!call)
-                return NULL;
         call->client = c;
         g_hash_table_add(c->calls, call);
         call->flags = flags;
         call->timeout_usec = timeout_usec ? timeout_usec : c->opts.timeout_usec;
-        call->method = strdup(method);
-        call->path = strdup(path);
-        if (!call->method || !call->path)
-                goto fail;
-        if (content_type && !(call->content_type = strdup(content_type)))
-                goto fail;
+        call->method = xstrdup(method);
+        call->path = xstrdup(path);
+        call->content_type = xstrdup(content_type);
         if (body) {
                 call->body = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
-                if (!call->body)
-                        goto fail;
+                if (!call->body) {
+                        call_free(call);
+                        return NULL;
+                }
         }
         return call;
-fail:
-        call_free(call);
-        return NULL;
 }
 
 /* ---- completion ---- */
@@ -573,10 +464,10 @@ static void call_discard(struct kube_call *call)
 
         switch (call->state) {
         case CALL_WAITING:
-                g_queue_remove(call_queue(c, call), call);
+                kube_throttle_remove(&c->throttle, call_class(call), call);
                 break;
         case CALL_ACTIVE:
-                curl_multi_remove_handle(c->multi, call->easy);
+                curl_event_remove(c->curl, call->easy);
                 c->in_flight--;
                 if (ordinary(call)) {
                         c->in_flight_ordinary--;
@@ -587,8 +478,6 @@ static void call_discard(struct kube_call *call)
         case CALL_FINISHED:
                 break;
         }
-        if (call->pending_data)
-                g_queue_remove(&c->data_pending, call);
         call_free(call);
 }
 
@@ -600,15 +489,15 @@ static void finish_call(struct kube_client *c, struct kube_call *call, CURLcode 
         json_t *body = NULL;
         uint64_t now = now_usec(c);
 
-        curl_multi_remove_handle(c->multi, call->easy);
+        curl_event_remove(c->curl, call->easy);
         c->in_flight--;
         if (ordinary(call)) {
                 c->in_flight_ordinary--;
                 schedule_pump(c);
         }
         call->state = CALL_FINISHED;
-        curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_getinfo(call->easy, CURLINFO_RETRY_AFTER, &retry_after);
+        (void)curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+        (void)curl_easy_getinfo(call->easy, CURLINFO_RETRY_AFTER, &retry_after);
         if (c->observer)
                 c->observer(call->method, call->path, cc == CURLE_OK ? status : 0,
                             now - call->started_usec, c->observer_data);
@@ -679,7 +568,7 @@ static void dispatch_watch_lines(struct kube_call *call)
         struct kube_client *c = call->client;
         long status = 0;
 
-        curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+        (void)curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
         if (status != 200)
                 return; /* an error Status body: read whole at the end */
         call->dispatching = true;
@@ -714,38 +603,43 @@ static void dispatch_watch_lines(struct kube_call *call)
         }
 }
 
-static void process_after_action(struct kube_client *c)
+/* ---- the curl_event ops: what the pump hands over ---- */
+
+static void deliver_watch_data(void *userdata)
 {
-        bool more = true;
+        struct kube_client *c = userdata;
 
-        /* callbacks may push more out (kube_client_flush): loop until both
-         * the watch data and the finished transfers are drained */
-        while (more) {
-                CURLMsg *msg;
-                int left;
+        while (!g_queue_is_empty(&c->data_pending)) {
+                struct kube_call *call = g_queue_pop_head(&c->data_pending);
 
-                more = false;
-                while (!g_queue_is_empty(&c->data_pending)) {
-                        struct kube_call *call = g_queue_pop_head(&c->data_pending);
-
-                        call->pending_data = false;
-                        dispatch_watch_lines(call);
-                        if (call->cancelled)
-                                call_discard(call);
-                }
-                while ((msg = curl_multi_info_read(c->multi, &left))) {
-                        struct kube_call *call = NULL;
-
-                        if (msg->msg != CURLMSG_DONE)
-                                continue;
-                        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
-                        if (call)
-                                finish_call(c, call, msg->data.result);
-                        more = true;
-                }
-                more = more || !g_queue_is_empty(&c->data_pending);
+                call->pending_data = false;
+                dispatch_watch_lines(call);
+                if (call->cancelled)
+                        call_discard(call);
         }
 }
+
+static bool watch_data_pending(void *userdata)
+{
+        struct kube_client *c = userdata;
+
+        return !g_queue_is_empty(&c->data_pending);
+}
+
+static void transfer_done(CURL *easy, CURLcode result, void *userdata)
+{
+        struct kube_call *call = NULL;
+
+        (void)curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&call);
+        if (call)
+                finish_call(userdata, call, result);
+}
+
+static const struct curl_event_ops curl_ops = {
+    .deliver = deliver_watch_data,
+    .pending = watch_data_pending,
+    .done = transfer_done,
+};
 
 /* Stalled watches. A watch that has heard from the apiserver keeps hearing
  * from it at least about every minute: events, or bookmarks, which 1.17+
@@ -786,20 +680,16 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
                         cb(c, &res, ud);
         }
         g_list_free(stalled);
-        sd_event_source_set_time(s, usec + 15 * USEC_PER_SEC);
+        (void)sd_event_source_set_time(s, usec + 15 * USEC_PER_SEC);
         return 0;
 }
 
 void kube_client_flush(struct kube_client *c)
 {
-        int running;
-
-        if (c->in_action)
+        if (curl_event_busy(c->curl))
                 return; /* inside libcurl: it will send when it returns */
         on_pump(NULL, c);
-        c->in_action = true;
-        curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        c->in_action = false;
+        curl_event_kick(c->curl);
 }
 
 /* ---- public API ---- */
@@ -808,20 +698,12 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
                     const struct kube_client_options *opts, struct kube_client **ret)
 {
         struct kube_client *c;
-        static bool curl_ready;
         int r;
 
         assert(event);
         assert(cfg);
         assert(ret);
-        if (!curl_ready) {
-                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                        return -EIO;
-                curl_ready = true;
-        }
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
+        c = xnew(struct kube_client, 1);
         c->event = sd_event_ref(event);
         if (opts)
                 c->opts = *opts;
@@ -831,18 +713,11 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
                 c->opts.timeout_usec = 30 * USEC_PER_SEC;
         if (c->opts.max_in_flight == 0)
                 c->opts.max_in_flight = 64;
-        if (c->opts.qps > 0 && c->opts.burst < 1)
-                c->opts.burst = 1;
-        c->tokens = c->opts.burst;
         c->insecure = cfg->insecure;
-        g_queue_init(&c->waiting);
-        g_queue_init(&c->waiting_priority);
-        g_queue_init(&c->waiting_low);
+        kube_throttle_init(&c->throttle, c->opts.qps, c->opts.burst, now_usec(c));
         g_queue_init(&c->data_pending);
         c->calls = g_hash_table_new(NULL, NULL);
-        c->server = strdup(cfg->server);
-        if (!c->server)
-                goto oom;
+        c->server = xstrdup(cfg->server);
         if (cfg->ca_data) {
                 c->ca_data = g_memdup2(cfg->ca_data, cfg->ca_len);
                 c->ca_len = cfg->ca_len;
@@ -853,29 +728,16 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
                 c->key_data = g_memdup2(cfg->key_data, cfg->key_len);
                 c->key_len = cfg->key_len;
         }
-        if (cfg->token && !(c->token = strdup(cfg->token)))
-                goto oom;
-        if (cfg->token_file && !(c->token_file = strdup(cfg->token_file)))
-                goto oom;
-        c->multi = curl_multi_init();
-        if (!c->multi)
-                goto oom;
-        curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
-        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
-        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-        curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-        curl_multi_setopt(c->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, 200L);
-        r = sd_event_add_time(event, &c->curl_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
-                              on_curl_timer, c);
+        c->token = xstrdup(cfg->token);
+        c->token_file = xstrdup(cfg->token_file);
+        r = curl_event_new(event, &curl_ops, c, &c->curl);
         if (r < 0)
                 goto fail;
-        sd_event_source_set_enabled(c->curl_timer, SD_EVENT_OFF);
         r = sd_event_add_time(event, &c->rate_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
                               on_rate_timer, c);
         if (r < 0)
                 goto fail;
-        sd_event_source_set_enabled(c->rate_timer, SD_EVENT_OFF);
+        (void)sd_event_source_set_enabled(c->rate_timer, SD_EVENT_OFF);
         r = sd_event_add_defer(event, &c->pump, on_pump, c);
         if (r < 0)
                 goto fail;
@@ -883,13 +745,10 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
                                        USEC_PER_SEC, on_watchdog, c);
         if (r < 0)
                 goto fail;
-        sd_event_source_set_enabled(c->watchdog, SD_EVENT_ON);
-        sd_event_source_set_enabled(c->pump, SD_EVENT_OFF);
-        c->tokens_at = now_usec(c);
+        (void)sd_event_source_set_enabled(c->watchdog, SD_EVENT_ON);
+        (void)sd_event_source_set_enabled(c->pump, SD_EVENT_OFF);
         *ret = c;
         return 0;
-oom:
-        r = -ENOMEM;
 fail:
         kube_client_free(c);
         return r;
@@ -899,9 +758,7 @@ void kube_client_free(struct kube_client *c)
 {
         if (!c)
                 return;
-        g_queue_clear(&c->waiting);
-        g_queue_clear(&c->waiting_priority);
-        g_queue_clear(&c->waiting_low);
+        kube_throttle_done(&c->throttle);
         g_queue_clear(&c->data_pending);
         if (c->calls) {
                 GList *all = g_hash_table_get_keys(c->calls);
@@ -910,15 +767,13 @@ void kube_client_free(struct kube_client *c)
                         struct kube_call *call = l->data;
 
                         if (call->state == CALL_ACTIVE)
-                                curl_multi_remove_handle(c->multi, call->easy);
+                                curl_event_remove(c->curl, call->easy);
                         call_free(call);
                 }
                 g_list_free(all);
                 g_hash_table_unref(c->calls);
         }
-        if (c->multi)
-                curl_multi_cleanup(c->multi);
-        sd_event_source_disable_unref(c->curl_timer);
+        curl_event_free(c->curl);
         sd_event_source_disable_unref(c->rate_timer);
         sd_event_source_disable_unref(c->watchdog);
         sd_event_source_disable_unref(c->pump);
@@ -964,7 +819,7 @@ int kube_call(struct kube_client *c, const char *method, const char *path, json_
         assert(path);
         call = call_new(c, method, path, body, content_type, flags, timeout_usec);
         if (!call)
-                return -ENOMEM;
+                return -EINVAL;
         call->cb = cb;
         call->userdata = userdata;
         enqueue(c, call);
@@ -983,8 +838,6 @@ int kube_watch_call(struct kube_client *c, const char *path, uint64_t timeout_us
         assert(path);
         /* informers must keep up even when bulk work waits for tokens */
         call = call_new(c, "GET", path, NULL, NULL, KUBE_CALL_NO_RETRY | KUBE_CALL_PRIORITY, 0);
-        if (!call)
-                return -ENOMEM;
         call->watch = true;
         call->timeout_usec = timeout_usec; /* 0: none */
         call->on_event = on_event;
@@ -1021,8 +874,8 @@ void kube_sync_callback(struct kube_client *c, const struct kube_result *res, vo
         s->done = true;
         s->http_status = res->http_status;
         s->error = res->error;
-        s->reason = res->reason ? strdup(res->reason) : NULL;
-        s->message = res->message ? strdup(res->message) : NULL;
+        s->reason = xstrdup(res->reason);
+        s->message = xstrdup(res->message);
         s->body = json_incref(res->body);
 }
 
@@ -1030,11 +883,11 @@ int kube_sync_wait(struct kube_client *c, struct kube_sync *s, uint64_t timeout_
 {
         uint64_t start = 0, now = 0;
 
-        sd_event_now(c->event, CLOCK_MONOTONIC, &start);
+        (void)sd_event_now(c->event, CLOCK_MONOTONIC, &start);
         while (!s->done) {
                 int r;
 
-                sd_event_now(c->event, CLOCK_MONOTONIC, &now);
+                (void)sd_event_now(c->event, CLOCK_MONOTONIC, &now);
                 if (timeout_usec && now - start >= timeout_usec)
                         return -ETIMEDOUT;
                 r = sd_event_run(c->event, timeout_usec ? timeout_usec - (now - start) : UINT64_MAX);

@@ -77,12 +77,13 @@ unsigned kube_client_in_flight(struct kube_client *c);
 /* Start a request. path includes the query ("/api/v1/services?limit=500").
  * body (may be NULL) is serialised at once; the caller keeps its reference.
  * timeout_usec 0 means the client default. *ret (optional) is a handle for
- * kube_call_cancel() valid until the callback has run. */
+ * kube_call_cancel() valid until the callback has run. Returns 0, or -EINVAL
+ * when body cannot be serialised. */
 int kube_call(struct kube_client *c, const char *method, const char *path, json_t *body,
               const char *content_type, unsigned flags, uint64_t timeout_usec,
               kube_callback_t cb, void *userdata, struct kube_call **ret);
 /* A watch: on_event for each event; done when the stream ends (res->error 0
- * for a normal end, e.g. the server's timeoutSeconds). */
+ * for a normal end, e.g. the server's timeoutSeconds). Returns 0. */
 int kube_watch_call(struct kube_client *c, const char *path, uint64_t timeout_usec,
                     kube_watch_event_t on_event, kube_callback_t done, void *userdata,
                     struct kube_call **ret);

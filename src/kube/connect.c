@@ -43,7 +43,7 @@ int kube_server_version(struct kube_client *c, char **ret_version, uint64_t time
         if (r >= 0) {
                 const char *v = json_string_value(json_object_get(s.body, "gitVersion"));
 
-                *ret_version = strdup(v ? v : "unknown");
+                *ret_version = xstrdup(v ? v : "unknown");
         } else
                 log_error_errno(r, "cannot reach the Kubernetes API", "status=%ld reason=%s message=%s",
                                 s.http_status, log_q(s.reason), log_q(s.message));

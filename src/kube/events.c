@@ -50,13 +50,11 @@ static void recent_free(gpointer p)
 int kube_recorder_new(struct kube_client *c, const char *component, const char *host,
                       struct kube_recorder **ret)
 {
-        struct kube_recorder *r = calloc(1, sizeof(*r));
+        struct kube_recorder *r = xnew(struct kube_recorder, 1);
 
-        if (!r)
-                return -ENOMEM;
         r->client = c;
-        r->component = strdup(component);
-        r->host = strdup(strempty(host));
+        r->component = xstrdup(component);
+        r->host = xstrdup(strempty(host));
         r->recent = g_hash_table_new_full(g_str_hash, g_str_equal, free, recent_free);
         *ret = r;
         return 0;
@@ -116,10 +114,10 @@ void kube_event(struct kube_recorder *r, const struct kube_object_ref *obj, cons
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        clock_gettime(CLOCK_REALTIME, &ts);
+        (void)clock_gettime(CLOCK_REALTIME, &ts);
         wall = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
         k8s_time_format(wall, false, now_s, sizeof(now_s));
-        sd_event_now(kube_client_event(r->client), CLOCK_MONOTONIC, &mono);
+        (void)sd_event_now(kube_client_event(r->client), CLOCK_MONOTONIC, &mono);
         snprintf(key, sizeof(key), "%s/%s/%s\x1f%s\x1f%s\x1f%s", strempty(obj->kind), ns,
                  obj->name, type, reason, msg);
 
@@ -148,11 +146,11 @@ void kube_event(struct kube_recorder *r, const struct kube_object_ref *obj, cons
                 return;
         send(r, "POST", ns, NULL, "application/json", o);
         json_decref(o);
-        rec = calloc(1, sizeof(*rec));
-        rec->namespace = strdup(ns);
-        rec->name = strdup(evname);
+        rec = xnew(struct recent, 1);
+        rec->namespace = xstrdup(ns);
+        rec->name = xstrdup(evname);
         rec->count = 1;
-        rec->first_timestamp = strdup(now_s);
+        rec->first_timestamp = xstrdup(now_s);
         rec->last_usec = mono;
-        g_hash_table_replace(r->recent, strdup(key), rec);
+        g_hash_table_replace(r->recent, xstrdup(key), rec);
 }

@@ -446,24 +446,24 @@ int kube_informer_new(struct kube_client *c, const struct kube_resource *res,
                       const struct kube_informer_handlers *h, void *userdata,
                       struct kube_informer **ret)
 {
-        struct kube_informer *inf = calloc(1, sizeof(*inf));
+        struct kube_informer *inf;
 
         assert(c);
         assert(res);
         assert(type);
-        if (!inf)
-                return -ENOMEM;
+        assert(ret);
+        inf = xnew(struct kube_informer, 1);
         inf->client = c;
         inf->res = res;
         inf->type = type;
         inf->page_size = 500;
         if (opts) {
                 if (opts->namespace)
-                        inf->namespace = strdup(opts->namespace);
+                        inf->namespace = xstrdup(opts->namespace);
                 if (opts->label_selector)
-                        inf->label_selector = strdup(opts->label_selector);
+                        inf->label_selector = xstrdup(opts->label_selector);
                 if (opts->field_selector)
-                        inf->field_selector = strdup(opts->field_selector);
+                        inf->field_selector = xstrdup(opts->field_selector);
                 if (opts->page_size)
                         inf->page_size = opts->page_size;
                 inf->watch_timeout = opts->watch_timeout_seconds;
@@ -525,7 +525,7 @@ const void *kube_informer_get(const struct kube_informer *inf, const char *ns, c
 {
         _cleanup_free_ char *k = k8s_key(inf->res->namespaced ? ns : NULL, name);
 
-        return k ? g_hash_table_lookup(inf->cache, k) : NULL;
+        return g_hash_table_lookup(inf->cache, k);
 }
 
 size_t kube_informer_count(const struct kube_informer *inf)
@@ -547,12 +547,11 @@ void kube_informer_foreach(const struct kube_informer *inf,
 const void **kube_informer_list(const struct kube_informer *inf, size_t *ret_n)
 {
         GPtrArray *keys = sorted_keys(inf->cache);
-        const void **out = calloc(keys->len + 1, sizeof(void *));
+        const void **out = xnew(const void *, keys->len + 1);
 
-        if (out)
-                for (guint i = 0; i < keys->len; i++)
-                        out[i] = g_hash_table_lookup(inf->cache, keys->pdata[i]);
-        *ret_n = out ? keys->len : 0;
+        for (guint i = 0; i < keys->len; i++)
+                out[i] = g_hash_table_lookup(inf->cache, keys->pdata[i]);
+        *ret_n = keys->len;
         g_ptr_array_free(keys, TRUE);
         return out;
 }

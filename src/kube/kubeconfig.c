@@ -84,13 +84,9 @@ static yaml_node_t *ynamed(yaml_document_t *d, yaml_node_t *root, const char *li
 
 static char *resolve_path(const char *base_dir, const char *p)
 {
-        char *s = NULL;
-
         if (p[0] == '/' || !base_dir)
-                return strdup(p);
-        if (asprintf(&s, "%s/%s", base_dir, p) < 0)
-                return NULL;
-        return s;
+                return xstrdup(p);
+        return xasprintf("%s/%s", base_dir, p);
 }
 
 static int decode_b64(const char *field, const char *b64, char **ret, size_t *ret_len,
@@ -111,11 +107,7 @@ static int decode_b64(const char *field, const char *b64, char **ret, size_t *re
                 *err = strprintf("%s is empty or not valid base64", field);
                 return -EINVAL;
         }
-        *ret = malloc(len + 1);
-        if (!*ret) {
-                g_free(raw);
-                return -ENOMEM;
-        }
+        *ret = xmalloc(len + 1);
         memcpy(*ret, raw, len);
         (*ret)[len] = 0;
         *ret_len = len;
@@ -161,8 +153,8 @@ static int parse_doc(yaml_document_t *d, const char *base_dir, struct kube_confi
                 *err = strprintf("context \"%s\" is malformed", cur);
                 return -EINVAL;
         }
-        if (!isempty(s) && !(c->namespace = strdup(s)))
-                return -ENOMEM;
+        if (!isempty(s))
+                c->namespace = xstrdup(s);
         if (isempty(cname)) {
                 *err = strprintf("context \"%s\" names no cluster", cur);
                 return -EINVAL;
@@ -181,9 +173,7 @@ static int parse_doc(yaml_document_t *d, const char *base_dir, struct kube_confi
                 *err = strprintf("cluster \"%s\": server \"%s\" is not an http(s) URL", cname, s);
                 return -EINVAL;
         }
-        c->server = strdup(s);
-        if (!c->server)
-                return -ENOMEM;
+        c->server = xstrdup(s);
         while (strlen(c->server) > 8 && c->server[strlen(c->server) - 1] == '/')
                 c->server[strlen(c->server) - 1] = 0;
         s = yscalar(ymap_get(d, cluster, "insecure-skip-tls-verify"), &bad);
@@ -195,8 +185,6 @@ static int parse_doc(yaml_document_t *d, const char *base_dir, struct kube_confi
                         return r;
         } else if (!isempty(s = yscalar(ymap_get(d, cluster, "certificate-authority"), &bad))) {
                 c->ca_file = resolve_path(base_dir, s);
-                if (!c->ca_file)
-                        return -ENOMEM;
                 r = read_file_field("certificate-authority", c->ca_file, &c->ca_data, &c->ca_len,
                                     err);
                 if (r < 0)
@@ -226,15 +214,13 @@ static int parse_doc(yaml_document_t *d, const char *base_dir, struct kube_confi
                 return -EOPNOTSUPP;
         }
         s = yscalar(ymap_get(d, user, "token"), &bad);
-        if (!isempty(s) && !(c->token = strdup(s)))
-                return -ENOMEM;
+        if (!isempty(s))
+                c->token = xstrdup(s);
         s = yscalar(ymap_get(d, user, "tokenFile"), &bad);
         if (!isempty(s)) {
                 _cleanup_free_ char *tok = NULL;
 
                 c->token_file = resolve_path(base_dir, s);
-                if (!c->token_file)
-                        return -ENOMEM;
                 r = read_file_field("tokenFile", c->token_file, &tok, NULL, err);
                 if (r < 0)
                         return r;
@@ -246,8 +232,6 @@ static int parse_doc(yaml_document_t *d, const char *base_dir, struct kube_confi
                         return r;
         } else if (!isempty(s = yscalar(ymap_get(d, user, "client-certificate"), &bad))) {
                 c->cert_file = resolve_path(base_dir, s);
-                if (!c->cert_file)
-                        return -ENOMEM;
                 r = read_file_field("client-certificate", c->cert_file, &c->cert_data,
                                     &c->cert_len, err);
                 if (r < 0)
@@ -260,8 +244,6 @@ static int parse_doc(yaml_document_t *d, const char *base_dir, struct kube_confi
                         return r;
         } else if (!isempty(s = yscalar(ymap_get(d, user, "client-key"), &bad))) {
                 c->key_file = resolve_path(base_dir, s);
-                if (!c->key_file)
-                        return -ENOMEM;
                 r = read_file_field("client-key", c->key_file, &c->key_data, &c->key_len, err);
                 if (r < 0)
                         return r;
@@ -290,13 +272,9 @@ int kube_config_parse(const char *text, size_t len, const char *base_dir,
         assert(ret);
         assert(ret_error);
         *ret_error = NULL;
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
-        if (!yaml_parser_initialize(&parser)) {
-                free(c);
-                return -ENOMEM;
-        }
+        if (!yaml_parser_initialize(&parser))
+                oom(); /* its only failure */
+        c = xnew(struct kube_config, 1);
         yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
         if (!yaml_parser_load(&parser, &doc)) {
                 *ret_error =
@@ -359,17 +337,12 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret, char **
                                        "(KUBERNETES_SERVICE_HOST/PORT unset); use --kubeconfig");
                 return -ENOENT;
         }
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
-        if (asprintf(&c->server, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host,
-                     port) < 0 ||
-            asprintf(&c->token_file, "%s/token", sa_dir) < 0 ||
-            asprintf(&c->ca_file, "%s/ca.crt", sa_dir) < 0 ||
-            asprintf(&nspath, "%s/namespace", sa_dir) < 0) {
-                kube_config_free(c);
-                return -ENOMEM;
-        }
+        c = xnew(struct kube_config, 1);
+        c->server = strchr(host, ':') ? xasprintf("https://[%s]:%s", host, port)
+                                      : xasprintf("https://%s:%s", host, port);
+        c->token_file = xasprintf("%s/token", sa_dir);
+        c->ca_file = xasprintf("%s/ca.crt", sa_dir);
+        nspath = xasprintf("%s/namespace", sa_dir);
         r = read_full_file(c->token_file, &tok, NULL);
         if (r < 0) {
                 *ret_error =
@@ -384,7 +357,7 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret, char **
                 return r;
         }
         if (read_full_file(nspath, &ns, NULL) >= 0)
-                c->namespace = strdup(strstrip(ns));
+                c->namespace = xstrdup(strstrip(ns));
         *ret = c;
         return 0;
 }
@@ -398,10 +371,8 @@ int kube_config_load(const char *path, struct kube_config **ret, char **ret_erro
                 return kube_config_from_file(path, ret, ret_error);
         if (!isempty(env)) {
                 /* like kubectl: the first file of a colon-separated list */
-                _cleanup_free_ char *first = strndup(env, strcspn(env, ":"));
+                _cleanup_free_ char *first = xstrndup(env, strcspn(env, ":"));
 
-                if (!first)
-                        return -ENOMEM;
                 return kube_config_from_file(first, ret, ret_error);
         }
         return kube_config_in_cluster(NULL, ret, ret_error);

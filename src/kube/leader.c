@@ -33,7 +33,7 @@ static uint64_t mono(struct kube_leader *l)
 {
         uint64_t t = 0;
 
-        sd_event_now(kube_client_event(l->client), CLOCK_MONOTONIC, &t);
+        (void)sd_event_now(kube_client_event(l->client), CLOCK_MONOTONIC, &t);
         return t;
 }
 
@@ -41,7 +41,7 @@ static char *wall_micro(char *buf, size_t len)
 {
         struct timespec ts;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
+        (void)clock_gettime(CLOCK_REALTIME, &ts);
         return k8s_time_format((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, true, buf, len);
 }
 
@@ -59,8 +59,8 @@ static void schedule(struct kube_leader *l, uint64_t delay)
 {
         sd_event_source_disable_unref(l->timer);
         l->timer = NULL;
-        sd_event_add_time_relative(kube_client_event(l->client), &l->timer, CLOCK_MONOTONIC,
-                                   delay, 1000, on_timer, l);
+        (void)sd_event_add_time_relative(kube_client_event(l->client), &l->timer, CLOCK_MONOTONIC,
+                                         delay, 1000, on_timer, l);
 }
 
 static void set_leading(struct kube_leader *l, bool leading, const char *why)
@@ -164,11 +164,11 @@ static void fill_lease(struct kube_leader *l, struct k8s_lease *n, const struct 
         n->lease_duration_seconds = (int32_t)((l->cfg.lease_duration + USEC_PER_SEC - 1) /
                                               USEC_PER_SEC);
         wall_micro(now, sizeof(now));
-        n->renew_time = strdup(now);
+        n->renew_time = xstrdup(now);
         if (acquire || !old || !old->acquire_time)
-                n->acquire_time = strdup(now);
+                n->acquire_time = xstrdup(now);
         else
-                n->acquire_time = strdup(old->acquire_time);
+                n->acquire_time = xstrdup(old->acquire_time);
         n->lease_transitions = old ? old->lease_transitions : 0;
         if (old && acquire && !streq_ptr(old->holder, l->identity))
                 n->lease_transitions++;
@@ -253,22 +253,18 @@ static void tick(struct kube_leader *l)
 int kube_leader_new(struct kube_client *c, const struct kube_leader_config *cfg,
                     struct kube_leader **ret)
 {
-        struct kube_leader *l = calloc(1, sizeof(*l));
+        struct kube_leader *l;
 
         assert(c);
         assert(cfg);
         assert(cfg->name && cfg->namespace && cfg->identity);
-        if (!l)
-                return -ENOMEM;
+        assert(ret);
+        l = xnew(struct kube_leader, 1);
         l->client = c;
         l->cfg = *cfg;
-        l->namespace = strdup(cfg->namespace);
-        l->name = strdup(cfg->name);
-        l->identity = strdup(cfg->identity);
-        if (!l->namespace || !l->name || !l->identity) {
-                kube_leader_free(l);
-                return -ENOMEM;
-        }
+        l->namespace = xstrdup(cfg->namespace);
+        l->name = xstrdup(cfg->name);
+        l->identity = xstrdup(cfg->identity);
         *ret = l;
         return 0;
 }
@@ -313,7 +309,7 @@ void kube_leader_release(struct kube_leader *l, void (*done)(void *), void *user
         n.holder = "";
         n.lease_duration_seconds = 1;
         free(n.acquire_time);
-        n.acquire_time = strdup(wall_micro(now, sizeof(now)));
+        n.acquire_time = xstrdup(wall_micro(now, sizeof(now)));
         write_lease(l, &n, false);
         fill_done(&n);
 }

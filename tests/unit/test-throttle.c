@@ -1,0 +1,146 @@
+/* The client's waiting room: class order, the in-flight slot rule and the
+ * token bucket, on a clock the test moves. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kube/throttle.h"
+#include "lib/util.h"
+
+static int items[8];
+
+static void *pop(struct kube_throttle *t, uint64_t now, bool slot_free, uint64_t *wait)
+{
+        uint64_t w = UINT64_MAX;
+        void *item = kube_throttle_pop(t, now, slot_free, &w);
+
+        assert_int_not_equal(w, UINT64_MAX);
+        if (wait)
+                *wait = w;
+        return item;
+}
+
+static void test_class_order(void **state)
+{
+        struct kube_throttle t;
+        uint64_t wait;
+
+        (void)state;
+        kube_throttle_init(&t, 0, 0, 0);
+        assert_null(pop(&t, 0, true, &wait));
+        assert_int_equal(wait, 0);
+        kube_throttle_push(&t, KUBE_THROTTLE_LOW, &items[0]);
+        kube_throttle_push(&t, KUBE_THROTTLE_ORDINARY, &items[1]);
+        kube_throttle_push(&t, KUBE_THROTTLE_ORDINARY, &items[2]);
+        kube_throttle_push(&t, KUBE_THROTTLE_PRIORITY, &items[3]);
+        kube_throttle_push(&t, KUBE_THROTTLE_LOW, &items[4]);
+        assert_ptr_equal(pop(&t, 0, true, NULL), &items[3]);
+        assert_ptr_equal(pop(&t, 0, true, NULL), &items[1]);
+        assert_ptr_equal(pop(&t, 0, true, NULL), &items[2]);
+        assert_ptr_equal(pop(&t, 0, true, NULL), &items[0]);
+        assert_ptr_equal(pop(&t, 0, true, NULL), &items[4]);
+        assert_null(pop(&t, 0, true, &wait));
+        assert_int_equal(wait, 0);
+        kube_throttle_done(&t);
+}
+
+static void test_slot(void **state)
+{
+        struct kube_throttle t;
+        uint64_t wait;
+
+        (void)state;
+        kube_throttle_init(&t, 0, 0, 0);
+        kube_throttle_push(&t, KUBE_THROTTLE_ORDINARY, &items[0]);
+        kube_throttle_push(&t, KUBE_THROTTLE_LOW, &items[1]);
+        /* no slot: ordinary and low wait, without a timer */
+        assert_null(pop(&t, 0, false, &wait));
+        assert_int_equal(wait, 0);
+        /* a priority item goes anyway, and first */
+        kube_throttle_push(&t, KUBE_THROTTLE_PRIORITY, &items[2]);
+        assert_ptr_equal(pop(&t, 0, false, NULL), &items[2]);
+        assert_null(pop(&t, 0, false, NULL));
+        assert_ptr_equal(pop(&t, 0, true, NULL), &items[0]);
+        kube_throttle_done(&t);
+}
+
+static void test_remove(void **state)
+{
+        struct kube_throttle t;
+
+        (void)state;
+        kube_throttle_init(&t, 0, 0, 0);
+        kube_throttle_push(&t, KUBE_THROTTLE_ORDINARY, &items[0]);
+        kube_throttle_push(&t, KUBE_THROTTLE_ORDINARY, &items[1]);
+        kube_throttle_remove(&t, KUBE_THROTTLE_ORDINARY, &items[0]);
+        assert_ptr_equal(pop(&t, 0, true, NULL), &items[1]);
+        assert_null(pop(&t, 0, true, NULL));
+        /* items left waiting are forgotten, not freed */
+        kube_throttle_push(&t, KUBE_THROTTLE_LOW, &items[2]);
+        kube_throttle_done(&t);
+}
+
+static void test_bucket(void **state)
+{
+        const uint64_t s = 1000000;
+        struct kube_throttle t;
+        uint64_t wait;
+
+        (void)state;
+        /* 2 per second, burst 3: the bucket starts full */
+        kube_throttle_init(&t, 2, 3, 10 * s);
+        for (size_t i = 0; i < 5; i++)
+                kube_throttle_push(&t, KUBE_THROTTLE_ORDINARY, &items[i]);
+        assert_ptr_equal(pop(&t, 10 * s, true, NULL), &items[0]);
+        assert_ptr_equal(pop(&t, 10 * s, true, NULL), &items[1]);
+        assert_ptr_equal(pop(&t, 10 * s, true, NULL), &items[2]);
+        assert_null(pop(&t, 10 * s, true, &wait));
+        assert_int_equal(wait, s / 2);
+        /* a quarter of a token later: another quarter second to wait */
+        assert_null(pop(&t, 10 * s + s / 8, true, &wait));
+        assert_int_equal(wait, s / 2 - s / 8);
+        assert_ptr_equal(pop(&t, 10 * s + s / 2, true, NULL), &items[3]);
+        /* a long pause refills only up to the burst */
+        kube_throttle_push(&t, KUBE_THROTTLE_PRIORITY, &items[5]);
+        assert_ptr_equal(pop(&t, 100 * s, true, NULL), &items[5]);
+        assert_ptr_equal(pop(&t, 100 * s, true, NULL), &items[4]);
+        for (size_t i = 0; i < 3; i++)
+                kube_throttle_push(&t, KUBE_THROTTLE_LOW, &items[i]);
+        assert_ptr_equal(pop(&t, 100 * s, true, NULL), &items[0]);
+        assert_null(pop(&t, 100 * s, true, &wait));
+        assert_int_equal(wait, s / 2);
+        /* the bucket also holds priority items back */
+        kube_throttle_push(&t, KUBE_THROTTLE_PRIORITY, &items[6]);
+        assert_null(pop(&t, 100 * s, false, &wait));
+        assert_int_equal(wait, s / 2);
+        kube_throttle_done(&t);
+}
+
+static void test_burst_at_least_one(void **state)
+{
+        struct kube_throttle t;
+        uint64_t wait;
+
+        (void)state;
+        kube_throttle_init(&t, 1, 0, 0);
+        kube_throttle_push(&t, KUBE_THROTTLE_ORDINARY, &items[0]);
+        kube_throttle_push(&t, KUBE_THROTTLE_ORDINARY, &items[1]);
+        assert_ptr_equal(pop(&t, 0, true, NULL), &items[0]);
+        assert_null(pop(&t, 0, true, &wait));
+        assert_int_equal(wait, 1000000);
+        kube_throttle_done(&t);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_class_order),
+            cmocka_unit_test(test_slot),
+            cmocka_unit_test(test_remove),
+            cmocka_unit_test(test_bucket),
+            cmocka_unit_test(test_burst_at_least_one),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
