@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end tests of the seed lab (lab/lab), run by `make test` as root.
 #
-#   lab-e2e.sh scenario   lab/lab up with every step; the steps in
+#   test-lab.sh scenario   lab/lab up with every step; the steps in
 #                         $L2LB_E2E_ASSERT must pass; the lab must come up in
 #                         under $L2LB_E2E_MAX_UP seconds; the network path
 #                         without l2lb (lab/lab selfcheck) must work; then
 #                         lab/lab down must leave nothing behind
-#   lab-e2e.sh interrupt  kill `lab/lab up` during the control plane's start,
+#   test-lab.sh interrupt  kill `lab/lab up` during the control plane's start,
 #                         then `down` must leave nothing; kill it while it
 #                         starts the nodes, during step 1 and during step 2:
 #                         each time `up` again must work; kill `down`
@@ -48,7 +48,7 @@ lab_running() { # a lab that someone else runs: never touch it
 # Nothing of the lab may be left: namespaces, links, bridges, processes, BPF
 # pins, state. $1: "PID STARTTIME" lines recorded before `down`.
 check_clean() {
-	local recorded=$1 left=() ns pid st cur l p
+	local recorded=${1?recorded pids (may be none)} left=() ns pid st cur l p
 	for ns in $(ip netns list | awk '{print $1}'); do
 		case $ns in
 		kind-control-plane | kind-worker | kind-worker2 | clab-garp-demo-neighbor | pod-*) left+=("netns $ns") ;;
@@ -102,7 +102,7 @@ cleanup() {
 
 # start_up LOG [env...]: `lab/lab up` in its own process group, in the background
 start_up() {
-	local logf=$1
+	local logf=${1:?log file}
 	shift
 	env "$@" setsid "$LAB" up >"$logf" 2>&1 &
 	UP_PID=$!
