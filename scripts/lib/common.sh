@@ -11,11 +11,6 @@
 # Messages are prefixed with $PROG (default: the script's file name); set it
 # before or after sourcing. Nothing here changes the shell's options.
 
-[[ -n ${BASH_VERSION:-} ]] || {
-	echo "scripts/lib/common.sh: bash only" >&2
-	return 1 2>/dev/null || exit 1
-}
-
 PROG=${PROG:-$(basename "$0")}
 
 # log MESSAGE...: one line on stderr

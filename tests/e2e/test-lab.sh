@@ -15,7 +15,13 @@
 # L2LB_E2E_ASSERT: steps that must pass (default: all eight).
 set -euo pipefail
 
-TOP=${L2LB_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+TOP=${L2LB_TOP:-$(cd "$HERE/../.." && pwd)}
+PROG=e2e
+# shellcheck source=scripts/lib/common.sh
+source "$HERE/../../scripts/lib/common.sh"
+# shellcheck source=scripts/lib/proc.sh
+source "$HERE/../../scripts/lib/proc.sh"
 export L2LB_BUILD=${L2LB_BUILD:-$TOP/build}
 LAB=$TOP/lab/lab
 STATE=/run/l2lb-lab
@@ -36,13 +42,7 @@ pidfile_pids() { # the PIDs (with start times) recorded by the lab and its contr
 }
 
 lab_running() { # a lab that someone else runs: never touch it
-	local pid st cur
-	while read -r pid st; do
-		[[ $pid =~ ^[0-9]+$ ]] || continue
-		cur=$(awk '{print $22}' "/proc/$pid/stat" 2>/dev/null) || continue
-		[[ $cur == "$st" ]] && return 0
-	done < <(pidfile_pids)
-	return 1
+	pidfiles_alive "$STATE"/pids/*/*.pid "$TESTENV_STATE"/*.pid
 }
 
 # Nothing of the lab may be left: namespaces, links, bridges, processes, BPF
@@ -59,8 +59,8 @@ check_clean() {
 	done
 	while read -r pid st; do
 		[[ $pid =~ ^[0-9]+$ ]] || continue
-		cur=$(awk '$3 != "Z" {print $22}' "/proc/$pid/stat" 2>/dev/null) || continue
-		[[ -n $cur && $cur == "$st" ]] && left+=("process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-80))")
+		cur=$(proc_starttime "$pid") || continue
+		[[ $cur == "$st" ]] && left+=("process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-80))")
 	done <<<"$recorded"
 	for p in /proc/[0-9]*; do
 		grep -qaE '/run/l2lb-lab/|/run/l2lb-testenv/lab/|l2lb-deathstar' "$p/cmdline" 2>/dev/null || continue

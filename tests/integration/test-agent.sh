@@ -27,6 +27,7 @@
 # Env: KUBECTL, L2LB_TESTENV, L2LB_BUILD, L2LB_TOP (KUBECONFIG is not used: the
 # agents need an apiserver reachable from their namespaces, so the test runs
 # its own instance).
+# Not set -e: a failed check is counted (checks.sh) and the next one runs.
 set -uo pipefail
 
 : "${KUBECTL:?} ${L2LB_TESTENV:?} ${L2LB_BUILD:?} ${L2LB_TOP:?}"

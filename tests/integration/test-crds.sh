@@ -10,6 +10,7 @@
 # Exit 0 when every check passes; prints one line per check and a summary
 # "N passed, N failed". Every object the test creates is deleted again, also on
 # failure or interruption.
+# Not set -e: a failed check is counted (checks.sh) and the next one runs.
 set -uo pipefail
 
 : "${KUBECONFIG:?KUBECONFIG must point to a kube-testenv instance with the CRDs}"

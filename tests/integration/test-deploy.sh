@@ -21,6 +21,7 @@
 # It starts its own control plane on a veth address (the node's namespace must
 # reach it), so it leaves the shared instance alone.
 # Env: KUBECTL, L2LB_TESTENV, L2LB_BUILD, L2LB_TOP (KUBECONFIG is replaced).
+# Not set -e: a failed check is counted (checks.sh) and the next one runs.
 set -uo pipefail
 
 NE_TAG=dpl

@@ -11,6 +11,7 @@
 #     within a lease duration and no IP changes
 #   - a forbidden write is denied (the role is minimal)
 # Env: KUBECONFIG (admin), KUBECTL, L2LB_TESTENV, L2LB_BUILD, L2LB_TOP.
+# Not set -e: a failed check is counted (checks.sh) and the next one runs.
 set -uo pipefail
 
 : "${KUBECONFIG:?} ${KUBECTL:?} ${L2LB_TESTENV:?} ${L2LB_BUILD:?} ${L2LB_TOP:?}"

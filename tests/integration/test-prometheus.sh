@@ -10,6 +10,7 @@
 # Prometheus listens on a free loopback port with a temporary storage
 # directory, and is stopped by its PID.
 # Env: KUBECTL, L2LB_TESTENV, L2LB_BUILD, L2LB_TOP (KUBECONFIG is replaced).
+# Not set -e: a failed check is counted (checks.sh) and the next one runs.
 set -uo pipefail
 
 NE_TAG=prom
