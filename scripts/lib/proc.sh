@@ -5,12 +5,19 @@
 # start time differs belongs to some other process and is never touched.
 # Sourced, never run; bash only.
 
+# proc_stat PID: the fields of /proc/PID/stat from the 3rd (state) on, so
+# that field N of proc(5) is word N-2; fails if PID does not exist
+proc_stat() {
+	local pid=${1:?pid} stat
+	stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+	printf '%s\n' "${stat##*) }" # the command name may hold spaces and parentheses
+}
+
 # proc_starttime PID: print the start time of PID; fails if PID does not run
 # (or is a zombie)
 proc_starttime() {
-	local pid=${1:?pid} stat
-	stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
-	stat=${stat##*) } # the command name may hold spaces and parentheses
+	local stat
+	stat=$(proc_stat "${1:?pid}") || return 1
 	# shellcheck disable=SC2086 # split the fields of stat on purpose
 	set -- $stat
 	[[ $1 != Z && $1 != X ]] || return 1 # zombie or dead
