@@ -1,9 +1,10 @@
 # Thin wrapper so that the README's commands are short. The real work is in
-# meson (build), scripts/run-tests (tests) and lab/lab (the lab).
+# meson (build), scripts/run-tests (tests), scripts/lint (lint, format) and
+# lab/lab (the lab).
 BUILD ?= build
 MESON_FLAGS ?=
 
-.PHONY: all deps build test lab lab-down clean
+.PHONY: all deps build test lint format lab lab-down clean
 
 all: build
 
@@ -16,6 +17,16 @@ build: deps
 
 test:
 	scripts/run-tests
+
+# shellcheck, clang-format --dry-run and clang-tidy: the meson suite `lint`
+lint: build
+	scripts/deps lint
+	meson test -C $(BUILD) --suite lint --print-errorlogs
+
+# reformat every C file in place with clang-format (.clang-format)
+format:
+	scripts/deps lint
+	scripts/lint format
 
 lab: build
 	lab/lab up

@@ -1,4 +1,6 @@
-# lab/steps.sh — the seed's steps, sourced by lab/lab.
+# shellcheck shell=bash
+# lab/steps.sh — the seed's steps, sourced by lab/lab (whose helpers and
+# variables it uses).
 #
 # Each step prints its commands and their output like the seed's transcript
 # (root@server is the host with kubectl, root@neighbor the
@@ -45,6 +47,7 @@ show() { printf '%s%s%s%s\n' "$B" "$1" "$N" "$2"; }
 
 # host CMD: run a shell command line on the host (kubectl, files in $WORK)
 host() {
+	: "${1:?command line}"
 	show 'root@server:~# ' "$1"
 	if OUT=$(cd "$WORK" && eval "$1" 2>&1); then RC=0; else RC=$?; fi
 	[[ -z $OUT ]] || printf '%s\n' "$OUT"
@@ -53,46 +56,47 @@ host() {
 
 # on NETNS CMD: run a command line in a node or the neighbor
 on() {
-	local ns=$1 who=$1
+	local ns=${1:?netns} who=$1
+	: "${2:?command line}"
 	[[ $ns == "$NEIGHBOR" ]] && who=neighbor
 	show "root@$who:/# " "$2"
 	# CURL_HOME: a .curlrc with --silent --show-error, so that captured output
 	# looks like curl on a terminal (no progress meter)
-	if OUT=$(cd / && CURL_HOME=$STATE/curl SVC_IP=$SVC_IP nsenter --net="/run/netns/$ns" -- bash -c "$2" 2>&1); then RC=0; else RC=$?; fi
+	if OUT=$(cd / && CURL_HOME=$STATE/curl SVC_IP=$SVC_IP in_netns "$ns" bash -c "$2" 2>&1); then RC=0; else RC=$?; fi
 	[[ -z $OUT ]] || printf '%s\n' "$OUT"
 	return $RC
 }
 
 q() { kubectl "$@" 2>/dev/null || true; } # quiet query for checks
 
-lease_holder() { q -n kube-system get lease "cilium-l2announce-default-$1" -o jsonpath='{.spec.holderIdentity}'; }
+lease_holder() { q -n kube-system get lease "cilium-l2announce-default-${1:?service}" -o jsonpath='{.spec.holderIdentity}'; }
 
 is_worker() {
 	local w
-	for w in "${WORKERS[@]}"; do [[ $1 == "$w" ]] && return 0; done
+	for w in "${WORKERS[@]}"; do [[ ${1:?node} == "$w" ]] && return 0; done
 	return 1
 }
 
 node_of_mac() {
 	local node
-	for node in "${NODES[@]}"; do [[ $(net0_mac "$node") == "$1" ]] && printf '%s' "$node"; done
+	for node in "${NODES[@]}"; do [[ $(net0_mac "$node") == "${1:?mac}" ]] && printf '%s' "$node"; done
 }
 
 # The neighbor forgets what it learnt about IP, so that the next curl asks
 # again (a FAILED entry from a moment ago would make it fail at once with
 # "No route to host" instead of the seed's timeout).
-forget_arp() { ip -n "$NEIGHBOR" neigh flush to "$1" 2>/dev/null || true; }
+forget_arp() { ip -n "$NEIGHBOR" neigh flush to "${1:?ip}" 2>/dev/null || true; }
 
 is_deathstar() { grep -q '"name": "Death Star"' <<<"$1"; }
 
 # neighbor_curl SECONDS IP: the seed's curl from the neighbor, repeated
 # (quietly) until it answers or SECONDS pass; shows the last attempt.
 neighbor_curl() {
-	local secs=$1 ip=$2 t0=$EPOCHREALTIME tries=0 out
+	local secs=${1:?seconds} ip=${2:?ip} t0=$EPOCHREALTIME tries=0 out
 	local cmd="curl --connect-timeout 1 http://$ip/v1/"
 	while :; do
 		tries=$((tries + 1))
-		if out=$(nsenter --net="/run/netns/$NEIGHBOR" -- curl -sS --connect-timeout 1 --max-time 3 "http://$ip/v1/" 2>&1) &&
+		if out=$(in_netns "$NEIGHBOR" curl -sS --connect-timeout 1 --max-time 3 "http://$ip/v1/" 2>&1) &&
 			is_deathstar "$out"; then
 			break
 		fi
@@ -112,10 +116,10 @@ neighbor_curl() {
 }
 
 elapsed() { # T0 (an $EPOCHREALTIME) -> milliseconds since
-	local now=$EPOCHREALTIME
-	echo $(((${now/./} - ${1/./}) / 1000))
+	local t0=${1:?start time} now=$EPOCHREALTIME
+	echo $(((${now/./} - ${t0/./}) / 1000))
 }
-ms() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
+ms() { printf '%d.%03d' $((${1:?ms} / 1000)) $(($1 % 1000)); }
 
 # ---------------------------------------------------------------------------
 
@@ -166,6 +170,7 @@ step_2() {
 	[[ $(q get svc deathstar -o jsonpath='{.spec.externalIPs[0]}') == "$SVC_IP" ]] ||
 		fail "the service has no external IP $SVC_IP" || return
 	forget_arp "$SVC_IP"
+	# shellcheck disable=SC2016 # the transcript shows $SVC_IP; on() sets it
 	on "$NEIGHBOR" 'curl --connect-timeout 1 http://$SVC_IP/v1/'
 	((RC == 28)) || fail "expected a connection timeout (curl exit 28), got exit $RC: ${OUT:0:200}"
 }
@@ -174,6 +179,7 @@ step_3() {
 	host 'kubectl apply -f l2policy.yaml' || fail "kubectl apply -f l2policy.yaml failed" || return
 	sleep 1 # let the agents see the policy before the check
 	forget_arp "$SVC_IP"
+	# shellcheck disable=SC2016 # the transcript shows $SVC_IP; on() sets it
 	on "$NEIGHBOR" 'curl --connect-timeout 1 http://$SVC_IP/v1/'
 	((RC == 28)) || fail "expected a timeout: the policy selects color=blue and deathstar is red (curl exit $RC: ${OUT:0:200})"
 }
@@ -373,7 +379,8 @@ step_7() {
 }
 
 elapsed_between() { # T0 T1 (EPOCHREALTIME values) -> ms
-	echo $(((${2/./} - ${1/./}) / 1000))
+	local t0=${1:?start time} t1=${2:?end time}
+	echo $(((${t1/./} - ${t0/./}) / 1000))
 }
 
 step_8() {

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Helpers to run l2lb-agents in network namespaces against a kube-apiserver of
-# their own (scripts/kube-testenv), sourced by tests/integration/agent_test.sh
+# their own (scripts/kube-testenv), sourced by tests/integration/test-agent.sh
 # and bench/agent/run.
 #
 # Topology (every name carries the unique id $AG_ID, so runs never collide
@@ -18,6 +18,12 @@
 # instance, and is safe to call more than once.
 #
 # Needs: AG_TESTENV (scripts/kube-testenv), AG_BUILD (build dir), AG_TOP (repo).
+
+: "${AG_TESTENV:?} ${AG_BUILD:?} ${AG_TOP:?}"
+# shellcheck source=scripts/lib/common.sh
+source "$AG_TOP/scripts/lib/common.sh"
+# shellcheck source=scripts/lib/netns.sh
+source "$AG_TOP/scripts/lib/netns.sh"
 
 AG_ID=${AG_ID:-$$}
 AG_PREFIX=ag$AG_ID
@@ -41,17 +47,16 @@ AG_ADMIN_KC=""
 AG_AGENT_KC=$AG_WORK/agent.kubeconfig
 AG_KUBECTL=${AG_KUBECTL:-${KUBECTL:-}}
 
-ag_log() { printf '%s\n' "$*" >&2; }
 ag_now() { printf '%s\n' "$EPOCHREALTIME"; } # wall clock, seconds with µs
 
-ag_ns() { printf '%s%s' "$AG_PREFIX" "${AG_SHORT[$1]}"; }        # node → netns name
-ag_in() { local n=$1; shift; nsenter --net="/run/netns/$(ag_ns "$n")" -- "$@"; }
-ag_in_neighbor() { nsenter --net="/run/netns/$AG_NEIGHBOR_NS" -- "$@"; }
-ag_mac() { printf '02:4c:32:00:00:1%d' "${AG_INDEX[$1]}"; }       # node's net0 MAC
-ag_host_port() { printf '%s%sn' "$AG_PREFIX" "${AG_SHORT[$1]}"; } # host end of node's net0
-ag_sock() { printf '%s/%s.sock' "$AG_WORK" "$1"; }
-ag_bpf_root() { printf '%s/%s' "$AG_BPF" "$1"; }
-ag_metrics_port() { printf '%d' $((9963 + AG_INDEX[$1])); }
+ag_ns() { printf '%s%s' "$AG_PREFIX" "${AG_SHORT[${1:?node}]}"; }        # node → netns name
+ag_in() { local n=${1:?node}; shift; in_netns "$(ag_ns "$n")" "$@"; }
+ag_in_neighbor() { in_netns "$AG_NEIGHBOR_NS" "$@"; }
+ag_mac() { printf '02:4c:32:00:00:1%d' "${AG_INDEX[${1:?node}]}"; }       # node's net0 MAC
+ag_host_port() { printf '%s%sn' "$AG_PREFIX" "${AG_SHORT[${1:?node}]}"; } # host end of node's net0
+ag_sock() { printf '%s/%s.sock' "$AG_WORK" "${1:?node}"; }
+ag_bpf_root() { printf '%s/%s' "$AG_BPF" "${1:?node}"; }
+ag_metrics_port() { printf '%d' $((9963 + AG_INDEX[${1:?node}])); }
 ag_node_of_mac() {
 	local n
 	for n in "${AG_NODES[@]}"; do [[ $(ag_mac "$n") == "$1" ]] && { printf '%s\n' "$n"; return 0; }; done
@@ -94,7 +99,7 @@ ag_topology() {
 	local node i=2
 	[[ ${1:-} == --l2 ]] && AG_L2=1
 	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || return 1
-	ag_pick_subnet || { ag_log "no free 10.251.N.0/24"; return 1; }
+	ag_pick_subnet || { log "no free 10.251.N.0/24"; return 1; }
 	_ag_bridge "${AG_PREFIX}h" "$AG_SUBNET.1/24" || return 1
 	((AG_L2)) && { _ag_bridge "${AG_PREFIX}l" || return 1; }
 	for node in "${AG_NODES[@]}"; do
@@ -121,7 +126,7 @@ ag_topology() {
 		local ports=()
 		for node in "${AG_NODES[@]}"; do ports+=("$(ag_host_port "$node")"); done
 		"$AG_TOP/scripts/xdp-pass-attach" "$AG_BUILD/src/bpf/xdp-pass.bpf.o" "${ports[@]}" ||
-			{ ag_log "cannot attach the pass-through XDP program to ${ports[*]}"; return 1; }
+			{ log "cannot attach the pass-through XDP program to ${ports[*]}"; return 1; }
 	fi
 	if ((AG_L2)); then
 		ip netns add "$AG_NEIGHBOR_NS" || return 1
@@ -136,15 +141,15 @@ ag_topology() {
 ag_testenv_up() {
 	local out
 	out=$("$AG_TESTENV" up --name "$AG_INSTANCE" --address "$AG_SUBNET.1" --port 0 2>"$AG_WORK/testenv-up.log") ||
-		{ ag_log "kube-testenv up failed:"; tail -20 "$AG_WORK/testenv-up.log" >&2; return 1; }
+		{ log "kube-testenv up failed:"; tail -20 "$AG_WORK/testenv-up.log" >&2; return 1; }
 	AG_ADMIN_KC=$(tail -n 1 <<<"$out")
 	AG_ADMIN_KC=${AG_ADMIN_KC#export KUBECONFIG=}
 	[[ -n $AG_KUBECTL ]] || AG_KUBECTL=$("$AG_TESTENV" bin)/kubectl
-	k apply -k "$AG_TOP/deploy/base" >/dev/null || { ag_log "cannot apply deploy/base"; return 1; }
+	k apply -k "$AG_TOP/deploy/base" >/dev/null || { log "cannot apply deploy/base"; return 1; }
 	"$AG_TESTENV" kubeconfig --name "$AG_INSTANCE" \
 		--user system:serviceaccount:kube-system:l2lb-agent \
 		--group system:serviceaccounts --group system:serviceaccounts:kube-system \
-		--out "$AG_AGENT_KC" >/dev/null 2>&1 || { ag_log "cannot mint the agent identity"; return 1; }
+		--out "$AG_AGENT_KC" >/dev/null 2>&1 || { log "cannot mint the agent identity"; return 1; }
 	local node
 	for node in "${AG_NODES[@]}"; do
 		printf 'apiVersion: v1\nkind: Node\nmetadata:\n  name: %s\n  labels: {kubernetes.io/hostname: %s%s}\n' \
@@ -157,8 +162,10 @@ ag_testenv_up() {
 # ag_api METHOD PATH [BODY] [CONTENT-TYPE]: a request as admin (curl; kubectl
 # 1.20 cannot write status subresources)
 ag_api() {
+	: "${1:?method} ${2:?path}"
 	local dir server
 	dir=$(dirname "$AG_ADMIN_KC")
+	# shellcheck source=/dev/null disable=SC2153 # kube-testenv's config.env sets SERVER
 	server=$(. "$dir/config.env" && printf '%s' "$SERVER")
 	curl -sS --fail --cacert "$dir/pki/ca.crt" -H "Authorization: Bearer $(cat "$dir/admin.token")" \
 		-X "$1" ${3:+-H "Content-Type: ${4:-application/merge-patch+json}" --data "$3"} "$server$2"
@@ -167,13 +174,13 @@ ag_api() {
 ag_node_ready() { # NODE: status Ready=True (no kubelet here)
 	local now
 	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-	ag_api PATCH "/api/v1/nodes/$1/status" \
+	ag_api PATCH "/api/v1/nodes/${1:?node}/status" \
 		"{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"KubeletReady\",\"lastHeartbeatTime\":\"$now\",\"lastTransitionTime\":\"$now\"}]}}" >/dev/null
 }
 
 # ag_start_agent NODE [FLAGS...]: start (or restart) NODE's agent; pid in AG_PID[NODE]
 ag_start_agent() {
-	local node=$1
+	local node=${1:?node}
 	shift
 	LIBXDP_BPFFS=$(ag_bpf_root "$node") setsid nsenter --net="/run/netns/$(ag_ns "$node")" -- \
 		"$AG_BUILD/l2lb-agent" --kubeconfig="$AG_AGENT_KC" --node-name="$node" --devices=net0 \
@@ -188,14 +195,15 @@ AG_AGENT_FLAGS=()
 
 # ag_signal_agent NODE SIGNAL: signal the agent by its PID (no wait)
 ag_signal_agent() {
-	local p=${AG_PID[$1]:-}
-	[[ -n $p ]] && kill "-$2" "$p" 2>/dev/null
+	local p=${AG_PID[${1:?node}]:-} sig=${2:?signal}
+	[[ -n $p ]] && kill "-$sig" "$p" 2>/dev/null
 }
 
 # ag_stop_agent NODE SIGNAL [TIMEOUT_S]: signal it, wait for it to exit
 # (SIGKILL after the timeout); returns how it ended
 ag_stop_agent() {
-	local p=${AG_PID[$1]:-} t=${3:-10} i
+	local p=${AG_PID[${1:?node}]:-} t=${3:-10} i
+	: "${2:?signal}"
 	[[ -n $p ]] || return 0
 	# no "Killed" notice from bash for an intended kill
 	[[ $2 == KILL || $2 == 9 ]] && disown "$p" 2>/dev/null
@@ -205,7 +213,7 @@ ag_stop_agent() {
 		sleep 0.05
 	done
 	if kill -0 "$p" 2>/dev/null; then
-		ag_log "agent $1 (pid $p) still running after $t s: SIGKILL"
+		log "agent $1 (pid $p) still running after $t s: SIGKILL"
 		kill -KILL "$p" 2>/dev/null
 	fi
 	wait "$p" 2>/dev/null
@@ -214,14 +222,14 @@ ag_stop_agent() {
 	return $rc
 }
 
-ag_status() { "$AG_BUILD/l2lb" --status-socket="$(ag_sock "$1")" status; }
-ag_bpf_list() { "$AG_BUILD/l2lb" --bpf-root="$(ag_bpf_root "$1")" bpf l2 list; }
-ag_metrics() { ag_in "$1" curl -s --max-time 5 "http://127.0.0.1:$(ag_metrics_port "$1")/metrics"; }
+ag_status() { "$AG_BUILD/l2lb" --status-socket="$(ag_sock "${1:?node}")" status; }
+ag_bpf_list() { "$AG_BUILD/l2lb" --bpf-root="$(ag_bpf_root "${1:?node}")" bpf l2 list; }
+ag_metrics() { ag_in "${1:?node}" curl -s --max-time 5 "http://127.0.0.1:$(ag_metrics_port "$1")/metrics"; }
 
 # lease helpers
-ag_lease_name() { printf 'cilium-l2announce-%s-%s' "$1" "$2"; } # NS SVC
-ag_holder() { k -n kube-system get lease "$1" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
-ag_transitions() { k -n kube-system get lease "$1" -o jsonpath='{.spec.leaseTransitions}' 2>/dev/null; }
+ag_lease_name() { printf 'cilium-l2announce-%s-%s' "${1:?namespace}" "${2:?service}"; } # NS SVC
+ag_holder() { k -n kube-system get lease "${1:?lease}" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
+ag_transitions() { k -n kube-system get lease "${1:?lease}" -o jsonpath='{.spec.leaseTransitions}' 2>/dev/null; }
 # all l2announce leases as "name holder transitions" lines
 ag_leases() {
 	k -n kube-system get leases -o jsonpath='{range .items[*]}{.metadata.name} {.spec.holderIdentity} {.spec.leaseTransitions}{"\n"}{end}' 2>/dev/null |
@@ -237,7 +245,7 @@ ag_bg() {
 }
 ag_bg_stop() { # PID: stop a helper's process group
 	local p keep=()
-	kill -TERM -- "-$1" 2>/dev/null
+	kill -TERM -- "-${1:?pid}" 2>/dev/null
 	wait "$1" 2>/dev/null
 	for p in "${AG_EXTRA_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
 	AG_EXTRA_PIDS=("${keep[@]}")
@@ -248,10 +256,12 @@ ag_bg_stop() { # PID: stop a helper's process group
 # (bench-lease-watch, a C informer, if built; else kubectl get -w)
 ag_lease_watch() {
 	local w=$AG_BUILD/bench/agent/bench-lease-watch
+	: "${1:?watch file}"
 	if [[ -x $w ]]; then
 		ag_bg env KUBECONFIG="$AG_ADMIN_KC" "$w" kube-system >>"$1" 2>/dev/null </dev/null
 		return
 	fi
+	# shellcheck disable=SC2016 # the inner bash expands $1.. and $EPOCHREALTIME
 	ag_bg bash -c '
 		KUBECONFIG=$1 "$2" -n kube-system get leases -w --request-timeout=0 \
 			-o jsonpath="{.metadata.name} {.spec.holderIdentity} {.spec.leaseTransitions}{\"\\n\"}" 2>/dev/null |
@@ -296,7 +306,7 @@ ag_cleanup() {
 # timestamps, link-layer headers), ready when this returns; pid in AG_CAP_PID
 ag_capture_start() {
 	local i
-	: >"$1.err"
+	: >"${1:?capture file}.err"
 	ag_bg nsenter --net="/run/netns/$AG_NEIGHBOR_NS" -- \
 		tcpdump -i net0 -n -e -l --immediate-mode -tt arp >"$1" 2>"$1.err" </dev/null
 	AG_CAP_PID=$AG_BG_PID
@@ -304,7 +314,7 @@ ag_capture_start() {
 		grep -q 'listening on' "$1.err" 2>/dev/null && return 0
 		sleep 0.05
 	done
-	ag_log "tcpdump did not start: $(cat "$1.err")"
+	log "tcpdump did not start: $(cat "$1.err")"
 	return 1
 }
 ag_capture_stop() { sleep 0.2; ag_bg_stop "$AG_CAP_PID"; }
@@ -312,7 +322,7 @@ ag_capture_stop() { sleep 0.2; ag_bg_stop "$AG_CAP_PID"; }
 # ag_arping_start IP [INTERVAL]: ARP requests from the neighbor until stopped
 ag_arping_start() {
 	ag_bg nsenter --net="/run/netns/$AG_NEIGHBOR_NS" -- \
-		arping -q -I net0 -W "${2:-0.1}" "$1" </dev/null >/dev/null 2>&1
+		arping -q -I net0 -W "${2:-0.1}" "${1:?ip}" </dev/null >/dev/null 2>&1
 	AG_ARPING_PID=$AG_BG_PID
 }
 ag_arping_stop() { ag_bg_stop "$AG_ARPING_PID"; }
@@ -324,7 +334,8 @@ ag_arping_stop() { ag_bg_stop "$AG_ARPING_PID"; }
 # gratuitous announcement for IP (broadcast reply, or request with sender =
 # target): "G <time> <MAC>".
 ag_arp_table() {
-	awk -v ip="$2" -v from="${3:-0}" -v to="${4:-1e12}" '
+	: "${1:?capture file}"
+	awk -v ip="${2:?ip}" -v from="${3:-0}" -v to="${4:-1e12}" '
 	function idx(w,   i) { for (i = 1; i <= NF; i++) if ($i == w) return i; return 0 }
 	{
 		t = $1; src = $2; dst = $4; sub(/,$/, "", dst)
@@ -355,7 +366,8 @@ ag_arp_table() {
 # ag_lease_change WATCHFILE LEASE AFTER [NOT_HOLDER]: wall time of the first
 # event after AFTER naming a holder other than NOT_HOLDER (and not empty)
 ag_lease_change() {
-	awk -v l="$2" -v after="$3" -v old="${4:-}" \
+	: "${1:?watch file}"
+	awk -v l="${2:?lease}" -v after="${3:?after time}" -v old="${4:-}" \
 		'$2 == l && $1 > after && $3 != "-" && $3 != "deleted" && $3 != old { print $1, $3; exit }' "$1"
 }
 
@@ -364,9 +376,9 @@ ag_lease_change() {
 # ag_w_holders WATCHFILE: current "name holder" of every lease (holder - when
 # empty), from the last event of each
 ag_w_holders() {
-	awk '{ h[$2] = $3 } $3 == "deleted" { delete h[$2] } END { for (l in h) print l, h[l] }' "$1" | sort
+	awk '{ h[$2] = $3 } $3 == "deleted" { delete h[$2] } END { for (l in h) print l, h[l] }' "${1:?watch file}" | sort
 }
 # ag_w_last_change WATCHFILE: wall time of the last holder change (or creation)
 ag_w_last_change() {
-	awk '$3 != h[$2] { t = $1; h[$2] = $3 } END { print t + 0 }' "$1"
+	awk '$3 != h[$2] { t = $1; h[$2] = $3 } END { print t + 0 }' "${1:?watch file}"
 }

@@ -1,23 +1,28 @@
 # shellcheck shell=bash
 # Sourced by the integration tests written in shell: one line per check
-# ("ok   - ..." / "FAIL - ..."), counted in $passed and $failed, and polling.
+# ("ok   - ..." / "FAIL - ..."), counted in $passed and $failed, and the
+# shared helpers of scripts/lib/common.sh (die, log, wait_for, ...).
+
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../scripts/lib/common.sh"
 
 passed=0 failed=0
-ok() { echo "ok   - $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL - $*"; failed=$((failed + 1)); }
-check() { # check DESCRIPTION COMMAND...
-	local d=$1
+# ok DESCRIPTION
+ok() {
+	echo "ok   - ${1:?description}"
+	passed=$((passed + 1))
+}
+# fail DESCRIPTION [DETAIL]: DETAIL (e.g. the output that explains the
+# failure) is printed indented below; returns 0, like ok
+fail() {
+	echo "FAIL - ${1:?description}"
+	[[ -z ${2:-} ]] || printf '%s\n' "$2" | sed 's/^/       | /'
+	failed=$((failed + 1))
+	return 0
+}
+# check DESCRIPTION COMMAND...
+check() {
+	local d=${1:?description}
 	shift
 	if "$@"; then ok "$d"; else fail "$d"; fi
-}
-# wait_for SECONDS COMMAND...: retry every 0.1 s until it succeeds; the last
-# try's output is shown (the reason, when it never does)
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while ((SECONDS < end)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	"$@"
 }

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by deploy_test.sh and prometheus_test.sh: a control plane and a
+# Sourced by test-deploy.sh and test-prometheus.sh: a control plane and a
 # "node" of their own, and l2lb's programs run the way deploy/ runs them.
 #
 #   host ── veth (198.18.X.1 | eth0 198.18.X.2) ── netns NODE ── veth (net0 198.19.X.1 | c0 198.19.X.2) ── netns CLIENT
@@ -30,15 +30,13 @@ NE_PIDS=()
 NE_UP=0 # testenv instance started
 
 # shellcheck source=tests/integration/checks.sh
-source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh"
+# shellcheck source=scripts/lib/netns.sh
+source "$L2LB_TOP/scripts/lib/netns.sh"
 k() { "$KUBECTL" "$@"; }
-die() {
-	echo "FAIL - setup: $*"
-	exit 1
-}
 
 ne_stop_pid() { # PID: SIGTERM, SIGKILL after 8 s
-	local p=$1 i
+	local p=${1:?pid} i
 	kill -TERM "$p" 2>/dev/null || return 0
 	for ((i = 0; i < 80; i++)); do
 		kill -0 "$p" 2>/dev/null || break
@@ -74,7 +72,6 @@ ne_net_up() {
 		x=$(((NE_ID + i) % 250 + 1))
 		[[ $used == *" 198.18.$x."* || $used == *$'\n'"198.18.$x."* || $used == "198.18.$x."* ]] || break
 	done
-	NE_X=$x
 	NE_API_ADDR=198.18.$x.1
 	NE_NODE_ADDR=198.18.$x.2
 	NE_SEG=198.19.$x # the node's L2 segment (only inside the namespaces)
@@ -90,10 +87,10 @@ ne_net_up() {
 	mkdir -p "$NE_BPF"
 }
 
-in_node() { nsenter --net="/run/netns/$NE_NODE" -- "$@"; }
-in_client() { nsenter --net="/run/netns/$NE_CLIENT" -- "$@"; }
+in_node() { in_netns "$NE_NODE" "$@"; }
+in_client() { in_netns "$NE_CLIENT" "$@"; }
 ne_mac() { # NETNS DEV
-	ip -n "$1" -o link show "$2" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'
+	ip -n "${1:?netns}" -o link show "${2:?device}" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'
 }
 
 # ---- control plane and identities ----
@@ -108,10 +105,11 @@ ne_testenv_up() {
 }
 
 ne_identity() { # SERVICEACCOUNT OUT: a client certificate as system:serviceaccount:<ns>:<sa>
+	local sa=${1:?service account} out=${2:?output file}
 	"$L2LB_TESTENV" kubeconfig --name "$NE_INSTANCE" \
-		--user "system:serviceaccount:$NE_NAMESPACE:$1" \
+		--user "system:serviceaccount:$NE_NAMESPACE:$sa" \
 		--group system:serviceaccounts --group "system:serviceaccounts:$NE_NAMESPACE" \
-		--out "$2" >/dev/null 2>&1
+		--out "$out" >/dev/null 2>&1
 }
 
 # ---- what the manifests say ----
@@ -119,9 +117,10 @@ ne_identity() { # SERVICEACCOUNT OUT: a client certificate as system:serviceacco
 # ne_configmap_dir DIR: the applied ConfigMap l2lb-config as the kubelet mounts
 # it (files are symlinks through ..data into a timestamped directory)
 ne_configmap_dir() {
-	local dir=$1 ts key keys
+	local dir=${1:?config dir} ts key keys
 	ts="..$(date +%Y_%m_%d_%H_%M_%S.%N)"
 	mkdir -p "$dir/$ts"
+	# shellcheck disable=SC2016 # $k and $v are go-template variables
 	keys=$(k -n "$NE_NAMESPACE" get configmap l2lb-config \
 		-o go-template='{{range $k, $v := .data}}{{$k}}{{"\n"}}{{end}}') || return 1
 	for key in $keys; do
@@ -135,7 +134,7 @@ ne_configmap_dir() {
 # ne_manifest_args KIND NAME: the first container's args, one per line, with
 # $(POD_NAMESPACE) expanded as the kubelet would
 ne_manifest_args() {
-	k -n "$NE_NAMESPACE" get "$1" "$2" \
+	k -n "$NE_NAMESPACE" get "${1:?kind}" "${2:?name}" \
 		-o go-template='{{range (index .spec.template.spec.containers 0).args}}{{.}}{{"\n"}}{{end}}' |
 		sed "s/\$(POD_NAMESPACE)/$NE_NAMESPACE/g"
 }
@@ -152,7 +151,7 @@ ne_manifest_caps() {
 	local caps c out=-all
 	caps=$(k -n "$NE_NAMESPACE" get daemonset l2lb-agent \
 		-o go-template='{{range (index .spec.template.spec.containers 0).securityContext.capabilities.add}}{{.}} {{end}}')
-	for c in $caps; do out+=",+$(tr 'A-Z' 'a-z' <<<"$c")"; done
+	for c in $caps; do out+=",+${c,,}"; done
 	printf '%s\n' "$out"
 }
 
@@ -161,7 +160,7 @@ ne_manifest_caps() {
 # ne_start_operator NAME CONFIGDIR [EXTRA ARGS...]: the Deployment's args, its
 # identity; metrics on a free loopback port (ne_port NAME reads it)
 ne_start_operator() {
-	local name=$1 cfg=$2 args=() a
+	local name=${1:?name} cfg=${2:?config dir} args=() a
 	shift 2
 	while IFS= read -r a; do
 		[[ $a == --config-dir=* ]] && a=--config-dir=$cfg
@@ -175,9 +174,9 @@ ne_start_operator() {
 }
 
 ne_port() { # NAME: port of "serving metrics and health" in its log
-	local i p
+	local name=${1:?name} i p
 	for ((i = 0; i < 50; i++)); do
-		p=$(sed -n 's/.*msg="serving metrics and health".* port=\([0-9]*\).*/\1/p' "$NE_WORK/$1.log" | tail -1)
+		p=$(sed -n 's/.*msg="serving metrics and health".* port=\([0-9]*\).*/\1/p' "$NE_WORK/$name.log" | tail -1)
 		[[ -n $p && $p != 0 ]] && { echo "$p"; return 0; }
 		sleep 0.1
 	done
@@ -188,7 +187,7 @@ ne_port() { # NAME: port of "serving metrics and health" in its log
 # DaemonSet's args and capabilities, its identity, generic XDP (veth), its
 # bpffs and status socket under the test's own paths
 ne_start_agent() {
-	local name=$1 cfg=$2 args=() a caps nnp
+	local name=${1:?name} cfg=${2:?config dir} args=() a caps nnp
 	shift 2
 	while IFS= read -r a; do
 		[[ $a == --config-dir=* ]] && a=--config-dir=$cfg
@@ -196,7 +195,7 @@ ne_start_agent() {
 	done < <(ne_manifest_args daemonset l2lb-agent)
 	caps=$(ne_manifest_caps)
 	nnp=$(ne_manifest_nnp)
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086 # $nnp is one word or none
 	NODE_NAME=$NE_NODE POD_NAMESPACE=$NE_NAMESPACE LIBXDP_BPFFS=$NE_BPF \
 		nsenter --net="/run/netns/$NE_NODE" -- \
 		setpriv $nnp --bounding-set="$caps" --inh-caps=-all -- \
@@ -225,11 +224,11 @@ EOF
 }
 
 # ne_http URL: body of a GET from the host (127.0.0.1 or the node's address)
-ne_http() { curl -fsS --max-time 3 "$1"; }
+ne_http() { curl -fsS --max-time 3 "${1:?url}"; }
 
 ne_report() { # NAME
-	local f
-	echo "$1: $passed passed, $failed failed"
+	local name=${1:?test name} f
+	echo "$name: $passed passed, $failed failed"
 	for f in "$NE_WORK"/*.log; do
 		[[ $f == */testenv.log ]] && continue
 		if grep -q 'level=error' "$f"; then

@@ -33,6 +33,7 @@ for spec in "${cores[@]}"; do
 	from_libs=$(grep -E '^(curl_|yaml_|sd_|MHD_|bpf_|xdp_|mnl_)' <<<"$needs" || true)
 	if [[ -n $from_forbidden || -n $from_libs ]]; then
 		echo "FAIL $(basename "$core") reaches outside its layer:" >&2
+		# shellcheck disable=SC2086 # one symbol per word
 		printf '  %s\n' $from_forbidden $from_libs >&2
 		bad=1
 		continue

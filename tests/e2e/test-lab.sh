@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end tests of the seed lab (lab/lab), run by `make test` as root.
 #
-#   lab-e2e.sh scenario   lab/lab up with every step; the steps in
+#   test-lab.sh scenario   lab/lab up with every step; the steps in
 #                         $L2LB_E2E_ASSERT must pass; the lab must come up in
 #                         under $L2LB_E2E_MAX_UP seconds; the network path
 #                         without l2lb (lab/lab selfcheck) must work; then
 #                         lab/lab down must leave nothing behind
-#   lab-e2e.sh interrupt  kill `lab/lab up` during the control plane's start,
+#   test-lab.sh interrupt  kill `lab/lab up` during the control plane's start,
 #                         then `down` must leave nothing; kill it while it
 #                         starts the nodes, during step 1 and during step 2:
 #                         each time `up` again must work; kill `down`
@@ -15,7 +15,13 @@
 # L2LB_E2E_ASSERT: steps that must pass (default: all eight).
 set -euo pipefail
 
-TOP=${L2LB_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+TOP=${L2LB_TOP:-$(cd "$HERE/../.." && pwd)}
+PROG=e2e
+# shellcheck source=scripts/lib/common.sh
+source "$HERE/../../scripts/lib/common.sh"
+# shellcheck source=scripts/lib/proc.sh
+source "$HERE/../../scripts/lib/proc.sh"
 export L2LB_BUILD=${L2LB_BUILD:-$TOP/build}
 LAB=$TOP/lab/lab
 STATE=/run/l2lb-lab
@@ -36,19 +42,13 @@ pidfile_pids() { # the PIDs (with start times) recorded by the lab and its contr
 }
 
 lab_running() { # a lab that someone else runs: never touch it
-	local pid st cur
-	while read -r pid st; do
-		[[ $pid =~ ^[0-9]+$ ]] || continue
-		cur=$(awk '{print $22}' "/proc/$pid/stat" 2>/dev/null) || continue
-		[[ $cur == "$st" ]] && return 0
-	done < <(pidfile_pids)
-	return 1
+	pidfiles_alive "$STATE"/pids/*/*.pid "$TESTENV_STATE"/*.pid
 }
 
 # Nothing of the lab may be left: namespaces, links, bridges, processes, BPF
 # pins, state. $1: "PID STARTTIME" lines recorded before `down`.
 check_clean() {
-	local recorded=$1 left=() ns pid st cur l p
+	local recorded=${1?recorded pids (may be none)} left=() ns pid st cur l p
 	for ns in $(ip netns list | awk '{print $1}'); do
 		case $ns in
 		kind-control-plane | kind-worker | kind-worker2 | clab-garp-demo-neighbor | pod-*) left+=("netns $ns") ;;
@@ -59,8 +59,8 @@ check_clean() {
 	done
 	while read -r pid st; do
 		[[ $pid =~ ^[0-9]+$ ]] || continue
-		cur=$(awk '$3 != "Z" {print $22}' "/proc/$pid/stat" 2>/dev/null) || continue
-		[[ -n $cur && $cur == "$st" ]] && left+=("process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-80))")
+		cur=$(proc_starttime "$pid") || continue
+		[[ $cur == "$st" ]] && left+=("process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-80))")
 	done <<<"$recorded"
 	for p in /proc/[0-9]*; do
 		grep -qaE '/run/l2lb-lab/|/run/l2lb-testenv/lab/|l2lb-deathstar' "$p/cmdline" 2>/dev/null || continue
@@ -102,7 +102,7 @@ cleanup() {
 
 # start_up LOG [env...]: `lab/lab up` in its own process group, in the background
 start_up() {
-	local logf=$1
+	local logf=${1:?log file}
 	shift
 	env "$@" setsid "$LAB" up >"$logf" 2>&1 &
 	UP_PID=$!

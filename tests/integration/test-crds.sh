@@ -10,33 +10,23 @@
 # Exit 0 when every check passes; prints one line per check and a summary
 # "N passed, N failed". Every object the test creates is deleted again, also on
 # failure or interruption.
+# Not set -e: a failed check is counted (checks.sh) and the next one runs.
 set -uo pipefail
 
 : "${KUBECONFIG:?KUBECONFIG must point to a kube-testenv instance with the CRDs}"
 : "${KUBECTL:?KUBECTL must be the path of the cached kubectl 1.20}"
 export KUBECONFIG
 
-REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+REPO_ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
+# shellcheck source=tests/integration/checks.sh
+source "$REPO_ROOT/tests/integration/checks.sh"
 MANIFESTS=$REPO_ROOT/lab/manifests
 POOLS=ciliumloadbalancerippools.cilium.io
 POLICIES=ciliuml2announcementpolicies.cilium.io
 T=crdtest-$$ # prefix of the objects this test creates
 TMP=$(mktemp -d)
 
-passed=0
-failed=0
 CREATED=() # "resource/name" created by this test, deleted on exit
-
-ok() {
-	passed=$((passed + 1))
-	printf 'ok   - %s\n' "$1"
-}
-fail() {
-	failed=$((failed + 1))
-	printf 'FAIL - %s\n' "$1"
-	[[ -n ${2:-} ]] && printf '%s\n' "$2" | sed 's/^/       | /'
-	return 0
-}
 
 # A private discovery cache: a shared one may predate the CRDs of this instance.
 k() { "$KUBECTL" --cache-dir "$TMP/kube-cache" "$@"; }
@@ -89,7 +79,7 @@ setup_curl
 
 # api METHOD PATH [BODYFILE] -> prints body; HTTP status in $TMP/code
 api() {
-	local method=$1 path=$2 body=${3:-}
+	local method=${1:?method} path=${2:?path} body=${3:-}
 	local args=(-sS --max-time 20 -X "$method" -o "$TMP/resp" -w '%{http_code}' "${CURL_AUTH[@]}")
 	[[ -n $body ]] && args+=(-H 'Content-Type: application/json' --data-binary "@$body")
 	curl "${args[@]}" "$SERVER$path" >"$TMP/code" 2>"$TMP/curl-err" || echo 000 >"$TMP/code"
@@ -103,7 +93,7 @@ jget() { # jget RESOURCE NAME JSONPATH
 
 # expect_reject DESCRIPTION EXPECTED-SUBSTRING (manifest on stdin)
 expect_reject() {
-	local desc=$1 want=$2 out rc name kind
+	local desc=${1:?description} want=${2:?expected error} out rc name kind
 	cat >"$TMP/bad.yaml"
 	name=$(sed -n 's/^  name: *//p' "$TMP/bad.yaml" | head -1)
 	kind=$(sed -n 's/^kind: *//p' "$TMP/bad.yaml" | head -1)
@@ -466,5 +456,5 @@ echo "# deletion"
 if out=$(k delete $POOLS "$T-blocks" 2>&1) && ! exists $POOLS "$T-blocks"; then ok "delete $T-blocks"; else fail "delete $T-blocks" "$out"; fi
 
 echo
-echo "crds_test: $passed passed, $failed failed"
+echo "test-crds: $passed passed, $failed failed"
 ((failed == 0))

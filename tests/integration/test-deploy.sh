@@ -21,11 +21,12 @@
 # It starts its own control plane on a veth address (the node's namespace must
 # reach it), so it leaves the shared instance alone.
 # Env: KUBECTL, L2LB_TESTENV, L2LB_BUILD, L2LB_TOP (KUBECONFIG is replaced).
+# Not set -e: a failed check is counted (checks.sh) and the next one runs.
 set -uo pipefail
 
 NE_TAG=dpl
-# shellcheck source=nodeenv.sh
-source "$(dirname "$0")/nodeenv.sh"
+# shellcheck source=tests/integration/nodeenv.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/nodeenv.sh"
 trap ne_cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -93,7 +94,7 @@ printf 'apiVersion: v1\nkind: Config\nclusters: []\n' >"$NE_WORK/bad.kubeconfig"
 # directory get the program past configuration (exit 2 and a message naming
 # the key otherwise) to the kubeconfig, where it stops (exit 1)
 accepts() {
-	local prog=$1 dir=$2 args=() a kind rc
+	local prog=${1:?program} dir=${2:?config dir} args=() a kind rc
 	shift 2
 	[[ $prog == l2lb-operator ]] && kind=deployment || kind=daemonset
 	while IFS= read -r a; do
@@ -212,6 +213,7 @@ check "l2lb bpf l2 list shows the entry" \
 	bash -c "'$L2LB_BUILD/l2lb' bpf l2 list --bpf-root='$NE_BPF/l2lb' | grep -q '^$NE_SEG.100 '"
 # restart with the DaemonSet's capabilities: the responder stays attached and
 # must be re-adopted (BPF_PROG_GET_FD_BY_ID: CAP_SYS_ADMIN)
+# shellcheck disable=SC2154 # ne_start_agent l2lb-agent set it (eval)
 ne_stop_pid "$pid_l2lb_agent"
 ne_start_agent l2lb-agent "$NE_WORK/config-seed"
 check "agent restarted: re-adopts the attached responder (no permission error)" \
@@ -221,10 +223,10 @@ check "agent restarted: ready again, same holder, still answering" wait_for 10 r
 
 # ---- sufficient: every right the programs use is granted ----
 may_all() { # WHO RIGHT...: `kubectl auth can-i` says yes to each
-	local who=$1 r
+	local who=${1:?identity} r
 	shift
 	for r in "$@"; do
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2086 # RIGHT is "VERB RESOURCE [FLAGS]": split on purpose
 		can "as_$who" auth can-i $r || { echo "     $who lacks: $r"; return 1; }
 	done
 }
@@ -262,4 +264,4 @@ check "operator may not change a Service (label)" forbidden as_op -n "$ns" label
 check "operator may not read Secrets" forbidden as_op -n kube-system get secrets
 check "operator may not write policies' status" cannot as_op auth can-i patch ciliuml2announcementpolicies.cilium.io --subresource=status
 
-ne_report deploy_test
+ne_report test-deploy

@@ -27,19 +27,20 @@
 # Env: KUBECTL, L2LB_TESTENV, L2LB_BUILD, L2LB_TOP (KUBECONFIG is not used: the
 # agents need an apiserver reachable from their namespaces, so the test runs
 # its own instance).
+# Not set -e: a failed check is counted (checks.sh) and the next one runs.
 set -uo pipefail
 
 : "${KUBECTL:?} ${L2LB_TESTENV:?} ${L2LB_BUILD:?} ${L2LB_TOP:?}"
 AG_TESTENV=$L2LB_TESTENV AG_BUILD=$L2LB_BUILD AG_TOP=$L2LB_TOP AG_KUBECTL=$KUBECTL
 # shellcheck source=tests/integration/agents-lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/agents-lib.sh"
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/agents-lib.sh"
 
 # the seed's timings, and margins for a busy 2-core machine
 DURATION=3.0 RETRY=0.5 RENEW=1.0
 MARGIN=${L2LB_TEST_MARGIN:-0.7}
 
 # shellcheck source=tests/integration/checks.sh
-source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh"
 fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 fle() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 none() { [[ -z $("$@") ]]; } # COMMAND...: prints nothing
@@ -63,7 +64,6 @@ SVCS=(svc0 svc1 svc2 svc3)
 declare -A SVC_IP=([svc0]=12.0.0.100 [svc1]=12.0.0.101 [svc2]=12.0.0.102 [svc3]=12.0.0.103)
 NS=default
 lease_of() { ag_lease_name "$NS" "$1"; }
-WORKERS=(kind-worker kind-worker2)
 other_worker() { [[ $1 == kind-worker ]] && echo kind-worker2 || echo kind-worker; }
 
 t_start=$SECONDS
@@ -148,6 +148,7 @@ exactly_one_reply() { # SVC
 	[[ $(wc -l <<<"$table") -ge 5 ]] || { echo "  $1: fewer than 5 requests captured"; return 1; }
 	if awk -v m="$mac" '$3 != 1 || $4 != m { bad = 1 } END { exit !bad }' <<<"$table"; then
 		echo "  $1 ($ip, holder MAC $mac):"
+		# shellcheck disable=SC2001 # indents every line of the table
 		sed 's/^/    /' <<<"$table"
 		return 1
 	fi
@@ -164,9 +165,11 @@ H=$(holder_of "$s")
 st=$(ag_status "$H" 2>&1)
 check "9. l2lb status: the holder's lease is listed with role holder" \
 	grep -qE "^ +$(lease_of "$s") +$NS/$s +$H +holder" <<<"$st"
+# shellcheck disable=SC2016 # an awk program: awk expands its $ fields
 check "9. l2lb status: ${SVC_IP[$s]} announced on net0, live, with counters (>= 5 requests, >= 5 replies)" \
 	awk -v ip="${SVC_IP[$s]}" '$1 == ip && $2 == "net0" && $3 == "live" && $4 >= 5 && $5 >= 5 { f = 1 } END { exit !f }' <<<"$st"
 bl=$(ag_bpf_list "$H" 2>&1)
+# shellcheck disable=SC2016 # an awk program: awk expands its $ fields
 check "9. l2lb bpf l2 list: the entry, live, with counters" \
 	awk -v ip="${SVC_IP[$s]}" '$1 == ip && $3 == "live" && $(NF-1) >= 5 && $NF >= 5 { f = 1 } END { exit !f }' <<<"$bl"
 no_live_entry() { ! live_entry "$@"; }
@@ -222,7 +225,7 @@ grep -q 're-adopt\|readopt' "$AG_WORK/$H.log" && echo "     the agent log report
 # ---- 4. SIGTERM with --release-on-shutdown: takeover within one retry period ----
 # measure_takeover NAME OLD T0 CAPTURE: prints "lease ΔL answer ΔA" relative to T0
 measure_takeover() {
-	local lease=$1 old=$2 t0=$3 capf=$4 ip=$5 l a
+	local lease=${1:?lease} old=${2:?old holder} t0=${3:?start time} capf=${4:?capture file} ip=${5:?ip} l a
 	l=$(ag_lease_change "$AG_WORK/leases.watch" "$lease" "$t0" "$old" | awk '{ print $1 }')
 	a=$(ag_arp_table "$capf" "$ip" "$t0" | awk -v m="$(ag_mac "$old")" '$1 == "R" && $3 >= 1 && $4 != m { print $2; exit }')
 	printf '%s %s\n' "$([[ -n $l ]] && fsub "$l" "$t0" || echo none)" "$([[ -n $a ]] && fsub "$a" "$t0" || echo none)"
@@ -329,10 +332,13 @@ check "7. freeze: the frozen holder fell silent (liveness gate) before $O answer
 # most that long after the freeze (+ the 50 ms between requests)
 check "7. freeze: $H stopped answering within renew deadline + retry period (+ 0.3 s) of the freeze" \
 	fle "$(fsub "${last_old:-99}" "$t0")" "$(fadd "$(fadd "$RENEW" "$RETRY")" 0.3)"
+# shellcheck disable=SC2016 # an awk program: awk expands its $ fields
 check "7. freeze: never two answers for one request (all $(grep -c '^R' <<<"$table") requests)" \
 	none awk '$1 == "R" && ($3 > 1 || $4 ~ /,/)' <<<"$table"
+# shellcheck disable=SC2016 # an awk program: awk expands its $ fields
 check "7. thawed: $H neither answers nor announces after SIGCONT" \
 	none awk -v m="$mh" -v t="$t_cont" '$2 > t && $0 ~ m' <<<"$table"
+# shellcheck disable=SC2016 # an awk program: awk expands its $ fields
 check "7. thawed: $O answered every request after SIGCONT" \
 	none awk -v m="$mo" -v t="$t_cont" '$1 == "R" && $2 > t && ($3 != 1 || $4 != m)' <<<"$table"
 check "7. thawed: $H's agent knows it is no longer the holder" \
@@ -374,7 +380,7 @@ if [[ -f $pass_obj ]]; then
 	wait_for 10 status_has "$D" '^Synced: +yes'
 	check "10. responder blocked by another program: $D reports not ready" status_has "$D" '^Ready: +no'
 	ag_stop_agent "$O" KILL 5
-	sleep $(fadd "$DURATION" 1.5)
+	sleep "$(fadd "$DURATION" 1.5)"
 	check "10. ... and takes no lease when $O dies" holds_nothing "$D"
 	ip -n "$(ag_ns "$D")" link set dev net0 "$xdpflag" off
 	t_free=$SECONDS
@@ -387,6 +393,7 @@ if [[ -f $pass_obj ]]; then
 fi
 
 # ---- 6. the control plane never held anything ----
+# shellcheck disable=SC2016 # an awk program: awk expands its $ fields
 cp_never_held() { [[ -s $AG_WORK/leases.watch ]] && none awk '$3 == "kind-control-plane"' "$AG_WORK/leases.watch"; }
 cp_no_entries() { [[ $(ag_bpf_list kind-control-plane | grep -c '^12\.') == 0 ]]; }
 check "6. nodeSelector: kind-control-plane never held a lease (watched all along: $(wc -l <"$AG_WORK/leases.watch") events)" \
@@ -402,5 +409,5 @@ for n in "${AG_NODES[@]}"; do
 		head <<<"$errs"
 	fi
 done
-echo "agent_test: $passed passed, $failed failed ($((SECONDS - t_start)) s)"
+echo "test-agent: $passed passed, $failed failed ($((SECONDS - t_start)) s)"
 [[ $failed -eq 0 ]]

@@ -27,7 +27,7 @@ fail() {
 	exit 1
 }
 check() { # NAME EXPECTED-STATUS CURL-ARGS... ; body in $BODY
-	local name=$1 want=$2 got
+	local name=${1:?name} want=${2:?want} got
 	shift 2
 	BODY=$(curl -s -w '\n%{http_code}' --max-time 3 "$@") || fail "$name: curl failed"
 	got=${BODY##*$'\n'}

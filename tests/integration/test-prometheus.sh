@@ -10,11 +10,12 @@
 # Prometheus listens on a free loopback port with a temporary storage
 # directory, and is stopped by its PID.
 # Env: KUBECTL, L2LB_TESTENV, L2LB_BUILD, L2LB_TOP (KUBECONFIG is replaced).
+# Not set -e: a failed check is counted (checks.sh) and the next one runs.
 set -uo pipefail
 
 NE_TAG=prom
-# shellcheck source=nodeenv.sh
-source "$(dirname "$0")/nodeenv.sh"
+# shellcheck source=tests/integration/nodeenv.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/nodeenv.sh"
 trap ne_cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -61,7 +62,7 @@ ne_create_node || die "cannot create Node $NE_NODE"
 ne_start_operator op-0 "$NE_WORK/config"
 ne_start_operator op-1 "$NE_WORK/config"
 ne_start_agent agent "$NE_WORK/config"
-op0_port=$(ne_port op-0) && op1_port=$(ne_port op-1) || die "the operators do not serve metrics"
+{ op0_port=$(ne_port op-0) && op1_port=$(ne_port op-1); } || die "the operators do not serve metrics"
 ip=$NE_SEG.100
 wait_for 20 bash -c "[[ \$('$KUBECTL' -n kube-system get lease cilium-l2announce-$ns-web -o jsonpath='{.spec.holderIdentity}') == $NE_NODE ]]" >/dev/null ||
 	die "the agent did not acquire the lease"
@@ -90,7 +91,7 @@ scrape_configs:
         labels: {node: "$NE_NODE"}
 EOF
 prom_port=
-for attempt in 1 2 3; do
+for _attempt in 1 2 3; do
 	prom_port=$(free_port) || die "no free port"
 	prometheus --config.file="$NE_WORK/prometheus.yml" --storage.tsdb.path="$NE_WORK/prometheus-data" \
 		--web.listen-address="127.0.0.1:$prom_port" --storage.tsdb.retention.time=1h \
@@ -117,7 +118,7 @@ prom_is() {
 }
 # expect DESCRIPTION QUERY OP NUMBER: within 20 s (a few scrapes)
 expect() {
-	local d=$1
+	local d=${1:?description}
 	shift
 	if wait_for 20 prom_is "$@" >/dev/null; then
 		ok "$d"
@@ -196,4 +197,4 @@ expect "l2lb_responder_replies_total{ip=\"$ip\",device=\"net0\"} counts the repl
 
 ne_stop_pid "$prom_pid"
 check "Prometheus stopped (by its PID)" bash -c "! kill -0 $prom_pid 2>/dev/null"
-ne_report prometheus_test
+ne_report test-prometheus
