@@ -260,82 +260,20 @@ static void decode_meta(struct jd *d, json_t *obj, struct k8s_meta *m, annotatio
         }
 }
 
-void k8s_conditions_done(struct k8s_conditions *c)
-{
-        for (size_t i = 0; i < c->n; i++) {
-                free(c->items[i].type);
-                free(c->items[i].status);
-                free(c->items[i].reason);
-                free(c->items[i].message);
-                free(c->items[i].last_transition_time);
-        }
-        free(c->items);
-        c->items = NULL;
-        c->n = 0;
-}
-
 static void decode_conditions(struct jd *d, json_t *status, const char *path,
                               struct k8s_conditions *c)
 {
-        json_t *a = jd_arr(d, status, "conditions", path), *e;
-        size_t i;
+        json_t *a = jd_arr(d, status, "conditions", path);
+        _cleanup_free_ char *p = NULL;
+        char *err = NULL;
 
         if (!a)
                 return;
-        c->items = calloc(json_array_size(a) + 1, sizeof(struct k8s_condition));
-        if (!c->items) {
-                jd_fail(d, "out of memory");
-                return;
+        p = xasprintf("%s.conditions", path);
+        if (k8s_conditions_from_json(a, p, c, &err) < 0) {
+                jd_fail(d, "%s", err);
+                free(err);
         }
-        json_array_foreach(a, i, e)
-        {
-                struct k8s_condition *k = &c->items[c->n];
-
-                if (!json_is_object(e)) {
-                        jd_fail(d, "%s.conditions[%zu]: expected an object", path, i);
-                        return;
-                }
-                k->type = jd_str(d, e, "type", "conditions[]");
-                k->status = jd_str_default(d, e, "status", "conditions[]", "Unknown");
-                k->reason = jd_str_default(d, e, "reason", "conditions[]", "");
-                k->message = jd_str_default(d, e, "message", "conditions[]", "");
-                k->observed_generation = jd_int(d, e, "observedGeneration", "conditions[]", 0);
-                k->last_transition_time = jd_str(d, e, "lastTransitionTime", "conditions[]");
-                c->n++;
-                if (!d->error && !k->type)
-                        jd_fail(d, "%s.conditions[%zu].type: missing", path, i);
-        }
-}
-
-const struct k8s_condition *k8s_conditions_find(const struct k8s_conditions *c,
-                                                  const char *type)
-{
-        for (size_t i = 0; c && i < c->n; i++)
-                if (streq_ptr(c->items[i].type, type))
-                        return &c->items[i];
-        return NULL;
-}
-
-json_t *k8s_conditions_to_json(const struct k8s_conditions *c)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; c && i < c->n; i++) {
-                const struct k8s_condition *k = &c->items[i];
-                json_t *o = json_object();
-
-                json_object_set_new(o, "type", json_string(k->type));
-                json_object_set_new(o, "status", json_string(strempty(k->status)));
-                json_object_set_new(o, "observedGeneration",
-                                    json_integer(k->observed_generation));
-                if (k->last_transition_time)
-                        json_object_set_new(o, "lastTransitionTime",
-                                            json_string(k->last_transition_time));
-                json_object_set_new(o, "reason", json_string(strempty(k->reason)));
-                json_object_set_new(o, "message", json_string(strempty(k->message)));
-                json_array_append_new(a, o);
-        }
-        return a;
 }
 
 /* ---- Service ---- */
