@@ -92,7 +92,7 @@ int l2pol_from_k8s(const struct k8s_l2policy *k, struct l2pol **ret)
         if (r >= 0)
                 r = compile_interfaces(p, k->interfaces);
         if (r >= 0)
-                r = conditions_copy(&p->conditions, &k->conditions);
+                k8s_conditions_copy(&p->conditions, &k->conditions);
         if (r < 0) {
                 l2pol_free(p);
                 return r;
