@@ -23,10 +23,8 @@ static void jd_fail(struct jd *d, const char *fmt, ...)
                 return;
         va_start(ap, fmt);
         if (vasprintf(&d->error, fmt, ap) < 0)
-                d->error = NULL;
+                oom();
         va_end(ap);
-        if (!d->error)
-                d->error = strdup("out of memory");
 }
 
 /* NULL if absent or null; error if present with another type. */
@@ -58,14 +56,8 @@ static json_t *jd_get(struct jd *d, json_t *obj, const char *key, const char *pa
 static char *jd_str(struct jd *d, json_t *obj, const char *key, const char *path)
 {
         json_t *v = jd_get(d, obj, key, path, JSON_STRING);
-        char *s;
 
-        if (!v)
-                return NULL;
-        s = strdup(json_string_value(v));
-        if (!s)
-                jd_fail(d, "out of memory");
-        return s;
+        return v ? xstrdup(json_string_value(v)) : NULL;
 }
 
 static char *jd_str_default(struct jd *d, json_t *obj, const char *key, const char *path,
@@ -73,11 +65,8 @@ static char *jd_str_default(struct jd *d, json_t *obj, const char *key, const ch
 {
         char *s = jd_str(d, obj, key, path);
 
-        if (!s && !d->error) {
-                s = strdup(def);
-                if (!s)
-                        jd_fail(d, "out of memory");
-        }
+        if (!s && !d->error)
+                s = xstrdup(def);
         return s;
 }
 
@@ -109,14 +98,10 @@ static json_t *jd_arr(struct jd *d, json_t *obj, const char *key, const char *pa
 static char **jd_strv(struct jd *d, json_t *obj, const char *key, const char *path)
 {
         json_t *a = jd_arr(d, obj, key, path);
-        char **v = calloc(1, sizeof(char *));
+        char **v = xnew(char *, 1);
         size_t i;
         json_t *e;
 
-        if (!v) {
-                jd_fail(d, "out of memory");
-                return NULL;
-        }
         json_array_foreach(a, i, e)
         {
                 if (!json_is_string(e)) {
@@ -314,12 +299,10 @@ void k8s_service_free(struct k8s_service *s)
 int k8s_service_decode(json_t *json, struct k8s_service **ret, char **ret_error)
 {
         struct jd d = {0};
-        struct k8s_service *s = calloc(1, sizeof(*s));
+        struct k8s_service *s = xnew(struct k8s_service, 1);
         json_t *spec, *status, *ports, *sel, *lb, *ingress, *e;
         size_t i;
 
-        if (!s)
-                return -ENOMEM;
         if (!json_is_object(json))
                 jd_fail(&d, "Service: expected an object");
         decode_meta(&d, json, &s->meta, keep_service_annotation);
@@ -335,9 +318,7 @@ int k8s_service_decode(json_t *json, struct k8s_service **ret, char **ret_error)
         s->ip_families = jd_strv(&d, spec, "ipFamilies", "spec");
         ports = jd_arr(&d, spec, "ports", "spec");
         if (ports) {
-                s->ports = calloc(json_array_size(ports) + 1, sizeof(*s->ports));
-                if (!s->ports)
-                        jd_fail(&d, "out of memory");
+                s->ports = xnew(struct k8s_service_port, json_array_size(ports) + 1);
                 json_array_foreach(ports, i, e)
                 {
                         struct k8s_service_port *p;
@@ -367,9 +348,7 @@ int k8s_service_decode(json_t *json, struct k8s_service **ret, char **ret_error)
         lb = jd_obj(&d, status, "loadBalancer", "status");
         ingress = jd_arr(&d, lb, "ingress", "status.loadBalancer");
         if (ingress) {
-                s->ingress = calloc(json_array_size(ingress) + 1, sizeof(*s->ingress));
-                if (!s->ingress)
-                        jd_fail(&d, "out of memory");
+                s->ingress = xnew(struct k8s_lb_ingress, json_array_size(ingress) + 1);
                 json_array_foreach(ingress, i, e)
                 {
                         struct k8s_lb_ingress *g;
@@ -421,12 +400,10 @@ void k8s_node_free(struct k8s_node *n)
 int k8s_node_decode(json_t *json, struct k8s_node **ret, char **ret_error)
 {
         struct jd d = {0};
-        struct k8s_node *n = calloc(1, sizeof(*n));
+        struct k8s_node *n = xnew(struct k8s_node, 1);
         json_t *spec, *status, *conds, *e;
         size_t i;
 
-        if (!n)
-                return -ENOMEM;
         if (!json_is_object(json))
                 jd_fail(&d, "Node: expected an object");
         decode_meta(&d, json, &n->meta, NULL);
@@ -469,23 +446,19 @@ void k8s_endpointslice_free(struct k8s_endpointslice *e)
 int k8s_endpointslice_decode(json_t *json, struct k8s_endpointslice **ret, char **ret_error)
 {
         struct jd d = {0};
-        struct k8s_endpointslice *s = calloc(1, sizeof(*s));
+        struct k8s_endpointslice *s = xnew(struct k8s_endpointslice, 1);
         json_t *eps, *e;
         size_t i;
 
-        if (!s)
-                return -ENOMEM;
         if (!json_is_object(json))
                 jd_fail(&d, "EndpointSlice: expected an object");
         decode_meta(&d, json, &s->meta, NULL);
         s->address_type = jd_str_default(&d, json, "addressType", "", "IPv4");
-        if (!d.error && labels_get(&s->meta.labels, "kubernetes.io/service-name"))
-                s->service_name = strdup(labels_get(&s->meta.labels, "kubernetes.io/service-name"));
+        if (!d.error)
+                s->service_name = xstrdup(labels_get(&s->meta.labels, "kubernetes.io/service-name"));
         eps = jd_arr(&d, json, "endpoints", "");
         if (eps) {
-                s->endpoints = calloc(json_array_size(eps) + 1, sizeof(*s->endpoints));
-                if (!s->endpoints)
-                        jd_fail(&d, "out of memory");
+                s->endpoints = xnew(struct k8s_endpoint, json_array_size(eps) + 1);
                 json_array_foreach(eps, i, e)
                 {
                         struct k8s_endpoint *ep;
@@ -507,7 +480,7 @@ int k8s_endpointslice_decode(json_t *json, struct k8s_endpointslice **ret, char 
                                 json_t *h = json_object_get(topo, "kubernetes.io/hostname");
 
                                 if (json_is_string(h))
-                                        ep->node_name = strdup(json_string_value(h));
+                                        ep->node_name = xstrdup(json_string_value(h));
                         }
                 }
         }
@@ -535,11 +508,9 @@ void k8s_lease_free(struct k8s_lease *l)
 int k8s_lease_decode(json_t *json, struct k8s_lease **ret, char **ret_error)
 {
         struct jd d = {0};
-        struct k8s_lease *l = calloc(1, sizeof(*l));
+        struct k8s_lease *l = xnew(struct k8s_lease, 1);
         json_t *spec;
 
-        if (!l)
-                return -ENOMEM;
         if (!json_is_object(json))
                 jd_fail(&d, "Lease: expected an object");
         decode_meta(&d, json, &l->meta, NULL);
@@ -618,17 +589,11 @@ void k8s_ippool_free(struct k8s_ippool *p)
 static void decode_blocks(struct jd *d, json_t *spec, const char *key, struct k8s_ippool *p)
 {
         json_t *a = jd_arr(d, spec, key, "spec"), *e;
-        struct k8s_pool_block *nb;
         size_t i;
 
         if (!a || json_array_size(a) == 0)
                 return;
-        nb = realloc(p->blocks, (p->n_blocks + json_array_size(a)) * sizeof(*nb));
-        if (!nb) {
-                jd_fail(d, "out of memory");
-                return;
-        }
-        p->blocks = nb;
+        p->blocks = xreallocarray(p->blocks, p->n_blocks + json_array_size(a), sizeof(*p->blocks));
         json_array_foreach(a, i, e)
         {
                 struct k8s_pool_block *b;
@@ -650,12 +615,10 @@ static void decode_blocks(struct jd *d, json_t *spec, const char *key, struct k8
 int k8s_ippool_decode(json_t *json, struct k8s_ippool **ret, char **ret_error)
 {
         struct jd d = {0};
-        struct k8s_ippool *p = calloc(1, sizeof(*p));
+        struct k8s_ippool *p = xnew(struct k8s_ippool, 1);
         json_t *spec, *status, *sel;
         char *aflip;
 
-        if (!p)
-                return -ENOMEM;
         if (!json_is_object(json))
                 jd_fail(&d, "CiliumLoadBalancerIPPool: expected an object");
         decode_meta(&d, json, &p->meta, keep_ippool_annotation);
@@ -699,11 +662,9 @@ void k8s_l2policy_free(struct k8s_l2policy *p)
 int k8s_l2policy_decode(json_t *json, struct k8s_l2policy **ret, char **ret_error)
 {
         struct jd d = {0};
-        struct k8s_l2policy *p = calloc(1, sizeof(*p));
+        struct k8s_l2policy *p = xnew(struct k8s_l2policy, 1);
         json_t *spec, *status, *sel;
 
-        if (!p)
-                return -ENOMEM;
         if (!json_is_object(json))
                 jd_fail(&d, "CiliumL2AnnouncementPolicy: expected an object");
         decode_meta(&d, json, &p->meta, NULL);
