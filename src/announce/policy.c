@@ -67,7 +67,7 @@ int l2pol_from_k8s(const struct k8s_l2policy *k, struct l2pol **ret)
         if (r >= 0)
                 r = selector_copy(k->node_selector, &p->node_selector);
         if (r >= 0)
-                r = conditions_copy(&p->conditions, &k->conditions);
+                k8s_conditions_copy(&p->conditions, &k->conditions);
         if (r < 0) {
                 l2pol_free(p);
                 return r;

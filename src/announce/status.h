@@ -18,12 +18,9 @@
 #define COND_BAD_SERVICE_SELECTOR "io.cilium/bad-service-selector"
 
 /* The conditions the policy should have. Returns 1 and fills *ret (the whole
- * list: other conditions kept, ours updated, lastTransitionTime = now_wall
- * where the status changes) if they differ from what the object has, 0 if the
- * object is already right, or -ENOMEM. */
+ * list: other conditions kept, ours set as k8s_conditions_merge() does, so
+ * lastTransitionTime = now_wall where the status changes) if they differ from
+ * what the object has, 0 if the object is already right (a condition whose
+ * status, reason and message are right is left alone, whatever its
+ * observedGeneration). Never fails. */
 int policy_status_compute(const struct l2pol *p, int64_t now_wall, struct k8s_conditions *ret);
-
-/* Deep copies (the destination is k8s_conditions_done()'d by the caller even
- * on failure). */
-int condition_copy(struct k8s_condition *dst, const struct k8s_condition *src);
-int conditions_copy(struct k8s_conditions *dst, const struct k8s_conditions *src);

@@ -23,10 +23,8 @@ static void jd_fail(struct jd *d, const char *fmt, ...)
                 return;
         va_start(ap, fmt);
         if (vasprintf(&d->error, fmt, ap) < 0)
-                d->error = NULL;
+                oom();
         va_end(ap);
-        if (!d->error)
-                d->error = strdup("out of memory");
 }
 
 /* NULL if absent or null; error if present with another type. */
@@ -58,14 +56,8 @@ static json_t *jd_get(struct jd *d, json_t *obj, const char *key, const char *pa
 static char *jd_str(struct jd *d, json_t *obj, const char *key, const char *path)
 {
         json_t *v = jd_get(d, obj, key, path, JSON_STRING);
-        char *s;
 
-        if (!v)
-                return NULL;
-        s = strdup(json_string_value(v));
-        if (!s)
-                jd_fail(d, "out of memory");
-        return s;
+        return v ? xstrdup(json_string_value(v)) : NULL;
 }
 
 static char *jd_str_default(struct jd *d, json_t *obj, const char *key, const char *path,
@@ -73,11 +65,8 @@ static char *jd_str_default(struct jd *d, json_t *obj, const char *key, const ch
 {
         char *s = jd_str(d, obj, key, path);
 
-        if (!s && !d->error) {
-                s = strdup(def);
-                if (!s)
-                        jd_fail(d, "out of memory");
-        }
+        if (!s && !d->error)
+                s = xstrdup(def);
         return s;
 }
 
@@ -109,14 +98,10 @@ static json_t *jd_arr(struct jd *d, json_t *obj, const char *key, const char *pa
 static char **jd_strv(struct jd *d, json_t *obj, const char *key, const char *path)
 {
         json_t *a = jd_arr(d, obj, key, path);
-        char **v = calloc(1, sizeof(char *));
+        char **v = xnew(char *, 1);
         size_t i;
         json_t *e;
 
-        if (!v) {
-                jd_fail(d, "out of memory");
-                return NULL;
-        }
         json_array_foreach(a, i, e)
         {
                 if (!json_is_string(e)) {
@@ -260,82 +245,20 @@ static void decode_meta(struct jd *d, json_t *obj, struct k8s_meta *m, annotatio
         }
 }
 
-void k8s_conditions_done(struct k8s_conditions *c)
-{
-        for (size_t i = 0; i < c->n; i++) {
-                free(c->items[i].type);
-                free(c->items[i].status);
-                free(c->items[i].reason);
-                free(c->items[i].message);
-                free(c->items[i].last_transition_time);
-        }
-        free(c->items);
-        c->items = NULL;
-        c->n = 0;
-}
-
 static void decode_conditions(struct jd *d, json_t *status, const char *path,
                               struct k8s_conditions *c)
 {
-        json_t *a = jd_arr(d, status, "conditions", path), *e;
-        size_t i;
+        json_t *a = jd_arr(d, status, "conditions", path);
+        _cleanup_free_ char *p = NULL;
+        char *err = NULL;
 
         if (!a)
                 return;
-        c->items = calloc(json_array_size(a) + 1, sizeof(struct k8s_condition));
-        if (!c->items) {
-                jd_fail(d, "out of memory");
-                return;
+        p = xasprintf("%s.conditions", path);
+        if (k8s_conditions_from_json(a, p, c, &err) < 0) {
+                jd_fail(d, "%s", err);
+                free(err);
         }
-        json_array_foreach(a, i, e)
-        {
-                struct k8s_condition *k = &c->items[c->n];
-
-                if (!json_is_object(e)) {
-                        jd_fail(d, "%s.conditions[%zu]: expected an object", path, i);
-                        return;
-                }
-                k->type = jd_str(d, e, "type", "conditions[]");
-                k->status = jd_str_default(d, e, "status", "conditions[]", "Unknown");
-                k->reason = jd_str_default(d, e, "reason", "conditions[]", "");
-                k->message = jd_str_default(d, e, "message", "conditions[]", "");
-                k->observed_generation = jd_int(d, e, "observedGeneration", "conditions[]", 0);
-                k->last_transition_time = jd_str(d, e, "lastTransitionTime", "conditions[]");
-                c->n++;
-                if (!d->error && !k->type)
-                        jd_fail(d, "%s.conditions[%zu].type: missing", path, i);
-        }
-}
-
-const struct k8s_condition *k8s_conditions_find(const struct k8s_conditions *c,
-                                                  const char *type)
-{
-        for (size_t i = 0; c && i < c->n; i++)
-                if (streq_ptr(c->items[i].type, type))
-                        return &c->items[i];
-        return NULL;
-}
-
-json_t *k8s_conditions_to_json(const struct k8s_conditions *c)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; c && i < c->n; i++) {
-                const struct k8s_condition *k = &c->items[i];
-                json_t *o = json_object();
-
-                json_object_set_new(o, "type", json_string(k->type));
-                json_object_set_new(o, "status", json_string(strempty(k->status)));
-                json_object_set_new(o, "observedGeneration",
-                                    json_integer(k->observed_generation));
-                if (k->last_transition_time)
-                        json_object_set_new(o, "lastTransitionTime",
-                                            json_string(k->last_transition_time));
-                json_object_set_new(o, "reason", json_string(strempty(k->reason)));
-                json_object_set_new(o, "message", json_string(strempty(k->message)));
-                json_array_append_new(a, o);
-        }
-        return a;
 }
 
 /* ---- Service ---- */
@@ -376,12 +299,10 @@ void k8s_service_free(struct k8s_service *s)
 int k8s_service_decode(json_t *json, struct k8s_service **ret, char **ret_error)
 {
         struct jd d = {0};
-        struct k8s_service *s = calloc(1, sizeof(*s));
+        struct k8s_service *s = xnew(struct k8s_service, 1);
         json_t *spec, *status, *ports, *sel, *lb, *ingress, *e;
         size_t i;
 
-        if (!s)
-                return -ENOMEM;
         if (!json_is_object(json))
                 jd_fail(&d, "Service: expected an object");
         decode_meta(&d, json, &s->meta, keep_service_annotation);
@@ -397,9 +318,7 @@ int k8s_service_decode(json_t *json, struct k8s_service **ret, char **ret_error)
         s->ip_families = jd_strv(&d, spec, "ipFamilies", "spec");
         ports = jd_arr(&d, spec, "ports", "spec");
         if (ports) {
-                s->ports = calloc(json_array_size(ports) + 1, sizeof(*s->ports));
-                if (!s->ports)
-                        jd_fail(&d, "out of memory");
+                s->ports = xnew(struct k8s_service_port, json_array_size(ports) + 1);
                 json_array_foreach(ports, i, e)
                 {
                         struct k8s_service_port *p;
@@ -429,9 +348,7 @@ int k8s_service_decode(json_t *json, struct k8s_service **ret, char **ret_error)
         lb = jd_obj(&d, status, "loadBalancer", "status");
         ingress = jd_arr(&d, lb, "ingress", "status.loadBalancer");
         if (ingress) {
-                s->ingress = calloc(json_array_size(ingress) + 1, sizeof(*s->ingress));
-                if (!s->ingress)
-                        jd_fail(&d, "out of memory");
+                s->ingress = xnew(struct k8s_lb_ingress, json_array_size(ingress) + 1);
                 json_array_foreach(ingress, i, e)
                 {
                         struct k8s_lb_ingress *g;
@@ -483,12 +400,10 @@ void k8s_node_free(struct k8s_node *n)
 int k8s_node_decode(json_t *json, struct k8s_node **ret, char **ret_error)
 {
         struct jd d = {0};
-        struct k8s_node *n = calloc(1, sizeof(*n));
+        struct k8s_node *n = xnew(struct k8s_node, 1);
         json_t *spec, *status, *conds, *e;
         size_t i;
 
-        if (!n)
-                return -ENOMEM;
         if (!json_is_object(json))
                 jd_fail(&d, "Node: expected an object");
         decode_meta(&d, json, &n->meta, NULL);
@@ -531,23 +446,19 @@ void k8s_endpointslice_free(struct k8s_endpointslice *e)
 int k8s_endpointslice_decode(json_t *json, struct k8s_endpointslice **ret, char **ret_error)
 {
         struct jd d = {0};
-        struct k8s_endpointslice *s = calloc(1, sizeof(*s));
+        struct k8s_endpointslice *s = xnew(struct k8s_endpointslice, 1);
         json_t *eps, *e;
         size_t i;
 
-        if (!s)
-                return -ENOMEM;
         if (!json_is_object(json))
                 jd_fail(&d, "EndpointSlice: expected an object");
         decode_meta(&d, json, &s->meta, NULL);
         s->address_type = jd_str_default(&d, json, "addressType", "", "IPv4");
-        if (!d.error && labels_get(&s->meta.labels, "kubernetes.io/service-name"))
-                s->service_name = strdup(labels_get(&s->meta.labels, "kubernetes.io/service-name"));
+        if (!d.error)
+                s->service_name = xstrdup(labels_get(&s->meta.labels, "kubernetes.io/service-name"));
         eps = jd_arr(&d, json, "endpoints", "");
         if (eps) {
-                s->endpoints = calloc(json_array_size(eps) + 1, sizeof(*s->endpoints));
-                if (!s->endpoints)
-                        jd_fail(&d, "out of memory");
+                s->endpoints = xnew(struct k8s_endpoint, json_array_size(eps) + 1);
                 json_array_foreach(eps, i, e)
                 {
                         struct k8s_endpoint *ep;
@@ -569,7 +480,7 @@ int k8s_endpointslice_decode(json_t *json, struct k8s_endpointslice **ret, char 
                                 json_t *h = json_object_get(topo, "kubernetes.io/hostname");
 
                                 if (json_is_string(h))
-                                        ep->node_name = strdup(json_string_value(h));
+                                        ep->node_name = xstrdup(json_string_value(h));
                         }
                 }
         }
@@ -597,11 +508,9 @@ void k8s_lease_free(struct k8s_lease *l)
 int k8s_lease_decode(json_t *json, struct k8s_lease **ret, char **ret_error)
 {
         struct jd d = {0};
-        struct k8s_lease *l = calloc(1, sizeof(*l));
+        struct k8s_lease *l = xnew(struct k8s_lease, 1);
         json_t *spec;
 
-        if (!l)
-                return -ENOMEM;
         if (!json_is_object(json))
                 jd_fail(&d, "Lease: expected an object");
         decode_meta(&d, json, &l->meta, NULL);
@@ -680,17 +589,11 @@ void k8s_ippool_free(struct k8s_ippool *p)
 static void decode_blocks(struct jd *d, json_t *spec, const char *key, struct k8s_ippool *p)
 {
         json_t *a = jd_arr(d, spec, key, "spec"), *e;
-        struct k8s_pool_block *nb;
         size_t i;
 
         if (!a || json_array_size(a) == 0)
                 return;
-        nb = realloc(p->blocks, (p->n_blocks + json_array_size(a)) * sizeof(*nb));
-        if (!nb) {
-                jd_fail(d, "out of memory");
-                return;
-        }
-        p->blocks = nb;
+        p->blocks = xreallocarray(p->blocks, p->n_blocks + json_array_size(a), sizeof(*p->blocks));
         json_array_foreach(a, i, e)
         {
                 struct k8s_pool_block *b;
@@ -712,12 +615,10 @@ static void decode_blocks(struct jd *d, json_t *spec, const char *key, struct k8
 int k8s_ippool_decode(json_t *json, struct k8s_ippool **ret, char **ret_error)
 {
         struct jd d = {0};
-        struct k8s_ippool *p = calloc(1, sizeof(*p));
+        struct k8s_ippool *p = xnew(struct k8s_ippool, 1);
         json_t *spec, *status, *sel;
         char *aflip;
 
-        if (!p)
-                return -ENOMEM;
         if (!json_is_object(json))
                 jd_fail(&d, "CiliumLoadBalancerIPPool: expected an object");
         decode_meta(&d, json, &p->meta, keep_ippool_annotation);
@@ -761,11 +662,9 @@ void k8s_l2policy_free(struct k8s_l2policy *p)
 int k8s_l2policy_decode(json_t *json, struct k8s_l2policy **ret, char **ret_error)
 {
         struct jd d = {0};
-        struct k8s_l2policy *p = calloc(1, sizeof(*p));
+        struct k8s_l2policy *p = xnew(struct k8s_l2policy, 1);
         json_t *spec, *status, *sel;
 
-        if (!p)
-                return -ENOMEM;
         if (!json_is_object(json))
                 jd_fail(&d, "CiliumL2AnnouncementPolicy: expected an object");
         decode_meta(&d, json, &p->meta, NULL);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "api/conditions.h"
 #include "lib/labels.h"
 
 struct k8s_meta {
@@ -29,26 +30,6 @@ struct k8s_meta {
         struct labels labels;
         struct labels annotations; /* only the keys the type keeps */
 };
-
-struct k8s_condition {
-        char *type;
-        char *status;
-        char *reason;
-        char *message;
-        int64_t observed_generation;
-        char *last_transition_time;
-};
-
-struct k8s_conditions {
-        size_t n;
-        struct k8s_condition *items;
-};
-
-const struct k8s_condition *k8s_conditions_find(const struct k8s_conditions *c,
-                                                  const char *type);
-/* JSON array of conditions as the API writes them. */
-json_t *k8s_conditions_to_json(const struct k8s_conditions *c);
-void k8s_conditions_done(struct k8s_conditions *c);
 
 struct k8s_service_port {
         char *name;

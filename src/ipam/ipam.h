@@ -24,8 +24,8 @@
  * core last saw in an upsert of that object (or that changed since). The
  * shell patches them, and its own patches come back as upserts that make
  * them clean again. Desired conditions carry no lastTransitionTime: use
- * ipam_conditions_merge() to merge them into the object's conditions with
- * the shell's clock.
+ * k8s_conditions_merge() (api/conditions.h) to merge them into the object's
+ * conditions with the shell's clock.
  *
  * Leader election: a standby replica may feed a core all along but must not
  * start it; when it becomes leader it calls ipam_start() (the restart import
@@ -143,17 +143,6 @@ struct ipam_pool_status {
 
 void ipam_pool_status(const struct ipam *ipam, const char *name, struct ipam_pool_status *ret);
 void ipam_pool_status_done(struct ipam_pool_status *st);
-
-/* Merges desired conditions into c the way meta.SetStatusCondition does:
- * a condition whose status changes (or that is new) gets
- * lastTransitionTime = now; reason, message and observedGeneration are
- * updated in place; other condition types are kept untouched; duplicates of
- * a desired type are dropped (Cilium #24945). *ret_changed tells whether
- * anything differs from before. */
-void ipam_conditions_merge(struct k8s_conditions *c, const struct k8s_condition *desired,
-                           size_t n, const char *now, bool *ret_changed);
-/* Removes every condition of this type. */
-void ipam_conditions_remove(struct k8s_conditions *c, const char *type, bool *ret_changed);
 
 /* Kubernetes Events for the shell to publish (beyond Cilium). */
 struct ipam_event {

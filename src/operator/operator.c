@@ -75,38 +75,19 @@ static uint64_t mono(struct operator *o)
         return t;
 }
 
-static char *now_rfc3339(char *buf, size_t len)
+/* Wall-clock µs for the conditions' lastTransitionTime (whole seconds). */
+static int64_t now_wall(void)
 {
         struct timespec ts;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return k8s_time_format((int64_t)ts.tv_sec * 1000000, false, buf, len);
+        (void)clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000000;
 }
 
 static void schedule_reconcile(struct operator *o)
 {
         if (o->ipam)
                 sd_event_source_set_enabled(o->reconcile, SD_EVENT_ONESHOT);
-}
-
-/* ---- conditions ---- */
-
-static void conditions_copy(struct k8s_conditions *dst, const struct k8s_conditions *src)
-{
-        dst->n = 0;
-        dst->items = calloc(src->n + 8, sizeof(struct k8s_condition));
-        for (size_t i = 0; i < src->n; i++) {
-                const struct k8s_condition *s = &src->items[i];
-                struct k8s_condition *d = &dst->items[dst->n++];
-
-                d->type = strdup(s->type);
-                d->status = s->status ? strdup(s->status) : NULL;
-                d->reason = s->reason ? strdup(s->reason) : NULL;
-                d->message = s->message ? strdup(s->message) : NULL;
-                d->observed_generation = s->observed_generation;
-                d->last_transition_time =
-                        s->last_transition_time ? strdup(s->last_transition_time) : NULL;
-        }
 }
 
 /* ---- patches ---- */
@@ -211,8 +192,7 @@ static void reconcile_service(struct operator *o, const char *key, const char *n
         const struct k8s_service *svc = kube_informer_get(o->services, ns, name);
         struct ipam_service_status st;
         struct k8s_conditions conds;
-        bool changed = false, ingress_ok;
-        char now[64];
+        bool changed, ingress_ok;
         json_t *patch, *status, *lb;
 
         if (!svc)
@@ -222,12 +202,11 @@ static void reconcile_service(struct operator *o, const char *key, const char *n
                 ipam_service_status_done(&st);
                 return;
         }
-        conditions_copy(&conds, &svc->conditions);
+        k8s_conditions_copy(&conds, &svc->conditions);
         if (st.action == IPAM_SERVICE_WRITE)
-                ipam_conditions_merge(&conds, &st.condition, 1, now_rfc3339(now, sizeof(now)),
-                                      &changed);
+                changed = k8s_conditions_merge(&conds, &st.condition, 1, now_wall());
         else
-                ipam_conditions_remove(&conds, IPAM_CONDITION_SATISFIED, &changed);
+                changed = k8s_conditions_remove(&conds, IPAM_CONDITION_SATISFIED);
         ingress_ok = ipam_service_ingress_equal(svc, &st);
         if (changed || !ingress_ok) {
                 lb = json_object();
@@ -259,8 +238,6 @@ static void reconcile_pool(struct operator *o, const char *key, const char *name
         const struct k8s_ippool *pool = kube_informer_get(o->pools, NULL, name);
         struct ipam_pool_status st;
         struct k8s_conditions conds;
-        bool changed = false;
-        char now[64];
         json_t *patch;
 
         if (!pool)
@@ -270,10 +247,8 @@ static void reconcile_pool(struct operator *o, const char *key, const char *name
                 ipam_pool_status_done(&st);
                 return;
         }
-        conditions_copy(&conds, &pool->conditions);
-        ipam_conditions_merge(&conds, st.conditions, IPAM_POOL_CONDITIONS,
-                              now_rfc3339(now, sizeof(now)), &changed);
-        if (changed) {
+        k8s_conditions_copy(&conds, &pool->conditions);
+        if (k8s_conditions_merge(&conds, st.conditions, IPAM_POOL_CONDITIONS, now_wall())) {
                 patch = json_pack("{s:{s:s}, s:{s:o}}", "metadata", "resourceVersion",
                                   pool->meta.resource_version, "status", "conditions",
                                   k8s_conditions_to_json(&conds));

@@ -156,9 +156,14 @@ static void feed_svc(struct api *api, json_t *obj, int *ret)
         k8s_service_free(s);
 }
 
+static int64_t now_usec(const struct api *api)
+{
+        return (int64_t)(EPOCH + api->clock) * 1000000;
+}
+
 static char *now_text(struct api *api, char *buf, size_t len)
 {
-        return k8s_time_format((int64_t)(EPOCH + api->clock) * 1000000, false, buf, len);
+        return k8s_time_format(now_usec(api), false, buf, len);
 }
 
 /* What the apiserver does on create/update: timestamps, generation, status. */
@@ -360,7 +365,7 @@ static bool write_service(struct api *api, const struct ipam_ref *ref)
         json_t *obj = json_object_get(api->services, key), *st, *lb, *ing;
         struct ipam_service_status want;
         struct k8s_service *s = NULL;
-        char *err = NULL, buf[64];
+        char *err = NULL;
         bool changed = false;
 
         if (!obj)
@@ -373,12 +378,12 @@ static bool write_service(struct api *api, const struct ipam_ref *ref)
         if (k8s_service_decode(obj, &s, &err) < 0)
                 fail_msg("decode: %s", err);
         if (want.action == IPAM_SERVICE_WRITE) {
-                ipam_conditions_merge(&s->conditions, &want.condition, 1,
-                                      now_text(api, buf, sizeof(buf)), &changed);
+                changed = k8s_conditions_merge(&s->conditions, &want.condition, 1,
+                                               now_usec(api));
                 if (!ipam_service_ingress_equal(s, &want))
                         changed = true;
         } else {
-                ipam_conditions_remove(&s->conditions, IPAM_CONDITION_SATISFIED, &changed);
+                changed = k8s_conditions_remove(&s->conditions, IPAM_CONDITION_SATISFIED);
                 if (s->n_ingress)
                         changed = true;
         }
@@ -406,8 +411,8 @@ static bool write_pool(struct api *api, const char *name)
         json_t *obj = json_object_get(api->pools, name);
         struct ipam_pool_status want;
         struct k8s_ippool *p = NULL;
-        char *err = NULL, buf[64];
-        bool changed = false;
+        char *err = NULL;
+        bool changed;
 
         if (!obj)
                 return false;
@@ -415,8 +420,8 @@ static bool write_pool(struct api *api, const char *name)
         assert_true(want.known);
         if (k8s_ippool_decode(obj, &p, &err) < 0)
                 fail_msg("decode: %s", err);
-        ipam_conditions_merge(&p->conditions, want.conditions, IPAM_POOL_CONDITIONS,
-                              now_text(api, buf, sizeof(buf)), &changed);
+        changed = k8s_conditions_merge(&p->conditions, want.conditions, IPAM_POOL_CONDITIONS,
+                                       now_usec(api));
         if (changed) {
                 json_object_set_new(status_of(obj), "conditions",
                                     k8s_conditions_to_json(&p->conditions));

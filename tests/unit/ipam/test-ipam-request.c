@@ -131,88 +131,12 @@ static void test_managed(void **state)
         k8s_service_free(other);
 }
 
-static struct k8s_conditions conds(const char *sq_array)
-{
-        json_t *j = sq_json("{'metadata':{'name':'x'},'status':{'conditions':%s}}", sq_array);
-        struct k8s_service *s = NULL;
-        struct k8s_conditions c;
-        char *err = NULL;
-
-        if (k8s_service_decode(j, &s, &err) < 0)
-                fail_msg("%s", err);
-        json_decref(j);
-        c = s->conditions;
-        s->conditions.n = 0;
-        s->conditions.items = NULL;
-        k8s_service_free(s);
-        return c;
-}
-
-static void test_conditions_merge(void **state)
-{
-        struct k8s_conditions c =
-            conds("[{'type':'Other','status':'True','lastTransitionTime':'2020-01-01T00:00:00Z'},"
-                  "{'type':'cilium.io/IPAMRequestSatisfied','status':'False','reason':'no_pool',"
-                  "'message':'m','observedGeneration':1,'lastTransitionTime':"
-                  "'2020-01-01T00:00:00Z'},{'type':'cilium.io/IPAMRequestSatisfied','status':"
-                  "'False'}]");
-        struct k8s_condition want = {
-            .type = (char *)"cilium.io/IPAMRequestSatisfied",
-            .status = (char *)"False",
-            .reason = (char *)"no_pool",
-            .message = (char *)"m",
-            .observed_generation = 1,
-        };
-        const struct k8s_condition *k;
-        bool changed;
-
-        (void)state;
-        /* the duplicate goes */
-        ipam_conditions_merge(&c, &want, 1, "2025-01-01T00:00:00Z", &changed);
-        assert_true(changed);
-        assert_int_equal(c.n, 2);
-        ipam_conditions_merge(&c, &want, 1, "2025-01-01T00:00:00Z", &changed);
-        assert_false(changed);
-        /* same status: the transition time stays */
-        want.reason = (char *)"out_of_ips";
-        want.observed_generation = 2;
-        ipam_conditions_merge(&c, &want, 1, "2025-01-01T00:00:00Z", &changed);
-        assert_true(changed);
-        k = k8s_conditions_find(&c, "cilium.io/IPAMRequestSatisfied");
-        assert_string_equal(k->last_transition_time, "2020-01-01T00:00:00Z");
-        assert_int_equal(k->observed_generation, 2);
-        /* a new status: now */
-        want.status = (char *)"True";
-        want.reason = (char *)"satisfied";
-        want.message = (char *)"";
-        ipam_conditions_merge(&c, &want, 1, "2025-01-01T00:00:00Z", &changed);
-        assert_true(changed);
-        assert_string_equal(k->last_transition_time, "2025-01-01T00:00:00Z");
-        assert_string_equal(k->message, "");
-        /* foreign types untouched */
-        k = k8s_conditions_find(&c, "Other");
-        assert_string_equal(k->last_transition_time, "2020-01-01T00:00:00Z");
-        /* a new type is appended */
-        want.type = (char *)"cilium.io/New";
-        ipam_conditions_merge(&c, &want, 1, "2025-02-02T00:00:00Z", &changed);
-        assert_true(changed);
-        assert_int_equal(c.n, 3);
-        assert_string_equal(c.items[2].last_transition_time, "2025-02-02T00:00:00Z");
-        ipam_conditions_remove(&c, "cilium.io/IPAMRequestSatisfied", &changed);
-        assert_true(changed);
-        assert_int_equal(c.n, 2);
-        ipam_conditions_remove(&c, "cilium.io/IPAMRequestSatisfied", &changed);
-        assert_false(changed);
-        k8s_conditions_done(&c);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_service_ip_family_request),
             cmocka_unit_test(test_requested_ips_parsing),
             cmocka_unit_test(test_managed),
-            cmocka_unit_test(test_conditions_merge),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
