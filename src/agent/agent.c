@@ -339,7 +339,7 @@ static void check_synced(struct agent *a)
                 struct agent *a = ud;                                                              \
                 const type *o = obj;                                                               \
                 a->last_api_ok = agent_mono(a);                                                    \
-                (void)upsert_call;                                                                 \
+                upsert_call;                                                                       \
                 agent_schedule_run(a);                                                             \
         }                                                                                          \
         static void kind##_update(void *ud, const void *old, const void *obj)                      \

@@ -139,13 +139,13 @@ void announcer_free(struct announcer *a);
 /* Objects are copied; the caller keeps ownership of its arguments. The int
  * ones fail only if copying the object's labels, selectors or conditions
  * does. */
-int announcer_upsert_policy(struct announcer *a, const struct k8s_l2policy *p);
+void announcer_upsert_policy(struct announcer *a, const struct k8s_l2policy *p);
 void announcer_remove_policy(struct announcer *a, const char *name);
-int announcer_upsert_service(struct announcer *a, const struct k8s_service *s);
+void announcer_upsert_service(struct announcer *a, const struct k8s_service *s);
 void announcer_remove_service(struct announcer *a, const char *ns, const char *name);
 void announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpointslice *e);
 void announcer_remove_endpointslice(struct announcer *a, const char *ns, const char *name);
-int announcer_upsert_node(struct announcer *a, const struct k8s_node *n);
+void announcer_upsert_node(struct announcer *a, const struct k8s_node *n);
 void announcer_remove_node(struct announcer *a, const char *name);
 /* Leases outside the namespace or without the prefix are ignored.
  * observed_mono: when the shell received the event. */

@@ -186,18 +186,14 @@ static void table_del(struct announcer *a, GHashTable *t, const char *key)
         }
 }
 
-int announcer_upsert_policy(struct announcer *a, const struct k8s_l2policy *p)
+void announcer_upsert_policy(struct announcer *a, const struct k8s_l2policy *p)
 {
         struct l2pol *pol;
-        int r;
 
         assert(a);
         assert(p);
-        r = l2pol_from_k8s(p, &pol);
-        if (r < 0)
-                return r;
+        pol = l2pol_from_k8s(p);
         table_put(a, a->policies, pol->name, pol, NULL, (void (*)(void *))l2pol_free);
-        return 0;
 }
 
 void announcer_remove_policy(struct announcer *a, const char *name)
@@ -218,18 +214,14 @@ static bool service_equal(const void *pa, const void *pb)
                announce_ip_list_equal(&x->ingress, &y->ingress);
 }
 
-int announcer_upsert_service(struct announcer *a, const struct k8s_service *s)
+void announcer_upsert_service(struct announcer *a, const struct k8s_service *s)
 {
         struct announce_svc *v;
-        int r;
 
         assert(a);
         assert(s);
-        r = announce_svc_from_k8s(s, a->fam, &v);
-        if (r < 0)
-                return r;
+        v = announce_svc_from_k8s(s, a->fam);
         table_put(a, a->services, v->key, v, service_equal, (void (*)(void *))announce_svc_free);
-        return 0;
 }
 
 void announcer_remove_service(struct announcer *a, const char *ns, const char *name)
@@ -290,10 +282,9 @@ static bool node_equal(const void *pa, const void *pb)
                x->ready == y->ready && x->unschedulable == y->unschedulable;
 }
 
-int announcer_upsert_node(struct announcer *a, const struct k8s_node *n)
+void announcer_upsert_node(struct announcer *a, const struct k8s_node *n)
 {
         struct node_info *v;
-        int r;
 
         assert(a);
         assert(n);
@@ -301,13 +292,8 @@ int announcer_upsert_node(struct announcer *a, const struct k8s_node *n)
         v->name = xstrdup(n->meta.name);
         v->ready = n->ready;
         v->unschedulable = n->unschedulable;
-        r = labels_copy(&v->labels, &n->meta.labels);
-        if (r < 0) {
-                node_info_free(v);
-                return r;
-        }
+        labels_copy(&v->labels, &n->meta.labels);
         table_put(a, a->nodes, v->name, v, node_equal, (void (*)(void *))node_info_free);
-        return 0;
 }
 
 void announcer_remove_node(struct announcer *a, const char *name)

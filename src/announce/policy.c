@@ -47,13 +47,11 @@ static void compile_interfaces(struct l2pol *p, char *const *patterns)
         }
 }
 
-int l2pol_from_k8s(const struct k8s_l2policy *k, struct l2pol **ret)
+struct l2pol *l2pol_from_k8s(const struct k8s_l2policy *k)
 {
         struct l2pol *p;
-        int r;
 
         assert(k);
-        assert(ret);
         p = xnew(struct l2pol, 1);
         p->name = xstrdup(k->meta.name);
         p->resource_version = xstrdup(k->meta.resource_version);
@@ -63,17 +61,10 @@ int l2pol_from_k8s(const struct k8s_l2policy *k, struct l2pol **ret)
         p->service_selector_error = xstrdup(k->service_selector_error);
         p->node_selector_error = xstrdup(k->node_selector_error);
         compile_interfaces(p, k->interfaces);
-        r = selector_copy(k->service_selector, &p->service_selector);
-        if (r >= 0)
-                r = selector_copy(k->node_selector, &p->node_selector);
-        if (r >= 0)
-                k8s_conditions_copy(&p->conditions, &k->conditions);
-        if (r < 0) {
-                l2pol_free(p);
-                return r;
-        }
-        *ret = p;
-        return 0;
+        p->service_selector = selector_copy(k->service_selector);
+        p->node_selector = selector_copy(k->node_selector);
+        k8s_conditions_copy(&p->conditions, &k->conditions);
+        return p;
 }
 
 bool l2pol_active(const struct l2pol *p)

@@ -34,7 +34,7 @@ struct l2pol {
 /* Copies and compiles the policy; broken selectors or patterns make it
  * inactive, not an error. Fails only if copying its selectors or conditions
  * does. */
-int l2pol_from_k8s(const struct k8s_l2policy *p, struct l2pol **ret);
+struct l2pol *l2pol_from_k8s(const struct k8s_l2policy *p);
 void l2pol_free(struct l2pol *p);
 
 bool l2pol_active(const struct l2pol *p);

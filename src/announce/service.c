@@ -104,29 +104,23 @@ void announce_svc_free(struct announce_svc *s)
         free(s);
 }
 
-int announce_svc_from_k8s(const struct k8s_service *k, struct announce_svc_families fam, struct announce_svc **ret)
+struct announce_svc *announce_svc_from_k8s(const struct k8s_service *k,
+                                          struct announce_svc_families fam)
 {
         struct announce_svc *s;
-        int r;
 
         assert(k);
-        assert(ret);
         s = xnew(struct announce_svc, 1);
         s->namespace = xstrdup(strempty(k->meta.namespace));
         s->name = xstrdup(k->meta.name);
         s->key = k8s_key(k->meta.namespace, k->meta.name);
         s->lease_name = announce_svc_lease_name(k->meta.namespace, k->meta.name);
-        r = k8s_service_selector_labels(k, &s->sel_labels);
-        if (r < 0) {
-                announce_svc_free(s);
-                return r;
-        }
+        k8s_service_selector_labels(k, &s->sel_labels);
         s->class_ok = !k->load_balancer_class || streq(k->load_balancer_class, ANNOUNCE_LB_CLASS);
         s->etp_local = streq_ptr(k->external_traffic_policy, "Local");
         for (size_t i = 0; k->external_ips && k->external_ips[i]; i++)
                 add_parsed(&s->external, k->external_ips[i], fam);
         for (size_t i = 0; i < k->n_ingress; i++)
                 add_parsed(&s->ingress, k->ingress[i].ip, fam);
-        *ret = s;
-        return 0;
+        return s;
 }

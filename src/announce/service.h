@@ -43,8 +43,8 @@ struct announce_svc_families {
 
 /* Copies what the announcer needs out of an informer's Service. Fails only
  * if copying its labels does. */
-int announce_svc_from_k8s(const struct k8s_service *s, struct announce_svc_families fam,
-                          struct announce_svc **ret);
+struct announce_svc *announce_svc_from_k8s(const struct k8s_service *s,
+                                          struct announce_svc_families fam);
 void announce_svc_free(struct announce_svc *s);
 
 /* The lease name, cilium-l2announce-<namespace>-<name> (malloc'ed). */

@@ -239,8 +239,7 @@ static void decode_meta(struct jd *d, json_t *obj, struct k8s_meta *m, annotatio
                                 jd_fail(d, "metadata.annotations[%s]: expected a string", k);
                                 break;
                         }
-                        if (labels_set(&m->annotations, k, json_string_value(v)) < 0)
-                                jd_fail(d, "out of memory");
+                        labels_set(&m->annotations, k, json_string_value(v));
                 }
         }
 }
@@ -374,17 +373,13 @@ int k8s_service_decode(json_t *json, struct k8s_service **ret, char **ret_error)
         return 0;
 }
 
-int k8s_service_selector_labels(const struct k8s_service *s, struct labels *ret)
+void k8s_service_selector_labels(const struct k8s_service *s, struct labels *ret)
 {
-        int r = labels_copy(ret, &s->meta.labels);
-
-        if (r >= 0)
-                r = labels_set(ret, "io.kubernetes.service.name", s->meta.name);
-        if (r >= 0)
-                r = labels_set(ret, "io.kubernetes.service.namespace", strempty(s->meta.namespace));
-        if (r < 0)
-                labels_done(ret);
-        return r;
+        assert(s);
+        assert(ret);
+        labels_copy(ret, &s->meta.labels);
+        labels_set(ret, "io.kubernetes.service.name", s->meta.name);
+        labels_set(ret, "io.kubernetes.service.namespace", strempty(s->meta.namespace));
 }
 
 /* ---- Node ---- */

@@ -154,7 +154,7 @@ char *k8s_time_format(int64_t unix_usec, bool micro, char *buf, size_t len);
 
 /* Synthetic labels used by LB-IPAM and L2 policies: the service's labels
  * plus io.kubernetes.service.name / .namespace (which win). */
-int k8s_service_selector_labels(const struct k8s_service *s, struct labels *ret);
+void k8s_service_selector_labels(const struct k8s_service *s, struct labels *ret);
 
 void k8s_meta_done(struct k8s_meta *m);
 

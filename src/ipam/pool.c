@@ -97,11 +97,7 @@ int pool_spec_parse(const struct k8s_ippool *p, struct pool_spec *ret, char **re
                 s.n_blocks++;
         }
         qsort_safe(s.blocks, s.n_blocks, sizeof(*s.blocks), block_cmp);
-        r = selector_copy(p->service_selector, &s.selector);
-        if (r < 0) {
-                pool_spec_done(&s);
-                return r;
-        }
+        s.selector = selector_copy(p->service_selector);
         s.disabled = p->disabled;
         s.allow_first_last = p->allow_first_last;
         *ret = s;

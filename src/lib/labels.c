@@ -44,49 +44,42 @@ const char *labels_get(const struct labels *l, const char *key)
         return i >= 0 ? l->items[i].value : NULL;
 }
 
-int labels_set(struct labels *l, const char *key, const char *value)
+void labels_set(struct labels *l, const char *key, const char *value)
 {
-        ssize_t i = labels_find(l, key);
+        ssize_t i;
         struct label *n;
         size_t at;
 
+        assert(l);
+        assert(key);
+        assert(value);
+        i = labels_find(l, key);
         if (i >= 0) {
                 free_and_strdup(&l->items[i].value, value);
-                return 0;
+                return;
         }
         at = (size_t)(-i - 1);
-        n = realloc(l->items, (l->n + 1) * sizeof(*n));
-        if (!n)
-                return -ENOMEM;
+        n = xreallocarray(l->items, l->n + 1, sizeof(*n));
         l->items = n;
         memmove(&n[at + 1], &n[at], (l->n - at) * sizeof(*n));
-        n[at].key = strdup(key);
-        n[at].value = strdup(value);
+        n[at].key = xstrdup(key);
+        n[at].value = xstrdup(value);
         l->n++;
-        if (!n[at].key || !n[at].value)
-                return -ENOMEM;
-        return 0;
 }
 
-int labels_copy(struct labels *dst, const struct labels *src)
+void labels_copy(struct labels *dst, const struct labels *src)
 {
+        assert(dst);
         dst->n = 0;
         dst->items = NULL;
         if (!src || src->n == 0)
-                return 0;
-        dst->items = calloc(src->n, sizeof(struct label));
-        if (!dst->items)
-                return -ENOMEM;
+                return;
+        dst->items = xnew(struct label, src->n);
         for (size_t i = 0; i < src->n; i++) {
-                dst->items[i].key = strdup(src->items[i].key);
-                dst->items[i].value = strdup(src->items[i].value);
-                dst->n++;
-                if (!dst->items[i].key || !dst->items[i].value) {
-                        labels_done(dst);
-                        return -ENOMEM;
-                }
+                dst->items[i].key = xstrdup(src->items[i].key);
+                dst->items[i].value = xstrdup(src->items[i].value);
         }
-        return 0;
+        dst->n = src->n;
 }
 
 bool labels_equal(const struct labels *a, const struct labels *b)
@@ -122,10 +115,7 @@ int labels_from_json(json_t *obj, struct labels *ret, char **ret_error)
                         labels_done(ret);
                         return -EINVAL;
                 }
-                if (labels_set(ret, k, json_string_value(v)) < 0) {
-                        labels_done(ret);
-                        return -ENOMEM;
-                }
+                labels_set(ret, k, json_string_value(v));
         }
         return 0;
 }
@@ -227,58 +217,39 @@ void selector_free(struct selector *s)
         free(s);
 }
 
-static int selector_add(struct selector *s, const char *key, enum selector_op op,
-                        const char *const *values, size_t n_values)
+static void selector_add(struct selector *s, const char *key, enum selector_op op,
+                         const char *const *values, size_t n_values)
 {
-        struct selector_requirement *n = realloc(s->reqs, (s->n + 1) * sizeof(*n));
         struct selector_requirement *r;
 
-        if (!n)
-                return -ENOMEM;
-        s->reqs = n;
-        r = &n[s->n++];
+        assert(s);
+        assert(key);
+        s->reqs = xreallocarray(s->reqs, s->n + 1, sizeof(*s->reqs));
+        r = &s->reqs[s->n++];
         memset(r, 0, sizeof(*r));
-        r->key = strdup(key);
+        r->key = xstrdup(key);
         r->op = op;
-        if (!r->key)
-                return -ENOMEM;
         if (n_values) {
-                r->values = calloc(n_values, sizeof(char *));
-                if (!r->values)
-                        return -ENOMEM;
-                for (size_t i = 0; i < n_values; i++) {
-                        r->values[i] = strdup(values[i]);
-                        if (!r->values[i])
-                                return -ENOMEM;
-                        r->n_values++;
-                }
+                r->values = xnew(char *, n_values);
+                for (size_t i = 0; i < n_values; i++)
+                        r->values[i] = xstrdup(values[i]);
+                r->n_values = n_values;
         }
-        return 0;
 }
 
-int selector_copy(const struct selector *s, struct selector **ret)
+struct selector *selector_copy(const struct selector *s)
 {
         struct selector *c;
 
-        assert(ret);
-        *ret = NULL;
         if (!s)
-                return 0;
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
+                return NULL;
+        c = xnew(struct selector, 1);
         for (size_t i = 0; i < s->n; i++) {
                 const struct selector_requirement *r = &s->reqs[i];
-                int k = selector_add(c, r->key, r->op, (const char *const *)r->values,
-                                     r->n_values);
 
-                if (k < 0) {
-                        selector_free(c);
-                        return k;
-                }
+                selector_add(c, r->key, r->op, (const char *const *)r->values, r->n_values);
         }
-        *ret = c;
-        return 0;
+        return c;
 }
 
 static int parse_op(const char *s, enum selector_op *ret)
@@ -306,7 +277,6 @@ static int parse_expression(struct selector *s, json_t *e, size_t idx, char **er
         enum selector_op op;
         const char **values = NULL;
         size_t n = 0;
-        int r;
 
         if (!json_is_object(e)) {
                 *err = strprintf("matchExpressions[%zu]: expected an object", idx);
@@ -347,9 +317,7 @@ static int parse_expression(struct selector *s, json_t *e, size_t idx, char **er
                                  n);
                 return -EINVAL;
         }
-        values = calloc(n ? n : 1, sizeof(char *));
-        if (!values)
-                return -ENOMEM;
+        values = xnew(const char *, n ? n : 1);
         for (size_t i = 0; i < n; i++) {
                 json_t *v = json_array_get(jv, i);
 
@@ -368,9 +336,9 @@ static int parse_expression(struct selector *s, json_t *e, size_t idx, char **er
                         return -EINVAL;
                 }
         }
-        r = selector_add(s, key, op, values, n);
+        selector_add(s, key, op, values, n);
         free(values);
-        return r;
+        return 0;
 }
 
 int selector_from_json(json_t *json, struct selector **ret, char **ret_error)
@@ -389,9 +357,7 @@ int selector_from_json(json_t *json, struct selector **ret, char **ret_error)
                 *ret_error = strprintf("label selector: expected an object");
                 return -EINVAL;
         }
-        s = calloc(1, sizeof(*s));
-        if (!s)
-                return -ENOMEM;
+        s = xnew(struct selector, 1);
         ml = json_object_get(json, "matchLabels");
         me = json_object_get(json, "matchExpressions");
         if (ml && !json_is_null(ml)) {
@@ -426,9 +392,7 @@ int selector_from_json(json_t *json, struct selector **ret, char **ret_error)
                                 r = -EINVAL;
                                 goto out;
                         }
-                        r = selector_add(s, k, SELECTOR_IN, &val, 1);
-                        if (r < 0)
-                                goto out;
+                        selector_add(s, k, SELECTOR_IN, &val, 1);
                 }
         }
         if (me && !json_is_null(me)) {

@@ -22,9 +22,9 @@ struct labels {
 };
 
 void labels_done(struct labels *l);
-int labels_copy(struct labels *dst, const struct labels *src);
+void labels_copy(struct labels *dst, const struct labels *src);
 /* Set (insert or overwrite) keeping the order. */
-int labels_set(struct labels *l, const char *key, const char *value);
+void labels_set(struct labels *l, const char *key, const char *value);
 const char *labels_get(const struct labels *l, const char *key);
 bool labels_equal(const struct labels *a, const struct labels *b);
 /* From a JSON object of string values; non-string values are an error. */
@@ -54,7 +54,7 @@ struct selector {
 int selector_from_json(json_t *json, struct selector **ret, char **ret_error);
 void selector_free(struct selector *s);
 /* Deep copy; NULL copies to NULL (matches everything). */
-int selector_copy(const struct selector *s, struct selector **ret);
+struct selector *selector_copy(const struct selector *s);
 bool selector_matches(const struct selector *s, const struct labels *l);
 /* Structural equality (same requirements in the same order). */
 bool selector_equal(const struct selector *a, const struct selector *b);

@@ -42,7 +42,7 @@ static struct labels L(const char *const *kv)
         struct labels l = {0};
 
         for (; kv && kv[0]; kv += 2)
-                assert_int_equal(labels_set(&l, kv[0], kv[1]), 0);
+                labels_set(&l, kv[0], kv[1]);
         return l;
 }
 
@@ -55,11 +55,11 @@ static void test_labels(void **state)
         assert_string_equal(a.items[0].key, "a");
         assert_string_equal(labels_get(&a, "c"), "3");
         assert_null(labels_get(&a, "d"));
-        assert_int_equal(labels_set(&a, "b", "two"), 0);
+        labels_set(&a, "b", "two");
         assert_string_equal(labels_get(&a, "b"), "two");
-        assert_int_equal(labels_copy(&b, &a), 0);
+        labels_copy(&b, &a);
         assert_true(labels_equal(&a, &b));
-        assert_int_equal(labels_set(&b, "b", "2"), 0);
+        labels_set(&b, "b", "2");
         assert_false(labels_equal(&a, &b));
         labels_done(&a);
         labels_done(&b);
