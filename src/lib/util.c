@@ -207,6 +207,24 @@ char **strv_split_comma(const char *s)
         return v;
 }
 
+size_t lower_bound(const void *key, const void *base, size_t n, size_t size,
+                   int (*cmp)(const void *key, const void *elem))
+{
+        size_t lo = 0, hi = n;
+
+        assert(base || n == 0);
+        assert(cmp);
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (cmp(key, (const char *)base + mid * size) > 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
 int read_full_file(const char *path, char **ret, size_t *ret_size)
 {
         FILE *f;

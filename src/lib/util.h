@@ -105,6 +105,13 @@ static inline void qsort_safe(void *base, size_t n, size_t size,
                 qsort(base, n, size, cmp);
 }
 
+/* Binary search in base[0..n), sorted by cmp: the index of the first element
+ * not less than key (n if every element is less). cmp(key, elem) compares
+ * the key with an element, as bsearch's does, so key may be of another type
+ * than the elements (a name, an address). */
+size_t lower_bound(const void *key, const void *base, size_t n, size_t size,
+                   int (*cmp)(const void *key, const void *elem));
+
 /* A malloc'ed formatted string: error messages for callers who return them
  * through a char ** argument (same as xasprintf). */
 char *strprintf(const char *fmt, ...) _printf_(1, 2);
