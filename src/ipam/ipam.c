@@ -29,11 +29,6 @@ gint svc_age_cmp(gconstpointer a, gconstpointer b, gpointer userdata)
         return c ? c : strcmp(x->name, y->name);
 }
 
-static void ptr_array_free(gpointer p)
-{
-        g_ptr_array_free(p, TRUE);
-}
-
 static void event_free(struct ipam_event *e)
 {
         ipam_event_done(e);
@@ -55,8 +50,8 @@ struct ipam *ipam_new(const struct ipam_options *o)
         ipam->unsatisfied = g_tree_new_full(svc_age_cmp, NULL, NULL, NULL);
         ipam->waiting = g_tree_new_full(svc_age_cmp, NULL, NULL, NULL);
         ipam->allocs = g_tree_new_full(ipaddr_tree_cmp, NULL, NULL, NULL);
-        ipam->by_sharing_key =
-            g_hash_table_new_full(g_str_hash, g_str_equal, g_free, ptr_array_free);
+        ipam->by_sharing_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                     (GDestroyNotify)g_ptr_array_unref);
         ipam->touched_services = g_ptr_array_new();
         ipam->touched_pools = g_ptr_array_new();
         /* keys are the objects' own key/name strings (removed before they go) */
@@ -381,18 +376,6 @@ static void settle(struct ipam *ipam)
         conflicts_settle(ipam->pool_order);
 }
 
-static gint range_cmp(gconstpointer a, gconstpointer b)
-{
-        const struct ipam_range *x = *(struct ipam_range *const *)a;
-        const struct ipam_range *y = *(struct ipam_range *const *)b;
-
-        if (x->r.family != y->r.family)
-                return x->r.family < y->r.family ? -1 : 1;
-        if (x->r.from != y->r.from)
-                return x->r.from < y->r.from ? -1 : 1;
-        return x->r.to < y->r.to ? -1 : x->r.to > y->r.to;
-}
-
 /* Unchanged blocks keep their range (and allocations); removed ones release
  * theirs (adoption may take them back from a block that still contains
  * them); new ones start with whatever is already allocated taken out. */
@@ -408,8 +391,7 @@ static void pool_apply(struct ipam *ipam, struct ipam_pool *pool, struct pool_sp
                 for (guint i = 0; i < old->len; i++) {
                         struct ipam_range *r = old->pdata[i];
 
-                        if (kept[i] || r->r.family != spec->blocks[b].r.family ||
-                            r->r.from != spec->blocks[b].r.from || r->r.to != spec->blocks[b].r.to)
+                        if (kept[i] || iprange_cmp(&r->r, &spec->blocks[b].r) != 0)
                                 continue;
                         kept[i] = matched[b] = true;
                         r->from_cidr = spec->blocks[b].from_cidr;
@@ -435,7 +417,7 @@ static void pool_apply(struct ipam *ipam, struct ipam_pool *pool, struct pool_sp
                 alloc_prepare_range(ipam, r);
                 g_ptr_array_add(pool->ranges, r);
         }
-        g_ptr_array_sort(pool->ranges, range_cmp);
+        g_ptr_array_sort(pool->ranges, range_cmp_addr);
         for (guint i = 0; i < pool->ranges->len; i++) {
                 bool reserve = !spec->allow_first_last;
 

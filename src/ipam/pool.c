@@ -9,16 +9,7 @@
 
 static int block_cmp(const void *a, const void *b)
 {
-        const struct iprange *x = &((const struct pool_block *)a)->r;
-        const struct iprange *y = &((const struct pool_block *)b)->r;
-
-        if (x->family != y->family)
-                return x->family < y->family ? -1 : 1;
-        if (x->from != y->from)
-                return x->from < y->from ? -1 : 1;
-        if (x->to != y->to)
-                return x->to < y->to ? -1 : 1;
-        return 0;
+        return iprange_cmp(&((const struct pool_block *)a)->r, &((const struct pool_block *)b)->r);
 }
 
 static int parse_block(const struct k8s_pool_block *b, size_t i, struct pool_block *ret,
@@ -333,8 +324,8 @@ bool pool_spec_equal(const struct ipam_pool *p, const struct pool_spec *s)
         for (size_t i = 0; i < s->n_blocks; i++) {
                 const struct ipam_range *r = p->ranges->pdata[i];
 
-                if (r->r.family != s->blocks[i].r.family || r->r.from != s->blocks[i].r.from ||
-                    r->r.to != s->blocks[i].r.to || r->from_cidr != s->blocks[i].from_cidr)
+                if (iprange_cmp(&r->r, &s->blocks[i].r) != 0 ||
+                    r->from_cidr != s->blocks[i].from_cidr)
                         return false;
         }
         return true;
