@@ -305,8 +305,8 @@ static struct ipam_svc *svc_lookup(const struct ipam *ipam, const char *namespac
  * case of an update: no copy). */
 static bool svc_labels_current(const struct ipam_svc *svc, const struct k8s_service *k)
 {
-        static const char *const synthetic[] = {"io.kubernetes.service.name",
-                                                "io.kubernetes.service.namespace"};
+        static const char *const synthetic[] = {K8S_LABEL_SERVICE_NAME,
+                                                K8S_LABEL_SERVICE_NAMESPACE};
         const struct labels *a = &svc->labels, *b = &k->meta.labels;
         size_t i = 0, j = 0;
 
@@ -325,6 +325,19 @@ static bool svc_labels_current(const struct ipam_svc *svc, const struct k8s_serv
                 i++;
                 j++;
         }
+}
+
+/* The labels pool selectors see (k8s_service_selector_labels), packed. */
+static void svc_labels_packed(const struct k8s_service *k, struct labels *ret)
+{
+        struct label buf[16];
+        g_autofree struct label *heap = NULL;
+        struct labels view = {.items = buf};
+
+        if (k->meta.labels.n + 2 > ELEMENTSOF(buf))
+                view.items = heap = g_new(struct label, k->meta.labels.n + 2);
+        view.n = k8s_service_selector_labels_view(k, view.items);
+        labels_pack(&view, ret);
 }
 
 static struct ipam_svc *svc_new(struct ipam *ipam, const struct k8s_service *k)
@@ -405,7 +418,7 @@ int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
                 if (r < 0)
                         return r;
                 if (!svc || !svc_labels_current(svc, k)) {
-                        svc_selector_labels_packed(k, &labels);
+                        svc_labels_packed(k, &labels);
                         relabel = true;
                 }
         }

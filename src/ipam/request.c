@@ -9,57 +9,29 @@
 
 #include "lib/util.h"
 
-static const struct label *extra_find(const struct label *extra, size_t n, const char *key)
+void labels_pack(const struct labels *l, struct labels *ret)
 {
-        for (size_t i = 0; i < n; i++)
-                if (streq(extra[i].key, key))
-                        return &extra[i];
-        return NULL;
-}
-
-static gint label_cmp(gconstpointer a, gconstpointer b)
-{
-        return strcmp(((const struct label *)a)->key, ((const struct label *)b)->key);
-}
-
-void labels_pack(const struct labels *base, const struct label *extra, size_t n_extra,
-                 struct labels *ret)
-{
-        size_t n = 0, bytes = 0, nb = base ? base->n : 0;
+        size_t n = l ? l->n : 0, bytes = 0;
         struct label *items;
         char *p;
 
         assert(ret);
-        for (size_t i = 0; i < nb; i++)
-                if (!extra_find(extra, n_extra, base->items[i].key)) {
-                        n++;
-                        bytes += strlen(base->items[i].key) + strlen(base->items[i].value) + 2;
-                }
-        for (size_t i = 0; i < n_extra; i++)
-                bytes += strlen(extra[i].key) + strlen(extra[i].value) + 2;
-        n += n_extra;
         ret->n = n;
         ret->items = NULL;
         if (n == 0)
                 return;
+        for (size_t i = 0; i < n; i++)
+                bytes += strlen(l->items[i].key) + strlen(l->items[i].value) + 2;
         items = g_malloc(n * sizeof(*items) + bytes);
         p = (char *)(items + n);
-        n = 0;
-        for (size_t i = 0; i < nb + n_extra; i++) {
-                const struct label *l = i < nb ? &base->items[i] : &extra[i - nb];
-                size_t lk = strlen(l->key) + 1, lv = strlen(l->value) + 1;
+        for (size_t i = 0; i < n; i++) {
+                size_t lk = strlen(l->items[i].key) + 1, lv = strlen(l->items[i].value) + 1;
 
-                if (i < nb && extra_find(extra, n_extra, l->key))
-                        continue;
-                items[n].key = memcpy(p, l->key, lk);
+                items[i].key = memcpy(p, l->items[i].key, lk);
                 p += lk;
-                items[n].value = memcpy(p, l->value, lv);
+                items[i].value = memcpy(p, l->items[i].value, lv);
                 p += lv;
-                n++;
         }
-        /* base is sorted; the few extras go into place */
-        if (n_extra)
-                qsort(items, n, sizeof(*items), (int (*)(const void *, const void *))label_cmp);
         ret->items = items;
 }
 
@@ -70,16 +42,6 @@ void labels_packed_free(struct labels *l)
         g_free(l->items);
         l->items = NULL;
         l->n = 0;
-}
-
-void svc_selector_labels_packed(const struct k8s_service *s, struct labels *ret)
-{
-        const struct label extra[] = {
-            {(char *)"io.kubernetes.service.name", s->meta.name},
-            {(char *)"io.kubernetes.service.namespace", (char *)strempty(s->meta.namespace)},
-        };
-
-        labels_pack(&s->meta.labels, extra, ELEMENTSOF(extra), ret);
 }
 
 bool svc_request_managed(const struct ipam_options *o, const struct k8s_service *s)
@@ -230,7 +192,7 @@ static int parse_sharing(const struct k8s_service *s, struct svc_request *r)
         }
         r->etp_local = streq_ptr(s->external_traffic_policy, "Local");
         if (s->has_selector)
-                labels_pack(&s->selector, NULL, 0, &r->selector);
+                labels_pack(&s->selector, &r->selector);
         return 0;
 }
 

@@ -39,14 +39,11 @@ struct svc_request {
         struct labels selector; /* spec.selector (empty: none), packed */
 };
 
-/* Label sets packed in one allocation (items and strings): the core keeps
+/* A label set packed in one allocation (items and strings): the core keeps
  * 50,000 of them, read-only. Free with labels_packed_free(), not
- * labels_done(). extra labels are set over base ones (they win). */
-void labels_pack(const struct labels *base, const struct label *extra, size_t n_extra,
-                 struct labels *ret);
+ * labels_done(). */
+void labels_pack(const struct labels *l, struct labels *ret);
 void labels_packed_free(struct labels *l);
-/* A service's labels plus io.kubernetes.service.name / .namespace. */
-void svc_selector_labels_packed(const struct k8s_service *s, struct labels *ret);
 
 /* type LoadBalancer and a loadBalancerClass l2lb handles. */
 bool svc_request_managed(const struct ipam_options *o, const struct k8s_service *s);
