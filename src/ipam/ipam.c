@@ -212,8 +212,6 @@ int ipam_pool_upsert(struct ipam *ipam, const struct k8s_ippool *k, char **ret_e
         if (ret_error)
                 *ret_error = NULL;
         r = pool_spec_parse(k, &spec, &error);
-        if (r == -ENOMEM)
-                return r;
         p = pool_get(ipam, k);
         journal_touch_pool(ipam, p);
         for (size_t i = 0; i < _POOL_COND_MAX; i++)
@@ -404,7 +402,6 @@ int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
         struct labels labels = {0};
         struct ipam_svc *svc;
         bool managed, relabel = false;
-        int r;
 
         assert(ipam);
         assert(k);
@@ -414,9 +411,7 @@ int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
         if (!managed && !svc && !k8s_conditions_find(&k->conditions, IPAM_CONDITION_SATISFIED))
                 return 0; /* not ours, never was */
         if (managed) {
-                r = svc_request_parse(&ipam->o, k, &req);
-                if (r < 0)
-                        return r;
+                svc_request_parse(&ipam->o, k, &req);
                 if (!svc || !svc_labels_current(svc, k)) {
                         svc_labels_packed(k, &labels);
                         relabel = true;
@@ -576,9 +571,7 @@ void ipam_service_status(const struct ipam *ipam, const char *namespace, const c
         if (ret->action != IPAM_SERVICE_WRITE)
                 return;
         ret->n_ips = svc->allocs->len;
-        ret->ips = calloc(ret->n_ips + 1, sizeof(char *));
-        if (!ret->ips)
-                g_error("out of memory");
+        ret->ips = xnew(char *, ret->n_ips + 1);
         for (size_t i = 0; i < ret->n_ips; i++) {
                 char buf[IPADDR_STRLEN];
 
@@ -621,8 +614,8 @@ void ipam_pool_status(const struct ipam *ipam, const char *name, struct ipam_poo
         pool_desired_conditions(p, ret->conditions);
         pool_counts(p, &ret->total, &ret->available, &ret->used);
         ret->conflicting = p->conflicting;
-        ret->error = p->error ? xstrdup(p->error) : NULL;
-        ret->warning = p->warning ? xstrdup(p->warning) : NULL;
+        ret->error = xstrdup(p->error);
+        ret->warning = xstrdup(p->warning);
         ret->priority = p->priority;
 }
 

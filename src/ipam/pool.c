@@ -88,11 +88,8 @@ int pool_spec_parse(const struct k8s_ippool *p, struct pool_spec *ret, char **re
                 s.n_blocks++;
         }
         qsort_safe(s.blocks, s.n_blocks, sizeof(*s.blocks), block_cmp);
-        r = selector_copy(p->service_selector, &s.selector);
-        if (r < 0) {
-                pool_spec_done(&s);
-                return r;
-        }
+        if (selector_copy(p->service_selector, &s.selector) < 0)
+                oom(); /* its only failure */
         s.disabled = p->disabled;
         s.allow_first_last = p->allow_first_last;
         *ret = s;
@@ -245,14 +242,12 @@ void pool_counts(const struct ipam_pool *p, struct bigcount *total, struct bigco
 static void set_condition(struct k8s_condition *c, const char *type, const char *status,
                           const char *reason, const char *message, int64_t generation)
 {
-        c->type = strdup(type);
-        c->status = strdup(status);
-        c->reason = strdup(reason);
-        c->message = strdup(message);
+        c->type = xstrdup(type);
+        c->status = xstrdup(status);
+        c->reason = xstrdup(reason);
+        c->message = xstrdup(message);
         c->observed_generation = generation;
         c->last_transition_time = NULL;
-        if (!c->type || !c->status || !c->reason || !c->message)
-                g_error("out of memory");
 }
 
 void pool_desired_conditions(const struct ipam_pool *p, struct k8s_condition ret[_POOL_COND_MAX])

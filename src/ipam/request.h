@@ -50,8 +50,8 @@ bool svc_request_managed(const struct ipam_options *o, const struct k8s_service 
 /* Families from ipFamilyPolicy × ipFamilies × enabled families. */
 void svc_request_families(const struct ipam_options *o, const char *policy, char *const *families,
                           bool *ret_v4, bool *ret_v6);
-int svc_request_parse(const struct ipam_options *o, const struct k8s_service *s,
-                      struct svc_request *ret);
+void svc_request_parse(const struct ipam_options *o, const struct k8s_service *s,
+                       struct svc_request *ret);
 void svc_request_done(struct svc_request *r);
 
 /* The fields sharing compatibility depends on are equal. */
