@@ -373,13 +373,41 @@ int k8s_service_decode(json_t *json, struct k8s_service **ret, char **ret_error)
         return 0;
 }
 
-void k8s_service_selector_labels(const struct k8s_service *s, struct labels *ret)
+static int label_cmp(const void *a, const void *b)
 {
+        return strcmp(((const struct label *)a)->key, ((const struct label *)b)->key);
+}
+
+size_t k8s_service_selector_labels_view(const struct k8s_service *s, struct label *ret)
+{
+        size_t n = 0;
+
         assert(s);
         assert(ret);
-        labels_copy(ret, &s->meta.labels);
-        labels_set(ret, "io.kubernetes.service.name", s->meta.name);
-        labels_set(ret, "io.kubernetes.service.namespace", strempty(s->meta.namespace));
+        for (size_t i = 0; i < s->meta.labels.n; i++) {
+                const struct label *l = &s->meta.labels.items[i];
+
+                if (!streq(l->key, K8S_LABEL_SERVICE_NAME) &&
+                    !streq(l->key, K8S_LABEL_SERVICE_NAMESPACE))
+                        ret[n++] = *l;
+        }
+        ret[n++] = (struct label){(char *)K8S_LABEL_SERVICE_NAME, s->meta.name};
+        ret[n++] =
+            (struct label){(char *)K8S_LABEL_SERVICE_NAMESPACE, (char *)strempty(s->meta.namespace)};
+        qsort(ret, n, sizeof(*ret), label_cmp);
+        return n;
+}
+
+void k8s_service_selector_labels(const struct k8s_service *s, struct labels *ret)
+{
+        _cleanup_free_ struct label *items = NULL;
+        struct labels view;
+
+        assert(s);
+        assert(ret);
+        items = xnew(struct label, s->meta.labels.n + 2);
+        view = (struct labels){.n = k8s_service_selector_labels_view(s, items), .items = items};
+        labels_copy(ret, &view);
 }
 
 /* ---- Node ---- */

@@ -152,9 +152,14 @@ json_t *k8s_lease_to_json(const struct k8s_lease *l);
 int k8s_time_parse(const char *s, int64_t *ret_usec);
 char *k8s_time_format(int64_t unix_usec, bool micro, char *buf, size_t len);
 
-/* Synthetic labels used by LB-IPAM and L2 policies: the service's labels
- * plus io.kubernetes.service.name / .namespace (which win). */
+/* The labels LB-IPAM pools and L2 policies select a service by: its labels
+ * plus these two synthetic ones (which win), sorted by key. */
+#define K8S_LABEL_SERVICE_NAME      "io.kubernetes.service.name"
+#define K8S_LABEL_SERVICE_NAMESPACE "io.kubernetes.service.namespace"
 void k8s_service_selector_labels(const struct k8s_service *s, struct labels *ret);
+/* The same without copying: fills ret (room for s->meta.labels.n + 2 items)
+ * with s's strings and returns how many. */
+size_t k8s_service_selector_labels_view(const struct k8s_service *s, struct label *ret);
 
 void k8s_meta_done(struct k8s_meta *m);
 

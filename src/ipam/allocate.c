@@ -68,7 +68,7 @@ static void foreach_range_containing(struct ipam *ipam, struct ipam_range *origi
 static void take_cb(struct ipam *ipam, struct ipam_range *r, u128 v)
 {
         if (range_take(r, v))
-                ipam_touch_pool(ipam, r->pool);
+                journal_touch_pool(ipam, r->pool);
 }
 
 static void give_cb(struct ipam *ipam, struct ipam_range *r, u128 v)
@@ -77,7 +77,7 @@ static void give_cb(struct ipam *ipam, struct ipam_range *r, u128 v)
 
         range_give(r, v);
         if (!was && range_is_free(r, v))
-                ipam_touch_pool(ipam, r->pool);
+                journal_touch_pool(ipam, r->pool);
 }
 
 static gint alloc_addr_cmp(gconstpointer a, gconstpointer b)
@@ -123,8 +123,8 @@ void alloc_reindex(struct ipam *ipam, struct ipam_alloc *a)
         }
 }
 
-struct ipam_alloc *alloc_new(struct ipam *ipam, struct ipam_range *origin, const struct ipaddr *ip,
-                             struct ipam_svc *svc)
+void alloc_new(struct ipam *ipam, struct ipam_range *origin, const struct ipaddr *ip,
+               struct ipam_svc *svc)
 {
         struct ipam_alloc *a;
 
@@ -132,7 +132,7 @@ struct ipam_alloc *alloc_new(struct ipam *ipam, struct ipam_range *origin, const
         assert(origin);
         assert(range_contains(origin, ip));
         assert(!alloc_lookup(ipam, ip));
-        ipam_touch_service(ipam, svc);
+        journal_touch_service(ipam, svc);
         a = g_new0(struct ipam_alloc, 1);
         a->ip = *ip;
         a->origin = origin;
@@ -143,7 +143,6 @@ struct ipam_alloc *alloc_new(struct ipam *ipam, struct ipam_range *origin, const
         foreach_range_containing(ipam, origin, ip, take_cb);
         svc_add_alloc(svc, a);
         alloc_reindex(ipam, a);
-        return a;
 }
 
 void alloc_join(struct ipam *ipam, struct ipam_alloc *a, struct ipam_svc *svc)
@@ -152,7 +151,7 @@ void alloc_join(struct ipam *ipam, struct ipam_alloc *a, struct ipam_svc *svc)
 
         assert(a);
         assert(!svc_holds(svc, &a->ip));
-        ipam_touch_service(ipam, svc);
+        journal_touch_service(ipam, svc);
         /* members oldest first, whatever the joining order: the group reads
          * the same after a restart (first incompatible member, Events) */
         for (i = 0; i < a->members->len; i++)
@@ -168,10 +167,10 @@ void alloc_leave(struct ipam *ipam, struct ipam_alloc *a, struct ipam_svc *svc, 
 {
         assert(a);
         assert(svc);
-        ipam_touch_service(ipam, svc);
+        journal_touch_service(ipam, svc);
         g_ptr_array_remove(a->members, svc);
         g_ptr_array_remove(svc->allocs, a);
-        svc_record_released(svc, &a->ip, why);
+        journal_record_released(svc, &a->ip, why);
         ipam->capacity_changed = true;
         ipam->groups_changed = true;
         if (a->members->len > 0) {

@@ -37,26 +37,9 @@ static gboolean label_equal(gconstpointer a, gconstpointer b)
         return streq(x->key, y->key) && streq(x->value, y->value);
 }
 
-static void ptr_array_free(gpointer p)
-{
-        g_ptr_array_free(p, TRUE);
-}
-
 static gint order_cmp(gconstpointer a, gconstpointer b)
 {
         return pool_cmp_order(*(struct ipam_pool *const *)a, *(struct ipam_pool *const *)b);
-}
-
-static gint addr_cmp(gconstpointer a, gconstpointer b)
-{
-        const struct ipam_range *x = *(struct ipam_range *const *)a;
-        const struct ipam_range *y = *(struct ipam_range *const *)b;
-
-        if (x->r.family != y->r.family)
-                return x->r.family < y->r.family ? -1 : 1;
-        if (x->r.from != y->r.from)
-                return x->r.from < y->r.from ? -1 : 1;
-        return x->r.to < y->r.to ? -1 : x->r.to > y->r.to;
 }
 
 static gint rank_cmp(gconstpointer a, gconstpointer b)
@@ -74,7 +57,7 @@ static gint range_rank_cmp(gconstpointer a, gconstpointer b)
 
         if (x->pool->rank != y->pool->rank)
                 return x->pool->rank < y->pool->rank ? -1 : 1;
-        return addr_cmp(a, b);
+        return range_cmp_addr(a, b);
 }
 
 /* The requirement a pool is filed under, or NULL. */
@@ -126,7 +109,7 @@ void index_rebuild(struct ipam *ipam)
                         g_ptr_array_add(list, p); /* in order: pools are visited in order */
                 }
         }
-        g_ptr_array_sort(ipam->ranges_by_addr, addr_cmp);
+        g_ptr_array_sort(ipam->ranges_by_addr, range_cmp_addr);
         g_free(ipam->max_to);
         ipam->max_to = g_new(u128, ipam->ranges_by_addr->len + 1);
         for (guint i = 0; i < ipam->ranges_by_addr->len; i++) {
@@ -144,7 +127,8 @@ void index_init(struct ipam *ipam)
         ipam->pool_order = g_ptr_array_new();
         ipam->ranges_by_addr = g_ptr_array_new();
         ipam->unindexed = g_ptr_array_new();
-        ipam->by_label = g_hash_table_new_full(label_hash, label_equal, g_free, ptr_array_free);
+        ipam->by_label = g_hash_table_new_full(label_hash, label_equal, g_free,
+                                               (GDestroyNotify)g_ptr_array_unref);
 }
 
 void index_done(struct ipam *ipam)
@@ -156,22 +140,24 @@ void index_done(struct ipam *ipam)
         g_free(ipam->max_to);
 }
 
+/* Orders ip before the ranges starting after it, and after the others
+ * (never equal): lower_bound() then finds the first range starting after ip. */
+static int ip_before_range(const void *key, const void *element)
+{
+        const struct ipaddr *ip = key;
+        const struct ipam_range *r = *(struct ipam_range *const *)element;
+
+        return ip->family < r->r.family || (ip->family == r->r.family && ip->v < r->r.from) ? -1
+                                                                                            : 1;
+}
+
 void index_ranges_containing(const struct ipam *ipam, const struct ipaddr *ip, GPtrArray *out)
 {
         GPtrArray *a = ipam->ranges_by_addr;
-        guint lo = 0, hi = a->len, start = out->len;
+        guint start = out->len;
 
-        /* first range starting after ip */
-        while (lo < hi) {
-                guint mid = lo + (hi - lo) / 2;
-                const struct ipam_range *r = a->pdata[mid];
-
-                if (r->r.family < ip->family || (r->r.family == ip->family && r->r.from <= ip->v))
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        for (guint i = lo; i > 0; i--) {
+        for (size_t i = lower_bound(ip, a->pdata, a->len, sizeof(gpointer), ip_before_range); i > 0;
+             i--) {
                 const struct ipam_range *r = a->pdata[i - 1];
 
                 if (r->r.family != ip->family || ipam->max_to[i - 1] < ip->v)

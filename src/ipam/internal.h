@@ -1,9 +1,13 @@
-/* The LB-IPAM core's state, shared by its files:
+/* The LB-IPAM core's state, shared by its files. They call down this list,
+ * never up:
  *
- *   ipam.c       inputs, operations (dirty sets, events), outputs
+ *   ipam.c       inputs and outputs: one operation per input
+ *   reconcile.c  what a service should hold: strip, adopt, satisfy
  *   allocate.c   where an address comes from: the allocation order, the
  *                allocation index and sharing groups
- *   reconcile.c  what a service should hold: strip, adopt, satisfy
+ *   journal.c    what an operation changed: touched objects, Events, the
+ *                dirty sets the shell reads
+ *   service.c    a service's age order, what it holds, its desired status
  *   index.c      pool order, ranges by address, pools by selector label
  *   pool.c, range.c, conflict.c, request.c, sharing.c  the pieces
  *
@@ -56,7 +60,11 @@ struct ipam_svc {
         const char *reason; /* static string */
         char *message;      /* NULL for "" */
 
-        /* bookkeeping of the operation in progress */
+        bool queued;  /* in ipam->unsatisfied */
+        bool waiting; /* in ipam->waiting */
+
+        /* journal.c: bookkeeping of the operation in progress (reconcile.c
+         * reads released and touched) */
         bool touched;
         size_t n_before;
         struct ipaddr *before; /* before_inline when it fits */
@@ -65,8 +73,15 @@ struct ipam_svc {
         char *before_reason;
         char *before_message;
         GArray *released; /* struct released_ip: hints and event reasons */
-        bool queued;      /* in ipam->unsatisfied */
-        bool waiting;     /* in ipam->waiting */
+};
+
+/* journal.c: the operation in progress and what it leaves for the shell */
+struct ipam_journal {
+        GPtrArray *touched_services; /* struct ipam_svc *, touched by this operation */
+        GPtrArray *touched_pools;    /* struct ipam_pool * */
+        GHashTable *dirty_services;  /* key → NULL */
+        GHashTable *dirty_pools;     /* name → NULL */
+        GQueue *events;              /* struct ipam_event * */
 };
 
 struct ipam {
@@ -93,23 +108,45 @@ struct ipam {
         GHashTable *by_sharing_key; /* key → GPtrArray of struct ipam_alloc * */
 
         /* the operation in progress */
-        GPtrArray *touched_services;
-        GPtrArray *touched_pools;
         bool capacity_changed; /* an address was released: retry unsatisfied services */
         bool groups_changed;   /* a sharing group changed: retry the waiting ones */
-
-        GHashTable *dirty_services; /* key → NULL */
-        GHashTable *dirty_pools;    /* name → NULL */
-        GQueue *events;             /* struct ipam_event * */
+        struct ipam_journal journal;
 };
 
-/* ipam.c */
+/* service.c */
 /* Services oldest first: creationTimestamp, namespace, name. */
 gint svc_age_cmp(gconstpointer a, gconstpointer b, gpointer userdata);
-void ipam_touch_service(struct ipam *ipam, struct ipam_svc *svc);
-void ipam_touch_pool(struct ipam *ipam, struct ipam_pool *pool);
-void ipam_queue_event(struct ipam *ipam, bool pool, const char *namespace, const char *name,
-                      bool warning, const char *reason, const char *fmt, ...) _printf_(7, 8);
+bool svc_holds(const struct ipam_svc *svc, const struct ipaddr *ip);
+bool svc_holds_family(const struct ipam_svc *svc, int family);
+enum ipam_service_action svc_action(const struct ipam *ipam, const struct ipam_svc *svc);
+/* The IPAMRequestSatisfied condition svc should show (strings borrowed). */
+void svc_desired_condition(const struct ipam_svc *svc, struct k8s_condition *ret);
+/* The API shows what svc should show (or svc is not ours to write). */
+bool svc_in_sync(const struct ipam *ipam, const struct ipam_svc *svc);
+
+/* journal.c */
+void journal_init(struct ipam_journal *j);
+void journal_done(struct ipam_journal *j);
+/* Before the first change of an operation (no-op until the core is active). */
+void journal_touch_service(struct ipam *ipam, struct ipam_svc *svc);
+/* At the restart the "before" is what the API shows. */
+void journal_touch_service_observed(struct ipam *ipam, struct ipam_svc *svc);
+void journal_touch_pool(struct ipam *ipam, struct ipam_pool *pool);
+/* svc let go of ip (why: for the Event; the address is an adoption hint). */
+void journal_record_released(struct ipam_svc *svc, const struct ipaddr *ip, const char *why);
+bool journal_released_has(const struct ipam_svc *svc, const struct ipaddr *ip);
+/* Frees the service's bookkeeping of the operation. */
+void journal_service_clear(struct ipam_svc *svc);
+/* Before a service or pool is freed. */
+void journal_forget_service(struct ipam *ipam, struct ipam_svc *svc);
+void journal_forget_pool(struct ipam *ipam, struct ipam_pool *pool);
+void journal_event(struct ipam *ipam, bool pool, const char *namespace, const char *name,
+                   bool warning, const char *reason, const char *fmt, ...) _printf_(7, 8);
+/* Into the dirty set, once active, whatever its state (the shell asks). */
+void journal_mark_service(struct ipam *ipam, struct ipam_svc *svc);
+void journal_mark_pool(struct ipam *ipam, struct ipam_pool *pool);
+/* Events and dirty marks of every touched object; clears the marks. */
+void journal_end(struct ipam *ipam);
 
 /* index.c */
 void index_init(struct ipam *ipam);
@@ -125,8 +162,8 @@ void index_candidate_pools(const struct ipam *ipam, const struct labels *l, GPtr
 /* allocate.c */
 gint ipaddr_tree_cmp(gconstpointer a, gconstpointer b, gpointer userdata);
 struct ipam_alloc *alloc_lookup(const struct ipam *ipam, const struct ipaddr *ip);
-struct ipam_alloc *alloc_new(struct ipam *ipam, struct ipam_range *origin, const struct ipaddr *ip,
-                             struct ipam_svc *svc);
+void alloc_new(struct ipam *ipam, struct ipam_range *origin, const struct ipaddr *ip,
+               struct ipam_svc *svc);
 void alloc_join(struct ipam *ipam, struct ipam_alloc *a, struct ipam_svc *svc);
 /* svc lets go of a (why: for the Event); the address is freed with the
  * last member. */
@@ -157,7 +194,6 @@ void alloc_release_range(struct ipam *ipam, struct ipam_range *range, const char
 bool alloc_held_cb(const struct ipam_range *range, u128 v, void *userdata);
 
 /* reconcile.c */
-bool svc_holds(const struct ipam_svc *svc, const struct ipaddr *ip);
 void svc_strip(struct ipam *ipam, struct ipam_svc *svc);
 void svc_adopt(struct ipam *ipam, struct ipam_svc *svc);
 void svc_satisfy(struct ipam *ipam, struct ipam_svc *svc);
@@ -167,7 +203,6 @@ void svc_set_unmanaged(struct ipam *ipam, struct ipam_svc *svc, const char *why)
 /* Files the service in (or out of) the unsatisfied and waiting sets. */
 void svc_queue_set(struct ipam *ipam, struct ipam_svc *svc, bool unsatisfied);
 void svc_unqueue(struct ipam *ipam, struct ipam_svc *svc);
-void svc_record_released(struct ipam_svc *svc, const struct ipaddr *ip, const char *why);
 /* Adopt, then satisfy, every unsatisfied service, oldest first. */
 void reconcile_unsatisfied(struct ipam *ipam);
 /* After a sharing group changed: satisfy the waiting services again until

@@ -1,15 +1,10 @@
 /* The LB-IPAM core's inputs and outputs; see ipam.h.
  *
- * Every public input is one operation. Objects changed during an operation
- * are "touched": a service remembers what it held and its condition before
- * its first change, a pool its conflict mark. At the end of the operation
- * (op_end) the core compares: the difference gives the Events (IP
- * allocated, released with why, request unsatisfied, pool marked), and an
- * object whose desired status differs from what the API showed last goes
- * into the dirty set (and leaves it once they agree again). */
+ * Every public input is one operation: it touches what it changes (the
+ * journal, journal.c), lets reconcile.c decide what services hold, and ends
+ * the operation, which turns the journal into Events and dirty marks. */
 #include "internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "ipam/conflict.h"
@@ -17,28 +12,6 @@
 
 #define WHY_NOT_HANDLED                                                                            \
         "the service is no longer handled by LB-IPAM (type or loadBalancerClass changed)"
-
-gint svc_age_cmp(gconstpointer a, gconstpointer b, gpointer userdata)
-{
-        const struct ipam_svc *x = a, *y = b;
-        int c;
-
-        if (x->created != y->created)
-                return x->created < y->created ? -1 : 1;
-        c = strcmp(x->namespace, y->namespace);
-        return c ? c : strcmp(x->name, y->name);
-}
-
-static void ptr_array_free(gpointer p)
-{
-        g_ptr_array_free(p, TRUE);
-}
-
-static void event_free(struct ipam_event *e)
-{
-        ipam_event_done(e);
-        g_free(e);
-}
 
 struct ipam *ipam_new(const struct ipam_options *o)
 {
@@ -55,41 +28,17 @@ struct ipam *ipam_new(const struct ipam_options *o)
         ipam->unsatisfied = g_tree_new_full(svc_age_cmp, NULL, NULL, NULL);
         ipam->waiting = g_tree_new_full(svc_age_cmp, NULL, NULL, NULL);
         ipam->allocs = g_tree_new_full(ipaddr_tree_cmp, NULL, NULL, NULL);
-        ipam->by_sharing_key =
-            g_hash_table_new_full(g_str_hash, g_str_equal, g_free, ptr_array_free);
-        ipam->touched_services = g_ptr_array_new();
-        ipam->touched_pools = g_ptr_array_new();
-        /* keys are the objects' own key/name strings (removed before they go) */
-        ipam->dirty_services = g_hash_table_new(g_str_hash, g_str_equal);
-        ipam->dirty_pools = g_hash_table_new(g_str_hash, g_str_equal);
-        ipam->events = g_queue_new();
+        ipam->by_sharing_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                     (GDestroyNotify)g_ptr_array_unref);
+        journal_init(&ipam->journal);
         return ipam;
-}
-
-static void svc_clear_op(struct ipam_svc *svc)
-{
-        svc->touched = false;
-        if (svc->before != svc->before_inline)
-                g_free(svc->before);
-        svc->before = NULL;
-        svc->n_before = 0;
-        g_free(svc->before_reason);
-        svc->before_reason = NULL;
-        g_free(svc->before_message);
-        svc->before_message = NULL;
-        if (svc->released) {
-                for (guint i = 0; i < svc->released->len; i++)
-                        g_free(g_array_index(svc->released, struct released_ip, i).why);
-                g_array_free(svc->released, TRUE);
-                svc->released = NULL;
-        }
 }
 
 static void svc_free(struct ipam_svc *svc)
 {
         if (!svc)
                 return;
-        svc_clear_op(svc);
+        journal_service_clear(svc);
         g_free(svc->key); /* namespace and name live in the same block */
         labels_packed_free(&svc->labels);
         svc_request_done(&svc->req);
@@ -140,234 +89,13 @@ void ipam_free(struct ipam *ipam)
         index_done(ipam);
         g_ptr_array_free(ipam->scratch_find, TRUE);
         g_ptr_array_free(ipam->scratch_ranges, TRUE);
-        g_ptr_array_free(ipam->touched_services, TRUE);
-        g_ptr_array_free(ipam->touched_pools, TRUE);
-        g_hash_table_destroy(ipam->dirty_services);
-        g_hash_table_destroy(ipam->dirty_pools);
-        g_queue_free_full(ipam->events, (GDestroyNotify)event_free);
+        journal_done(&ipam->journal);
         g_free(ipam);
-}
-
-/* ---- events ---- */
-
-void ipam_queue_event(struct ipam *ipam, bool pool, const char *namespace, const char *name,
-                      bool warning, const char *reason, const char *fmt, ...)
-{
-        struct ipam_event *e = g_new0(struct ipam_event, 1);
-        va_list ap;
-
-        e->pool = pool;
-        e->namespace = pool ? NULL : g_strdup(namespace);
-        e->name = g_strdup(name);
-        e->warning = warning;
-        e->reason = g_strdup(reason);
-        va_start(ap, fmt);
-        e->message = g_strdup_vprintf(fmt, ap);
-        va_end(ap);
-        g_queue_push_tail(ipam->events, e);
-}
-
-bool ipam_event_pop(struct ipam *ipam, struct ipam_event *ret)
-{
-        struct ipam_event *e;
-
-        assert(ipam);
-        assert(ret);
-        e = g_queue_pop_head(ipam->events);
-        if (!e)
-                return false;
-        *ret = *e;
-        g_free(e);
-        return true;
-}
-
-void ipam_event_done(struct ipam_event *e)
-{
-        if (!e)
-                return;
-        g_free(e->namespace);
-        g_free(e->name);
-        g_free(e->reason);
-        g_free(e->message);
-        memset(e, 0, sizeof(*e));
-}
-
-/* ---- operations ---- */
-
-void ipam_touch_service(struct ipam *ipam, struct ipam_svc *svc)
-{
-        if (!ipam->active || svc->touched)
-                return;
-        svc->touched = true;
-        svc->n_before = svc->allocs->len;
-        svc->before = svc->n_before <= ELEMENTSOF(svc->before_inline)
-                          ? svc->before_inline
-                          : g_new(struct ipaddr, svc->n_before);
-        for (guint i = 0; i < svc->allocs->len; i++)
-                svc->before[i] = ((struct ipam_alloc *)svc->allocs->pdata[i])->ip;
-        svc->before_evaluated = svc->evaluated;
-        svc->before_satisfied = svc->satisfied;
-        svc->before_reason = g_strdup(svc->reason);
-        svc->before_message = g_strdup(svc->message);
-        g_ptr_array_add(ipam->touched_services, svc);
-}
-
-/* At the restart the "before" is what the API shows. */
-static void touch_service_observed(struct ipam *ipam, struct ipam_svc *svc)
-{
-        assert(!svc->touched);
-        ipam_touch_service(ipam, svc);
-        if (svc->before != svc->before_inline)
-                g_free(svc->before);
-        svc->n_before = svc->n_ingress;
-        svc->before = g_memdup2(svc->ingress, sizeof(struct ipaddr) * svc->n_ingress);
-        svc->before_evaluated = svc->observed.present;
-        svc->before_satisfied = streq_ptr(svc->observed.status, "True");
-        g_free(svc->before_reason);
-        svc->before_reason = g_strdup(svc->observed.reason);
-        g_free(svc->before_message);
-        svc->before_message = g_strdup(svc->observed.message);
-}
-
-void ipam_touch_pool(struct ipam *ipam, struct ipam_pool *pool)
-{
-        if (!ipam->active || pool->touched)
-                return;
-        pool->touched = true;
-        pool->was_conflicting = pool->conflicting;
-        g_ptr_array_add(ipam->touched_pools, pool);
-}
-
-static enum ipam_service_action svc_action(const struct ipam *ipam, const struct ipam_svc *svc)
-{
-        if (!ipam->active)
-                return IPAM_SERVICE_IGNORE;
-        if (svc->managed)
-                return svc->evaluated ? IPAM_SERVICE_WRITE : IPAM_SERVICE_IGNORE;
-        return svc->observed.present ? IPAM_SERVICE_CLEAR : IPAM_SERVICE_IGNORE;
-}
-
-static void svc_desired_condition(const struct ipam_svc *svc, struct k8s_condition *c)
-{
-        c->type = (char *)IPAM_CONDITION_SATISFIED;
-        c->status = (char *)(svc->satisfied ? "True" : "False");
-        c->reason = (char *)svc->reason;
-        c->message = svc->message;
-        c->observed_generation = svc->generation;
-        c->last_transition_time = NULL;
-}
-
-static bool svc_in_sync(const struct ipam *ipam, const struct ipam_svc *svc)
-{
-        struct k8s_condition want;
-
-        switch (svc_action(ipam, svc)) {
-        case IPAM_SERVICE_IGNORE:
-                return true;
-        case IPAM_SERVICE_CLEAR:
-                return false;
-        case IPAM_SERVICE_WRITE:
-                break;
-        }
-        if (!svc->ingress_exact || svc->n_ingress != svc->allocs->len)
-                return false;
-        for (size_t i = 0; i < svc->n_ingress; i++)
-                if (!ipaddr_equal(&svc->ingress[i],
-                                  &((struct ipam_alloc *)svc->allocs->pdata[i])->ip))
-                        return false;
-        svc_desired_condition(svc, &want);
-        return observed_condition_equal(&svc->observed, &want);
-}
-
-static const char *released_why(const struct ipam_svc *svc, const struct ipaddr *ip)
-{
-        for (guint i = svc->released ? svc->released->len : 0; i > 0; i--) {
-                const struct released_ip *r =
-                    &g_array_index(svc->released, struct released_ip, i - 1);
-
-                if (ipaddr_equal(&r->ip, ip))
-                        return r->why;
-        }
-        return "released";
-}
-
-static bool was_held(const struct ipam_svc *svc, const struct ipaddr *ip)
-{
-        for (size_t i = 0; i < svc->n_before; i++)
-                if (ipaddr_equal(&svc->before[i], ip))
-                        return true;
-        return false;
-}
-
-static void service_events(struct ipam *ipam, struct ipam_svc *svc)
-{
-        char buf[IPADDR_STRLEN];
-
-        for (size_t i = 0; i < svc->n_before; i++) {
-                if (svc_holds(svc, &svc->before[i]) ||
-                    (i > 0 && ipaddr_equal(&svc->before[i - 1], &svc->before[i])))
-                        continue;
-                ipam_queue_event(ipam, false, svc->namespace, svc->name, false, "IPReleased",
-                                 "Released IP %s: %s", ipaddr_format(&svc->before[i], buf),
-                                 released_why(svc, &svc->before[i]));
-        }
-        for (guint i = 0; i < svc->allocs->len; i++) {
-                const struct ipam_alloc *a = svc->allocs->pdata[i];
-                const struct ipam_svc *other = a->members->pdata[0];
-
-                if (was_held(svc, &a->ip))
-                        continue;
-                ipaddr_format(&a->ip, buf);
-                if (other == svc)
-                        ipam_queue_event(ipam, false, svc->namespace, svc->name, false,
-                                         "IPAllocated", "Allocated IP %s from pool '%s'", buf,
-                                         a->origin->pool->name);
-                else
-                        ipam_queue_event(
-                            ipam, false, svc->namespace, svc->name, false, "IPAllocated",
-                            "Allocated IP %s from pool '%s', shared with %s "
-                            "(sharing key '%s')",
-                            buf, a->origin->pool->name, other->key, strempty(svc->req.sharing_key));
-        }
-        if (svc->managed && svc->evaluated && !svc->satisfied &&
-            (!svc->before_evaluated || svc->before_satisfied ||
-             !streq_ptr(svc->before_reason, svc->reason) ||
-             !streq_ptr(strempty(svc->before_message), strempty(svc->message))))
-                ipam_queue_event(ipam, false, svc->namespace, svc->name, true,
-                                 "IPAMRequestUnsatisfied", "%s: %s", svc->reason, svc->message);
-}
-
-static void mark_dirty(GHashTable *set, char *key, bool dirty)
-{
-        if (dirty)
-                g_hash_table_add(set, key);
-        else
-                g_hash_table_remove(set, key);
 }
 
 static void op_end(struct ipam *ipam)
 {
-        for (guint i = 0; i < ipam->touched_services->len; i++) {
-                struct ipam_svc *svc = ipam->touched_services->pdata[i];
-
-                service_events(ipam, svc);
-                mark_dirty(ipam->dirty_services, svc->key, !svc_in_sync(ipam, svc));
-                svc_clear_op(svc);
-        }
-        g_ptr_array_set_size(ipam->touched_services, 0);
-        for (guint i = 0; i < ipam->touched_pools->len; i++) {
-                struct ipam_pool *p = ipam->touched_pools->pdata[i];
-
-                if (p->conflicting && !p->was_conflicting)
-                        ipam_queue_event(ipam, true, NULL, p->name, true, "PoolConflict", "%s",
-                                         p->conflict_message);
-                else if (!p->conflicting && p->was_conflicting)
-                        ipam_queue_event(ipam, true, NULL, p->name, false, "PoolConflictResolved",
-                                         "The pool no longer overlaps another pool");
-                mark_dirty(ipam->dirty_pools, p->name, !pool_in_sync(p));
-                p->touched = false;
-        }
-        g_ptr_array_set_size(ipam->touched_pools, 0);
+        journal_end(ipam);
         ipam->capacity_changed = false;
         ipam->groups_changed = false;
 }
@@ -377,20 +105,8 @@ static void op_end(struct ipam *ipam)
 static void settle(struct ipam *ipam)
 {
         for (guint i = 0; i < ipam->pool_order->len; i++)
-                ipam_touch_pool(ipam, ipam->pool_order->pdata[i]);
+                journal_touch_pool(ipam, ipam->pool_order->pdata[i]);
         conflicts_settle(ipam->pool_order);
-}
-
-static gint range_cmp(gconstpointer a, gconstpointer b)
-{
-        const struct ipam_range *x = *(struct ipam_range *const *)a;
-        const struct ipam_range *y = *(struct ipam_range *const *)b;
-
-        if (x->r.family != y->r.family)
-                return x->r.family < y->r.family ? -1 : 1;
-        if (x->r.from != y->r.from)
-                return x->r.from < y->r.from ? -1 : 1;
-        return x->r.to < y->r.to ? -1 : x->r.to > y->r.to;
 }
 
 /* Unchanged blocks keep their range (and allocations); removed ones release
@@ -408,8 +124,7 @@ static void pool_apply(struct ipam *ipam, struct ipam_pool *pool, struct pool_sp
                 for (guint i = 0; i < old->len; i++) {
                         struct ipam_range *r = old->pdata[i];
 
-                        if (kept[i] || r->r.family != spec->blocks[b].r.family ||
-                            r->r.from != spec->blocks[b].r.from || r->r.to != spec->blocks[b].r.to)
+                        if (kept[i] || iprange_cmp(&r->r, &spec->blocks[b].r) != 0)
                                 continue;
                         kept[i] = matched[b] = true;
                         r->from_cidr = spec->blocks[b].from_cidr;
@@ -435,7 +150,7 @@ static void pool_apply(struct ipam *ipam, struct ipam_pool *pool, struct pool_sp
                 alloc_prepare_range(ipam, r);
                 g_ptr_array_add(pool->ranges, r);
         }
-        g_ptr_array_sort(pool->ranges, range_cmp);
+        g_ptr_array_sort(pool->ranges, range_cmp_addr);
         for (guint i = 0; i < pool->ranges->len; i++) {
                 bool reserve = !spec->allow_first_last;
 
@@ -497,21 +212,19 @@ int ipam_pool_upsert(struct ipam *ipam, const struct k8s_ippool *k, char **ret_e
         if (ret_error)
                 *ret_error = NULL;
         r = pool_spec_parse(k, &spec, &error);
-        if (r == -ENOMEM)
-                return r;
         p = pool_get(ipam, k);
-        ipam_touch_pool(ipam, p);
+        journal_touch_pool(ipam, p);
         for (size_t i = 0; i < _POOL_COND_MAX; i++)
                 observed_condition_set(&p->observed[i], &k->conditions, types[i]);
         if (r < 0) {
                 if (!streq_ptr(p->error, error)) {
                         g_free(p->error);
                         p->error = g_strdup(error);
-                        ipam_queue_event(ipam, true, NULL, p->name, true, "InvalidSpec",
-                                         "Pool update rejected, %s: %s",
-                                         p->valid ? "the previous spec stays in effect"
-                                                  : "the pool allocates nothing",
-                                         error);
+                        journal_event(ipam, true, NULL, p->name, true, "InvalidSpec",
+                                      "Pool update rejected, %s: %s",
+                                      p->valid ? "the previous spec stays in effect"
+                                               : "the pool allocates nothing",
+                                      error);
                 }
                 if (ret_error)
                         *ret_error = error;
@@ -554,8 +267,7 @@ int ipam_pool_delete(struct ipam *ipam, const char *name)
         for (guint i = 0; i < p->ranges->len; i++)
                 alloc_release_range(ipam, p->ranges->pdata[i], why);
         g_hash_table_remove(ipam->pools, p->name);
-        g_hash_table_remove(ipam->dirty_pools, p->name);
-        g_ptr_array_remove(ipam->touched_pools, p);
+        journal_forget_pool(ipam, p);
         index_rebuild(ipam);
         pool_free(p);
         if (ipam->active) {
@@ -591,8 +303,8 @@ static struct ipam_svc *svc_lookup(const struct ipam *ipam, const char *namespac
  * case of an update: no copy). */
 static bool svc_labels_current(const struct ipam_svc *svc, const struct k8s_service *k)
 {
-        static const char *const synthetic[] = {"io.kubernetes.service.name",
-                                                "io.kubernetes.service.namespace"};
+        static const char *const synthetic[] = {K8S_LABEL_SERVICE_NAME,
+                                                K8S_LABEL_SERVICE_NAMESPACE};
         const struct labels *a = &svc->labels, *b = &k->meta.labels;
         size_t i = 0, j = 0;
 
@@ -611,6 +323,19 @@ static bool svc_labels_current(const struct ipam_svc *svc, const struct k8s_serv
                 i++;
                 j++;
         }
+}
+
+/* The labels pool selectors see (k8s_service_selector_labels), packed. */
+static void svc_labels_packed(const struct k8s_service *k, struct labels *ret)
+{
+        struct label buf[16];
+        g_autofree struct label *heap = NULL;
+        struct labels view = {.items = buf};
+
+        if (k->meta.labels.n + 2 > ELEMENTSOF(buf))
+                view.items = heap = g_new(struct label, k->meta.labels.n + 2);
+        view.n = k8s_service_selector_labels_view(k, view.items);
+        labels_pack(&view, ret);
 }
 
 static struct ipam_svc *svc_new(struct ipam *ipam, const struct k8s_service *k)
@@ -642,8 +367,7 @@ static void svc_destroy(struct ipam *ipam, struct ipam_svc *svc)
         svc_unqueue(ipam, svc);
         g_tree_remove(ipam->by_age, svc);
         g_hash_table_remove(ipam->services, svc->key);
-        g_hash_table_remove(ipam->dirty_services, svc->key);
-        g_ptr_array_remove(ipam->touched_services, svc);
+        journal_forget_service(ipam, svc);
         svc_free(svc);
 }
 
@@ -678,7 +402,6 @@ int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
         struct labels labels = {0};
         struct ipam_svc *svc;
         bool managed, relabel = false;
-        int r;
 
         assert(ipam);
         assert(k);
@@ -688,11 +411,9 @@ int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
         if (!managed && !svc && !k8s_conditions_find(&k->conditions, IPAM_CONDITION_SATISFIED))
                 return 0; /* not ours, never was */
         if (managed) {
-                r = svc_request_parse(&ipam->o, k, &req);
-                if (r < 0)
-                        return r;
+                svc_request_parse(&ipam->o, k, &req);
                 if (!svc || !svc_labels_current(svc, k)) {
-                        svc_selector_labels_packed(k, &labels);
+                        svc_labels_packed(k, &labels);
                         relabel = true;
                 }
         }
@@ -707,7 +428,7 @@ int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
                 g_tree_insert(ipam->by_age, svc, svc);
                 svc_queue_set(ipam, svc, queued);
         }
-        ipam_touch_service(ipam, svc);
+        journal_touch_service(ipam, svc);
         svc_observe(svc, k);
 
         if (!managed) {
@@ -723,8 +444,8 @@ int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
         if (ipam->active && req.bad_entries && !strv_equal(req.bad_entries, svc->req.bad_entries)) {
                 g_autofree char *all = g_strjoinv("; ", req.bad_entries);
 
-                ipam_queue_event(ipam, false, svc->namespace, svc->name, true, "InvalidAnnotation",
-                                 "Skipped unparsable requested IPs: %s", all);
+                journal_event(ipam, false, svc->namespace, svc->name, true, "InvalidAnnotation",
+                              "Skipped unparsable requested IPs: %s", all);
         }
         /* a holder's sharing attributes matter to those waiting to join */
         if (svc->allocs->len > 0 && !svc_request_sharing_equal(&svc->req, &req))
@@ -776,11 +497,11 @@ static gboolean touch_observed_cb(gpointer key, gpointer value, gpointer data)
 {
         struct ipam_svc *svc = value;
 
-        touch_service_observed(data, svc);
+        journal_touch_service_observed(data, svc);
         /* a service that stopped qualifying while nobody watched */
         if (!svc->managed)
                 for (size_t i = 0; i < svc->n_ingress; i++)
-                        svc_record_released(svc, &svc->ingress[i], WHY_NOT_HANDLED);
+                        journal_record_released(svc, &svc->ingress[i], WHY_NOT_HANDLED);
         return FALSE;
 }
 
@@ -811,53 +532,6 @@ bool ipam_active(const struct ipam *ipam)
 
 /* ---- outputs ---- */
 
-static gint ref_cmp(gconstpointer a, gconstpointer b)
-{
-        const struct ipam_ref *x = a, *y = b;
-        int c = strcmp(x->namespace, y->namespace);
-
-        return c ? c : strcmp(x->name, y->name);
-}
-
-static gint str_cmp(gconstpointer a, gconstpointer b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void ipam_take_dirty(struct ipam *ipam, struct ipam_dirty *ret)
-{
-        GHashTableIter it;
-        gpointer k;
-        size_t n = 0;
-
-        assert(ipam);
-        assert(ret);
-        memset(ret, 0, sizeof(*ret));
-        ret->services = g_new0(struct ipam_ref, g_hash_table_size(ipam->dirty_services) + 1);
-        g_hash_table_iter_init(&it, ipam->dirty_services);
-        while (g_hash_table_iter_next(&it, &k, NULL)) {
-                const struct ipam_svc *svc = g_hash_table_lookup(ipam->services, k);
-
-                if (!svc)
-                        continue;
-                ret->services[n].namespace = g_strdup(svc->namespace);
-                ret->services[n].name = g_strdup(svc->name);
-                n++;
-        }
-        ret->n_services = n;
-        qsort_safe(ret->services, n, sizeof(*ret->services),
-                   (int (*)(const void *, const void *))ref_cmp);
-        n = 0;
-        ret->pools = g_new0(char *, g_hash_table_size(ipam->dirty_pools) + 1);
-        g_hash_table_iter_init(&it, ipam->dirty_pools);
-        while (g_hash_table_iter_next(&it, &k, NULL))
-                ret->pools[n++] = g_strdup(k);
-        ret->n_pools = n;
-        qsort_safe(ret->pools, n, sizeof(char *), (int (*)(const void *, const void *))str_cmp);
-        g_hash_table_remove_all(ipam->dirty_services);
-        g_hash_table_remove_all(ipam->dirty_pools);
-}
-
 void ipam_service_mark_dirty(struct ipam *ipam, const char *namespace, const char *name)
 {
         struct ipam_svc *svc;
@@ -865,8 +539,8 @@ void ipam_service_mark_dirty(struct ipam *ipam, const char *namespace, const cha
         assert(ipam);
         assert(name);
         svc = svc_lookup(ipam, namespace, name);
-        if (svc && ipam->active)
-                g_hash_table_add(ipam->dirty_services, svc->key);
+        if (svc)
+                journal_mark_service(ipam, svc);
 }
 
 void ipam_pool_mark_dirty(struct ipam *ipam, const char *name)
@@ -876,23 +550,8 @@ void ipam_pool_mark_dirty(struct ipam *ipam, const char *name)
         assert(ipam);
         assert(name);
         p = g_hash_table_lookup(ipam->pools, name);
-        if (p && ipam->active)
-                g_hash_table_add(ipam->dirty_pools, p->name);
-}
-
-void ipam_dirty_done(struct ipam_dirty *d)
-{
-        if (!d)
-                return;
-        for (size_t i = 0; i < d->n_services; i++) {
-                g_free(d->services[i].namespace);
-                g_free(d->services[i].name);
-        }
-        g_free(d->services);
-        for (size_t i = 0; i < d->n_pools; i++)
-                g_free(d->pools[i]);
-        g_free(d->pools);
-        memset(d, 0, sizeof(*d));
+        if (p)
+                journal_mark_pool(ipam, p);
 }
 
 void ipam_service_status(const struct ipam *ipam, const char *namespace, const char *name,
@@ -912,9 +571,7 @@ void ipam_service_status(const struct ipam *ipam, const char *namespace, const c
         if (ret->action != IPAM_SERVICE_WRITE)
                 return;
         ret->n_ips = svc->allocs->len;
-        ret->ips = calloc(ret->n_ips + 1, sizeof(char *));
-        if (!ret->ips)
-                g_error("out of memory");
+        ret->ips = xnew(char *, ret->n_ips + 1);
         for (size_t i = 0; i < ret->n_ips; i++) {
                 char buf[IPADDR_STRLEN];
 
@@ -957,8 +614,8 @@ void ipam_pool_status(const struct ipam *ipam, const char *name, struct ipam_poo
         pool_desired_conditions(p, ret->conditions);
         pool_counts(p, &ret->total, &ret->available, &ret->used);
         ret->conflicting = p->conflicting;
-        ret->error = p->error ? xstrdup(p->error) : NULL;
-        ret->warning = p->warning ? xstrdup(p->warning) : NULL;
+        ret->error = xstrdup(p->error);
+        ret->warning = xstrdup(p->warning);
         ret->priority = p->priority;
 }
 

@@ -9,16 +9,7 @@
 
 static int block_cmp(const void *a, const void *b)
 {
-        const struct iprange *x = &((const struct pool_block *)a)->r;
-        const struct iprange *y = &((const struct pool_block *)b)->r;
-
-        if (x->family != y->family)
-                return x->family < y->family ? -1 : 1;
-        if (x->from != y->from)
-                return x->from < y->from ? -1 : 1;
-        if (x->to != y->to)
-                return x->to < y->to ? -1 : 1;
-        return 0;
+        return iprange_cmp(&((const struct pool_block *)a)->r, &((const struct pool_block *)b)->r);
 }
 
 static int parse_block(const struct k8s_pool_block *b, size_t i, struct pool_block *ret,
@@ -250,14 +241,12 @@ void pool_counts(const struct ipam_pool *p, struct bigcount *total, struct bigco
 static void set_condition(struct k8s_condition *c, const char *type, const char *status,
                           const char *reason, const char *message, int64_t generation)
 {
-        c->type = strdup(type);
-        c->status = strdup(status);
-        c->reason = strdup(reason);
-        c->message = strdup(message);
+        c->type = xstrdup(type);
+        c->status = xstrdup(status);
+        c->reason = xstrdup(reason);
+        c->message = xstrdup(message);
         c->observed_generation = generation;
         c->last_transition_time = NULL;
-        if (!c->type || !c->status || !c->reason || !c->message)
-                g_error("out of memory");
 }
 
 void pool_desired_conditions(const struct ipam_pool *p, struct k8s_condition ret[_POOL_COND_MAX])
@@ -329,8 +318,8 @@ bool pool_spec_equal(const struct ipam_pool *p, const struct pool_spec *s)
         for (size_t i = 0; i < s->n_blocks; i++) {
                 const struct ipam_range *r = p->ranges->pdata[i];
 
-                if (r->r.family != s->blocks[i].r.family || r->r.from != s->blocks[i].r.from ||
-                    r->r.to != s->blocks[i].r.to || r->from_cidr != s->blocks[i].from_cidr)
+                if (iprange_cmp(&r->r, &s->blocks[i].r) != 0 ||
+                    r->from_cidr != s->blocks[i].from_cidr)
                         return false;
         }
         return true;

@@ -49,6 +49,12 @@ void range_free(struct ipam_range *range)
         g_free(range);
 }
 
+gint range_cmp_addr(gconstpointer a, gconstpointer b)
+{
+        return iprange_cmp(&(*(struct ipam_range *const *)a)->r,
+                           &(*(struct ipam_range *const *)b)->r);
+}
+
 bool range_contains(const struct ipam_range *range, const struct ipaddr *a)
 {
         assert(range);

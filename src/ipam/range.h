@@ -40,6 +40,9 @@ struct ipam_range {
 struct ipam_range *range_new(const struct iprange *r, bool from_cidr, struct ipam_pool *pool);
 void range_free(struct ipam_range *range);
 
+/* For g_ptr_array_sort() of struct ipam_range *: by address (iprange_cmp). */
+gint range_cmp_addr(gconstpointer a, gconstpointer b);
+
 bool range_contains(const struct ipam_range *range, const struct ipaddr *a);
 bool range_is_free(const struct ipam_range *range, u128 v);
 bool range_is_reserved(const struct ipam_range *range, u128 v);

@@ -35,31 +35,6 @@
 #define MSG_OUT_OF_IPS                                                                             \
         "All enabled CiliumLoadBalancerIPPools that match this service ran out of allocatable IPs"
 
-bool svc_holds(const struct ipam_svc *svc, const struct ipaddr *ip)
-{
-        for (guint i = 0; i < svc->allocs->len; i++)
-                if (ipaddr_equal(&((struct ipam_alloc *)svc->allocs->pdata[i])->ip, ip))
-                        return true;
-        return false;
-}
-
-static bool svc_holds_family(const struct ipam_svc *svc, int family)
-{
-        for (guint i = 0; i < svc->allocs->len; i++)
-                if (((struct ipam_alloc *)svc->allocs->pdata[i])->ip.family == family)
-                        return true;
-        return false;
-}
-
-void svc_record_released(struct ipam_svc *svc, const struct ipaddr *ip, const char *why)
-{
-        struct released_ip r = {.ip = *ip, .why = g_strdup(why)};
-
-        if (!svc->released)
-                svc->released = g_array_new(FALSE, FALSE, sizeof(struct released_ip));
-        g_array_append_val(svc->released, r);
-}
-
 void svc_release_all(struct ipam *ipam, struct ipam_svc *svc, const char *why)
 {
         while (svc->allocs->len > 0)
@@ -145,14 +120,6 @@ static char *adopt_one(struct ipam *ipam, struct ipam_svc *svc, const struct ipa
         return NULL;
 }
 
-static bool released_has(const struct ipam_svc *svc, const struct ipaddr *ip)
-{
-        for (guint i = 0; svc->released && i < svc->released->len; i++)
-                if (ipaddr_equal(&g_array_index(svc->released, struct released_ip, i).ip, ip))
-                        return true;
-        return false;
-}
-
 void svc_adopt(struct ipam *ipam, struct ipam_svc *svc)
 {
         size_t n_released = svc->released ? svc->released->len : 0;
@@ -166,8 +133,8 @@ void svc_adopt(struct ipam *ipam, struct ipam_svc *svc)
 
                 /* the reason explains a restart dropping an ingress IP
                  * (the restart touches every service first) */
-                if (why && i < svc->n_ingress && svc->touched && !released_has(svc, &ip))
-                        svc_record_released(svc, &ip, why);
+                if (why && i < svc->n_ingress && svc->touched && !journal_released_has(svc, &ip))
+                        journal_record_released(svc, &ip, why);
         }
 }
 
@@ -270,7 +237,7 @@ static void set_condition(struct ipam *ipam, struct ipam_svc *svc, bool satisfie
                 g_free(message);
                 return;
         }
-        ipam_touch_service(ipam, svc);
+        journal_touch_service(ipam, svc);
         svc->evaluated = true;
         svc->satisfied = satisfied;
         svc->reason = reason;
@@ -306,7 +273,7 @@ void svc_set_unmanaged(struct ipam *ipam, struct ipam_svc *svc, const char *why)
         svc_release_all(ipam, svc, why);
         svc_unqueue(ipam, svc);
         if (svc->evaluated)
-                ipam_touch_service(ipam, svc);
+                journal_touch_service(ipam, svc);
         svc->managed = false;
         svc->evaluated = false;
         svc->reason = NULL;

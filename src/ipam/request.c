@@ -9,57 +9,29 @@
 
 #include "lib/util.h"
 
-static const struct label *extra_find(const struct label *extra, size_t n, const char *key)
+void labels_pack(const struct labels *l, struct labels *ret)
 {
-        for (size_t i = 0; i < n; i++)
-                if (streq(extra[i].key, key))
-                        return &extra[i];
-        return NULL;
-}
-
-static gint label_cmp(gconstpointer a, gconstpointer b)
-{
-        return strcmp(((const struct label *)a)->key, ((const struct label *)b)->key);
-}
-
-void labels_pack(const struct labels *base, const struct label *extra, size_t n_extra,
-                 struct labels *ret)
-{
-        size_t n = 0, bytes = 0, nb = base ? base->n : 0;
+        size_t n = l ? l->n : 0, bytes = 0;
         struct label *items;
         char *p;
 
         assert(ret);
-        for (size_t i = 0; i < nb; i++)
-                if (!extra_find(extra, n_extra, base->items[i].key)) {
-                        n++;
-                        bytes += strlen(base->items[i].key) + strlen(base->items[i].value) + 2;
-                }
-        for (size_t i = 0; i < n_extra; i++)
-                bytes += strlen(extra[i].key) + strlen(extra[i].value) + 2;
-        n += n_extra;
         ret->n = n;
         ret->items = NULL;
         if (n == 0)
                 return;
+        for (size_t i = 0; i < n; i++)
+                bytes += strlen(l->items[i].key) + strlen(l->items[i].value) + 2;
         items = g_malloc(n * sizeof(*items) + bytes);
         p = (char *)(items + n);
-        n = 0;
-        for (size_t i = 0; i < nb + n_extra; i++) {
-                const struct label *l = i < nb ? &base->items[i] : &extra[i - nb];
-                size_t lk = strlen(l->key) + 1, lv = strlen(l->value) + 1;
+        for (size_t i = 0; i < n; i++) {
+                size_t lk = strlen(l->items[i].key) + 1, lv = strlen(l->items[i].value) + 1;
 
-                if (i < nb && extra_find(extra, n_extra, l->key))
-                        continue;
-                items[n].key = memcpy(p, l->key, lk);
+                items[i].key = memcpy(p, l->items[i].key, lk);
                 p += lk;
-                items[n].value = memcpy(p, l->value, lv);
+                items[i].value = memcpy(p, l->items[i].value, lv);
                 p += lv;
-                n++;
         }
-        /* base is sorted; the few extras go into place */
-        if (n_extra)
-                qsort(items, n, sizeof(*items), (int (*)(const void *, const void *))label_cmp);
         ret->items = items;
 }
 
@@ -70,16 +42,6 @@ void labels_packed_free(struct labels *l)
         g_free(l->items);
         l->items = NULL;
         l->n = 0;
-}
-
-void svc_selector_labels_packed(const struct k8s_service *s, struct labels *ret)
-{
-        const struct label extra[] = {
-            {(char *)"io.kubernetes.service.name", s->meta.name},
-            {(char *)"io.kubernetes.service.namespace", (char *)strempty(s->meta.namespace)},
-        };
-
-        labels_pack(&s->meta.labels, extra, ELEMENTSOF(extra), ret);
 }
 
 bool svc_request_managed(const struct ipam_options *o, const struct k8s_service *s)
@@ -145,41 +107,33 @@ static const char *annotation_get(const struct k8s_service *s, const char *key, 
         return v ? v : labels_get(&s->meta.annotations, alias);
 }
 
-static int add_bad(struct svc_request *r, const char *where, const char *entry)
+static void add_bad(struct svc_request *r, const char *where, const char *entry)
 {
         _cleanup_free_ char *m = xasprintf("%s: '%s' is not an IP address", where, entry);
 
         strv_push(&r->bad_entries, m);
-        return 0;
 }
 
-static int add_ip(struct svc_request *r, const char *where, const char *text)
+static void add_ip(struct svc_request *r, const char *where, const char *text)
 {
         struct ipaddr a;
-        struct ipaddr *n;
 
-        if (ipaddr_parse(text, &a) < 0)
-                return add_bad(r, where, text);
+        if (ipaddr_parse(text, &a) < 0) {
+                add_bad(r, where, text);
+                return;
+        }
         if (svc_request_has_ip(r, &a))
-                return 0;
-        n = realloc(r->ips, (r->n_ips + 1) * sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        r->ips = n;
+                return;
+        r->ips = xreallocarray(r->ips, r->n_ips + 1, sizeof(*r->ips));
         r->ips[r->n_ips++] = a;
-        return 0;
 }
 
-static int parse_ips(const struct k8s_service *s, struct svc_request *r)
+static void parse_ips(const struct k8s_service *s, struct svc_request *r)
 {
         const char *ann;
-        int k;
 
-        if (!isempty(s->load_balancer_ip)) {
-                k = add_ip(r, "spec.loadBalancerIP", s->load_balancer_ip);
-                if (k < 0)
-                        return k;
-        }
+        if (!isempty(s->load_balancer_ip))
+                add_ip(r, "spec.loadBalancerIP", s->load_balancer_ip);
         ann = annotation_get(s, IPAM_ANNOTATION_IPS, IPAM_ANNOTATION_IPS_ALIAS);
         if (!isempty(ann)) {
                 const char *where = labels_get(&s->meta.annotations, IPAM_ANNOTATION_IPS)
@@ -187,72 +141,48 @@ static int parse_ips(const struct k8s_service *s, struct svc_request *r)
                                         : IPAM_ANNOTATION_IPS_ALIAS;
                 _cleanup_strv_free_ char **v = strv_split_comma(ann);
 
-                if (!v)
-                        return -ENOMEM;
-                for (size_t i = 0; v[i]; i++) {
-                        k = add_ip(r, where, v[i]);
-                        if (k < 0)
-                                return k;
-                }
+                for (size_t i = 0; v[i]; i++)
+                        add_ip(r, where, v[i]);
         }
-        return 0;
 }
 
-static int parse_sharing(const struct k8s_service *s, struct svc_request *r)
+static void parse_sharing(const struct k8s_service *s, struct svc_request *r)
 {
         const char *key =
             annotation_get(s, IPAM_ANNOTATION_SHARING_KEY, IPAM_ANNOTATION_SHARING_KEY_ALIAS);
         const char *cross =
             annotation_get(s, IPAM_ANNOTATION_CROSS_NS, IPAM_ANNOTATION_CROSS_NS_ALIAS);
 
-        if (!isempty(key)) {
-                r->sharing_key = strdup(key);
-                if (!r->sharing_key)
-                        return -ENOMEM;
-        }
-        if (!isempty(cross)) {
+        if (!isempty(key))
+                r->sharing_key = xstrdup(key);
+        if (!isempty(cross))
                 r->cross_ns = strv_split_comma(cross);
-                if (!r->cross_ns)
-                        return -ENOMEM;
-        }
         if (s->n_ports) {
-                r->ports = calloc(s->n_ports, sizeof(*r->ports));
-                if (!r->ports)
-                        return -ENOMEM;
+                r->ports = xnew(struct svc_port, s->n_ports);
                 for (size_t i = 0; i < s->n_ports; i++) {
                         r->ports[i].port = s->ports[i].port;
                         r->ports[i].protocol =
-                            strdup(s->ports[i].protocol ? s->ports[i].protocol : "TCP");
-                        r->n_ports++;
-                        if (!r->ports[i].protocol)
-                                return -ENOMEM;
+                            xstrdup(s->ports[i].protocol ? s->ports[i].protocol : "TCP");
                 }
+                r->n_ports = s->n_ports;
         }
         r->etp_local = streq_ptr(s->external_traffic_policy, "Local");
         if (s->has_selector)
-                labels_pack(&s->selector, NULL, 0, &r->selector);
-        return 0;
+                labels_pack(&s->selector, &r->selector);
 }
 
-int svc_request_parse(const struct ipam_options *o, const struct k8s_service *s,
-                      struct svc_request *ret)
+void svc_request_parse(const struct ipam_options *o, const struct k8s_service *s,
+                       struct svc_request *ret)
 {
         struct svc_request r = {0};
-        int k;
 
         assert(o);
         assert(s);
         assert(ret);
         svc_request_families(o, s->ip_family_policy, s->ip_families, &r.want4, &r.want6);
-        k = parse_ips(s, &r);
-        if (k >= 0)
-                k = parse_sharing(s, &r);
-        if (k < 0) {
-                svc_request_done(&r);
-                return k;
-        }
+        parse_ips(s, &r);
+        parse_sharing(s, &r);
         *ret = r;
-        return 0;
 }
 
 void svc_request_done(struct svc_request *r)

@@ -39,22 +39,19 @@ struct svc_request {
         struct labels selector; /* spec.selector (empty: none), packed */
 };
 
-/* Label sets packed in one allocation (items and strings): the core keeps
+/* A label set packed in one allocation (items and strings): the core keeps
  * 50,000 of them, read-only. Free with labels_packed_free(), not
- * labels_done(). extra labels are set over base ones (they win). */
-void labels_pack(const struct labels *base, const struct label *extra, size_t n_extra,
-                 struct labels *ret);
+ * labels_done(). */
+void labels_pack(const struct labels *l, struct labels *ret);
 void labels_packed_free(struct labels *l);
-/* A service's labels plus io.kubernetes.service.name / .namespace. */
-void svc_selector_labels_packed(const struct k8s_service *s, struct labels *ret);
 
 /* type LoadBalancer and a loadBalancerClass l2lb handles. */
 bool svc_request_managed(const struct ipam_options *o, const struct k8s_service *s);
 /* Families from ipFamilyPolicy × ipFamilies × enabled families. */
 void svc_request_families(const struct ipam_options *o, const char *policy, char *const *families,
                           bool *ret_v4, bool *ret_v6);
-int svc_request_parse(const struct ipam_options *o, const struct k8s_service *s,
-                      struct svc_request *ret);
+void svc_request_parse(const struct ipam_options *o, const struct k8s_service *s,
+                       struct svc_request *ret);
 void svc_request_done(struct svc_request *r);
 
 /* The fields sharing compatibility depends on are equal. */

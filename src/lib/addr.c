@@ -84,6 +84,17 @@ bool ipaddr_equal(const struct ipaddr *a, const struct ipaddr *b)
         return ipaddr_cmp(a, b) == 0;
 }
 
+int iprange_cmp(const struct iprange *a, const struct iprange *b)
+{
+        if (a->family != b->family)
+                return a->family < b->family ? -1 : 1;
+        if (a->from != b->from)
+                return a->from < b->from ? -1 : 1;
+        if (a->to != b->to)
+                return a->to < b->to ? -1 : 1;
+        return 0;
+}
+
 int iprange_parse_cidr(const char *s, struct iprange *ret)
 {
         const char *slash;

@@ -41,6 +41,8 @@ int iprange_parse_cidr(const char *s, struct iprange *ret);
 /* start alone, or start..stop inclusive; families must agree, start <= stop. */
 int iprange_from_start_stop(const char *start, const char *stop, struct iprange *ret,
                             const char **ret_reason);
+/* By family (IPv4 first), then first address, then last address. */
+int iprange_cmp(const struct iprange *a, const struct iprange *b);
 bool iprange_contains(const struct iprange *r, const struct ipaddr *a);
 bool iprange_overlaps(const struct iprange *a, const struct iprange *b);
 /* Number of addresses minus one (a /0 IPv6 range has 2^128 addresses). */
