@@ -78,7 +78,7 @@ static json_t *status_json(struct agent *a)
                 struct link_info *l = v;
                 char mac[18];
 
-                snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", l->mac[0], l->mac[1],
+                (void)snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", l->mac[0], l->mac[1],
                          l->mac[2], l->mac[3], l->mac[4], l->mac[5]);
                 json_array_append_new(
                         devs, json_pack("{s:s, s:i, s:s, s:b, s:b}", "name", l->name, "ifindex",

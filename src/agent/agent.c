@@ -55,7 +55,7 @@ const char *agent_ifname(struct agent *a, int ifindex, char buf[static IF_NAMESI
 
         if (l)
                 return l->name;
-        snprintf(buf, IF_NAMESIZE, "if%d", ifindex);
+        (void)snprintf(buf, IF_NAMESIZE, "if%d", ifindex);
         return buf;
 }
 

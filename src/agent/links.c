@@ -50,7 +50,7 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
                 return MNL_CB_OK;
         info.ifindex = ifm->ifi_index;
         if (tb[IFLA_IFNAME])
-                snprintf(info.name, sizeof(info.name), "%s", mnl_attr_get_str(tb[IFLA_IFNAME]));
+                (void)snprintf(info.name, sizeof(info.name), "%s", mnl_attr_get_str(tb[IFLA_IFNAME]));
         if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6) {
                 memcpy(info.mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
                 info.ether = ifm->ifi_type == ARPHRD_ETHER;

@@ -45,7 +45,7 @@ static int agent_get(const struct l2lb_config *cfg, const char *path, char **ret
         long code = 0;
         CURLcode cc;
 
-        snprintf(url, sizeof(url), "http://agent%s", path);
+        (void)snprintf(url, sizeof(url), "http://agent%s", path);
         (void)curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, cfg->status_socket);
         (void)curl_easy_setopt(c, CURLOPT_URL, url);
         (void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append);
@@ -166,7 +166,7 @@ static char *age(const char *ts, char *buf, size_t len)
         int64_t t, now = (int64_t)time(NULL) * 1000000;
 
         if (!ts || k8s_time_parse(ts, &t) < 0 || t > now) {
-                snprintf(buf, len, "-");
+                (void)snprintf(buf, len, "-");
                 return buf;
         }
         return duration_format((uint64_t)(now - t) / USEC_PER_SEC * USEC_PER_SEC, buf, len);
@@ -214,17 +214,17 @@ static int cmd_leases(const struct l2lb_config *cfg)
                                 free(e2);
                                 continue;
                         }
-                        snprintf(want, sizeof(want), "%s-%s", svc->meta.namespace,
+                        (void)snprintf(want, sizeof(want), "%s-%s", svc->meta.namespace,
                                  svc->meta.name);
                         if (streq(want, suffix)) {
-                                snprintf(svcname, sizeof(svcname), "%s/%s", svc->meta.namespace,
+                                (void)snprintf(svcname, sizeof(svcname), "%s/%s", svc->meta.namespace,
                                          svc->meta.name);
                                 for (size_t k = 0; svc->external_ips && svc->external_ips[k]; k++)
-                                        snprintf(ips + strlen(ips), sizeof(ips) - strlen(ips),
+                                        (void)snprintf(ips + strlen(ips), sizeof(ips) - strlen(ips),
                                                  "%s%s", *ips ? "," : "", svc->external_ips[k]);
                                 for (size_t k = 0; k < svc->n_ingress; k++)
                                         if (svc->ingress[k].ip)
-                                                snprintf(ips + strlen(ips),
+                                                (void)snprintf(ips + strlen(ips),
                                                          sizeof(ips) - strlen(ips), "%s%s",
                                                          *ips ? "," : "", svc->ingress[k].ip);
                         }
@@ -265,10 +265,10 @@ static int cmd_pools(const struct l2lb_config *cfg)
                         const struct k8s_pool_block *bl = &p->blocks[b];
 
                         if (bl->cidr)
-                                snprintf(blocks + strlen(blocks), sizeof(blocks) - strlen(blocks),
+                                (void)snprintf(blocks + strlen(blocks), sizeof(blocks) - strlen(blocks),
                                          "%s%s", *blocks ? "," : "", bl->cidr);
                         else
-                                snprintf(blocks + strlen(blocks), sizeof(blocks) - strlen(blocks),
+                                (void)snprintf(blocks + strlen(blocks), sizeof(blocks) - strlen(blocks),
                                          "%s%s%s%s", *blocks ? "," : "", strempty(bl->start),
                                          bl->stop ? "-" : "", strempty(bl->stop));
                 }
@@ -303,10 +303,10 @@ static int cmd_bpf_l2_list(const struct l2lb_config *cfg)
                 char ip[IPADDR_STRLEN], state[32];
 
                 if (e[i].deadline_ns > now)
-                        snprintf(state, sizeof(state), "live %llums",
+                        (void)snprintf(state, sizeof(state), "live %llums",
                                  (unsigned long long)((e[i].deadline_ns - now) / 1000000));
                 else
-                        snprintf(state, sizeof(state), "expired");
+                        (void)snprintf(state, sizeof(state), "expired");
                 printf("%-40s %-8d %-12s %-10llu %llu\n", ipaddr_format(&e[i].ip, ip),
                        e[i].ifindex, state, (unsigned long long)e[i].requests,
                        (unsigned long long)e[i].replies);

@@ -44,27 +44,27 @@ void kube_request_classify(const char *method, const char *path, char *verb, siz
                 l = (size_t)(p - s);
                 if (l == 0)
                         break;
-                snprintf(parts[n++], sizeof(parts[0]), "%.*s", (int)l, s);
+                (void)snprintf(parts[n++], sizeof(parts[0]), "%.*s", (int)l, s);
         }
         /* /api/v1/... or /apis/group/version/... */
         first = n > 0 && streq(parts[0], "api") ? 2 : 3;
         if (first + 1 < n && streq(parts[first], "namespaces") && n > first + 2)
                 first += 2; /* namespaced resource (not the namespaces resource itself) */
         if (first >= n) {
-                snprintf(resource, resource_len, "%s", n ? "discovery" : "");
-                snprintf(verb, verb_len, "%s", method);
+                (void)snprintf(resource, resource_len, "%s", n ? "discovery" : "");
+                (void)snprintf(verb, verb_len, "%s", method);
                 return;
         }
         collection_len = n - first; /* 1: collection, 2: object, 3: subresource */
         if (collection_len >= 3)
-                snprintf(resource, resource_len, "%s/%s", parts[first], parts[first + 2]);
+                (void)snprintf(resource, resource_len, "%s/%s", parts[first], parts[first + 2]);
         else
-                snprintf(resource, resource_len, "%s", parts[first]);
+                (void)snprintf(resource, resource_len, "%s", parts[first]);
         if (streq(method, "GET"))
-                snprintf(verb, verb_len, "%s",
+                (void)snprintf(verb, verb_len, "%s",
                          watch ? "WATCH" : collection_len == 1 ? "LIST" : "GET");
         else
-                snprintf(verb, verb_len, "%s", method);
+                (void)snprintf(verb, verb_len, "%s", method);
 }
 
 static void observe(const char *method, const char *path, long status, uint64_t usec, void *ud)
@@ -74,9 +74,9 @@ static void observe(const char *method, const char *path, long status, uint64_t 
 
         kube_request_classify(method, path, verb, sizeof(verb), resource, sizeof(resource));
         if (status)
-                snprintf(code, sizeof(code), "%ld", status);
+                (void)snprintf(code, sizeof(code), "%ld", status);
         else
-                snprintf(code, sizeof(code), "<error>");
+                (void)snprintf(code, sizeof(code), "<error>");
         metric_add(km->requests, 1, verb, resource, code);
         if (!streq(verb, "WATCH"))
                 metric_observe(km->latency, (double)usec / 1e6, verb, resource);

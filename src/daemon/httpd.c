@@ -103,7 +103,7 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *
         if (*end || port > 65535 || end == colon + 1)
                 return -EINVAL;
         memset(ss, 0, sizeof(*ss));
-        snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+        (void)snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
         if (host[0] == '[' && host[strlen(host) - 1] == ']') {
                 struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 

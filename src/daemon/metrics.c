@@ -274,9 +274,9 @@ char *metrics_render(struct metrics *m)
                                 char le[32];
 
                                 if (b < f->n_buckets)
-                                        snprintf(le, sizeof(le), "%g", f->buckets[b]);
+                                        (void)snprintf(le, sizeof(le), "%g", f->buckets[b]);
                                 else
-                                        snprintf(le, sizeof(le), "+Inf");
+                                        (void)snprintf(le, sizeof(le), "+Inf");
                                 g_string_append_printf(out, "%s_bucket", f->name);
                                 append_labels(out, f, s, "le", le);
                                 g_string_append_printf(out, " %llu\n",

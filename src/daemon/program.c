@@ -70,7 +70,7 @@ char *program_default_name(const char *env_var, const char *fallback, bool uniqu
         assert(fallback);
         if (!isempty(env))
                 return xstrdup(env);
-        snprintf(host, sizeof(host), "%s", fallback);
+        (void)snprintf(host, sizeof(host), "%s", fallback);
         (void)gethostname(host, sizeof(host) - 1);
         return unique ? xasprintf("%s_%d", host, (int)getpid()) : xstrdup(host);
 }

@@ -78,7 +78,7 @@ int kube_list(struct kube_client *c, const struct kube_resource *r, const char *
                 add_query(s, "labelSelector", o->label_selector);
                 add_query(s, "fieldSelector", o->field_selector);
                 if (o->limit) {
-                        snprintf(num, sizeof(num), "%u", o->limit);
+                        (void)snprintf(num, sizeof(num), "%u", o->limit);
                         add_query(s, "limit", num);
                 }
                 add_query(s, "continue", o->continue_token);
@@ -146,7 +146,7 @@ int kube_watch(struct kube_client *c, const struct kube_resource *r, const char 
                 if (o->bookmarks)
                         add_query(s, "allowWatchBookmarks", "true");
                 if (o->timeout_seconds) {
-                        snprintf(num, sizeof(num), "%u", o->timeout_seconds);
+                        (void)snprintf(num, sizeof(num), "%u", o->timeout_seconds);
                         add_query(s, "timeoutSeconds", num);
                         /* the server ends the stream; give it a margin */
                         timeout = ((uint64_t)o->timeout_seconds + 30) * USEC_PER_SEC;

@@ -112,13 +112,13 @@ void kube_event(struct kube_recorder *r, const struct kube_object_ref *obj, cons
                 return;
         }
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        (void)vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         (void)clock_gettime(CLOCK_REALTIME, &ts);
         wall = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
         k8s_time_format(wall, false, now_s, sizeof(now_s));
         (void)sd_event_now(kube_client_event(r->client), CLOCK_MONOTONIC, &mono);
-        snprintf(key, sizeof(key), "%s/%s/%s\x1f%s\x1f%s\x1f%s", strempty(obj->kind), ns,
+        (void)snprintf(key, sizeof(key), "%s/%s/%s\x1f%s\x1f%s\x1f%s", strempty(obj->kind), ns,
                  obj->name, type, reason, msg);
 
         rec = g_hash_table_lookup(r->recent, key);
@@ -132,7 +132,7 @@ void kube_event(struct kube_recorder *r, const struct kube_object_ref *obj, cons
         }
         if (g_hash_table_size(r->recent) >= CACHE_MAX)
                 g_hash_table_remove_all(r->recent);
-        snprintf(evname, sizeof(evname), "%.200s.%llx", obj->name, (unsigned long long)wall * 1000);
+        (void)snprintf(evname, sizeof(evname), "%.200s.%llx", obj->name, (unsigned long long)wall * 1000);
         o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s?, s:s, s:s?, s:s, s:s?}, s:s, s:s, s:s,"
                       " s:{s:s, s:s}, s:s, s:s, s:i, s:s, s:s}",
                       "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,

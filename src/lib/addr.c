@@ -66,7 +66,7 @@ char *ipaddr_format(const struct ipaddr *a, char *buf)
 
         ipaddr_to_bytes(a, b);
         if (!inet_ntop(a->family, b, buf, IPADDR_STRLEN))
-                snprintf(buf, IPADDR_STRLEN, "?");
+                (void)snprintf(buf, IPADDR_STRLEN, "?");
         return buf;
 }
 
@@ -193,7 +193,7 @@ char *iprange_format(const struct iprange *r, char *buf, size_t len)
         struct ipaddr a = {.family = r->family, .v = r->from};
         struct ipaddr b = {.family = r->family, .v = r->to};
 
-        snprintf(buf, len, "%s - %s", ipaddr_format(&a, f), ipaddr_format(&b, t));
+        (void)snprintf(buf, len, "%s - %s", ipaddr_format(&a, f), ipaddr_format(&b, t));
         return buf;
 }
 

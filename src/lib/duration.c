@@ -95,7 +95,7 @@ char *duration_format(uint64_t usec, char *buf, size_t len)
 
         assert(buf);
         if (usec == 0) {
-                snprintf(buf, len, "0s");
+                (void)snprintf(buf, len, "0s");
                 return buf;
         }
         if (usec < USEC_PER_SEC) {
@@ -103,18 +103,18 @@ char *duration_format(uint64_t usec, char *buf, size_t len)
                 const char *unit;
 
                 if (usec < 1000) {
-                        snprintf(buf, len, "%" PRIu64 "\xc2\xb5s", usec);
+                        (void)snprintf(buf, len, "%" PRIu64 "\xc2\xb5s", usec);
                         return buf;
                 }
                 whole = usec / 1000;
                 rem = usec % 1000;
                 unit = "ms";
                 if (rem) {
-                        snprintf(frac, sizeof(frac), ".%03" PRIu64, rem);
+                        (void)snprintf(frac, sizeof(frac), ".%03" PRIu64, rem);
                         for (size_t l = strlen(frac); l > 0 && frac[l - 1] == '0'; l--)
                                 frac[l - 1] = 0;
                 }
-                snprintf(buf, len, "%" PRIu64 "%s%s", whole, frac, unit);
+                (void)snprintf(buf, len, "%" PRIu64 "%s%s", whole, frac, unit);
                 return buf;
         }
         {
@@ -124,7 +124,7 @@ char *duration_format(uint64_t usec, char *buf, size_t len)
                 uint64_t rem = usec % USEC_PER_SEC;
 
                 if (rem) {
-                        snprintf(frac, sizeof(frac), ".%06" PRIu64, rem);
+                        (void)snprintf(frac, sizeof(frac), ".%06" PRIu64, rem);
                         for (size_t l = strlen(frac); l > 0 && frac[l - 1] == '0'; l--)
                                 frac[l - 1] = 0;
                 }
@@ -132,7 +132,7 @@ char *duration_format(uint64_t usec, char *buf, size_t len)
                         o += (size_t)snprintf(buf + o, len - o, "%" PRIu64 "h", h);
                 if (h || m)
                         o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%" PRIu64 "m", m);
-                snprintf(buf + o, o < len ? len - o : 0, "%" PRIu64 "%ss", s, frac);
+                (void)snprintf(buf + o, o < len ? len - o : 0, "%" PRIu64 "%ss", s, frac);
         }
         return buf;
 }

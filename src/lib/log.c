@@ -160,12 +160,12 @@ int log_emit(enum log_level level, int err, const char *msg, const char *fields,
                 va_list ap;
 
                 va_start(ap, fields);
-                vsnprintf(fbuf, sizeof(fbuf), fields, ap);
+                (void)vsnprintf(fbuf, sizeof(fbuf), fields, ap);
                 va_end(ap);
         }
         clock_gettime(CLOCK_REALTIME, &ts);
         gmtime_r(&ts.tv_sec, &tm);
-        snprintf(tbuf, sizeof(tbuf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+        (void)snprintf(tbuf, sizeof(tbuf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                  ts.tv_nsec / 1000000);
 

@@ -256,7 +256,7 @@ int read_full_file(const char *path, char **ret, size_t *ret_size)
                         break;
                 }
         }
-        fclose(f);
+        (void)fclose(f);
         if (r < 0) {
                 free(buf);
                 return r;
