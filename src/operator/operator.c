@@ -547,17 +547,7 @@ static void on_http(const char *method, const char *path, struct httpd_response 
 
         if (!streq(method, "GET"))
                 return;
-        if (streq(path, "/metrics")) {
-                r->status = 200;
-                r->content_type = "text/plain; version=0.0.4";
-                r->body = metrics_render(o->metrics);
-        } else if (streq(path, "/healthz")) {
-                r->status = 200;
-                r->body = xstrdup("ok\n");
-        } else if (streq(path, "/readyz")) {
-                r->status = synced_all ? 200 : 503;
-                r->body = xstrdup(synced_all ? "ok\n" : "caches not synced\n");
-        }
+        (void)httpd_serve_health(path, o->metrics, synced_all ? NULL : "caches not synced\n", r);
 }
 
 static void setup_metrics(struct operator *o)
