@@ -49,10 +49,10 @@ static void conn_free(struct conn *c)
 {
         if (!c)
                 return;
-        sd_event_source_disable_unref(c->io);
-        sd_event_source_disable_unref(c->timer);
+        (void)sd_event_source_disable_unref(c->io);
+        (void)sd_event_source_disable_unref(c->timer);
         if (c->fd >= 0)
-                close(c->fd);
+                (void)close(c->fd);
         free(c->out);
         c->server->n_conns--;
         free(c);
@@ -85,20 +85,14 @@ static int conn_respond(struct conn *c, int code, const char *content_type, cons
                         const char *body)
 {
         char allow_hdr[64] = "";
-        int n;
 
-        if (allow)
-                snprintf(allow_hdr, sizeof(allow_hdr), "Allow: %s\r\n", allow);
+        if (allow) /* "GET, POST, PUT" at most */
+                (void)snprintf(allow_hdr, sizeof(allow_hdr), "Allow: %s\r\n", allow);
         free(c->out);
-        n = asprintf(&c->out,
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
-                     "Connection: close\r\n\r\n%s",
-                     code, status_text(code), content_type, strlen(body), allow_hdr, body);
-        if (n < 0) {
-                c->out = NULL;
-                return -ENOMEM;
-        }
-        c->out_len = (size_t)n;
+        c->out = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+                           "Connection: close\r\n\r\n%s",
+                           code, status_text(code), content_type, strlen(body), allow_hdr, body);
+        c->out_len = strlen(c->out);
         c->out_off = 0;
         return sd_event_source_set_io_events(c->io, EPOLLOUT);
 }
@@ -106,7 +100,7 @@ static int conn_respond(struct conn *c, int code, const char *content_type, cons
 static char *deathstar_json(const char *hostname)
 {
         GString *h = g_string_new(NULL);
-        char *s = NULL;
+        char *s;
 
         for (const char *p = hostname; *p; p++) {
                 unsigned char ch = (unsigned char)*p;
@@ -118,31 +112,29 @@ static char *deathstar_json(const char *hostname)
                 else
                         g_string_append_c(h, (char)ch);
         }
-        if (asprintf(&s,
-                     "{\n"
-                     "\t\"name\": \"Death Star\",\n"
-                     "\t\"hostname\": \"%s\",\n"
-                     "\t\"model\": \"DS-1 Orbital Battle Station\",\n"
-                     "\t\"manufacturer\": \"Imperial Department of Military Research, Sienar "
-                     "Fleet Systems\",\n"
-                     "\t\"cost_in_credits\": \"1000000000000\",\n"
-                     "\t\"length\": \"120000\",\n"
-                     "\t\"crew\": \"342953\",\n"
-                     "\t\"passengers\": \"843342\",\n"
-                     "\t\"cargo_capacity\": \"1000000000000\",\n"
-                     "\t\"hyperdrive_rating\": \"4.0\",\n"
-                     "\t\"starship_class\": \"Deep Space Mobile Battlestation\",\n"
-                     "\t\"api\": [\n"
-                     "\t\t\"GET   /v1\",\n"
-                     "\t\t\"GET   /v1/healthz\",\n"
-                     "\t\t\"POST  /v1/request-landing\",\n"
-                     "\t\t\"PUT   /v1/cargobay\",\n"
-                     "\t\t\"GET   /v1/hyper-matter-reactor/status\",\n"
-                     "\t\t\"PUT   /v1/exhaust-port\"\n"
-                     "\t]\n"
-                     "}\n",
-                     h->str) < 0)
-                s = NULL;
+        s = xasprintf("{\n"
+                      "\t\"name\": \"Death Star\",\n"
+                      "\t\"hostname\": \"%s\",\n"
+                      "\t\"model\": \"DS-1 Orbital Battle Station\",\n"
+                      "\t\"manufacturer\": \"Imperial Department of Military Research, Sienar "
+                      "Fleet Systems\",\n"
+                      "\t\"cost_in_credits\": \"1000000000000\",\n"
+                      "\t\"length\": \"120000\",\n"
+                      "\t\"crew\": \"342953\",\n"
+                      "\t\"passengers\": \"843342\",\n"
+                      "\t\"cargo_capacity\": \"1000000000000\",\n"
+                      "\t\"hyperdrive_rating\": \"4.0\",\n"
+                      "\t\"starship_class\": \"Deep Space Mobile Battlestation\",\n"
+                      "\t\"api\": [\n"
+                      "\t\t\"GET   /v1\",\n"
+                      "\t\t\"GET   /v1/healthz\",\n"
+                      "\t\t\"POST  /v1/request-landing\",\n"
+                      "\t\t\"PUT   /v1/cargobay\",\n"
+                      "\t\t\"GET   /v1/hyper-matter-reactor/status\",\n"
+                      "\t\t\"PUT   /v1/exhaust-port\"\n"
+                      "\t]\n"
+                      "}\n",
+                      h->str);
         g_string_free(h, TRUE);
         return s;
 }
@@ -201,8 +193,6 @@ static int conn_route(struct conn *c)
         {
                 _cleanup_free_ char *json = deathstar_json(c->server->hostname);
 
-                if (!json)
-                        return -ENOMEM;
                 r = conn_respond(c, match->code, match->content_type, NULL, json);
         }
         return r;
@@ -296,7 +286,7 @@ static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userda
         }
         if (r != 0) {
                 if (r > 0)
-                        shutdown(c->fd, SHUT_WR);
+                        (void)shutdown(c->fd, SHUT_WR);
                 conn_free(c);
         }
         return 0;
@@ -323,14 +313,10 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         return 0;
                 }
                 if (srv->n_conns >= MAX_CONNECTIONS) {
-                        close(cfd);
+                        (void)close(cfd);
                         continue;
                 }
-                c = calloc(1, sizeof(*c));
-                if (!c) {
-                        close(cfd);
-                        continue;
-                }
+                c = xnew(struct conn, 1);
                 c->server = srv;
                 c->fd = cfd;
                 srv->n_conns++;
@@ -372,13 +358,13 @@ static int listen_on(const char *address, uint16_t port)
                 return listen_on("0.0.0.0", port);
         if (fd < 0)
                 return -errno;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (sa.sa.sa_family == AF_INET6)
-                setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+                (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
         if (bind(fd, &sa.sa, len) < 0 || listen(fd, 128) < 0) {
                 int r = -errno;
 
-                close(fd);
+                (void)close(fd);
                 return r;
         }
         return fd;
@@ -459,15 +445,15 @@ int main(int argc, char **argv)
         }
         log_setup("l2lb-deathstar", LOG_FORMAT_LOGFMT, level);
         if (!srv.hostname) {
-                gethostname(host, sizeof(host) - 1);
+                (void)gethostname(host, sizeof(host) - 1);
                 srv.hostname = host;
         }
 
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGTERM);
-        sigaddset(&ss, SIGINT);
-        sigprocmask(SIG_BLOCK, &ss, NULL);
-        signal(SIGPIPE, SIG_IGN);
+        (void)sigemptyset(&ss);
+        (void)sigaddset(&ss, SIGTERM);
+        (void)sigaddset(&ss, SIGINT);
+        (void)sigprocmask(SIG_BLOCK, &ss, NULL);
+        (void)signal(SIGPIPE, SIG_IGN);
 
         r = sd_event_default(&srv.event);
         if (r < 0)
@@ -490,13 +476,13 @@ int main(int argc, char **argv)
         log_info("Death Star listening", "port=%ld hostname=%s", port, log_q(srv.hostname));
         if (ready_fd >= 0) {
                 (void)!write((int)ready_fd, "1", 1);
-                close((int)ready_fd);
+                (void)close((int)ready_fd);
         }
         r = sd_event_loop(srv.event);
 out:
-        sd_event_source_disable_unref(listen_src);
+        (void)sd_event_source_disable_unref(listen_src);
         if (srv.listen_fd >= 0)
-                close(srv.listen_fd);
-        sd_event_unref(srv.event);
+                (void)close(srv.listen_fd);
+        (void)sd_event_unref(srv.event);
         return r < 0 ? 1 : 0;
 }

@@ -36,7 +36,7 @@ int64_t lab_now_usec(void)
 {
         struct timespec ts;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
+        (void)clock_gettime(CLOCK_REALTIME, &ts);
         return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
@@ -53,7 +53,7 @@ static json_t *node_labels(struct lab_node *n)
                               "kubernetes.io/os", "linux", "kubernetes.io/arch", "amd64",
                               "beta.kubernetes.io/os", "linux", "beta.kubernetes.io/arch", "amd64");
 
-        if (l && n->control_plane) {
+        if (n->control_plane) {
                 json_object_set_new(l, "node-role.kubernetes.io/control-plane", json_string(""));
                 json_object_set_new(l, "node-role.kubernetes.io/master", json_string(""));
         }
@@ -135,8 +135,6 @@ static int node_register_once(struct lab_node *n)
         obj = json_pack("{s:s, s:s, s:{s:s, s:o}, s:{s:o}, s:o}", "apiVersion", "v1", "kind",
                         "Node", "metadata", "name", n->name, "labels", node_labels(n), "spec",
                         "taints", node_taints(n), "status", node_status(n));
-        if (!obj)
-                return -ENOMEM;
         r = sync_call(n, "POST", coll, obj, "application/json", &s);
         json_decref(obj);
         if (r < 0 && s.http_status == 409) {
@@ -228,7 +226,7 @@ static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata)
                 if (r < 0)
                         log_warn_errno(r, "cannot update the node status");
         }
-        sd_event_source_set_time_relative(s, HEARTBEAT_USEC);
+        (void)sd_event_source_set_time_relative(s, HEARTBEAT_USEC);
         return 0;
 }
 
@@ -279,11 +277,9 @@ static void on_route_done(int status, void *userdata)
 static void route_run(struct lab_node *n, const char *op, const char *cidr, const char *via)
 {
         char *argv[] = {n->podnet, (char *)op, (char *)cidr, (char *)via, NULL};
-        char *c = strdup(cidr);
+        char *c = xstrdup(cidr);
         int r;
 
-        if (!c)
-                return;
         r = lab_run_start(n->event, argv, on_route_done, c, NULL);
         if (r < 0) {
                 log_warn_errno(r, "cannot run the pod network helper");
@@ -321,7 +317,7 @@ static void on_node_event(void *userdata, const void *obj)
         if (!via || streq_ptr(g_hash_table_lookup(n->routes, cidr), via))
                 return;
         log_info("routing pod CIDR", "node=%s cidr=%s via=%s", o->meta.name, cidr, via);
-        g_hash_table_replace(n->routes, strdup(cidr), strdup(via));
+        g_hash_table_replace(n->routes, xstrdup(cidr), xstrdup(via));
         route_run(n, "route", cidr, via);
 }
 
@@ -442,12 +438,12 @@ int main(int argc, char **argv)
         }
         log_setup("l2lb-lab-node", LOG_FORMAT_LOGFMT, level);
 
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGTERM);
-        sigaddset(&ss, SIGINT);
-        sigaddset(&ss, SIGCHLD);
-        sigprocmask(SIG_BLOCK, &ss, NULL);
-        signal(SIGPIPE, SIG_IGN);
+        (void)sigemptyset(&ss);
+        (void)sigaddset(&ss, SIGTERM);
+        (void)sigaddset(&ss, SIGINT);
+        (void)sigaddset(&ss, SIGCHLD);
+        (void)sigprocmask(SIG_BLOCK, &ss, NULL);
+        (void)signal(SIGPIPE, SIG_IGN);
 
         r = kube_config_from_file(kubeconfig, &kc, &err);
         if (r < 0) {
@@ -482,7 +478,7 @@ int main(int argc, char **argv)
                         log_error_errno(r, "giving up registering the node");
                         goto out;
                 }
-                sleep(1);
+                (void)sleep(1);
         }
         log_info("node registered", "node=%s ip=%s control_plane=%s", n.name, n.node_ip,
                  n.control_plane ? "true" : "false");
@@ -494,8 +490,7 @@ int main(int argc, char **argv)
         if (r >= 0)
                 r = kube_informer_new(n.client, &KUBE_NODES, &LAB_TYPE_OBJECT, NULL, &node_handlers,
                                       &n, &n.nodes);
-        if (r >= 0 && asprintf(&selector, "spec.nodeName=%s", n.name) < 0)
-                r = -ENOMEM;
+        selector = xasprintf("spec.nodeName=%s", n.name);
         po.field_selector = selector;
         if (r >= 0)
                 r = kube_informer_new(n.client, &KUBE_PODS, &LAB_TYPE_OBJECT, &po,
@@ -522,9 +517,9 @@ out:
                 g_hash_table_destroy(n.used_ips);
         if (n.routes)
                 g_hash_table_destroy(n.routes);
-        sd_event_source_disable_unref(n.heartbeat);
+        (void)sd_event_source_disable_unref(n.heartbeat);
         kube_client_free(n.client);
         free(n.pod_cidr);
-        sd_event_unref(n.event);
+        (void)sd_event_unref(n.event);
         return r < 0 ? 1 : 0;
 }

@@ -9,7 +9,7 @@ static char *dup_str(json_t *obj, const char *key)
 {
         json_t *v = json_object_get(obj, key);
 
-        return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+        return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
 }
 
 static void lab_obj_free(void *p)
@@ -29,22 +29,16 @@ static int lab_obj_decode(json_t *json, void **ret, char **ret_error)
         struct lab_obj *o;
 
         if (!json_is_object(md) || !json_is_string(json_object_get(md, "name"))) {
-                *ret_error = strdup("metadata.name: missing");
+                *ret_error = xstrdup("metadata.name: missing");
                 return -EBADMSG;
         }
-        o = calloc(1, sizeof(*o));
-        if (!o)
-                return -ENOMEM;
+        o = xnew(struct lab_obj, 1);
         o->meta.name = dup_str(md, "name");
         o->meta.namespace = dup_str(md, "namespace");
         o->meta.uid = dup_str(md, "uid");
         o->meta.resource_version = dup_str(md, "resourceVersion");
         o->meta.deleting = json_is_string(json_object_get(md, "deletionTimestamp"));
         o->json = json_incref(json);
-        if (!o->meta.name) {
-                lab_obj_free(o);
-                return -ENOMEM;
-        }
         *ret = o;
         return 0;
 }

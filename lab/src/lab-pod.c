@@ -99,7 +99,7 @@ static char *ip_text(uint32_t ip)
         struct in_addr a = {.s_addr = htonl(ip)};
         char buf[INET_ADDRSTRLEN];
 
-        return strdup(inet_ntop(AF_INET, &a, buf, sizeof(buf)));
+        return xstrdup(inet_ntop(AF_INET, &a, buf, sizeof(buf)));
 }
 
 static int ip_parse(const char *s, uint32_t *ret)
@@ -116,13 +116,10 @@ static int ip_parse(const char *s, uint32_t *ret)
 static char *veth_name(const char *key)
 {
         uint32_t h = 2166136261u; /* FNV-1a */
-        char *s = NULL;
 
         for (const char *c = key; *c; c++)
                 h = (h ^ (unsigned char)*c) * 16777619u;
-        if (asprintf(&s, "veth%08x", h) < 0)
-                return NULL;
-        return s;
+        return xasprintf("veth%08x", h);
 }
 
 static bool ip_in_cidr(struct lab_node *n, uint32_t ip)
@@ -167,11 +164,7 @@ static void pod_release_ip(struct lab_pod *p)
 
 static char *pid_file(struct lab_pod *p)
 {
-        char *s = NULL;
-
-        if (asprintf(&s, "%s/%s.pid", p->node->pid_dir, p->netns) < 0)
-                return NULL;
-        return s;
+        return xasprintf("%s/%s.pid", p->node->pid_dir, p->netns);
 }
 
 /* "PID STARTTIME" like scripts/kube-testenv, so the lab stops exactly this
@@ -183,9 +176,7 @@ static void pid_file_write(struct lab_pod *p)
         unsigned long long st = 0;
         FILE *f;
 
-        if (!path)
-                return;
-        snprintf(proc, sizeof(proc), "/proc/%d/stat", (int)p->pid);
+        (void)snprintf(proc, sizeof(proc), "/proc/%d/stat", (int)p->pid);
         if (read_full_file(proc, &stat, NULL) >= 0) {
                 const char *q = strrchr(stat, ')');
                 int field = 2;
@@ -196,22 +187,20 @@ static void pid_file_write(struct lab_pod *p)
                                 break;
                         }
         }
-        if (asprintf(&tmp, "%s.tmp", path) < 0)
-                return;
+        tmp = xasprintf("%s.tmp", path);
         f = fopen(tmp, "we");
         if (!f)
                 return;
         fprintf(f, "%d %llu\n", (int)p->pid, st);
         if (fclose(f) == 0)
-                rename(tmp, path);
+                (void)rename(tmp, path);
 }
 
 static void pid_file_remove(struct lab_pod *p)
 {
         _cleanup_free_ char *path = pid_file(p);
 
-        if (path)
-                unlink(path);
+        (void)unlink(path);
 }
 
 /* ---- status ---- */
@@ -222,7 +211,7 @@ static json_t *condition(const char *type, bool ok, const char *reason, int64_t 
         json_t *c = json_pack("{s:s, s:s, s:n, s:s}", "type", type, "status", ok ? "True" : "False",
                               "lastProbeTime", "lastTransitionTime", lab_time(since, t, sizeof(t)));
 
-        if (c && !ok && reason)
+        if (!ok && reason)
                 json_object_set_new(c, "reason", json_string(reason));
         return c;
 }
@@ -235,7 +224,7 @@ static json_t *container_statuses(struct lab_pod *p)
         char t[64], id[64];
         bool running = p->state == POD_RUNNING;
 
-        snprintf(id, sizeof(id), "lab://%d", (int)p->pid);
+        (void)snprintf(id, sizeof(id), "lab://%d", (int)p->pid);
         json_array_foreach(p->containers, i, ctr)
         {
                 const char *name = json_string_value(json_object_get(ctr, "name"));
@@ -246,17 +235,14 @@ static json_t *container_statuses(struct lab_pod *p)
                         state = json_pack("{s:{s:s}}", "running", "startedAt",
                                           lab_time(p->started_at, t, sizeof(t)));
                 else if (p->state == POD_IMAGE_ERROR) {
-                        _cleanup_free_ char *msg = NULL;
+                        _cleanup_free_ char *msg = xasprintf(
+                            "image \"%s\" is not available in this lab: only " STARWARS_IMAGE
+                            " is (it runs l2lb-deathstar)",
+                            strempty(image));
 
-                        if (asprintf(
-                                &msg,
-                                "image \"%s\" is not available in this lab: only " STARWARS_IMAGE
-                                " is (it runs l2lb-deathstar)",
-                                strempty(image)) < 0)
-                                msg = NULL;
                         state = json_pack("{s:{s:s, s:s}}", "waiting", "reason",
                                           p->pull_backoff ? "ImagePullBackOff" : "ErrImagePull",
-                                          "message", msg ? msg : "image not available");
+                                          "message", msg);
                 } else if (p->state == POD_BACKOFF)
                         state = json_pack("{s:{s:s, s:s}}", "waiting", "reason", "CrashLoopBackOff",
                                           "message", "l2lb-deathstar exited; restarting");
@@ -266,10 +252,9 @@ static json_t *container_statuses(struct lab_pod *p)
                                "image", strempty(image), "imageID",
                                running ? "lab://l2lb-deathstar" : "", "ready", running, "started",
                                running, "restartCount", (int)p->restarts, "state", state);
-                if (cs && running)
+                if (running)
                         json_object_set_new(cs, "containerID", json_string(id));
-                if (cs)
-                        json_array_append_new(a, cs);
+                json_array_append_new(a, cs);
         }
         return a;
 }
@@ -309,18 +294,14 @@ static void pod_report(struct lab_pod *p)
                                      running ? p->started_at : p->start_time),
                            condition("PodScheduled", true, NULL, p->start_time),
                            "containerStatuses", container_statuses(p));
-        if (!status)
-                return;
         if (ip && (running || p->state == POD_BACKOFF || p->state == POD_STARTING)) {
                 json_object_set_new(status, "podIP", json_string(ip));
                 json_object_set_new(status, "podIPs", json_pack("[{s:s}]", "ip", ip));
         }
         patch = json_pack("{s:o}", "status", status);
-        if (!patch)
-                return;
         /* compare without the per-state timestamps that do not change */
         text = json_dumps(patch, JSON_SORT_KEYS | JSON_COMPACT);
-        if (text && streq_ptr(text, p->reported)) {
+        if (streq_ptr(text, p->reported)) {
                 json_decref(patch);
                 return;
         }
@@ -343,7 +324,7 @@ static void pod_clear_process(struct lab_pod *p)
         p->child = sd_event_source_disable_unref(p->child);
         p->ready_io = sd_event_source_disable_unref(p->ready_io);
         if (p->ready_fd >= 0)
-                close(p->ready_fd);
+                (void)close(p->ready_fd);
         p->ready_fd = -1;
         pid_file_remove(p);
         p->pid = 0;
@@ -357,7 +338,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
         if (p->state == POD_STOPPING && p->pid > 0) {
                 log_warn("pod process ignored SIGTERM: SIGKILL", "pod=%s pid=%d", p->key,
                          (int)p->pid);
-                kill(p->pid, SIGKILL);
+                (void)kill(p->pid, SIGKILL);
                 return 0;
         }
         if (p->state == POD_BACKOFF)
@@ -412,7 +393,7 @@ static int on_pod_ready(sd_event_source *s, int fd, uint32_t revents, void *user
                 pod_report(p);
         }
         /* EOF without the byte: the process is exiting; on_pod_exit handles it */
-        close(p->ready_fd);
+        (void)close(p->ready_fd);
         p->ready_fd = -1;
         return 0;
 }
@@ -424,17 +405,17 @@ _Noreturn static void pod_exec(struct lab_pod *p, int ready_w, int log_fd)
         sigset_t ss;
         int fd;
 
-        sigemptyset(&ss);
-        sigprocmask(SIG_SETMASK, &ss, NULL);
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* pods die with their node */
+        (void)sigemptyset(&ss);
+        (void)sigprocmask(SIG_SETMASK, &ss, NULL);
+        (void)prctl(PR_SET_PDEATHSIG, SIGTERM); /* pods die with their node */
         if (log_fd >= 0) {
-                dup2(log_fd, STDOUT_FILENO);
-                dup2(log_fd, STDERR_FILENO);
+                (void)dup2(log_fd, STDOUT_FILENO);
+                (void)dup2(log_fd, STDERR_FILENO);
         }
         fd = open("/dev/null", O_RDONLY);
         if (fd >= 0)
-                dup2(fd, STDIN_FILENO);
-        snprintf(nspath, sizeof(nspath), "/run/netns/%s", p->netns);
+                (void)dup2(fd, STDIN_FILENO);
+        (void)snprintf(nspath, sizeof(nspath), "/run/netns/%s", p->netns);
         fd = open(nspath, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
                 fprintf(stderr, "cannot enter %s: %m\n", nspath);
@@ -442,7 +423,7 @@ _Noreturn static void pod_exec(struct lab_pod *p, int ready_w, int log_fd)
         }
         if (ready_w == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(ready_w, 3) < 0)
                 _exit(126);
-        setsid();
+        (void)setsid();
         execl(p->node->deathstar, "l2lb-deathstar", "--hostname", p->name, "--port", "80",
               "--ready-fd", "3", (char *)NULL);
         fprintf(stderr, "cannot execute %s: %m\n", p->node->deathstar);
@@ -452,29 +433,27 @@ _Noreturn static void pod_exec(struct lab_pod *p, int ready_w, int log_fd)
 static int pod_start_process(struct lab_pod *p)
 {
         struct lab_node *n = p->node;
-        _cleanup_free_ char *log_path = NULL;
+        _cleanup_free_ char *log_path = xasprintf("%s/%s.%s.log", n->log_dir, n->name, p->netns);
         int pipefd[2], log_fd = -1, r;
         pid_t pid;
 
-        if (asprintf(&log_path, "%s/%s.%s.log", n->log_dir, n->name, p->netns) < 0)
-                return -ENOMEM;
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return -errno;
         log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         pid = fork();
         if (pid < 0) {
                 r = -errno;
-                close(pipefd[0]);
-                close(pipefd[1]);
+                (void)close(pipefd[0]);
+                (void)close(pipefd[1]);
                 if (log_fd >= 0)
-                        close(log_fd);
+                        (void)close(log_fd);
                 return r;
         }
         if (pid == 0)
                 pod_exec(p, pipefd[1], log_fd);
-        close(pipefd[1]);
+        (void)close(pipefd[1]);
         if (log_fd >= 0)
-                close(log_fd);
+                (void)close(log_fd);
         p->pid = pid;
         p->ready_fd = pipefd[0];
         pid_file_write(p);
@@ -482,8 +461,8 @@ static int pod_start_process(struct lab_pod *p)
         if (r >= 0)
                 r = sd_event_add_io(n->event, &p->ready_io, p->ready_fd, EPOLLIN, on_pod_ready, p);
         if (r < 0) {
-                kill(pid, SIGKILL);
-                waitpid(pid, NULL, 0);
+                (void)kill(pid, SIGKILL);
+                (void)waitpid(pid, NULL, 0);
                 pod_clear_process(p);
                 return r;
         }
@@ -534,8 +513,6 @@ static void pod_net_setup(struct lab_pod *p)
         }
         ip = ip_text(p->ip);
         gw = ip_text(n->cidr_base + 1);
-        if (!ip || !gw)
-                return;
         char *argv[] = {n->podnet, "add", n->name, p->netns, p->veth, ip, gw, NULL};
 
         p->state = POD_NET_SETUP;
@@ -642,7 +619,7 @@ static void pod_stop(struct lab_pod *p)
                 }
                 p->state = POD_STOPPING;
                 log_info("stopping pod", "pod=%s pid=%d", p->key, (int)p->pid);
-                kill(p->pid, SIGTERM);
+                (void)kill(p->pid, SIGTERM);
                 pod_arm_timer(p, STOP_TIMEOUT_USEC);
                 break;
         case POD_NET_SETUP:    /* on_net_setup sees want_stop */
@@ -709,11 +686,11 @@ static void pod_free(struct lab_pod *p)
         kube_call_cancel(p->status_call);
         kube_call_cancel(p->delete_call);
         if (p->pid > 0) {
-                kill(p->pid, SIGKILL);
-                waitpid(p->pid, NULL, 0);
+                (void)kill(p->pid, SIGKILL);
+                (void)waitpid(p->pid, NULL, 0);
         }
         pod_clear_process(p);
-        sd_event_source_disable_unref(p->timer);
+        (void)sd_event_source_disable_unref(p->timer);
         pod_release_ip(p);
         json_decref(p->containers);
         free(p->key);
@@ -745,35 +722,37 @@ static void pod_read_spec(struct lab_pod *p, const struct lab_obj *o)
                 json_array_append_new(p->containers, json_pack("{s:s, s:s}", "name", strempty(name),
                                                                "image", strempty(image)));
                 if (!image_available(image) && !p->bad_image)
-                        p->bad_image = strdup(strempty(image));
+                        p->bad_image = xstrdup(strempty(image));
         }
         if (json_array_size(p->containers) == 0 && !p->bad_image)
-                p->bad_image = strdup("(no containers)");
+                p->bad_image = xstrdup("(no containers)");
+}
+
+static const char *pod_namespace(const struct lab_obj *o)
+{
+        return o->meta.namespace ? o->meta.namespace : "default";
+}
+
+/* "ns/name", the key of pods_by_key */
+static char *pod_key(const struct lab_obj *o)
+{
+        return xasprintf("%s/%s", pod_namespace(o), o->meta.name);
 }
 
 static struct lab_pod *pod_new(struct lab_node *n, const struct lab_obj *o)
 {
-        struct lab_pod *p = calloc(1, sizeof(*p));
-        const char *ns = o->meta.namespace ? o->meta.namespace : "default";
+        struct lab_pod *p = xnew(struct lab_pod, 1);
+        const char *ns = pod_namespace(o);
 
-        if (!p)
-                return NULL;
         p->node = n;
         p->ready_fd = -1;
-        p->namespace = strdup(ns);
-        p->name = strdup(o->meta.name);
-        p->uid = strdup(strempty(o->meta.uid));
-        if (asprintf(&p->key, "%s/%s", ns, o->meta.name) < 0)
-                p->key = NULL;
-        if (asprintf(&p->netns, "pod-%s-%s", ns, o->meta.name) < 0)
-                p->netns = NULL;
-        p->veth = p->key ? veth_name(p->key) : NULL;
-        if (!p->namespace || !p->name || !p->uid || !p->key || !p->netns || !p->veth) {
-                pod_free(p);
-                return NULL;
-        }
-        p->previous_ip =
-            lab_obj_str(o, "status.podIP") ? strdup(lab_obj_str(o, "status.podIP")) : NULL;
+        p->namespace = xstrdup(ns);
+        p->name = xstrdup(o->meta.name);
+        p->uid = xstrdup(strempty(o->meta.uid));
+        p->key = pod_key(o);
+        p->netns = xasprintf("pod-%s-%s", ns, o->meta.name);
+        p->veth = veth_name(p->key);
+        p->previous_ip = xstrdup(lab_obj_str(o, "status.podIP"));
         p->start_time = lab_now_usec();
         pod_read_spec(p, o);
         return p;
@@ -783,12 +762,12 @@ static void on_pod_event(void *userdata, const void *obj)
 {
         struct lab_node *n = userdata;
         const struct lab_obj *o = obj;
-        const char *ns = o->meta.namespace ? o->meta.namespace : "default";
         _cleanup_free_ char *key = NULL;
         struct lab_pod *p;
 
-        if (n->stopping || asprintf(&key, "%s/%s", ns, o->meta.name) < 0)
+        if (n->stopping)
                 return;
+        key = pod_key(o);
         p = g_hash_table_lookup(n->pods_by_key, key);
         if (p && !streq_ptr(p->uid, o->meta.uid)) {
                 /* a new pod with the name of an old one: the old is gone */
@@ -802,20 +781,14 @@ static void on_pod_event(void *userdata, const void *obj)
                 if (o->meta.deleting) {
                         /* never started here: just finalise */
                         p = pod_new(n, o);
-                        if (!p)
-                                return;
                         p->api_deleting = p->want_stop = true;
                         p->state = POD_DONE;
-                        g_hash_table_insert(n->pods_by_key, strdup(p->key), p);
+                        g_hash_table_insert(n->pods_by_key, xstrdup(p->key), p);
                         pod_finalise(p);
                         return;
                 }
                 p = pod_new(n, o);
-                if (!p) {
-                        log_error("cannot track pod", "pod=%s", key);
-                        return;
-                }
-                g_hash_table_insert(n->pods_by_key, strdup(p->key), p);
+                g_hash_table_insert(n->pods_by_key, xstrdup(p->key), p);
                 log_info("pod bound to this node", "pod=%s uid=%s", p->key, p->uid);
         }
         if (o->meta.deleting && !p->api_deleting) {
@@ -839,12 +812,9 @@ static void on_pod_remove(void *userdata, const void *obj)
 {
         struct lab_node *n = userdata;
         const struct lab_obj *o = obj;
-        _cleanup_free_ char *key = NULL;
+        _cleanup_free_ char *key = pod_key(o);
         struct lab_pod *p;
 
-        if (asprintf(&key, "%s/%s", o->meta.namespace ? o->meta.namespace : "default",
-                     o->meta.name) < 0)
-                return;
         p = g_hash_table_lookup(n->pods_by_key, key);
         if (!p || !streq_ptr(p->uid, o->meta.uid))
                 return;
@@ -902,8 +872,8 @@ void lab_pods_shutdown(struct lab_node *n)
                 lab_run_cancel(p->run);
                 p->run = NULL;
                 if (p->pid > 0) {
-                        kill(p->pid, SIGTERM);
-                        waitpid(p->pid, NULL, 0);
+                        (void)kill(p->pid, SIGTERM);
+                        (void)waitpid(p->pid, NULL, 0);
                 }
                 pod_clear_process(p);
                 if (p->state != POD_DONE && p->state != POD_IMAGE_ERROR)

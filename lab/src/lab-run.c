@@ -30,7 +30,7 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
 
         if (r->done)
                 r->done(status_of(si), r->userdata);
-        sd_event_source_unref(r->child);
+        (void)sd_event_source_unref(r->child);
         free(r);
         return 0;
 }
@@ -45,10 +45,10 @@ static pid_t spawn(char *const *argv)
                 sigset_t ss;
                 int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-                sigemptyset(&ss);
-                sigprocmask(SIG_SETMASK, &ss, NULL);
+                (void)sigemptyset(&ss);
+                (void)sigprocmask(SIG_SETMASK, &ss, NULL);
                 if (fd >= 0)
-                        dup2(fd, STDIN_FILENO);
+                        (void)dup2(fd, STDIN_FILENO);
                 execv(argv[0], argv);
                 fprintf(stderr, "cannot execute %s: %m\n", argv[0]);
                 _exit(127);
@@ -64,20 +64,16 @@ int lab_run_start(sd_event *e, char *const *argv, lab_run_done_t done, void *use
         int k;
 
         assert(e && argv && argv[0]);
-        r = calloc(1, sizeof(*r));
-        if (!r)
-                return -ENOMEM;
         pid = spawn(argv);
-        if (pid < 0) {
-                free(r);
+        if (pid < 0)
                 return (int)pid;
-        }
+        r = xnew(struct lab_run, 1);
         r->done = done;
         r->userdata = userdata;
         k = sd_event_add_child(e, &r->child, pid, WEXITED, on_child, r);
         if (k < 0) {
                 /* cannot watch it: wait for it here rather than leak a zombie */
-                waitpid(pid, NULL, 0);
+                (void)waitpid(pid, NULL, 0);
                 free(r);
                 return k;
         }

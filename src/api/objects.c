@@ -654,9 +654,10 @@ int k8s_ippool_decode(json_t *json, struct k8s_ippool **ret, char **ret_error)
         p->allow_first_last = !aflip || !streq(aflip, "No");
         free(aflip);
         sel = jd_obj(&d, spec, "serviceSelector", "spec");
-        if (sel && !d.error &&
-            selector_from_json(sel, &p->service_selector, &p->service_selector_error) == -ENOMEM)
-                jd_fail(&d, "out of memory");
+        /* A bad selector is kept in service_selector_error (reported in the
+         * pool's status); the pool itself still decodes. */
+        if (sel && !d.error)
+                (void)selector_from_json(sel, &p->service_selector, &p->service_selector_error);
         decode_conditions(&d, status, "status", &p->conditions);
         if (jd_finish(&d, ret_error) < 0) {
                 k8s_ippool_free(p);
@@ -697,13 +698,13 @@ int k8s_l2policy_decode(json_t *json, struct k8s_l2policy **ret, char **ret_erro
         p->external_ips = jd_bool(&d, spec, "externalIPs", "spec", false);
         p->load_balancer_ips = jd_bool(&d, spec, "loadBalancerIPs", "spec", false);
         sel = jd_obj(&d, spec, "serviceSelector", "spec");
-        if (sel && !d.error &&
-            selector_from_json(sel, &p->service_selector, &p->service_selector_error) == -ENOMEM)
-                jd_fail(&d, "out of memory");
+        /* Bad selectors are kept in *_selector_error (reported in the
+         * policy's status); the policy itself still decodes. */
+        if (sel && !d.error)
+                (void)selector_from_json(sel, &p->service_selector, &p->service_selector_error);
         sel = jd_obj(&d, spec, "nodeSelector", "spec");
-        if (sel && !d.error &&
-            selector_from_json(sel, &p->node_selector, &p->node_selector_error) == -ENOMEM)
-                jd_fail(&d, "out of memory");
+        if (sel && !d.error)
+                (void)selector_from_json(sel, &p->node_selector, &p->node_selector_error);
         decode_conditions(&d, status, "status", &p->conditions);
         if (jd_finish(&d, ret_error) < 0) {
                 k8s_l2policy_free(p);

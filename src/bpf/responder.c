@@ -78,15 +78,15 @@ void responder_log_library(bool warning, const char *lib, const char *fmt, va_li
 
         if (!(warning && deferred.active) && !log_enabled(l))
                 return;
-        vsnprintf(buf, sizeof(buf), fmt, ap);
+        (void)vsnprintf(buf, sizeof(buf), fmt, ap); /* a long line is cut */
         n = strlen(buf);
         while (n > 0 && buf[n - 1] == '\n')
                 buf[--n] = 0;
         if (warning && deferred.active) {
                 unsigned keep = (unsigned)ELEMENTSOF(deferred.lines);
 
-                snprintf(deferred.lines[deferred.n++ % keep], sizeof(deferred.lines[0]), "%s: %s",
-                         lib, buf);
+                (void)snprintf(deferred.lines[deferred.n++ % keep], sizeof(deferred.lines[0]),
+                               "%s: %s", lib, buf);
                 return;
         }
         log_emit(l, 0, lib, "detail=%s", log_q(buf));
@@ -157,10 +157,8 @@ static bool in_initial_mount_ns(void)
 /* mkdir -p on bpffs (which supports directories). */
 static int mkdir_parents(const char *path)
 {
-        _cleanup_free_ char *p = strdup(path);
+        _cleanup_free_ char *p = xstrdup(path);
 
-        if (!p)
-                return -ENOMEM;
         for (char *s = p + 1; *s; s++) {
                 if (*s != '/')
                         continue;
@@ -222,11 +220,9 @@ static int map_id(int fd, uint32_t *ret)
         return 0;
 }
 
-static int pin_path(const char *root, const char *name, char **ret)
+static char *pin_path(const char *root, const char *name)
 {
-        if (asprintf(ret, "%s/%s", root, name) < 0)
-                return -ENOMEM;
-        return 0;
+        return xasprintf("%s/%s", root, name);
 }
 
 static void mcast_rebuild(struct responder *r);
@@ -238,17 +234,11 @@ int responder_open(const char *bpf_root, struct responder **ret)
         int err;
 
         assert(ret);
-        libbpf_set_print(libbpf_log);
+        (void)libbpf_set_print(libbpf_log); /* the previous printer is not restored */
 
-        r = calloc(1, sizeof(*r));
-        if (!r)
-                return -ENOMEM;
+        r = xnew(struct responder, 1);
         r->packet_fd = -1;
-        r->root = strdup(bpf_root ? bpf_root : RESPONDER_BPF_ROOT_DEFAULT);
-        if (!r->root) {
-                err = -ENOMEM;
-                goto fail;
-        }
+        r->root = xstrdup(bpf_root ? bpf_root : RESPONDER_BPF_ROOT_DEFAULT);
         err = bpffs_prepare(r->root);
         if (err < 0)
                 goto fail;
@@ -258,10 +248,7 @@ int responder_open(const char *bpf_root, struct responder **ret)
                 err = log_error_errno(errno, "cannot open the responder's BPF object");
                 goto fail;
         }
-        if (pin_path(r->root, L2RESP_PIN_ENTRIES, &entries_pin) < 0) {
-                err = -ENOMEM;
-                goto fail;
-        }
+        entries_pin = pin_path(r->root, L2RESP_PIN_ENTRIES);
         err = bpf_map__set_pin_path(r->skel->maps.l2_entries, entries_pin);
         if (err < 0) {
                 log_error_errno(err, "cannot set pin paths", "root=%s", log_q(r->root));
@@ -288,16 +275,13 @@ int responder_open(const char *bpf_root, struct responder **ret)
                 static const char *const old[] = L2RESP_PIN_ENTRIES_OLD;
 
                 for (size_t i = 0; i < ELEMENTSOF(old) && i < ELEMENTSOF(r->old_map_ids); i++) {
-                        _cleanup_free_ char *p = NULL;
-                        int fd;
+                        _cleanup_free_ char *p = pin_path(r->root, old[i]);
+                        int fd = bpf_obj_get(p);
 
-                        if (pin_path(r->root, old[i], &p) < 0)
-                                continue;
-                        fd = bpf_obj_get(p);
                         if (fd < 0)
                                 continue;
                         (void)map_id(fd, &r->old_map_ids[i]);
-                        close(fd);
+                        (void)close(fd);
                 }
         }
 
@@ -321,7 +305,7 @@ void responder_close(struct responder *r)
         if (!r)
                 return;
         if (r->packet_fd >= 0)
-                close(r->packet_fd);
+                (void)close(r->packet_fd);
         responder_mcast_free(r);
         free(r->macs);
         l2resp__destroy(r->skel);
@@ -331,10 +315,8 @@ void responder_close(struct responder *r)
 
 static int unpin(struct responder *r, const char *name)
 {
-        _cleanup_free_ char *p = NULL;
+        _cleanup_free_ char *p = pin_path(r->root, name);
 
-        if (pin_path(r->root, name, &p) < 0)
-                return -ENOMEM;
         if (unlink(p) < 0 && errno != ENOENT)
                 return log_warn_errno(errno, "cannot unpin map", "path=%s", log_q(p));
         return 0;
@@ -546,15 +528,8 @@ static int keys_from_fd(int fd, struct l2resp_key **ret, size_t *ret_n)
                 first = false;
                 cur = next;
                 if (n == cap) {
-                        size_t ncap = cap ? 2 * cap : 64;
-                        struct l2resp_key *nk = realloc(keys, ncap * sizeof(*keys));
-
-                        if (!nk) {
-                                free(keys);
-                                return -ENOMEM;
-                        }
-                        keys = nk;
-                        cap = ncap;
+                        cap = cap ? 2 * cap : 64;
+                        keys = xreallocarray(keys, cap, sizeof(*keys));
                 }
                 keys[n++] = cur;
         }
@@ -583,9 +558,7 @@ static int list_from_fd(int fd, struct responder_entry **ret, size_t *ret_n)
         err = keys_from_fd(fd, &keys, &n_keys);
         if (err < 0)
                 return err;
-        entries = calloc(n_keys ? n_keys : 1, sizeof(*entries));
-        if (!entries)
-                return -ENOMEM;
+        entries = xnew(struct responder_entry, n_keys);
         for (size_t i = 0; i < n_keys; i++) {
                 struct l2resp_value v;
 
@@ -619,13 +592,12 @@ int responder_list_pinned(const char *bpf_root, struct responder_entry **ret, si
 
         assert(ret);
         assert(ret_n);
-        if (pin_path(bpf_root ? bpf_root : RESPONDER_BPF_ROOT_DEFAULT, L2RESP_PIN_ENTRIES, &p) < 0)
-                return -ENOMEM;
+        p = pin_path(bpf_root ? bpf_root : RESPONDER_BPF_ROOT_DEFAULT, L2RESP_PIN_ENTRIES);
         fd = bpf_obj_get(p);
         if (fd < 0)
                 return -errno;
         err = list_from_fd(fd, ret, ret_n);
-        close(fd);
+        (void)close(fd);
         return err;
 }
 
@@ -688,9 +660,7 @@ int responder_reconcile(struct responder *r, const struct responder_want *want, 
 
         assert(r);
         assert(want || n == 0);
-        wanted = calloc(n ? n : 1, sizeof(*wanted));
-        if (!wanted)
-                return -ENOMEM;
+        wanted = xnew(struct l2resp_key, n);
         for (size_t i = 0; i < n; i++)
                 responder_key_init(&wanted[i], &want[i].ip, want[i].ifindex);
         qsort_safe(wanted, n, sizeof(*wanted), key_cmp);

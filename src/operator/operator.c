@@ -71,7 +71,7 @@ static uint64_t mono(struct operator *o)
 {
         uint64_t t = 0;
 
-        sd_event_now(o->event, CLOCK_MONOTONIC, &t);
+        (void)sd_event_now(o->event, CLOCK_MONOTONIC, &t); /* cannot fail for CLOCK_MONOTONIC */
         return t;
 }
 
@@ -87,7 +87,7 @@ static int64_t now_wall(void)
 static void schedule_reconcile(struct operator *o)
 {
         if (o->ipam)
-                sd_event_source_set_enabled(o->reconcile, SD_EVENT_ONESHOT);
+                (void)sd_event_source_set_enabled(o->reconcile, SD_EVENT_ONESHOT);
 }
 
 /* ---- patches ---- */
@@ -106,8 +106,7 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
         (void)s;
         (void)usec;
-        sd_event_source_disable_unref(o->retry_timer);
-        o->retry_timer = NULL;
+        o->retry_timer = sd_event_source_disable_unref(o->retry_timer);
         keys = g_hash_table_get_keys(o->retry);
         g_hash_table_steal_all(o->retry);
         for (GList *l = keys; l; l = l->next) {
@@ -122,13 +121,13 @@ static void retry_later(struct operator *o, const char *key)
 {
         uint64_t delay;
 
-        g_hash_table_add(o->retry, strdup(key));
+        g_hash_table_add(o->retry, xstrdup(key));
         if (o->retry_timer)
                 return;
         o->retry_failures++;
         delay = USEC_PER_SEC << (o->retry_failures > 5 ? 5 : o->retry_failures - 1);
-        sd_event_add_time_relative(o->event, &o->retry_timer, CLOCK_MONOTONIC, delay, 10000,
-                                   on_retry_timer, o);
+        (void)sd_event_add_time_relative(o->event, &o->retry_timer, CLOCK_MONOTONIC, delay,
+                                         10000, on_retry_timer, o);
 }
 
 static void on_patched(struct kube_client *c, const struct kube_result *res, void *userdata)
@@ -165,14 +164,14 @@ static void send_status_patch(struct operator *o, const char *key,
                               const struct kube_resource *res, const char *ns, const char *name,
                               json_t *patch)
 {
-        struct patch_ctx *ctx = calloc(1, sizeof(*ctx));
-        struct pending *p = calloc(1, sizeof(*p));
+        struct patch_ctx *ctx = xnew(struct patch_ctx, 1);
+        struct pending *p = xnew(struct pending, 1);
         _cleanup_free_ char *path = kube_path(res, ns, name, "status");
 
         ctx->o = o;
-        ctx->key = strdup(key);
+        ctx->key = xstrdup(key);
         p->dirty_since = mono(o);
-        g_hash_table_replace(o->in_flight, strdup(key), p);
+        g_hash_table_replace(o->in_flight, xstrdup(key), p);
         /* pool counters are bookkeeping: they wait while services wait */
         p->ctx = ctx;
         if (kube_call(o->client, "PATCH", path, patch, "application/merge-patch+json",
@@ -273,7 +272,7 @@ static void reconcile_key(struct operator *o, const char *key)
         }
         if (key[0] == 's') {
                 const char *ns = key + 2, *slash = strchr(ns, '/');
-                _cleanup_free_ char *nsbuf = slash ? strndup(ns, (size_t)(slash - ns)) : NULL;
+                _cleanup_free_ char *nsbuf = slash ? xstrndup(ns, (size_t)(slash - ns)) : NULL;
 
                 if (slash)
                         reconcile_service(o, key, nsbuf, slash + 1);
@@ -548,17 +547,7 @@ static void on_http(const char *method, const char *path, struct httpd_response 
 
         if (!streq(method, "GET"))
                 return;
-        if (streq(path, "/metrics")) {
-                r->status = 200;
-                r->content_type = "text/plain; version=0.0.4";
-                r->body = metrics_render(o->metrics);
-        } else if (streq(path, "/healthz")) {
-                r->status = 200;
-                r->body = strdup("ok\n");
-        } else if (streq(path, "/readyz")) {
-                r->status = synced_all ? 200 : 503;
-                r->body = strdup(synced_all ? "ok\n" : "caches not synced\n");
-        }
+        (void)httpd_serve_health(path, o->metrics, synced_all ? NULL : "caches not synced\n", r);
 }
 
 static void setup_metrics(struct operator *o)
@@ -601,19 +590,17 @@ int operator_new(sd_event *e, struct l2lb_config *cfg, struct operator **ret)
                                                              synced};
         static const struct kube_informer_handlers svc_h = {service_add, service_update,
                                                             service_remove, synced};
-        struct operator *o = calloc(1, sizeof(*o));
+        struct operator *o = xnew(struct operator, 1);
         struct kube_leader_config lc;
         int r;
 
-        if (!o)
-                return -ENOMEM;
         o->cfg = cfg;
         o->event = sd_event_ref(e);
         o->in_flight = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
         o->retry = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
         o->identity = isempty(cfg->identity)
                               ? program_default_name("POD_NAME", "l2lb-operator", true)
-                              : strdup(cfg->identity);
+                              : xstrdup(cfg->identity);
         r = program_kube_connect(e, cfg, "l2lb-operator", &o->client);
         if (r < 0)
                 goto fail;
@@ -625,7 +612,7 @@ int operator_new(sd_event *e, struct l2lb_config *cfg, struct operator **ret)
                               &o->services);
         if (r < 0)
                 goto fail;
-        kube_recorder_new(o->client, "l2lb-operator", o->identity, &o->recorder);
+        (void)kube_recorder_new(o->client, "l2lb-operator", o->identity, &o->recorder);
         lc = (struct kube_leader_config){
                 .namespace = cfg->k8s_namespace,
                 .name = LEADER_LEASE,
@@ -643,9 +630,9 @@ int operator_new(sd_event *e, struct l2lb_config *cfg, struct operator **ret)
         r = sd_event_add_defer(e, &o->reconcile, on_reconcile, o);
         if (r < 0)
                 goto fail;
-        sd_event_source_set_enabled(o->reconcile, SD_EVENT_OFF);
+        (void)sd_event_source_set_enabled(o->reconcile, SD_EVENT_OFF);
         /* after the informers' own work in the same iteration */
-        sd_event_source_set_priority(o->reconcile, SD_EVENT_PRIORITY_IDLE);
+        (void)sd_event_source_set_priority(o->reconcile, SD_EVENT_PRIORITY_IDLE);
         setup_metrics(o);
         if (!isempty(cfg->prometheus_serve_addr)) {
                 r = httpd_start(e, cfg->prometheus_serve_addr, on_http, o, &o->httpd);
@@ -669,8 +656,8 @@ int operator_start(struct operator *o)
         }
         log_info("starting", "identity=%s namespace=%s lease=%s", o->identity,
                  o->cfg->k8s_namespace, LEADER_LEASE);
-        kube_informer_start(o->pools);
-        kube_informer_start(o->services);
+        (void)kube_informer_start(o->pools);
+        (void)kube_informer_start(o->services);
         return kube_leader_start(o->leader);
 }
 
@@ -699,8 +686,8 @@ void operator_free(struct operator *o)
         httpd_free(o->httpd);
         kube_client_metrics_free(o->client_metrics);
         metrics_free(o->metrics);
-        sd_event_source_disable_unref(o->reconcile);
-        sd_event_source_disable_unref(o->retry_timer);
+        (void)sd_event_source_disable_unref(o->reconcile);
+        (void)sd_event_source_disable_unref(o->retry_timer);
         ipam_free(o->ipam);
         kube_leader_free(o->leader);
         kube_informer_free(o->pools);
@@ -709,7 +696,7 @@ void operator_free(struct operator *o)
         kube_client_free(o->client);
         g_hash_table_unref(o->in_flight);
         g_hash_table_unref(o->retry);
-        sd_event_unref(o->event);
+        (void)sd_event_unref(o->event);
         free(o->identity);
         free(o);
 }
