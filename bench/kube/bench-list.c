@@ -142,8 +142,8 @@ static void on_page(struct kube_client *c, const struct kube_result *res, void *
         }
         r->items += json_array_size(json_object_get(res->body, "items"));
         r->pages++;
-        cont = json_string_value(json_object_get(json_object_get(res->body, "metadata"),
-                                                 "continue"));
+        cont =
+            json_string_value(json_object_get(json_object_get(res->body, "metadata"), "continue"));
         free(r->cont);
         r->cont = cont && *cont ? strdup(cont) : NULL;
         if (r->cont)

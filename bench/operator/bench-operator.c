@@ -80,8 +80,9 @@ static void proc_usage(pid_t pid, double *cpu, long *hwm_mb)
                         unsigned long ut = 0, st = 0;
 
                         /* fields after ") ": state(3) ... utime(14) stime(15) */
-                        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                                        &ut, &st) == 2)
+                        if (p &&
+                            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                                   &ut, &st) == 2)
                                 *cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
                 }
                 fclose(f);
@@ -111,9 +112,8 @@ static void setup_pools(void)
         json_t *o = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
                               "metadata", "name", ns);
 
-        sync_call("namespace", kube_create(client, &KUBE_NAMESPACES, NULL, o, kube_sync_callback,
-                                           &s, NULL),
-                  &s);
+        sync_call("namespace",
+                  kube_create(client, &KUBE_NAMESPACES, NULL, o, kube_sync_callback, &s, NULL), &s);
         json_decref(o);
         for (int p = 0; p < npools; p++) {
                 char name[64], cidr[64], group[32];
@@ -126,8 +126,8 @@ static void setup_pools(void)
                               "name", name, "spec", "blocks", "cidr", cidr, "serviceSelector",
                               "matchLabels", "bench-pool", group);
                 memset(&s, 0, sizeof(s));
-                sync_call("pool", kube_create(client, &KUBE_IPPOOLS, NULL, o, kube_sync_callback,
-                                              &s, NULL),
+                sync_call("pool",
+                          kube_create(client, &KUBE_IPPOOLS, NULL, o, kube_sync_callback, &s, NULL),
                           &s);
                 json_decref(o);
         }
@@ -161,8 +161,8 @@ static void create_more(struct creator *cr)
                 snprintf(group, sizeof(group), "g%03d", cr->next % npools);
                 o = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:s, s:[{s:i}]}}", "apiVersion",
                               "v1", "kind", "Service", "metadata", "name", name, "labels",
-                              "bench-pool", group, "spec", "type", "LoadBalancer", "ports",
-                              "port", 80);
+                              "bench-pool", group, "spec", "type", "LoadBalancer", "ports", "port",
+                              80);
                 kube_create(client, &KUBE_SERVICES, ns, o, on_created, cr, NULL);
                 json_decref(o);
                 cr->next++;
@@ -274,8 +274,8 @@ int main(int argc, char **argv)
                 sd_event_run(ev, 200000);
                 if (!t_created && cr.done >= total) {
                         t_created = now_s();
-                        printf("created %d in %.1f s (%.0f/s), %d failed\n", total,
-                               t_created - t0, total / (t_created - t0), cr.failed);
+                        printf("created %d in %.1f s (%.0f/s), %d failed\n", total, t_created - t0,
+                               total / (t_created - t0), cr.failed);
                 }
                 if (now_s() - t0 > 3600) {
                         printf("timeout: %u satisfied\n", g_hash_table_size(ips));

@@ -10,7 +10,7 @@
 
 struct lab_obj {
         struct k8s_meta meta; /* first: the informer reads it */
-        json_t *json;          /* owned reference */
+        json_t *json;         /* owned reference */
 };
 
 extern const struct k8s_type LAB_TYPE_OBJECT;

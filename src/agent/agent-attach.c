@@ -20,10 +20,10 @@ struct attach_failure {
 void agent_report_device(struct agent *a, const struct link_info *l)
 {
         struct announcer_device dev = {
-                .name = l->name,
-                .ifindex = l->ifindex,
-                .up = l->carrier &&
-                      !g_hash_table_contains(a->attach_failed, GINT_TO_POINTER(l->ifindex)),
+            .name = l->name,
+            .ifindex = l->ifindex,
+            .up =
+                l->carrier && !g_hash_table_contains(a->attach_failed, GINT_TO_POINTER(l->ifindex)),
         };
 
         memcpy(dev.mac, l->mac, 6);
@@ -57,8 +57,8 @@ static void arm_attach_retry(struct agent *a)
  * per query of a device with a legacy XDP program). */
 static void ensure_attached(struct agent *a, int ifindex)
 {
-        enum responder_xdp_mode mode = streq(a->cfg->xdp_mode, "generic") ? RESPONDER_XDP_GENERIC
-                                                                         : RESPONDER_XDP_NATIVE;
+        enum responder_xdp_mode mode =
+            streq(a->cfg->xdp_mode, "generic") ? RESPONDER_XDP_GENERIC : RESPONDER_XDP_NATIVE;
         struct attach_failure *f = g_hash_table_lookup(a->attach_failed, GINT_TO_POINTER(ifindex));
         struct link_info *l = g_hash_table_lookup(a->devices, GINT_TO_POINTER(ifindex));
         uint64_t now = agent_mono(a);

@@ -43,11 +43,11 @@ struct agent {
         GHashTable *entry_devices; /* ifindex set: devices the last run's entries use */
         sd_event_source *attach_retry;
         bool synced;
-        bool started; /* agent_start() ran: attach configured devices as they appear */
+        bool started;           /* agent_start() ran: attach configured devices as they appear */
         GHashTable *garps_sent; /* "ip\x1fdevice" → gratuitous packets sent (guint64 *) */
         sd_event_source *run;
         sd_event_source *wakeup;
-        unsigned in_flight; /* lease writes */
+        unsigned in_flight;   /* lease writes */
         uint64_t last_api_ok; /* mono: last successful request or watch event */
         uint64_t runs;
 
@@ -60,7 +60,7 @@ struct agent {
         struct metrics *metrics;
         struct kube_client_metrics *client_metrics;
         struct metric *m_held, *m_counters, *m_entries, *m_requests, *m_replies, *m_garp,
-                *m_garp_ip, *m_heartbeat, *m_ready;
+            *m_garp_ip, *m_heartbeat, *m_ready;
         struct httpd *httpd;
         struct httpd *status;
 };

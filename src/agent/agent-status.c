@@ -72,38 +72,38 @@ static json_t *status_json(struct agent *a)
         json_object_set_new(o, "node", json_string(a->node_name));
         json_object_set_new(o, "synced", json_boolean(a->synced));
         json_object_set_new(o, "ready", json_boolean(agent_ready(a)));
-        json_object_set_new(o, "leasesHeld", json_integer((json_int_t)announcer_n_held(a->ann, now)));
+        json_object_set_new(o, "leasesHeld",
+                            json_integer((json_int_t)announcer_n_held(a->ann, now)));
         g_hash_table_iter_init(&it, a->devices);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 struct link_info *l = v;
                 char mac[18];
 
-                (void)snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", l->mac[0], l->mac[1],
-                         l->mac[2], l->mac[3], l->mac[4], l->mac[5]);
+                (void)snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", l->mac[0],
+                               l->mac[1], l->mac[2], l->mac[3], l->mac[4], l->mac[5]);
                 json_array_append_new(
-                        devs, json_pack("{s:s, s:i, s:s, s:b, s:b}", "name", l->name, "ifindex",
-                                        l->ifindex, "mac", mac, "carrier", l->carrier,
-                                        "responder",
-                                        g_hash_table_contains(a->attached,
-                                                              GINT_TO_POINTER(l->ifindex))));
+                    devs,
+                    json_pack("{s:s, s:i, s:s, s:b, s:b}", "name", l->name, "ifindex", l->ifindex,
+                              "mac", mac, "carrier", l->carrier, "responder",
+                              g_hash_table_contains(a->attached, GINT_TO_POINTER(l->ifindex))));
         }
         json_object_set_new(o, "devices", devs);
         if (announcer_leases(a->ann, now, &leases, &n_leases) >= 0) {
                 for (size_t i = 0; i < n_leases; i++) {
-                        json_t *l = json_pack("{s:s, s:s?, s:s?, s:s, s:b}", "lease",
-                                              leases[i].lease, "service", leases[i].service,
-                                              "holder", leases[i].holder, "role",
-                                              announce_role_to_string(leases[i].role),
-                                              "canonical", leases[i].canonical);
+                        json_t *l =
+                            json_pack("{s:s, s:s?, s:s?, s:s, s:b}", "lease", leases[i].lease,
+                                      "service", leases[i].service, "holder", leases[i].holder,
+                                      "role", announce_role_to_string(leases[i].role), "canonical",
+                                      leases[i].canonical);
 
                         if (leases[i].role == ANNOUNCE_ROLE_HOLDER && leases[i].deadline > now)
-                                json_object_set_new(l, "deadlineMs",
-                                                    json_integer((json_int_t)(leases[i].deadline -
-                                                                              now) / 1000));
+                                json_object_set_new(
+                                    l, "deadlineMs",
+                                    json_integer((json_int_t)(leases[i].deadline - now) / 1000));
                         if (leases[i].role == ANNOUNCE_ROLE_FOLLOWER && leases[i].expires_at > now)
-                                json_object_set_new(l, "expiresInMs",
-                                                    json_integer((json_int_t)(leases[i].expires_at -
-                                                                              now) / 1000));
+                                json_object_set_new(
+                                    l, "expiresInMs",
+                                    json_integer((json_int_t)(leases[i].expires_at - now) / 1000));
                         if (leases[i].not_candidate)
                                 json_object_set_new(l, "notCandidate",
                                                     json_string(leases[i].not_candidate));
@@ -117,14 +117,14 @@ static json_t *status_json(struct agent *a)
                         char ip[IPADDR_STRLEN], buf[IF_NAMESIZE];
                         int64_t left = (int64_t)entries[i].deadline_ns - (int64_t)now_ns;
 
-                        json_array_append_new(
-                                es, json_pack("{s:s, s:s, s:i, s:I, s:I, s:I}", "ip",
-                                              ipaddr_format(&entries[i].ip, ip), "device",
-                                              agent_ifname(a, entries[i].ifindex, buf), "ifindex",
-                                              entries[i].ifindex, "deadlineMs",
-                                              (json_int_t)(left / 1000000), "requests",
-                                              (json_int_t)entries[i].requests, "replies",
-                                              (json_int_t)entries[i].replies));
+                        json_array_append_new(es,
+                                              json_pack("{s:s, s:s, s:i, s:I, s:I, s:I}", "ip",
+                                                        ipaddr_format(&entries[i].ip, ip), "device",
+                                                        agent_ifname(a, entries[i].ifindex, buf),
+                                                        "ifindex", entries[i].ifindex, "deadlineMs",
+                                                        (json_int_t)(left / 1000000), "requests",
+                                                        (json_int_t)entries[i].requests, "replies",
+                                                        (json_int_t)entries[i].replies));
                 }
                 free(entries);
         }
@@ -223,7 +223,7 @@ static void on_http(const char *method, const char *path, struct httpd_response 
         struct agent *a = ud;
         const char *not_ready = agent_ready(a) ? NULL
                                 : !a->synced   ? "caches not synced\n"
-                                               : "responder not attached to any configured device\n";
+                                             : "responder not attached to any configured device\n";
 
         if (!streq(method, "GET"))
                 return;
@@ -253,25 +253,24 @@ static void setup_metrics(struct agent *a)
                                         kind);
         a->m_entries = metrics_gauge(a->metrics, "l2lb_responder_entries",
                                      "Entries in the responder map.", NULL);
-        a->m_requests = metrics_counter(a->metrics, "l2lb_responder_requests_total",
-                                        "ARP requests and Neighbor Solicitations seen, per IP.",
-                                        ipdev);
-        a->m_replies = metrics_counter(a->metrics, "l2lb_responder_replies_total",
-                                       "ARP replies and Neighbor Advertisements sent, per IP.",
-                                       ipdev);
-        a->m_garp = metrics_counter(a->metrics, "l2lb_responder_gratuitous_sent_total",
-                                    "Gratuitous ARP requests/replies and unsolicited NAs sent.",
-                                    garp);
+        a->m_requests =
+            metrics_counter(a->metrics, "l2lb_responder_requests_total",
+                            "ARP requests and Neighbor Solicitations seen, per IP.", ipdev);
+        a->m_replies =
+            metrics_counter(a->metrics, "l2lb_responder_replies_total",
+                            "ARP replies and Neighbor Advertisements sent, per IP.", ipdev);
+        a->m_garp =
+            metrics_counter(a->metrics, "l2lb_responder_gratuitous_sent_total",
+                            "Gratuitous ARP requests/replies and unsolicited NAs sent.", garp);
         a->m_garp_ip = metrics_counter(a->metrics, "l2lb_responder_gratuitous_ip_sent_total",
                                        "Gratuitous packets sent per announced IP (ARP request + "
                                        "reply, or unsolicited NA), while the IP is announced.",
                                        ipdev);
-        a->m_heartbeat = metrics_gauge(a->metrics, "l2lb_agent_heartbeat_age_seconds",
-                                       "Seconds since the agent last heard from the API server.",
-                                       NULL);
+        a->m_heartbeat =
+            metrics_gauge(a->metrics, "l2lb_agent_heartbeat_age_seconds",
+                          "Seconds since the agent last heard from the API server.", NULL);
         a->m_ready = metrics_gauge(a->metrics, "l2lb_agent_ready",
-                                   "1 when caches are synced and the responder is attached.",
-                                   NULL);
+                                   "1 when caches are synced and the responder is attached.", NULL);
         metrics_set_collector(a->metrics, collect, a);
 }
 

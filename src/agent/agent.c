@@ -86,7 +86,8 @@ static void on_lease_written(struct kube_client *c, const struct kube_result *re
         if (kube_result_ok(res)) {
                 r = ANNOUNCE_LEASE_OK;
                 a->last_api_ok = agent_mono(a);
-                if (w->op != ANNOUNCE_LEASE_DELETE && k8s_lease_decode(res->body, &lease, &err) < 0) {
+                if (w->op != ANNOUNCE_LEASE_DELETE &&
+                    k8s_lease_decode(res->body, &lease, &err) < 0) {
                         log_warn("cannot decode written lease", "lease=%s error=%s", w->name,
                                  log_q(err));
                         free(err);
@@ -97,8 +98,8 @@ static void on_lease_written(struct kube_client *c, const struct kube_result *re
         else if (res->http_status == 404)
                 r = ANNOUNCE_LEASE_NOT_FOUND;
         if (r == ANNOUNCE_LEASE_ERROR)
-                log_warn("lease write failed", "lease=%s status=%ld reason=%s message=%s",
-                         w->name, res->http_status, log_q(res->reason), log_q(res->message));
+                log_warn("lease write failed", "lease=%s status=%ld reason=%s message=%s", w->name,
+                         res->http_status, log_q(res->reason), log_q(res->message));
         if (a->ann)
                 announcer_lease_result(a->ann, w->id, r, lease, agent_mono(a));
         k8s_lease_free(lease);
@@ -142,8 +143,7 @@ static void send_action(struct agent *a, const struct announce_lease_action *act
         log_debug("lease write", "lease=%s op=%s reason=%s", act->name, method, act->reason);
         a->in_flight++;
         r = kube_call(a->client, method, path, body, "application/json",
-                      KUBE_CALL_NO_RETRY | KUBE_CALL_PRIORITY, timeout, on_lease_written, w,
-                      NULL);
+                      KUBE_CALL_NO_RETRY | KUBE_CALL_PRIORITY, timeout, on_lease_written, w, NULL);
         if (act->op == ANNOUNCE_LEASE_DELETE)
                 json_decref(body);
         if (r < 0) {
@@ -218,16 +218,16 @@ static void apply_statuses(struct agent *a, const struct announce_decisions *d)
 {
         for (size_t i = 0; i < d->n_statuses; i++) {
                 const struct k8s_l2policy *p =
-                        kube_informer_get(a->inf[INF_POLICIES], NULL, d->statuses[i].policy);
+                    kube_informer_get(a->inf[INF_POLICIES], NULL, d->statuses[i].policy);
                 json_t *patch = announce_policy_status_patch(&d->statuses[i]);
 
                 if (p && p->meta.resource_version)
-                        json_object_set_new(patch, "metadata",
-                                            json_pack("{s:s}", "resourceVersion",
-                                                      p->meta.resource_version));
+                        json_object_set_new(
+                            patch, "metadata",
+                            json_pack("{s:s}", "resourceVersion", p->meta.resource_version));
                 log_policy_status(&d->statuses[i]);
-                (void)kube_patch(a->client, &KUBE_L2POLICIES, NULL, d->statuses[i].policy,
-                                 "status", KUBE_PATCH_MERGE, patch, on_policy_patched,
+                (void)kube_patch(a->client, &KUBE_L2POLICIES, NULL, d->statuses[i].policy, "status",
+                                 KUBE_PATCH_MERGE, patch, on_policy_patched,
                                  xstrdup(d->statuses[i].policy), NULL);
                 json_decref(patch);
         }
@@ -240,13 +240,14 @@ static void apply_events(struct agent *a, const struct announce_decisions *d)
                 bool started = ev->kind == ANNOUNCE_STARTED;
                 const char *slash = ev->service ? strchr(ev->service, '/') : NULL;
 
-                log_info(started ? "announcing" : "stopped announcing", "service=%s lease=%s reason=%s",
-                         strempty(ev->service), strempty(ev->lease), strempty(ev->reason));
+                log_info(started ? "announcing" : "stopped announcing",
+                         "service=%s lease=%s reason=%s", strempty(ev->service),
+                         strempty(ev->lease), strempty(ev->reason));
                 if (slash) {
-                        _cleanup_free_ char *ns = xstrndup(ev->service,
-                                                           (size_t)(slash - ev->service));
+                        _cleanup_free_ char *ns =
+                            xstrndup(ev->service, (size_t)(slash - ev->service));
                         const struct k8s_meta *m =
-                                kube_informer_get(a->inf[INF_SERVICES], ns, slash + 1);
+                            kube_informer_get(a->inf[INF_SERVICES], ns, slash + 1);
                         struct kube_object_ref ref = {.api_version = "v1",
                                                       .kind = "Service",
                                                       .namespace = ns,
@@ -328,8 +329,8 @@ static void check_synced(struct agent *a)
         announcer_set_synced(a->ann);
         log_info("caches synced", "policies=%zu services=%zu nodes=%zu leases=%zu",
                  kube_informer_count(a->inf[INF_POLICIES]),
-                 kube_informer_count(a->inf[INF_SERVICES]),
-                 kube_informer_count(a->inf[INF_NODES]), kube_informer_count(a->inf[INF_LEASES]));
+                 kube_informer_count(a->inf[INF_SERVICES]), kube_informer_count(a->inf[INF_NODES]),
+                 kube_informer_count(a->inf[INF_LEASES]));
         agent_schedule_run(a);
 }
 
@@ -448,15 +449,15 @@ int agent_new(sd_event *e, const struct l2lb_config *cfg, struct agent **ret)
                 goto fail;
         /* the configured timings: the core sanitises them (announcer_timing) */
         ac = (struct announcer_config){
-                .node_name = a->node_name,
-                .lease_namespace = cfg->k8s_namespace,
-                .lease_duration = cfg->l2_announcements_lease_duration,
-                .renew_deadline = cfg->l2_announcements_renew_deadline,
-                .retry_period = cfg->l2_announcements_retry_period,
-                .enable_external_ips = cfg->enable_external_ips,
-                .enable_ipv4 = cfg->enable_ipv4,
-                .enable_ipv6 = cfg->enable_ipv6,
-                .devices = cfg->devices,
+            .node_name = a->node_name,
+            .lease_namespace = cfg->k8s_namespace,
+            .lease_duration = cfg->l2_announcements_lease_duration,
+            .renew_deadline = cfg->l2_announcements_renew_deadline,
+            .retry_period = cfg->l2_announcements_retry_period,
+            .enable_external_ips = cfg->enable_external_ips,
+            .enable_ipv4 = cfg->enable_ipv4,
+            .enable_ipv6 = cfg->enable_ipv6,
+            .devices = cfg->devices,
         };
         r = announcer_new(&ac, &a->ann);
         if (r < 0)
@@ -503,8 +504,8 @@ int agent_new(sd_event *e, const struct l2lb_config *cfg, struct agent **ret)
                 r = kube_informer_new(a->client, &KUBE_SERVICES, &K8S_TYPE_SERVICE, NULL, &hs, a,
                                       &a->inf[INF_SERVICES]);
         if (r >= 0)
-                r = kube_informer_new(a->client, a->slices_res, &K8S_TYPE_ENDPOINTSLICE, NULL,
-                                      &he, a, &a->inf[INF_SLICES]);
+                r = kube_informer_new(a->client, a->slices_res, &K8S_TYPE_ENDPOINTSLICE, NULL, &he,
+                                      a, &a->inf[INF_SLICES]);
         if (r >= 0)
                 r = kube_informer_new(a->client, &KUBE_NODES, &K8S_TYPE_NODE, NULL, &hn, a,
                                       &a->inf[INF_NODES]);
@@ -542,10 +543,11 @@ int agent_start(struct agent *a)
 
         assert(a);
         t = announcer_timing(a->ann);
-        log_info("starting", "node=%s namespace=%s lease_duration_ms=%" PRIu64
-                 " renew_deadline_ms=%" PRIu64 " retry_period_ms=%" PRIu64,
-                 a->node_name, a->cfg->k8s_namespace, t->duration / 1000,
-                 t->renew_deadline / 1000, t->retry_period / 1000);
+        log_info("starting",
+                 "node=%s namespace=%s lease_duration_ms=%" PRIu64 " renew_deadline_ms=%" PRIu64
+                 " retry_period_ms=%" PRIu64,
+                 a->node_name, a->cfg->k8s_namespace, t->duration / 1000, t->renew_deadline / 1000,
+                 t->retry_period / 1000);
         g_hash_table_iter_init(&it, a->devices);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 if (agent_device_configured(a, ((const struct link_info *)v)->name))

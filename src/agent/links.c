@@ -50,7 +50,8 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
                 return MNL_CB_OK;
         info.ifindex = ifm->ifi_index;
         if (tb[IFLA_IFNAME])
-                (void)snprintf(info.name, sizeof(info.name), "%s", mnl_attr_get_str(tb[IFLA_IFNAME]));
+                (void)snprintf(info.name, sizeof(info.name), "%s",
+                               mnl_attr_get_str(tb[IFLA_IFNAME]));
         if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6) {
                 memcpy(info.mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
                 info.ether = ifm->ifi_type == ARPHRD_ETHER;
@@ -117,8 +118,8 @@ int links_open(sd_event *e, links_cb_t cb, void *userdata, struct links **ret)
         {
                 unsigned group = RTNLGRP_LINK;
 
-                if (mnl_socket_setsockopt(l->nl, NETLINK_ADD_MEMBERSHIP, &group,
-                                          sizeof(group)) < 0) {
+                if (mnl_socket_setsockopt(l->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) <
+                    0) {
                         r = -errno;
                         goto fail;
                 }

@@ -39,17 +39,17 @@ static void run_free(void *p)
 int main(int argc, char **argv)
 {
         static const struct program_info info = {
-                .name = "l2lb-agent",
-                .program = CONFIG_AGENT,
-                .summary = "announces service IPs on this node with ARP and NDP",
+            .name = "l2lb-agent",
+            .program = CONFIG_AGENT,
+            .summary = "announces service IPs on this node with ARP and NDP",
         };
         static const struct program_ops ops = {
-                .create = run_create,
-                .start = run_start,
-                .shutdown = run_shutdown,
-                .free = run_free,
-                /* the writes time out after one renew deadline */
-                .shutdown_timeout = 5 * USEC_PER_SEC,
+            .create = run_create,
+            .start = run_start,
+            .shutdown = run_shutdown,
+            .free = run_free,
+            /* the writes time out after one renew deadline */
+            .shutdown_timeout = 5 * USEC_PER_SEC,
         };
 
         return program_run(&info, &ops, argc, argv);

@@ -66,7 +66,8 @@ struct announcer_device {
 
 enum announce_lease_op {
         ANNOUNCE_LEASE_CREATE, /* POST; 409 AlreadyExists → ANNOUNCE_LEASE_CONFLICT */
-        ANNOUNCE_LEASE_UPDATE, /* PUT with body's resourceVersion; 409 → CONFLICT, 404 → NOT_FOUND */
+        ANNOUNCE_LEASE_UPDATE, /* PUT with body's resourceVersion; 409 → CONFLICT, 404 → NOT_FOUND
+                                */
         ANNOUNCE_LEASE_DELETE, /* DELETE with preconditions.resourceVersion */
 };
 

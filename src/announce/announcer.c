@@ -535,7 +535,8 @@ static enum announce_role slot_role(const struct announcer *a, const struct slot
                 return ANNOUNCE_ROLE_LAPSED;
         if (!g || !g->self_candidate || s->want == WANT_RELEASE)
                 return ANNOUNCE_ROLE_NONE;
-        return slot_held_by_other(s, a->node, now, &a->t) ? ANNOUNCE_ROLE_FOLLOWER : ANNOUNCE_ROLE_WAITING;
+        return slot_held_by_other(s, a->node, now, &a->t) ? ANNOUNCE_ROLE_FOLLOWER
+                                                          : ANNOUNCE_ROLE_WAITING;
 }
 
 void announce_lease_infos_free(struct announce_lease_info *l, size_t n)

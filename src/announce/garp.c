@@ -61,7 +61,7 @@ void garp_table_quiet(struct garp_table *g, const struct garp_key *k)
 }
 
 void garp_table_update(struct garp_table *g, const struct garp_key *current, size_t n, uint64_t now,
-                      struct garp_key **due, size_t *n_due, uint64_t *next_wakeup)
+                       struct garp_key **due, size_t *n_due, uint64_t *next_wakeup)
 {
         GHashTableIter it;
         gpointer v;

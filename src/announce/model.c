@@ -224,8 +224,8 @@ static void build_service(struct build *b, const struct announce_svc *s)
         for (size_t n = 0; n < m->n_nodes; n++) {
                 if (!cand[n] || (s->etp_local && !has_endpoint(b->ready, s, m->nodes[n]->name)))
                         continue;
-                ms.candidates = xreallocarray(ms.candidates, ms.n_candidates + 1,
-                                              sizeof(*ms.candidates));
+                ms.candidates =
+                    xreallocarray(ms.candidates, ms.n_candidates + 1, sizeof(*ms.candidates));
                 ms.candidates[ms.n_candidates++] = n;
         }
         qsort_safe(ms.entries, ms.n_entries, sizeof(*ms.entries), entry_order);

@@ -46,7 +46,7 @@ struct device_info {
 
 /* Ready endpoints of one EndpointSlice. */
 struct slice_info {
-        char *svc_key;               /* namespace/<kubernetes.io/service-name> */
+        char *svc_key;      /* namespace/<kubernetes.io/service-name> */
         char **ready_nodes; /* nodeName of ready endpoints, NULL-terminated */
 };
 

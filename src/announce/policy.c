@@ -37,9 +37,9 @@ static void compile_interfaces(struct l2pol *p, char *const *patterns)
                 GRegex *re = g_regex_new(patterns[i], 0, 0, &err);
 
                 if (!re) {
-                        p->interface_error = xasprintf("interfaces[%zu]: %s", i,
-                                                       err ? err->message
-                                                           : "invalid regular expression");
+                        p->interface_error =
+                            xasprintf("interfaces[%zu]: %s", i,
+                                      err ? err->message : "invalid regular expression");
                         g_clear_error(&err);
                         return;
                 }
@@ -99,8 +99,8 @@ bool l2pol_matches_device(const struct l2pol *p, const char *device)
         return false;
 }
 
-void l2pol_service_ips(const struct l2pol *p, const struct announce_svc *s, bool external_ips_enabled,
-                       struct announce_ip_list *ret)
+void l2pol_service_ips(const struct l2pol *p, const struct announce_svc *s,
+                       bool external_ips_enabled, struct announce_ip_list *ret)
 {
         assert(p);
         assert(s);

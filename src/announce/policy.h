@@ -43,5 +43,5 @@ bool l2pol_matches_service(const struct l2pol *p, const struct announce_svc *s);
 bool l2pol_matches_device(const struct l2pol *p, const char *device);
 /* The service's addresses this policy announces (its IP kinds), merged into
  * ret. external_ips_enabled is the agent's enable-external-ips. */
-void l2pol_service_ips(const struct l2pol *p, const struct announce_svc *s, bool external_ips_enabled,
-                       struct announce_ip_list *ret);
+void l2pol_service_ips(const struct l2pol *p, const struct announce_svc *s,
+                       bool external_ips_enabled, struct announce_ip_list *ret);

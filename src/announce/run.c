@@ -96,9 +96,8 @@ static void emit(struct run *r, struct slot *s, enum slot_write kind, const char
                                               : ANNOUNCE_LEASE_UPDATE,
             .name = xstrdup(s->name),
             .resource_version = kind != SLOT_WRITE_CREATE ? xstrdup(s->rec.resource_version) : NULL,
-            .body = kind != SLOT_WRITE_DELETE
-                        ? slot_body(s, kind, a->ns, a->node, r->wall, &a->t)
-                        : NULL,
+            .body = kind != SLOT_WRITE_DELETE ? slot_body(s, kind, a->ns, a->node, r->wall, &a->t)
+                                              : NULL,
             .reason = reason,
         };
         key = xnew(gint64, 1);

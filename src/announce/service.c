@@ -105,7 +105,7 @@ void announce_svc_free(struct announce_svc *s)
 }
 
 struct announce_svc *announce_svc_from_k8s(const struct k8s_service *k,
-                                          struct announce_svc_families fam)
+                                           struct announce_svc_families fam)
 {
         struct announce_svc *s;
 

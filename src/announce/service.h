@@ -28,12 +28,12 @@ struct announce_svc {
         char *key; /* "namespace/name" */
         char *namespace;
         char *name;
-        char *lease_name;         /* cilium-l2announce-<namespace>-<name> */
-        struct labels sel_labels; /* labels + io.kubernetes.service.{name,namespace} */
-        bool class_ok;            /* loadBalancerClass absent or ours */
-        bool etp_local;           /* externalTrafficPolicy: Local */
-        struct announce_ip_list external;  /* spec.externalIPs */
-        struct announce_ip_list ingress;   /* status.loadBalancer.ingress[].ip */
+        char *lease_name;                 /* cilium-l2announce-<namespace>-<name> */
+        struct labels sel_labels;         /* labels + io.kubernetes.service.{name,namespace} */
+        bool class_ok;                    /* loadBalancerClass absent or ours */
+        bool etp_local;                   /* externalTrafficPolicy: Local */
+        struct announce_ip_list external; /* spec.externalIPs */
+        struct announce_ip_list ingress;  /* status.loadBalancer.ingress[].ip */
 };
 
 struct announce_svc_families {
@@ -44,7 +44,7 @@ struct announce_svc_families {
 /* Copies what the announcer needs out of an informer's Service. Fails only
  * if copying its labels does. */
 struct announce_svc *announce_svc_from_k8s(const struct k8s_service *s,
-                                          struct announce_svc_families fam);
+                                           struct announce_svc_families fam);
 void announce_svc_free(struct announce_svc *s);
 
 /* The lease name, cilium-l2announce-<namespace>-<name> (malloc'ed). */

@@ -28,8 +28,7 @@ static void jd_fail(struct jd *d, const char *fmt, ...)
 }
 
 /* NULL if absent or null; error if present with another type. */
-static json_t *jd_get(struct jd *d, json_t *obj, const char *key, const char *path,
-                      json_type type)
+static json_t *jd_get(struct jd *d, json_t *obj, const char *key, const char *path, json_type type)
 {
         json_t *v;
 
@@ -38,14 +37,13 @@ static json_t *jd_get(struct jd *d, json_t *obj, const char *key, const char *pa
         v = json_object_get(obj, key);
         if (!v || json_is_null(v))
                 return NULL;
-        if (json_typeof(v) != type &&
-            !(type == JSON_TRUE && json_is_boolean(v)) &&
+        if (json_typeof(v) != type && !(type == JSON_TRUE && json_is_boolean(v)) &&
             !(type == JSON_REAL && json_is_number(v))) {
                 static const char *const names[] = {
-                        [JSON_OBJECT] = "an object", [JSON_ARRAY] = "a list",
-                        [JSON_STRING] = "a string",  [JSON_INTEGER] = "an integer",
-                        [JSON_REAL] = "a number",    [JSON_TRUE] = "a boolean",
-                        [JSON_FALSE] = "a boolean",  [JSON_NULL] = "null",
+                    [JSON_OBJECT] = "an object", [JSON_ARRAY] = "a list",
+                    [JSON_STRING] = "a string",  [JSON_INTEGER] = "an integer",
+                    [JSON_REAL] = "a number",    [JSON_TRUE] = "a boolean",
+                    [JSON_FALSE] = "a boolean",  [JSON_NULL] = "null",
                 };
                 jd_fail(d, "%s%s%s: expected %s", path, *path ? "." : "", key, names[type]);
                 return NULL;
@@ -171,11 +169,11 @@ char *k8s_time_format(int64_t unix_usec, bool micro, char *buf, size_t len)
         gmtime_r(&t, &tm);
         if (micro)
                 (void)snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
-                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                         (int)(unix_usec % 1000000));
+                               tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                               (int)(unix_usec % 1000000));
         else
                 (void)snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+                               tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
         return buf;
 }
 
@@ -312,7 +310,7 @@ int k8s_service_decode(json_t *json, struct k8s_service **ret, char **ret_error)
         s->load_balancer_ip = jd_str(&d, spec, "loadBalancerIP", "spec");
         s->external_ips = jd_strv(&d, spec, "externalIPs", "spec");
         s->external_traffic_policy =
-                jd_str_default(&d, spec, "externalTrafficPolicy", "spec", "Cluster");
+            jd_str_default(&d, spec, "externalTrafficPolicy", "spec", "Cluster");
         s->ip_family_policy = jd_str(&d, spec, "ipFamilyPolicy", "spec");
         s->ip_families = jd_strv(&d, spec, "ipFamilies", "spec");
         ports = jd_arr(&d, spec, "ports", "spec");
@@ -392,8 +390,8 @@ size_t k8s_service_selector_labels_view(const struct k8s_service *s, struct labe
                         ret[n++] = *l;
         }
         ret[n++] = (struct label){(char *)K8S_LABEL_SERVICE_NAME, s->meta.name};
-        ret[n++] =
-            (struct label){(char *)K8S_LABEL_SERVICE_NAMESPACE, (char *)strempty(s->meta.namespace)};
+        ret[n++] = (struct label){(char *)K8S_LABEL_SERVICE_NAMESPACE,
+                                  (char *)strempty(s->meta.namespace)};
         qsort(ret, n, sizeof(*ret), label_cmp);
         return n;
 }
@@ -478,7 +476,8 @@ int k8s_endpointslice_decode(json_t *json, struct k8s_endpointslice **ret, char 
         decode_meta(&d, json, &s->meta, NULL);
         s->address_type = jd_str_default(&d, json, "addressType", "", "IPv4");
         if (!d.error)
-                s->service_name = xstrdup(labels_get(&s->meta.labels, "kubernetes.io/service-name"));
+                s->service_name =
+                    xstrdup(labels_get(&s->meta.labels, "kubernetes.io/service-name"));
         eps = jd_arr(&d, json, "endpoints", "");
         if (eps) {
                 s->endpoints = xnew(struct k8s_endpoint, json_array_size(eps) + 1);
@@ -733,16 +732,15 @@ TYPE("Lease", k8s_lease)
 TYPE("CiliumLoadBalancerIPPool", k8s_ippool)
 TYPE("CiliumL2AnnouncementPolicy", k8s_l2policy)
 
-const struct k8s_type K8S_TYPE_SERVICE = {"Service", k8s_service_decode_any,
-                                            k8s_service_free_any};
+const struct k8s_type K8S_TYPE_SERVICE = {"Service", k8s_service_decode_any, k8s_service_free_any};
 const struct k8s_type K8S_TYPE_NODE = {"Node", k8s_node_decode_any, k8s_node_free_any};
 const struct k8s_type K8S_TYPE_ENDPOINTSLICE = {"EndpointSlice", k8s_endpointslice_decode_any,
-                                                  k8s_endpointslice_free_any};
+                                                k8s_endpointslice_free_any};
 const struct k8s_type K8S_TYPE_LEASE = {"Lease", k8s_lease_decode_any, k8s_lease_free_any};
 const struct k8s_type K8S_TYPE_IPPOOL = {"CiliumLoadBalancerIPPool", k8s_ippool_decode_any,
-                                           k8s_ippool_free_any};
-const struct k8s_type K8S_TYPE_L2POLICY = {"CiliumL2AnnouncementPolicy",
-                                             k8s_l2policy_decode_any, k8s_l2policy_free_any};
+                                         k8s_ippool_free_any};
+const struct k8s_type K8S_TYPE_L2POLICY = {"CiliumL2AnnouncementPolicy", k8s_l2policy_decode_any,
+                                           k8s_l2policy_free_any};
 
 char *k8s_key(const char *ns, const char *name)
 {

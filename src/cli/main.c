@@ -71,8 +71,7 @@ static int cmd_config_view(const struct l2lb_config *cfg)
 {
         char *text = NULL;
 
-        if (access(cfg->status_socket, F_OK) == 0 &&
-            agent_get(cfg, "/config", &text) >= 0) {
+        if (access(cfg->status_socket, F_OK) == 0 && agent_get(cfg, "/config", &text) >= 0) {
                 fputs(text, stdout);
                 free(text);
                 return 0;
@@ -107,32 +106,32 @@ static int cmd_status(const struct l2lb_config *cfg)
         printf("Node:        %s\n", jstr(o, "node"));
         printf("Ready:       %s\n", json_is_true(json_object_get(o, "ready")) ? "yes" : "no");
         printf("Synced:      %s\n", json_is_true(json_object_get(o, "synced")) ? "yes" : "no");
-        printf("Leases held: %lld\n", (long long)json_integer_value(json_object_get(o, "leasesHeld")));
+        printf("Leases held: %lld\n",
+               (long long)json_integer_value(json_object_get(o, "leasesHeld")));
         printf("\nDevices:\n  %-16s %-8s %-18s %-8s %s\n", "NAME", "IFINDEX", "MAC", "CARRIER",
                "RESPONDER");
         json_array_foreach(json_object_get(o, "devices"), i, v)
-                printf("  %-16s %-8lld %-18s %-8s %s\n", jstr(v, "name"),
-                       (long long)json_integer_value(json_object_get(v, "ifindex")),
-                       jstr(v, "mac"), json_is_true(json_object_get(v, "carrier")) ? "up" : "down",
-                       json_is_true(json_object_get(v, "responder")) ? "attached" : "-");
+            printf("  %-16s %-8lld %-18s %-8s %s\n", jstr(v, "name"),
+                   (long long)json_integer_value(json_object_get(v, "ifindex")), jstr(v, "mac"),
+                   json_is_true(json_object_get(v, "carrier")) ? "up" : "down",
+                   json_is_true(json_object_get(v, "responder")) ? "attached" : "-");
         printf("\nLeases:\n  %-48s %-28s %-20s %s\n", "LEASE", "SERVICE", "HOLDER", "ROLE");
         json_array_foreach(json_object_get(o, "leases"), i, v)
-                printf("  %-48s %-28s %-20s %s\n", jstr(v, "lease"), jstr(v, "service"),
-                       jstr(v, "holder"), jstr(v, "role"));
+            printf("  %-48s %-28s %-20s %s\n", jstr(v, "lease"), jstr(v, "service"),
+                   jstr(v, "holder"), jstr(v, "role"));
         printf("\nAnnounced IPs:\n  %-40s %-12s %-12s %-10s %s\n", "IP", "DEVICE", "DEADLINE",
                "REQUESTS", "REPLIES");
         json_array_foreach(json_object_get(o, "entries"), i, v)
-                printf("  %-40s %-12s %-12s %-10lld %lld\n", jstr(v, "ip"), jstr(v, "device"),
-                       json_integer_value(json_object_get(v, "deadlineMs")) > 0 ? "live"
-                                                                                : "expired",
-                       (long long)json_integer_value(json_object_get(v, "requests")),
-                       (long long)json_integer_value(json_object_get(v, "replies")));
+            printf("  %-40s %-12s %-12s %-10lld %lld\n", jstr(v, "ip"), jstr(v, "device"),
+                   json_integer_value(json_object_get(v, "deadlineMs")) > 0 ? "live" : "expired",
+                   (long long)json_integer_value(json_object_get(v, "requests")),
+                   (long long)json_integer_value(json_object_get(v, "replies")));
         json_decref(o);
         return 0;
 }
 
-static int api_list(const struct l2lb_config *cfg, const struct kube_resource *res,
-                    const char *ns, json_t **ret)
+static int api_list(const struct l2lb_config *cfg, const struct kube_resource *res, const char *ns,
+                    json_t **ret)
 {
         sd_event *e = NULL;
         struct kube_client *c = NULL;
@@ -215,18 +214,19 @@ static int cmd_leases(const struct l2lb_config *cfg)
                                 continue;
                         }
                         (void)snprintf(want, sizeof(want), "%s-%s", svc->meta.namespace,
-                                 svc->meta.name);
+                                       svc->meta.name);
                         if (streq(want, suffix)) {
-                                (void)snprintf(svcname, sizeof(svcname), "%s/%s", svc->meta.namespace,
-                                         svc->meta.name);
+                                (void)snprintf(svcname, sizeof(svcname), "%s/%s",
+                                               svc->meta.namespace, svc->meta.name);
                                 for (size_t k = 0; svc->external_ips && svc->external_ips[k]; k++)
                                         (void)snprintf(ips + strlen(ips), sizeof(ips) - strlen(ips),
-                                                 "%s%s", *ips ? "," : "", svc->external_ips[k]);
+                                                       "%s%s", *ips ? "," : "",
+                                                       svc->external_ips[k]);
                                 for (size_t k = 0; k < svc->n_ingress; k++)
                                         if (svc->ingress[k].ip)
                                                 (void)snprintf(ips + strlen(ips),
-                                                         sizeof(ips) - strlen(ips), "%s%s",
-                                                         *ips ? "," : "", svc->ingress[k].ip);
+                                                               sizeof(ips) - strlen(ips), "%s%s",
+                                                               *ips ? "," : "", svc->ingress[k].ip);
                         }
                         k8s_service_free(svc);
                 }
@@ -265,12 +265,14 @@ static int cmd_pools(const struct l2lb_config *cfg)
                         const struct k8s_pool_block *bl = &p->blocks[b];
 
                         if (bl->cidr)
-                                (void)snprintf(blocks + strlen(blocks), sizeof(blocks) - strlen(blocks),
-                                         "%s%s", *blocks ? "," : "", bl->cidr);
+                                (void)snprintf(blocks + strlen(blocks),
+                                               sizeof(blocks) - strlen(blocks), "%s%s",
+                                               *blocks ? "," : "", bl->cidr);
                         else
-                                (void)snprintf(blocks + strlen(blocks), sizeof(blocks) - strlen(blocks),
-                                         "%s%s%s%s", *blocks ? "," : "", strempty(bl->start),
-                                         bl->stop ? "-" : "", strempty(bl->stop));
+                                (void)snprintf(blocks + strlen(blocks),
+                                               sizeof(blocks) - strlen(blocks), "%s%s%s%s",
+                                               *blocks ? "," : "", strempty(bl->start),
+                                               bl->stop ? "-" : "", strempty(bl->stop));
                 }
                 used = k8s_conditions_find(&p->conditions, "cilium.io/IPsUsed");
                 avail = k8s_conditions_find(&p->conditions, "cilium.io/IPsAvailable");
@@ -304,12 +306,11 @@ static int cmd_bpf_l2_list(const struct l2lb_config *cfg)
 
                 if (e[i].deadline_ns > now)
                         (void)snprintf(state, sizeof(state), "live %llums",
-                                 (unsigned long long)((e[i].deadline_ns - now) / 1000000));
+                                       (unsigned long long)((e[i].deadline_ns - now) / 1000000));
                 else
                         (void)snprintf(state, sizeof(state), "expired");
-                printf("%-40s %-8d %-12s %-10llu %llu\n", ipaddr_format(&e[i].ip, ip),
-                       e[i].ifindex, state, (unsigned long long)e[i].requests,
-                       (unsigned long long)e[i].replies);
+                printf("%-40s %-8d %-12s %-10llu %llu\n", ipaddr_format(&e[i].ip, ip), e[i].ifindex,
+                       state, (unsigned long long)e[i].requests, (unsigned long long)e[i].replies);
         }
         free(e);
         return 0;
@@ -318,16 +319,16 @@ static int cmd_bpf_l2_list(const struct l2lb_config *cfg)
 int main(int argc, char **argv)
 {
         static const struct program_info info = {
-                .name = "l2lb",
-                .program = CONFIG_CLI,
-                .summary = "inspect l2lb: configuration, agent status, leases, pools, responder",
-                .usage = "  version          print the version\n"
-                         "  config view      effective agent configuration (Cilium's key names);\n"
-                         "                   from the local agent, else from these flags\n"
-                         "  status           agent health, devices, leases held, IPs announced\n"
-                         "  leases           L2 announcement leases: service, IPs, holder, age\n"
-                         "  pools            LB-IPAM pools: blocks, used, available, conflicts\n"
-                         "  bpf l2 list      responder entries with their counters\n",
+            .name = "l2lb",
+            .program = CONFIG_CLI,
+            .summary = "inspect l2lb: configuration, agent status, leases, pools, responder",
+            .usage = "  version          print the version\n"
+                     "  config view      effective agent configuration (Cilium's key names);\n"
+                     "                   from the local agent, else from these flags\n"
+                     "  status           agent health, devices, leases held, IPs announced\n"
+                     "  leases           L2 announcement leases: service, IPs, holder, age\n"
+                     "  pools            LB-IPAM pools: blocks, used, available, conflicts\n"
+                     "  bpf l2 list      responder entries with their counters\n",
         };
         struct l2lb_config cfg;
         char **args = NULL;

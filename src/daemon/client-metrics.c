@@ -62,7 +62,9 @@ void kube_request_classify(const char *method, const char *path, char *verb, siz
                 (void)snprintf(resource, resource_len, "%s", parts[first]);
         if (streq(method, "GET"))
                 (void)snprintf(verb, verb_len, "%s",
-                         watch ? "WATCH" : collection_len == 1 ? "LIST" : "GET");
+                               watch                 ? "WATCH"
+                               : collection_len == 1 ? "LIST"
+                                                     : "GET");
         else
                 (void)snprintf(verb, verb_len, "%s", method);
 }
@@ -92,26 +94,26 @@ struct kube_client_metrics *kube_client_metrics_new(struct metrics *m, struct ku
         struct kube_client_metrics *km = xnew(struct kube_client_metrics, 1);
 
         km->client = c;
-        km->requests = metrics_counter(m, "l2lb_k8s_client_requests_total",
-                                       "Kubernetes API requests by verb, resource and HTTP code.",
-                                       req_labels);
+        km->requests =
+            metrics_counter(m, "l2lb_k8s_client_requests_total",
+                            "Kubernetes API requests by verb, resource and HTTP code.", req_labels);
         km->latency = metrics_histogram(m, "l2lb_k8s_client_request_duration_seconds",
                                         "Kubernetes API request latency (watches excluded).",
                                         lat_labels, buckets);
         /* cumulative values read from the client and informers at scrape
          * time: counters (the _total suffix promises it), set, not added */
-        km->throttled = metrics_counter(m, "l2lb_k8s_client_rate_limiter_wait_seconds_total",
-                                        "Time requests waited in the client-side rate limiter.",
-                                        NULL);
-        km->watches = metrics_counter(m, "l2lb_k8s_client_watch_restarts_total",
-                                      "Watch requests started (first watch and restarts).",
-                                      res_labels);
-        km->relists = metrics_counter(m, "l2lb_k8s_client_relists_total",
-                                      "Complete lists after the first (410 Gone, errors).",
-                                      res_labels);
-        km->decode_errors = metrics_counter(m, "l2lb_k8s_client_decode_errors_total",
-                                            "Objects from the API that could not be decoded.",
-                                            res_labels);
+        km->throttled =
+            metrics_counter(m, "l2lb_k8s_client_rate_limiter_wait_seconds_total",
+                            "Time requests waited in the client-side rate limiter.", NULL);
+        km->watches =
+            metrics_counter(m, "l2lb_k8s_client_watch_restarts_total",
+                            "Watch requests started (first watch and restarts).", res_labels);
+        km->relists =
+            metrics_counter(m, "l2lb_k8s_client_relists_total",
+                            "Complete lists after the first (410 Gone, errors).", res_labels);
+        km->decode_errors =
+            metrics_counter(m, "l2lb_k8s_client_decode_errors_total",
+                            "Objects from the API that could not be decoded.", res_labels);
         kube_client_set_observer(c, observe, km);
         return km;
 }

@@ -25,9 +25,9 @@ enum config_type {
 };
 
 #define ALL (CONFIG_OPERATOR | CONFIG_AGENT | CONFIG_CLI)
-#define OP CONFIG_OPERATOR
-#define AG CONFIG_AGENT
-#define CL CONFIG_CLI
+#define OP  CONFIG_OPERATOR
+#define AG  CONFIG_AGENT
+#define CL  CONFIG_CLI
 
 struct config_key {
         const char *name;
@@ -57,62 +57,61 @@ static const char *const xdp_mode_choices[] = {"native", "generic", NULL};
 
 /* Sorted by name: config_view prints in this order. */
 static const struct config_key keys[] = {
-        K("bpf-root", T_STRING, bpf_root, "/sys/fs/bpf/l2lb", AG | CL, NULL,
-          "bpffs directory for the responder's pinned maps and links"),
-        K("config-dir", T_STRING, config_dir, "", ALL, NULL,
-          "directory with one file per key (a mounted ConfigMap)"),
-        K("default-lb-service-ipam", T_STRING, default_lb_service_ipam, "lbipam", OP,
-          lb_ipam_choices, "IPAM for LoadBalancer services without loadBalancerClass"),
-        K("devices", T_LIST, devices, "", AG | CL, NULL,
-          "comma-separated devices to announce on (empty: every Ethernet device)"),
-        K("enable-bgp-control-plane", T_BOOL, enable_bgp_control_plane, "false", OP, NULL,
-          "accept loadBalancerClass io.cilium/bgp-control-plane"),
-        K("enable-external-ips", T_BOOL, enable_external_ips, "false", AG | CL, NULL,
-          "announce spec.externalIPs of services"),
-        K("enable-ipv4", T_BOOL, enable_ipv4, "true", OP | AG | CL, NULL,
-          "allocate and announce IPv4 addresses"),
-        K("enable-ipv6", T_BOOL, enable_ipv6, "false", OP | AG | CL, NULL,
-          "allocate and announce IPv6 addresses"),
-        K("enable-l2-announcements", T_BOOL, enable_l2_announcements, "true", OP | AG | CL, NULL,
-          "announce service IPs with ARP/NDP (and accept loadBalancerClass "
-          "io.cilium/l2-announcer)"),
-        K("enable-lb-ipam", T_BOOL, enable_lb_ipam, "true", OP, NULL,
-          "assign LoadBalancer IPs from CiliumLoadBalancerIPPools"),
-        K("identity", T_STRING, identity, "", OP, NULL,
-          "leader election identity (default: POD_NAME, else hostname_pid)"),
-        KO("k8s-client-burst", T_UINT, k8s_client_burst, "20", "200", ALL,
-           "Kubernetes client burst above the QPS limit (operator: 200)"),
-        KO("k8s-client-qps", T_FLOAT, k8s_client_qps, "10", "100", ALL,
-           "Kubernetes client queries per second (operator: 100)"),
-        K("k8s-namespace", T_STRING, k8s_namespace, "kube-system", ALL, NULL,
-          "namespace of l2lb's Leases"),
-        K("kubeconfig", T_STRING, kubeconfig, "", ALL, NULL,
-          "kubeconfig file (default: in-cluster configuration)"),
-        K("l2-announcements-lease-duration", T_DURATION, l2_announcements_lease_duration, "15s",
-          AG | CL, NULL, "how long a lease is valid without renewal"),
-        K("l2-announcements-renew-deadline", T_DURATION, l2_announcements_renew_deadline, "5s",
-          AG | CL, NULL, "the holder stops announcing when it could not renew for this long"),
-        K("l2-announcements-retry-period", T_DURATION, l2_announcements_retry_period, "2s",
-          AG | CL, NULL, "interval between attempts to acquire or renew"),
-        K("leader-election-lease-duration", T_DURATION, leader_election_lease_duration, "15s",
-          OP, NULL, "operator leader lease duration"),
-        K("leader-election-renew-deadline", T_DURATION, leader_election_renew_deadline, "10s",
-          OP, NULL, "operator leader renew deadline"),
-        K("leader-election-retry-period", T_DURATION, leader_election_retry_period, "2s", OP,
-          NULL, "operator leader retry period"),
-        K("log-format", T_STRING, log_format, "logfmt", ALL, log_format_choices,
-          "log line format"),
-        K("log-level", T_STRING, log_level, "info", ALL, log_level_choices, "minimum log level"),
-        K("node-name", T_STRING, node_name, "", AG | CL, NULL,
-          "this node's name (default: NODE_NAME, else the host name)"),
-        K("prometheus-serve-addr", T_STRING, prometheus_serve_addr, "", OP | AG, NULL,
-          "address for /metrics, /healthz and /readyz, e.g. :9963 (empty: off)"),
-        K("release-on-shutdown", T_BOOL, release_on_shutdown, "false", AG, NULL,
-          "hand leases over on SIGTERM instead of keeping them for a restart"),
-        K("status-socket", T_STRING, status_socket, "/run/l2lb/agent.sock", AG | CL, NULL,
-          "unix socket of the agent's local status endpoint"),
-        K("xdp-mode", T_STRING, xdp_mode, "native", AG, xdp_mode_choices,
-          "XDP attach mode of the responder"),
+    K("bpf-root", T_STRING, bpf_root, "/sys/fs/bpf/l2lb", AG | CL, NULL,
+      "bpffs directory for the responder's pinned maps and links"),
+    K("config-dir", T_STRING, config_dir, "", ALL, NULL,
+      "directory with one file per key (a mounted ConfigMap)"),
+    K("default-lb-service-ipam", T_STRING, default_lb_service_ipam, "lbipam", OP, lb_ipam_choices,
+      "IPAM for LoadBalancer services without loadBalancerClass"),
+    K("devices", T_LIST, devices, "", AG | CL, NULL,
+      "comma-separated devices to announce on (empty: every Ethernet device)"),
+    K("enable-bgp-control-plane", T_BOOL, enable_bgp_control_plane, "false", OP, NULL,
+      "accept loadBalancerClass io.cilium/bgp-control-plane"),
+    K("enable-external-ips", T_BOOL, enable_external_ips, "false", AG | CL, NULL,
+      "announce spec.externalIPs of services"),
+    K("enable-ipv4", T_BOOL, enable_ipv4, "true", OP | AG | CL, NULL,
+      "allocate and announce IPv4 addresses"),
+    K("enable-ipv6", T_BOOL, enable_ipv6, "false", OP | AG | CL, NULL,
+      "allocate and announce IPv6 addresses"),
+    K("enable-l2-announcements", T_BOOL, enable_l2_announcements, "true", OP | AG | CL, NULL,
+      "announce service IPs with ARP/NDP (and accept loadBalancerClass "
+      "io.cilium/l2-announcer)"),
+    K("enable-lb-ipam", T_BOOL, enable_lb_ipam, "true", OP, NULL,
+      "assign LoadBalancer IPs from CiliumLoadBalancerIPPools"),
+    K("identity", T_STRING, identity, "", OP, NULL,
+      "leader election identity (default: POD_NAME, else hostname_pid)"),
+    KO("k8s-client-burst", T_UINT, k8s_client_burst, "20", "200", ALL,
+       "Kubernetes client burst above the QPS limit (operator: 200)"),
+    KO("k8s-client-qps", T_FLOAT, k8s_client_qps, "10", "100", ALL,
+       "Kubernetes client queries per second (operator: 100)"),
+    K("k8s-namespace", T_STRING, k8s_namespace, "kube-system", ALL, NULL,
+      "namespace of l2lb's Leases"),
+    K("kubeconfig", T_STRING, kubeconfig, "", ALL, NULL,
+      "kubeconfig file (default: in-cluster configuration)"),
+    K("l2-announcements-lease-duration", T_DURATION, l2_announcements_lease_duration, "15s",
+      AG | CL, NULL, "how long a lease is valid without renewal"),
+    K("l2-announcements-renew-deadline", T_DURATION, l2_announcements_renew_deadline, "5s", AG | CL,
+      NULL, "the holder stops announcing when it could not renew for this long"),
+    K("l2-announcements-retry-period", T_DURATION, l2_announcements_retry_period, "2s", AG | CL,
+      NULL, "interval between attempts to acquire or renew"),
+    K("leader-election-lease-duration", T_DURATION, leader_election_lease_duration, "15s", OP, NULL,
+      "operator leader lease duration"),
+    K("leader-election-renew-deadline", T_DURATION, leader_election_renew_deadline, "10s", OP, NULL,
+      "operator leader renew deadline"),
+    K("leader-election-retry-period", T_DURATION, leader_election_retry_period, "2s", OP, NULL,
+      "operator leader retry period"),
+    K("log-format", T_STRING, log_format, "logfmt", ALL, log_format_choices, "log line format"),
+    K("log-level", T_STRING, log_level, "info", ALL, log_level_choices, "minimum log level"),
+    K("node-name", T_STRING, node_name, "", AG | CL, NULL,
+      "this node's name (default: NODE_NAME, else the host name)"),
+    K("prometheus-serve-addr", T_STRING, prometheus_serve_addr, "", OP | AG, NULL,
+      "address for /metrics, /healthz and /readyz, e.g. :9963 (empty: off)"),
+    K("release-on-shutdown", T_BOOL, release_on_shutdown, "false", AG, NULL,
+      "hand leases over on SIGTERM instead of keeping them for a restart"),
+    K("status-socket", T_STRING, status_socket, "/run/l2lb/agent.sock", AG | CL, NULL,
+      "unix socket of the agent's local status endpoint"),
+    K("xdp-mode", T_STRING, xdp_mode, "native", AG, xdp_mode_choices,
+      "XDP attach mode of the responder"),
 };
 
 #define N_KEYS ELEMENTSOF(keys)
@@ -213,14 +212,14 @@ static int key_set(struct l2lb_config *c, const struct config_key *k, const char
                 return 0;
         }
         }
-bad: {
+bad : {
         static const char *const expect[] = {
-                [T_BOOL] = "true or false",
-                [T_STRING] = "one of",
-                [T_DURATION] = "a duration such as 3s, 500ms or 1m30s",
-                [T_UINT] = "a non-negative integer",
-                [T_FLOAT] = "a non-negative number",
-                [T_LIST] = "a comma-separated list",
+            [T_BOOL] = "true or false",
+            [T_STRING] = "one of",
+            [T_DURATION] = "a duration such as 3s, 500ms or 1m30s",
+            [T_UINT] = "a non-negative integer",
+            [T_FLOAT] = "a non-negative number",
+            [T_LIST] = "a comma-separated list",
         };
         char choices[256] = "";
 

@@ -59,9 +59,8 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
         struct httpd *h = cls;
         struct httpd_response resp = {.status = 404, .content_type = "text/plain"};
@@ -82,8 +81,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         h->handler(method, url, &resp, h->userdata);
         if (!resp.body)
                 resp.body = xstrdup(resp.status == 404 ? "not found\n" : "");
-        r = MHD_create_response_from_buffer(strlen(resp.body), resp.body,
-                                            MHD_RESPMEM_MUST_FREE);
+        r = MHD_create_response_from_buffer(strlen(resp.body), resp.body, MHD_RESPMEM_MUST_FREE);
         (void)MHD_add_response_header(r, "Content-Type", resp.content_type);
         ret = MHD_queue_response(conn, resp.status, r);
         MHD_destroy_response(r);
@@ -201,14 +199,13 @@ int httpd_start_unix(sd_event *e, const char *path, httpd_handler_t handler, voi
         h->handler = handler;
         h->userdata = userdata;
         h->unix_path = xstrdup(path);
-        h->daemon = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, h,
-                                     MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
-                                     10u, MHD_OPTION_END);
+        h->daemon =
+            MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET,
+                             fd, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
         if (!h->daemon) {
                 (void)close(fd);
                 httpd_free(h);
-                return log_error_errno(-EIO, "cannot serve on unix socket", "path=%s",
-                                       log_q(path));
+                return log_error_errno(-EIO, "cannot serve on unix socket", "path=%s", log_q(path));
         }
         r = attach(h, e);
         if (r < 0) {
@@ -227,8 +224,7 @@ static int attach(struct httpd *h, sd_event *e)
         info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
         r = sd_event_add_io(e, &h->io, info->epoll_fd, EPOLLIN, on_io, h);
         if (r >= 0)
-                r = sd_event_add_time(e, &h->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer,
-                                      h);
+                r = sd_event_add_time(e, &h->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer, h);
         if (r < 0)
                 return r;
         if (!h->unix_path) {

@@ -15,8 +15,8 @@ struct httpd_response {
 };
 
 /* Called for each request; must fill resp. */
-typedef void (*httpd_handler_t)(const char *method, const char *path,
-                                struct httpd_response *resp, void *userdata);
+typedef void (*httpd_handler_t)(const char *method, const char *path, struct httpd_response *resp,
+                                void *userdata);
 
 /* addr: "HOST:PORT", ":PORT" (all addresses) or "[v6]:PORT". */
 int httpd_start(sd_event *e, const char *addr, httpd_handler_t handler, void *userdata,

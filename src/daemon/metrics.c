@@ -279,10 +279,10 @@ char *metrics_render(struct metrics *m)
                                         (void)snprintf(le, sizeof(le), "+Inf");
                                 g_string_append_printf(out, "%s_bucket", f->name);
                                 append_labels(out, f, s, "le", le);
-                                g_string_append_printf(out, " %llu\n",
-                                                       (unsigned long long)(b < f->n_buckets
-                                                                                    ? s->bucket_counts[b]
-                                                                                    : s->count));
+                                g_string_append_printf(
+                                    out, " %llu\n",
+                                    (unsigned long long)(b < f->n_buckets ? s->bucket_counts[b]
+                                                                          : s->count));
                         }
                         g_string_append_printf(out, "%s_sum", f->name);
                         append_labels(out, f, s, NULL, NULL);

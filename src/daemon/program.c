@@ -12,8 +12,8 @@
 #include "lib/util.h"
 #include "version.h"
 
-int program_init(const struct program_info *info, int argc, char **argv,
-                 struct l2lb_config *cfg, char ***ret_args)
+int program_init(const struct program_info *info, int argc, char **argv, struct l2lb_config *cfg,
+                 char ***ret_args)
 {
         _cleanup_free_ char *err = NULL;
         enum log_format fmt = LOG_FORMAT_LOGFMT;
@@ -51,10 +51,10 @@ int program_kube_connect(sd_event *e, const struct l2lb_config *cfg, const char 
                          struct kube_client **ret)
 {
         const struct kube_connect_options o = {
-                .kubeconfig = cfg->kubeconfig,
-                .qps = cfg->k8s_client_qps,
-                .burst = (unsigned)cfg->k8s_client_burst,
-                .user_agent = user_agent,
+            .kubeconfig = cfg->kubeconfig,
+            .qps = cfg->k8s_client_qps,
+            .burst = (unsigned)cfg->k8s_client_burst,
+            .user_agent = user_agent,
         };
 
         assert(cfg);

@@ -11,16 +11,16 @@
 #include "kube/client.h"
 
 struct program_info {
-        const char *name;     /* "l2lb-agent" */
-        unsigned program;     /* CONFIG_AGENT, ... */
-        const char *summary;  /* one line: what the program does */
-        const char *usage;    /* extra usage lines (subcommands), may be NULL */
+        const char *name;    /* "l2lb-agent" */
+        unsigned program;    /* CONFIG_AGENT, ... */
+        const char *summary; /* one line: what the program does */
+        const char *usage;   /* extra usage lines (subcommands), may be NULL */
 };
 
 /* Returns 0 to continue, 1 if the program should exit successfully
  * (--help/--version printed), or a negative errno after printing why. */
-int program_init(const struct program_info *info, int argc, char **argv,
-                 struct l2lb_config *cfg, char ***ret_args);
+int program_init(const struct program_info *info, int argc, char **argv, struct l2lb_config *cfg,
+                 char ***ret_args);
 
 /* The program's Kubernetes client from its configuration (--kubeconfig,
  * k8s-client-qps, k8s-client-burst). Logs and returns a negative errno. */

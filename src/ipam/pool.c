@@ -31,7 +31,7 @@ static int parse_block(const struct k8s_pool_block *b, size_t i, struct pool_blo
         }
         if (iprange_from_start_stop(b->start, b->stop, &ret->r, &why) < 0) {
                 *ret_error = strprintf("blocks[%zu]: %s (start '%s', stop '%s')", i, why, b->start,
-                                    strempty(b->stop));
+                                       strempty(b->stop));
                 return -EINVAL;
         }
         ret->from_cidr = false;
@@ -50,7 +50,7 @@ static int parse_priority(const char *s, int32_t *ret, char **ret_error)
         v = strtoll(s, &end, 10);
         if (isempty(s) || *end || errno || v < INT32_MIN || v > INT32_MAX || g_ascii_isspace(*s)) {
                 *ret_error = strprintf("annotation %s: '%s' is not an integer between %d and %d",
-                                    IPAM_ANNOTATION_PRIORITY, s, INT32_MIN, INT32_MAX);
+                                       IPAM_ANNOTATION_PRIORITY, s, INT32_MIN, INT32_MAX);
                 return -EINVAL;
         }
         *ret = (int32_t)v;

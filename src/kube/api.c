@@ -20,10 +20,9 @@ const struct kube_resource KUBE_ENDPOINTSLICES_V1BETA1 = {"discovery.k8s.io", "v
 const struct kube_resource KUBE_IPPOOLS = {"cilium.io", "v2", "ciliumloadbalancerippools",
                                            "CiliumLoadBalancerIPPool", false};
 const struct kube_resource KUBE_IPPOOLS_V2ALPHA1 = {
-        "cilium.io", "v2alpha1", "ciliumloadbalancerippools", "CiliumLoadBalancerIPPool", false};
-const struct kube_resource KUBE_L2POLICIES = {"cilium.io", "v2alpha1",
-                                              "ciliuml2announcementpolicies",
-                                              "CiliumL2AnnouncementPolicy", false};
+    "cilium.io", "v2alpha1", "ciliumloadbalancerippools", "CiliumLoadBalancerIPPool", false};
+const struct kube_resource KUBE_L2POLICIES = {
+    "cilium.io", "v2alpha1", "ciliuml2announcementpolicies", "CiliumL2AnnouncementPolicy", false};
 
 char *kube_path(const struct kube_resource *r, const char *ns, const char *name, const char *sub)
 {
@@ -51,13 +50,12 @@ static void add_query(GString *s, const char *key, const char *value)
         if (isempty(value))
                 return;
         esc = curl_easy_escape(NULL, value, 0);
-        g_string_append_printf(s, "%c%s=%s", strchr(s->str, '?') ? '&' : '?', key,
-                               esc ? esc : "");
+        g_string_append_printf(s, "%c%s=%s", strchr(s->str, '?') ? '&' : '?', key, esc ? esc : "");
         curl_free(esc);
 }
 
-int kube_get(struct kube_client *c, const struct kube_resource *r, const char *ns,
-             const char *name, kube_callback_t cb, void *ud, struct kube_call **ret)
+int kube_get(struct kube_client *c, const struct kube_resource *r, const char *ns, const char *name,
+             kube_callback_t cb, void *ud, struct kube_call **ret)
 {
         _cleanup_free_ char *path = kube_path(r, ns, name, NULL);
 
@@ -65,8 +63,7 @@ int kube_get(struct kube_client *c, const struct kube_resource *r, const char *n
 }
 
 int kube_list(struct kube_client *c, const struct kube_resource *r, const char *ns,
-              const struct kube_list_opts *o, kube_callback_t cb, void *ud,
-              struct kube_call **ret)
+              const struct kube_list_opts *o, kube_callback_t cb, void *ud, struct kube_call **ret)
 {
         char *base = kube_path(r, ns, NULL, NULL);
         GString *s = g_string_new(base);
@@ -88,8 +85,8 @@ int kube_list(struct kube_client *c, const struct kube_resource *r, const char *
         return kube_call(c, "GET", path, NULL, NULL, o ? o->flags : 0, 0, cb, ud, ret);
 }
 
-int kube_create(struct kube_client *c, const struct kube_resource *r, const char *ns,
-                json_t *obj, kube_callback_t cb, void *ud, struct kube_call **ret)
+int kube_create(struct kube_client *c, const struct kube_resource *r, const char *ns, json_t *obj,
+                kube_callback_t cb, void *ud, struct kube_call **ret)
 {
         _cleanup_free_ char *path = kube_path(r, ns, NULL, NULL);
 
@@ -97,8 +94,8 @@ int kube_create(struct kube_client *c, const struct kube_resource *r, const char
 }
 
 int kube_update(struct kube_client *c, const struct kube_resource *r, const char *ns,
-                const char *name, const char *sub, json_t *obj, unsigned flags,
-                kube_callback_t cb, void *ud, struct kube_call **ret)
+                const char *name, const char *sub, json_t *obj, unsigned flags, kube_callback_t cb,
+                void *ud, struct kube_call **ret)
 {
         _cleanup_free_ char *path = kube_path(r, ns, name, sub);
 
@@ -110,9 +107,9 @@ int kube_patch(struct kube_client *c, const struct kube_resource *r, const char 
                kube_callback_t cb, void *ud, struct kube_call **ret)
 {
         static const char *const types[] = {
-                [KUBE_PATCH_MERGE] = "application/merge-patch+json",
-                [KUBE_PATCH_JSON] = "application/json-patch+json",
-                [KUBE_PATCH_STRATEGIC] = "application/strategic-merge-patch+json",
+            [KUBE_PATCH_MERGE] = "application/merge-patch+json",
+            [KUBE_PATCH_JSON] = "application/json-patch+json",
+            [KUBE_PATCH_STRATEGIC] = "application/strategic-merge-patch+json",
         };
         _cleanup_free_ char *path = kube_path(r, ns, name, sub);
 
@@ -125,13 +122,13 @@ int kube_delete(struct kube_client *c, const struct kube_resource *r, const char
 {
         _cleanup_free_ char *path = kube_path(r, ns, name, NULL);
 
-        return kube_call(c, "DELETE", path, options, options ? "application/json" : NULL, 0, 0,
-                         cb, ud, ret);
+        return kube_call(c, "DELETE", path, options, options ? "application/json" : NULL, 0, 0, cb,
+                         ud, ret);
 }
 
 int kube_watch(struct kube_client *c, const struct kube_resource *r, const char *ns,
-               const struct kube_watch_opts *o, kube_watch_event_t on_event,
-               kube_callback_t done, void *ud, struct kube_call **ret)
+               const struct kube_watch_opts *o, kube_watch_event_t on_event, kube_callback_t done,
+               void *ud, struct kube_call **ret)
 {
         char *base = kube_path(r, ns, NULL, NULL);
         GString *s = g_string_new(base);

@@ -53,18 +53,17 @@ enum kube_patch_type {
         KUBE_PATCH_STRATEGIC, /* application/strategic-merge-patch+json (built-in types) */
 };
 
-int kube_get(struct kube_client *c, const struct kube_resource *r, const char *ns,
-             const char *name, kube_callback_t cb, void *ud, struct kube_call **ret);
+int kube_get(struct kube_client *c, const struct kube_resource *r, const char *ns, const char *name,
+             kube_callback_t cb, void *ud, struct kube_call **ret);
 int kube_list(struct kube_client *c, const struct kube_resource *r, const char *ns,
-              const struct kube_list_opts *o, kube_callback_t cb, void *ud,
-              struct kube_call **ret);
-int kube_create(struct kube_client *c, const struct kube_resource *r, const char *ns,
-                json_t *obj, kube_callback_t cb, void *ud, struct kube_call **ret);
+              const struct kube_list_opts *o, kube_callback_t cb, void *ud, struct kube_call **ret);
+int kube_create(struct kube_client *c, const struct kube_resource *r, const char *ns, json_t *obj,
+                kube_callback_t cb, void *ud, struct kube_call **ret);
 /* PUT; obj must carry metadata.resourceVersion for optimistic concurrency
  * (a stale one gives 409 Conflict). sub may be "status". */
 int kube_update(struct kube_client *c, const struct kube_resource *r, const char *ns,
-                const char *name, const char *sub, json_t *obj, unsigned flags,
-                kube_callback_t cb, void *ud, struct kube_call **ret);
+                const char *name, const char *sub, json_t *obj, unsigned flags, kube_callback_t cb,
+                void *ud, struct kube_call **ret);
 int kube_patch(struct kube_client *c, const struct kube_resource *r, const char *ns,
                const char *name, const char *sub, enum kube_patch_type type, json_t *patch,
                kube_callback_t cb, void *ud, struct kube_call **ret);
@@ -73,5 +72,5 @@ int kube_delete(struct kube_client *c, const struct kube_resource *r, const char
                 const char *name, json_t *options, kube_callback_t cb, void *ud,
                 struct kube_call **ret);
 int kube_watch(struct kube_client *c, const struct kube_resource *r, const char *ns,
-               const struct kube_watch_opts *o, kube_watch_event_t on_event,
-               kube_callback_t done, void *ud, struct kube_call **ret);
+               const struct kube_watch_opts *o, kube_watch_event_t on_event, kube_callback_t done,
+               void *ud, struct kube_call **ret);

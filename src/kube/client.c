@@ -45,7 +45,7 @@ struct kube_call {
         bool watch;
         bool heard;         /* watch: something arrived (the watchdog applies) */
         uint64_t last_data; /* watch: mono µs of the last bytes received */
-        bool pending_data; /* in client->data_pending */
+        bool pending_data;  /* in client->data_pending */
         bool dispatching;
         bool cancelled;
         unsigned flags;
@@ -318,14 +318,14 @@ static void call_setup_easy(struct kube_call *call)
                 (void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
         } else if (c->ca_data) {
                 struct curl_blob blob = {
-                        .data = c->ca_data, .len = c->ca_len, .flags = CURL_BLOB_NOCOPY};
+                    .data = c->ca_data, .len = c->ca_len, .flags = CURL_BLOB_NOCOPY};
                 (void)curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
         }
         if (c->cert_data && c->key_data) {
                 struct curl_blob cert = {
-                        .data = c->cert_data, .len = c->cert_len, .flags = CURL_BLOB_NOCOPY};
+                    .data = c->cert_data, .len = c->cert_len, .flags = CURL_BLOB_NOCOPY};
                 struct curl_blob key = {
-                        .data = c->key_data, .len = c->key_len, .flags = CURL_BLOB_NOCOPY};
+                    .data = c->key_data, .len = c->key_len, .flags = CURL_BLOB_NOCOPY};
                 (void)curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cert);
                 (void)curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
                 (void)curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
@@ -550,8 +550,8 @@ static void finish_call(struct kube_client *c, struct kube_call *call, CURLcode 
 
                         res.error = errno_for_status(status);
                         res.reason = json_is_string(reason) ? json_string_value(reason) : "";
-                        res.message = json_is_string(message) ? json_string_value(message)
-                                                              : call->resp->str;
+                        res.message =
+                            json_is_string(message) ? json_string_value(message) : call->resp->str;
                 }
         }
         res.body = body;
@@ -588,7 +588,8 @@ static void dispatch_watch_lines(struct kube_call *call)
                 obj = json_object_get(ev, "object");
                 if (!ev || !json_is_string(type) || !json_is_object(obj)) {
                         log_warn("malformed watch event skipped", "path=%s error=%s",
-                                 log_q(call->path), log_q(ev ? "missing type or object" : jerr.text));
+                                 log_q(call->path),
+                                 log_q(ev ? "missing type or object" : jerr.text));
                         json_decref(ev);
                         continue;
                 }
@@ -809,8 +810,8 @@ unsigned kube_client_in_flight(struct kube_client *c)
 }
 
 int kube_call(struct kube_client *c, const char *method, const char *path, json_t *body,
-              const char *content_type, unsigned flags, uint64_t timeout_usec,
-              kube_callback_t cb, void *userdata, struct kube_call **ret)
+              const char *content_type, unsigned flags, uint64_t timeout_usec, kube_callback_t cb,
+              void *userdata, struct kube_call **ret)
 {
         struct kube_call *call;
 
@@ -890,7 +891,8 @@ int kube_sync_wait(struct kube_client *c, struct kube_sync *s, uint64_t timeout_
                 (void)sd_event_now(c->event, CLOCK_MONOTONIC, &now);
                 if (timeout_usec && now - start >= timeout_usec)
                         return -ETIMEDOUT;
-                r = sd_event_run(c->event, timeout_usec ? timeout_usec - (now - start) : UINT64_MAX);
+                r = sd_event_run(c->event,
+                                 timeout_usec ? timeout_usec - (now - start) : UINT64_MAX);
                 if (r < 0)
                         return r;
         }

@@ -23,8 +23,8 @@ struct kube_client;
 struct kube_call;
 
 struct kube_result {
-        long http_status; /* 0: no HTTP response (transport error) */
-        int error;        /* 0 on 2xx, else negative errno (-EIO for HTTP errors) */
+        long http_status;    /* 0: no HTTP response (transport error) */
+        int error;           /* 0 on 2xx, else negative errno (-EIO for HTTP errors) */
         const char *reason;  /* Status.reason ("Conflict", "NotFound", ...) or a short cause */
         const char *message; /* Status.message or the transport error */
         json_t *body;        /* borrowed, may be NULL; valid during the callback */
@@ -37,9 +37,9 @@ typedef void (*kube_watch_event_t)(struct kube_client *c, const char *type, json
                                    void *userdata);
 
 struct kube_client_options {
-        double qps;          /* 0: unlimited */
-        unsigned burst;      /* tokens; at least 1 when qps > 0 */
-        unsigned max_retries; /* for 429/5xx/transport errors; default 5 */
+        double qps;            /* 0: unlimited */
+        unsigned burst;        /* tokens; at least 1 when qps > 0 */
+        unsigned max_retries;  /* for 429/5xx/transport errors; default 5 */
         uint64_t timeout_usec; /* per request (not watches); default 30 s */
         /* Ordinary requests on the wire at once (default 64): the rest wait
          * in our queues, where KUBE_CALL_PRIORITY can still overtake them
@@ -80,8 +80,8 @@ unsigned kube_client_in_flight(struct kube_client *c);
  * kube_call_cancel() valid until the callback has run. Returns 0, or -EINVAL
  * when body cannot be serialised. */
 int kube_call(struct kube_client *c, const char *method, const char *path, json_t *body,
-              const char *content_type, unsigned flags, uint64_t timeout_usec,
-              kube_callback_t cb, void *userdata, struct kube_call **ret);
+              const char *content_type, unsigned flags, uint64_t timeout_usec, kube_callback_t cb,
+              void *userdata, struct kube_call **ret);
 /* A watch: on_event for each event; done when the stream ends (res->error 0
  * for a normal end, e.g. the server's timeoutSeconds). Returns 0. */
 int kube_watch_call(struct kube_client *c, const char *path, uint64_t timeout_usec,
@@ -99,11 +99,11 @@ static inline bool kube_result_ok(const struct kube_result *r)
         return r->error == 0;
 }
 bool kube_result_is(const struct kube_result *r, long status, const char *reason);
-#define kube_result_not_found(r) kube_result_is((r), 404, NULL)
-#define kube_result_conflict(r) kube_result_is((r), 409, "Conflict")
+#define kube_result_not_found(r)      kube_result_is((r), 404, NULL)
+#define kube_result_conflict(r)       kube_result_is((r), 409, "Conflict")
 #define kube_result_already_exists(r) kube_result_is((r), 409, "AlreadyExists")
-#define kube_result_gone(r) kube_result_is((r), 410, NULL)
-#define kube_result_forbidden(r) kube_result_is((r), 403, NULL)
+#define kube_result_gone(r)           kube_result_is((r), 410, NULL)
+#define kube_result_forbidden(r)      kube_result_is((r), 403, NULL)
 
 /* Blocking helper for the command line and tests: runs the event loop until
  * the call completes. Copies what it needs of the result. */

@@ -9,9 +9,9 @@ int kube_connect(sd_event *e, const struct kube_connect_options *opts, struct ku
         struct kube_config *kc = NULL;
         _cleanup_free_ char *err = NULL;
         struct kube_client_options o = {
-                .qps = opts->qps,
-                .burst = opts->burst,
-                .user_agent = opts->user_agent,
+            .qps = opts->qps,
+            .burst = opts->burst,
+            .user_agent = opts->user_agent,
         };
         int r;
 
@@ -45,8 +45,9 @@ int kube_server_version(struct kube_client *c, char **ret_version, uint64_t time
 
                 *ret_version = xstrdup(v ? v : "unknown");
         } else
-                log_error_errno(r, "cannot reach the Kubernetes API", "status=%ld reason=%s message=%s",
-                                s.http_status, log_q(s.reason), log_q(s.message));
+                log_error_errno(r, "cannot reach the Kubernetes API",
+                                "status=%ld reason=%s message=%s", s.http_status, log_q(s.reason),
+                                log_q(s.message));
         kube_sync_done(&s);
         return r;
 }

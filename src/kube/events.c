@@ -14,7 +14,7 @@
 #include "api/objects.h"
 
 #define AGGREGATE_USEC (10 * 60 * USEC_PER_SEC)
-#define CACHE_MAX 4096
+#define CACHE_MAX      4096
 
 struct recent {
         char *namespace;
@@ -119,7 +119,7 @@ void kube_event(struct kube_recorder *r, const struct kube_object_ref *obj, cons
         k8s_time_format(wall, false, now_s, sizeof(now_s));
         (void)sd_event_now(kube_client_event(r->client), CLOCK_MONOTONIC, &mono);
         (void)snprintf(key, sizeof(key), "%s/%s/%s\x1f%s\x1f%s\x1f%s", strempty(obj->kind), ns,
-                 obj->name, type, reason, msg);
+                       obj->name, type, reason, msg);
 
         rec = g_hash_table_lookup(r->recent, key);
         if (rec && mono - rec->last_usec < AGGREGATE_USEC) {
@@ -132,16 +132,16 @@ void kube_event(struct kube_recorder *r, const struct kube_object_ref *obj, cons
         }
         if (g_hash_table_size(r->recent) >= CACHE_MAX)
                 g_hash_table_remove_all(r->recent);
-        (void)snprintf(evname, sizeof(evname), "%.200s.%llx", obj->name, (unsigned long long)wall * 1000);
+        (void)snprintf(evname, sizeof(evname), "%.200s.%llx", obj->name,
+                       (unsigned long long)wall * 1000);
         o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s?, s:s, s:s?, s:s, s:s?}, s:s, s:s, s:s,"
                       " s:{s:s, s:s}, s:s, s:s, s:i, s:s, s:s}",
-                      "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,
-                      "namespace", ns, "involvedObject", "apiVersion", obj->api_version, "kind",
-                      obj->kind, "namespace", obj->namespace, "name", obj->name, "uid", obj->uid,
-                      "reason", reason, "message", msg, "type", type, "source", "component",
-                      r->component, "host", r->host, "firstTimestamp", now_s, "lastTimestamp",
-                      now_s, "count", 1, "reportingComponent", r->component, "reportingInstance",
-                      r->host);
+                      "apiVersion", "v1", "kind", "Event", "metadata", "name", evname, "namespace",
+                      ns, "involvedObject", "apiVersion", obj->api_version, "kind", obj->kind,
+                      "namespace", obj->namespace, "name", obj->name, "uid", obj->uid, "reason",
+                      reason, "message", msg, "type", type, "source", "component", r->component,
+                      "host", r->host, "firstTimestamp", now_s, "lastTimestamp", now_s, "count", 1,
+                      "reportingComponent", r->component, "reportingInstance", r->host);
         if (!o)
                 return;
         send(r, "POST", ns, NULL, "application/json", o);

@@ -52,8 +52,7 @@ static char *key_of_json(json_t *obj)
 
         if (!json_is_string(name))
                 return NULL;
-        return k8s_key(json_is_string(ns) ? json_string_value(ns) : NULL,
-                       json_string_value(name));
+        return k8s_key(json_is_string(ns) ? json_string_value(ns) : NULL, json_string_value(name));
 }
 
 static void set_rv(struct kube_informer *inf, const char *rv)
@@ -285,12 +284,12 @@ static void on_list(struct kube_client *c, const struct kube_result *res, void *
 static void start_list(struct kube_informer *inf)
 {
         struct kube_list_opts o = {
-                .label_selector = inf->label_selector,
-                .field_selector = inf->field_selector,
-                .limit = inf->page_size,
-                .continue_token = inf->continue_token,
-                /* a cache that falls behind makes every decision late */
-                .flags = KUBE_CALL_PRIORITY,
+            .label_selector = inf->label_selector,
+            .field_selector = inf->field_selector,
+            .limit = inf->page_size,
+            .continue_token = inf->continue_token,
+            /* a cache that falls behind makes every decision late */
+            .flags = KUBE_CALL_PRIORITY,
         };
         int r;
 
@@ -304,8 +303,7 @@ static void start_list(struct kube_informer *inf)
 
 /* ---- watching ---- */
 
-static void on_watch_event(struct kube_client *c, const char *type, json_t *object,
-                           void *userdata)
+static void on_watch_event(struct kube_client *c, const char *type, json_t *object, void *userdata)
 {
         struct kube_informer *inf = userdata;
         _cleanup_free_ char *key = NULL;
@@ -315,8 +313,8 @@ static void on_watch_event(struct kube_client *c, const char *type, json_t *obje
 
         (void)c;
         if (streq(type, "BOOKMARK")) {
-                set_rv(inf, json_string_value(json_object_get(
-                                    json_object_get(object, "metadata"), "resourceVersion")));
+                set_rv(inf, json_string_value(json_object_get(json_object_get(object, "metadata"),
+                                                              "resourceVersion")));
                 return;
         }
         if (streq(type, "ERROR")) {
@@ -348,7 +346,7 @@ static void on_watch_event(struct kube_client *c, const char *type, json_t *obje
                 return;
         }
         set_rv(inf, json_string_value(
-                            json_object_get(json_object_get(object, "metadata"), "resourceVersion")));
+                        json_object_get(json_object_get(object, "metadata"), "resourceVersion")));
         have = g_hash_table_lookup_extended(inf->cache, key, (gpointer *)&ck, &old);
         if (streq(type, "DELETED")) {
                 if (!have)
@@ -419,13 +417,12 @@ static void on_watch_done(struct kube_client *c, const struct kube_result *res, 
 static void start_watch(struct kube_informer *inf)
 {
         struct kube_watch_opts o = {
-                .resource_version = inf->rv,
-                .bookmarks = true,
-                .timeout_seconds = inf->watch_timeout
-                                           ? inf->watch_timeout
-                                           : 300 + (unsigned)g_random_int_range(0, 300),
-                .label_selector = inf->label_selector,
-                .field_selector = inf->field_selector,
+            .resource_version = inf->rv,
+            .bookmarks = true,
+            .timeout_seconds = inf->watch_timeout ? inf->watch_timeout
+                                                  : 300 + (unsigned)g_random_int_range(0, 300),
+            .label_selector = inf->label_selector,
+            .field_selector = inf->field_selector,
         };
         int r;
 

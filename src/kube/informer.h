@@ -27,7 +27,7 @@ struct kube_informer_options {
         const char *namespace; /* NULL: all namespaces */
         const char *label_selector;
         const char *field_selector;
-        unsigned page_size;    /* default 500 */
+        unsigned page_size;             /* default 500 */
         unsigned watch_timeout_seconds; /* default random 300..600 */
 };
 

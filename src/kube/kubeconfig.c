@@ -89,8 +89,7 @@ static char *resolve_path(const char *base_dir, const char *p)
         return xasprintf("%s/%s", base_dir, p);
 }
 
-static int decode_b64(const char *field, const char *b64, char **ret, size_t *ret_len,
-                      char **err)
+static int decode_b64(const char *field, const char *b64, char **ret, size_t *ret_len, char **err)
 {
         gsize len = 0;
         guchar *raw;
@@ -232,8 +231,8 @@ static int parse_doc(yaml_document_t *d, const char *base_dir, struct kube_confi
                         return r;
         } else if (!isempty(s = yscalar(ymap_get(d, user, "client-certificate"), &bad))) {
                 c->cert_file = resolve_path(base_dir, s);
-                r = read_file_field("client-certificate", c->cert_file, &c->cert_data,
-                                    &c->cert_len, err);
+                r = read_file_field("client-certificate", c->cert_file, &c->cert_data, &c->cert_len,
+                                    err);
                 if (r < 0)
                         return r;
         }
@@ -260,8 +259,8 @@ static int parse_doc(yaml_document_t *d, const char *base_dir, struct kube_confi
         return 0;
 }
 
-int kube_config_parse(const char *text, size_t len, const char *base_dir,
-                      struct kube_config **ret, char **ret_error)
+int kube_config_parse(const char *text, size_t len, const char *base_dir, struct kube_config **ret,
+                      char **ret_error)
 {
         yaml_parser_t parser;
         yaml_document_t doc;

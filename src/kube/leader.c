@@ -135,7 +135,7 @@ static void write_lease(struct kube_leader *l, struct k8s_lease *lease, bool cre
         l->sent_at = mono(l);
         {
                 _cleanup_free_ char *path =
-                        kube_path(&KUBE_LEASES, l->namespace, create ? NULL : l->name, NULL);
+                    kube_path(&KUBE_LEASES, l->namespace, create ? NULL : l->name, NULL);
 
                 /* never behind bulk work in the rate limiter; give up at the
                  * renew deadline, the leader steps down then anyway */
@@ -161,8 +161,8 @@ static void fill_lease(struct kube_leader *l, struct k8s_lease *n, const struct 
         n->meta.namespace = l->namespace;
         n->meta.resource_version = old ? old->meta.resource_version : NULL;
         n->holder = l->identity;
-        n->lease_duration_seconds = (int32_t)((l->cfg.lease_duration + USEC_PER_SEC - 1) /
-                                              USEC_PER_SEC);
+        n->lease_duration_seconds =
+            (int32_t)((l->cfg.lease_duration + USEC_PER_SEC - 1) / USEC_PER_SEC);
         wall_micro(now, sizeof(now));
         n->renew_time = xstrdup(now);
         if (acquire || !old || !old->acquire_time)

@@ -20,8 +20,8 @@ struct kube_leader;
 
 struct kube_leader_config {
         const char *namespace;
-        const char *name;     /* Lease name */
-        const char *identity; /* holderIdentity */
+        const char *name;        /* Lease name */
+        const char *identity;    /* holderIdentity */
         uint64_t lease_duration; /* usec */
         uint64_t renew_deadline;
         uint64_t retry_period;

@@ -13,14 +13,14 @@ static const struct {
         const char *name;
         uint64_t nsec;
 } units[] = {
-        {"ns", 1ULL},
-        {"us", 1000ULL},
-        {"\xc2\xb5s", 1000ULL}, /* U+00B5 micro sign */
-        {"\xce\xbcs", 1000ULL}, /* U+03BC greek mu */
-        {"ms", 1000000ULL},
-        {"s", 1000000000ULL},
-        {"m", 60ULL * 1000000000ULL},
-        {"h", 3600ULL * 1000000000ULL},
+    {"ns", 1ULL},
+    {"us", 1000ULL},
+    {"\xc2\xb5s", 1000ULL}, /* U+00B5 micro sign */
+    {"\xce\xbcs", 1000ULL}, /* U+03BC greek mu */
+    {"ms", 1000000ULL},
+    {"s", 1000000000ULL},
+    {"m", 60ULL * 1000000000ULL},
+    {"h", 3600ULL * 1000000000ULL},
 };
 
 int duration_parse(const char *s, uint64_t *ret_usec)

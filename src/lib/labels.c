@@ -172,7 +172,8 @@ const char *label_key_invalid(const char *key)
                 if (!is_dns1123_subdomain(key, (size_t)(slash - key)))
                         return "prefix part must be a lowercase RFC 1123 subdomain (e.g. "
                                "'example.com', regex used for validation is "
-                               "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+                               "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'"
+                               ")";
                 name = slash + 1;
         }
         if (strlen(name) == 0)
@@ -255,10 +256,10 @@ struct selector *selector_copy(const struct selector *s)
 static int parse_op(const char *s, enum selector_op *ret)
 {
         static const char *const names[] = {
-                [SELECTOR_IN] = "In",
-                [SELECTOR_NOT_IN] = "NotIn",
-                [SELECTOR_EXISTS] = "Exists",
-                [SELECTOR_DOES_NOT_EXIST] = "DoesNotExist",
+            [SELECTOR_IN] = "In",
+            [SELECTOR_NOT_IN] = "NotIn",
+            [SELECTOR_EXISTS] = "Exists",
+            [SELECTOR_DOES_NOT_EXIST] = "DoesNotExist",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++)

@@ -14,10 +14,10 @@ static enum log_format log_fmt = LOG_FORMAT_LOGFMT;
 static enum log_level log_min = LOG_LEVEL_INFO;
 
 static const char *const level_names[] = {
-        [LOG_LEVEL_DEBUG] = "debug",
-        [LOG_LEVEL_INFO] = "info",
-        [LOG_LEVEL_WARN] = "warn",
-        [LOG_LEVEL_ERROR] = "error",
+    [LOG_LEVEL_DEBUG] = "debug",
+    [LOG_LEVEL_INFO] = "info",
+    [LOG_LEVEL_WARN] = "warn",
+    [LOG_LEVEL_ERROR] = "error",
 };
 
 void log_setup(const char *component, enum log_format format, enum log_level level)
@@ -165,9 +165,9 @@ int log_emit(enum log_level level, int err, const char *msg, const char *fields,
         }
         clock_gettime(CLOCK_REALTIME, &ts);
         gmtime_r(&ts.tv_sec, &tm);
-        (void)snprintf(tbuf, sizeof(tbuf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 ts.tv_nsec / 1000000);
+        (void)snprintf(tbuf, sizeof(tbuf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                       tm.tm_sec, ts.tv_nsec / 1000000);
 
         if (log_fmt == LOG_FORMAT_JSON) {
                 json_t *o = json_object();

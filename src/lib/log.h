@@ -32,16 +32,16 @@ bool log_enabled(enum log_level level);
 
 /* Returns -abs(err) when err != 0, so that callers can `return log_..._errno()`. */
 int log_emit(enum log_level level, int err, const char *msg, const char *fields, ...)
-        _printf_(4, 5);
+    _printf_(4, 5);
 
 /* A logfmt-quoted copy of s, valid until a few more log_q() calls have been
  * made (rotating buffers; the daemons are single-threaded). */
 const char *log_q(const char *s);
 
-#define log_debug(msg, ...) log_emit(LOG_LEVEL_DEBUG, 0, msg, "" __VA_ARGS__)
-#define log_info(msg, ...) log_emit(LOG_LEVEL_INFO, 0, msg, "" __VA_ARGS__)
-#define log_warn(msg, ...) log_emit(LOG_LEVEL_WARN, 0, msg, "" __VA_ARGS__)
-#define log_error(msg, ...) log_emit(LOG_LEVEL_ERROR, 0, msg, "" __VA_ARGS__)
+#define log_debug(msg, ...)            log_emit(LOG_LEVEL_DEBUG, 0, msg, "" __VA_ARGS__)
+#define log_info(msg, ...)             log_emit(LOG_LEVEL_INFO, 0, msg, "" __VA_ARGS__)
+#define log_warn(msg, ...)             log_emit(LOG_LEVEL_WARN, 0, msg, "" __VA_ARGS__)
+#define log_error(msg, ...)            log_emit(LOG_LEVEL_ERROR, 0, msg, "" __VA_ARGS__)
 #define log_debug_errno(err, msg, ...) log_emit(LOG_LEVEL_DEBUG, err, msg, "" __VA_ARGS__)
-#define log_warn_errno(err, msg, ...) log_emit(LOG_LEVEL_WARN, err, msg, "" __VA_ARGS__)
+#define log_warn_errno(err, msg, ...)  log_emit(LOG_LEVEL_WARN, err, msg, "" __VA_ARGS__)
 #define log_error_errno(err, msg, ...) log_emit(LOG_LEVEL_ERROR, err, msg, "" __VA_ARGS__)

@@ -23,18 +23,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
-#define _unused_ __attribute__((unused))
+#define ELEMENTSOF(x)  (sizeof(x) / sizeof((x)[0]))
+#define _unused_       __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _noreturn_ __attribute__((noreturn))
-#define _likely_(x) __builtin_expect(!!(x), 1)
-#define _unlikely_(x) __builtin_expect(!!(x), 0)
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _noreturn_     __attribute__((noreturn))
+#define _likely_(x)    __builtin_expect(!!(x), 1)
+#define _unlikely_(x)  __builtin_expect(!!(x), 0)
 
-#define USEC_PER_SEC ((uint64_t)1000000ULL)
+#define USEC_PER_SEC  ((uint64_t)1000000ULL)
 #define USEC_PER_MSEC ((uint64_t)1000ULL)
 #define NSEC_PER_USEC ((uint64_t)1000ULL)
-#define NSEC_PER_SEC ((uint64_t)1000000000ULL)
+#define NSEC_PER_SEC  ((uint64_t)1000000000ULL)
 
 static inline void freep(void *p)
 {

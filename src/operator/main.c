@@ -6,7 +6,7 @@
 
 static int run_create(sd_event *e, struct l2lb_config *cfg, void **ret)
 {
-        struct operator *o = NULL;
+        struct operator* o = NULL;
         int r;
 
         r = operator_new(e, cfg, &o);
@@ -36,16 +36,16 @@ static void run_free(void *p)
 int main(int argc, char **argv)
 {
         static const struct program_info info = {
-                .name = "l2lb-operator",
-                .program = CONFIG_OPERATOR,
-                .summary = "assigns LoadBalancer IPs from CiliumLoadBalancerIPPools",
+            .name = "l2lb-operator",
+            .program = CONFIG_OPERATOR,
+            .summary = "assigns LoadBalancer IPs from CiliumLoadBalancerIPPools",
         };
         static const struct program_ops ops = {
-                .create = run_create,
-                .start = run_start,
-                .shutdown = run_shutdown,
-                .free = run_free,
-                .shutdown_timeout = 3 * USEC_PER_SEC,
+            .create = run_create,
+            .start = run_start,
+            .shutdown = run_shutdown,
+            .free = run_free,
+            .shutdown_timeout = 3 * USEC_PER_SEC,
         };
 
         return program_run(&info, &ops, argc, argv);

@@ -34,13 +34,14 @@
 struct patch_ctx;
 
 struct pending {
-        bool again;             /* dirty again while the patch was in flight */
-        uint64_t dirty_since;   /* mono µs, for the reconcile latency */
+        bool again;           /* dirty again while the patch was in flight */
+        uint64_t dirty_since; /* mono µs, for the reconcile latency */
         struct kube_call *call;
         struct patch_ctx *ctx;
 };
 
-struct operator {
+struct operator
+{
         struct l2lb_config *cfg;
         sd_event *event;
         struct kube_client *client;
@@ -59,15 +60,14 @@ struct operator {
 
         struct metrics *metrics;
         struct kube_client_metrics *client_metrics;
-        struct metric *m_leader, *m_pool_ips, *m_pool_conflict, *m_services, *m_latency,
-                *m_patches;
+        struct metric *m_leader, *m_pool_ips, *m_pool_conflict, *m_services, *m_latency, *m_patches;
         struct httpd *httpd;
 
         void (*shutdown_done)(void *);
         void *shutdown_data;
 };
 
-static uint64_t mono(struct operator *o)
+static uint64_t mono(struct operator* o)
 {
         uint64_t t = 0;
 
@@ -84,7 +84,7 @@ static int64_t now_wall(void)
         return (int64_t)ts.tv_sec * 1000000;
 }
 
-static void schedule_reconcile(struct operator *o)
+static void schedule_reconcile(struct operator* o)
 {
         if (o->ipam)
                 (void)sd_event_source_set_enabled(o->reconcile, SD_EVENT_ONESHOT);
@@ -93,15 +93,15 @@ static void schedule_reconcile(struct operator *o)
 /* ---- patches ---- */
 
 struct patch_ctx {
-        struct operator *o;
+        struct operator* o;
         char *key;
 };
 
-static void reconcile_key(struct operator *o, const char *key);
+static void reconcile_key(struct operator* o, const char *key);
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        struct operator *o = userdata;
+        struct operator* o = userdata;
         GList *keys;
 
         (void)s;
@@ -117,7 +117,7 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-static void retry_later(struct operator *o, const char *key)
+static void retry_later(struct operator* o, const char *key)
 {
         uint64_t delay;
 
@@ -126,20 +126,22 @@ static void retry_later(struct operator *o, const char *key)
                 return;
         o->retry_failures++;
         delay = USEC_PER_SEC << (o->retry_failures > 5 ? 5 : o->retry_failures - 1);
-        (void)sd_event_add_time_relative(o->event, &o->retry_timer, CLOCK_MONOTONIC, delay,
-                                         10000, on_retry_timer, o);
+        (void)sd_event_add_time_relative(o->event, &o->retry_timer, CLOCK_MONOTONIC, delay, 10000,
+                                         on_retry_timer, o);
 }
 
 static void on_patched(struct kube_client *c, const struct kube_result *res, void *userdata)
 {
         struct patch_ctx *ctx = userdata;
-        struct operator *o = ctx->o;
+        struct operator* o = ctx->o;
         struct pending *p = g_hash_table_lookup(o->in_flight, ctx->key);
         bool again = p && p->again;
 
         (void)c;
         metric_add(o->m_patches, 1, ctx->key[0] == 's' ? "services/status" : "pools/status",
-                   res->error == 0 ? "ok" : kube_result_conflict(res) ? "conflict" : "error");
+                   res->error == 0             ? "ok"
+                   : kube_result_conflict(res) ? "conflict"
+                                               : "error");
         if (kube_result_ok(res)) {
                 o->retry_failures = 0;
                 if (p)
@@ -148,7 +150,8 @@ static void on_patched(struct kube_client *c, const struct kube_result *res, voi
                 /* the informer brings the newer version (or the deletion) */
                 log_debug("status patch raced another writer", "object=%s", ctx->key);
         } else {
-                log_warn("status patch failed, retrying", "object=%s status=%ld reason=%s "
+                log_warn("status patch failed, retrying",
+                         "object=%s status=%ld reason=%s "
                          "message=%s",
                          ctx->key, res->http_status, log_q(res->reason), log_q(res->message));
                 retry_later(o, ctx->key);
@@ -160,9 +163,8 @@ static void on_patched(struct kube_client *c, const struct kube_result *res, voi
         free(ctx);
 }
 
-static void send_status_patch(struct operator *o, const char *key,
-                              const struct kube_resource *res, const char *ns, const char *name,
-                              json_t *patch)
+static void send_status_patch(struct operator* o, const char *key, const struct kube_resource *res,
+                              const char *ns, const char *name, json_t *patch)
 {
         struct patch_ctx *ctx = xnew(struct patch_ctx, 1);
         struct pending *p = xnew(struct pending, 1);
@@ -185,8 +187,7 @@ static void send_status_patch(struct operator *o, const char *key,
 
 /* ---- services ---- */
 
-static void reconcile_service(struct operator *o, const char *key, const char *ns,
-                              const char *name)
+static void reconcile_service(struct operator* o, const char *key, const char *ns, const char *name)
 {
         const struct k8s_service *svc = kube_informer_get(o->services, ns, name);
         struct ipam_service_status st;
@@ -232,7 +233,7 @@ static void reconcile_service(struct operator *o, const char *key, const char *n
 
 /* ---- pools ---- */
 
-static void reconcile_pool(struct operator *o, const char *key, const char *name)
+static void reconcile_pool(struct operator* o, const char *key, const char *name)
 {
         const struct k8s_ippool *pool = kube_informer_get(o->pools, NULL, name);
         struct ipam_pool_status st;
@@ -259,7 +260,7 @@ static void reconcile_pool(struct operator *o, const char *key, const char *name
 }
 
 /* key: "s/<ns>/<name>" or "p/<name>" */
-static void reconcile_key(struct operator *o, const char *key)
+static void reconcile_key(struct operator* o, const char *key)
 {
         struct pending *p;
 
@@ -280,7 +281,7 @@ static void reconcile_key(struct operator *o, const char *key)
                 reconcile_pool(o, key, key + 2);
 }
 
-static void publish_events(struct operator *o)
+static void publish_events(struct operator* o)
 {
         struct ipam_event ev;
 
@@ -314,7 +315,7 @@ static void publish_events(struct operator *o)
 
 static int on_reconcile(sd_event_source *s, void *userdata)
 {
-        struct operator *o = userdata;
+        struct operator* o = userdata;
         struct ipam_dirty d;
 
         (void)s;
@@ -328,8 +329,7 @@ static int on_reconcile(sd_event_source *s, void *userdata)
                 g_free(key);
         }
         for (size_t i = 0; i < d.n_services; i++) {
-                char *key = g_strdup_printf("s/%s/%s", d.services[i].namespace,
-                                            d.services[i].name);
+                char *key = g_strdup_printf("s/%s/%s", d.services[i].namespace, d.services[i].name);
 
                 reconcile_key(o, key);
                 g_free(key);
@@ -343,7 +343,7 @@ static int on_reconcile(sd_event_source *s, void *userdata)
 
 static void feed_pool(const void *obj, void *ud)
 {
-        struct operator *o = ud;
+        struct operator* o = ud;
         const struct k8s_ippool *p = obj;
         char *err = NULL;
 
@@ -355,19 +355,19 @@ static void feed_pool(const void *obj, void *ud)
 
 static void feed_service(const void *obj, void *ud)
 {
-        struct operator *o = ud;
+        struct operator* o = ud;
 
         ipam_service_upsert(o->ipam, obj);
 }
 
-static void maybe_activate(struct operator *o)
+static void maybe_activate(struct operator* o)
 {
         struct ipam_options opts = {
-                .enable_ipv4 = o->cfg->enable_ipv4,
-                .enable_ipv6 = o->cfg->enable_ipv6,
-                .l2_announcements = o->cfg->enable_l2_announcements,
-                .bgp_control_plane = o->cfg->enable_bgp_control_plane,
-                .default_lbipam = streq(o->cfg->default_lb_service_ipam, "lbipam"),
+            .enable_ipv4 = o->cfg->enable_ipv4,
+            .enable_ipv6 = o->cfg->enable_ipv6,
+            .l2_announcements = o->cfg->enable_l2_announcements,
+            .bgp_control_plane = o->cfg->enable_bgp_control_plane,
+            .default_lbipam = streq(o->cfg->default_lb_service_ipam, "lbipam"),
         };
 
         if (o->ipam || !o->leading || !kube_informer_synced(o->pools) ||
@@ -385,7 +385,7 @@ static void maybe_activate(struct operator *o)
 
 static void on_started_leading(void *ud)
 {
-        struct operator *o = ud;
+        struct operator* o = ud;
 
         o->leading = true;
         maybe_activate(o);
@@ -394,7 +394,7 @@ static void on_started_leading(void *ud)
 /* Drop the writes decided while leading: a new term decides afresh from
  * what the API shows (patches on the wire may still land; they carry the
  * resourceVersion they were computed from). */
-static void cancel_patches(struct operator *o)
+static void cancel_patches(struct operator* o)
 {
         GHashTableIter it;
         gpointer v;
@@ -414,7 +414,7 @@ static void cancel_patches(struct operator *o)
 
 static void on_stopped_leading(void *ud)
 {
-        struct operator *o = ud;
+        struct operator* o = ud;
 
         o->leading = false;
         ipam_free(o->ipam);
@@ -428,7 +428,7 @@ static void on_stopped_leading(void *ud)
 
 static void pool_add(void *ud, const void *obj)
 {
-        struct operator *o = ud;
+        struct operator* o = ud;
 
         if (o->ipam) {
                 feed_pool(obj, o);
@@ -444,7 +444,7 @@ static void pool_update(void *ud, const void *old, const void *obj)
 
 static void pool_remove(void *ud, const void *obj)
 {
-        struct operator *o = ud;
+        struct operator* o = ud;
         const struct k8s_ippool *p = obj;
 
         if (o->ipam) {
@@ -455,7 +455,7 @@ static void pool_remove(void *ud, const void *obj)
 
 static void service_add(void *ud, const void *obj)
 {
-        struct operator *o = ud;
+        struct operator* o = ud;
 
         if (o->ipam) {
                 ipam_service_upsert(o->ipam, obj);
@@ -471,7 +471,7 @@ static void service_update(void *ud, const void *old, const void *obj)
 
 static void service_remove(void *ud, const void *obj)
 {
-        struct operator *o = ud;
+        struct operator* o = ud;
         const struct k8s_service *s = obj;
 
         if (o->ipam) {
@@ -489,7 +489,7 @@ static void synced(void *ud)
 
 static void collect(struct metrics *m, void *ud)
 {
-        struct operator *o = ud;
+        struct operator* o = ud;
         size_t n = 0;
         const void **pools, **svcs;
         size_t matching = 0, unsatisfied = 0;
@@ -511,8 +511,8 @@ static void collect(struct metrics *m, void *ud)
                 if (st.known) {
                         metric_set(o->m_pool_ips, bigcount_to_double(&st.total), p->meta.name,
                                    "total");
-                        metric_set(o->m_pool_ips, bigcount_to_double(&st.available),
-                                   p->meta.name, "available");
+                        metric_set(o->m_pool_ips, bigcount_to_double(&st.available), p->meta.name,
+                                   "available");
                         metric_set(o->m_pool_ips, bigcount_to_double(&st.used), p->meta.name,
                                    "used");
                         metric_set(o->m_pool_conflict, st.conflicting ? 1 : 0, p->meta.name);
@@ -540,7 +540,7 @@ static void collect(struct metrics *m, void *ud)
 
 static void on_http(const char *method, const char *path, struct httpd_response *r, void *ud)
 {
-        struct operator *o = ud;
+        struct operator* o = ud;
         /* with LB-IPAM disabled the operator has nothing to sync and is ready */
         bool synced_all = !o->cfg->enable_lb_ipam ||
                           (kube_informer_synced(o->pools) && kube_informer_synced(o->services));
@@ -550,7 +550,7 @@ static void on_http(const char *method, const char *path, struct httpd_response 
         (void)httpd_serve_health(path, o->metrics, synced_all ? NULL : "caches not synced\n", r);
 }
 
-static void setup_metrics(struct operator *o)
+static void setup_metrics(struct operator* o)
 {
         static const char *const pool_type[] = {"pool", "type", NULL};
         static const char *const pool[] = {"pool", NULL};
@@ -560,19 +560,17 @@ static void setup_metrics(struct operator *o)
 
         o->metrics = metrics_new();
         o->client_metrics = kube_client_metrics_new(o->metrics, o->client);
-        kube_client_metrics_add_informer(o->client_metrics, "ciliumloadbalancerippools",
-                                         o->pools);
+        kube_client_metrics_add_informer(o->client_metrics, "ciliumloadbalancerippools", o->pools);
         kube_client_metrics_add_informer(o->client_metrics, "services", o->services);
         o->m_leader = metrics_gauge(o->metrics, "l2lb_operator_leader",
                                     "1 if this replica is the leader.", NULL);
         o->m_pool_ips = metrics_gauge(o->metrics, "l2lb_lbipam_pool_ips",
-                                      "IPs of a pool by type (total, available, used).",
-                                      pool_type);
+                                      "IPs of a pool by type (total, available, used).", pool_type);
         o->m_pool_conflict = metrics_gauge(o->metrics, "l2lb_lbipam_pool_conflicting",
                                            "1 if the pool conflicts with another.", pool);
-        o->m_services = metrics_gauge(o->metrics, "l2lb_lbipam_services",
-                                      "LoadBalancer services handled (matching) and unsatisfied.",
-                                      state);
+        o->m_services =
+            metrics_gauge(o->metrics, "l2lb_lbipam_services",
+                          "LoadBalancer services handled (matching) and unsatisfied.", state);
         o->m_latency = metrics_histogram(o->metrics, "l2lb_lbipam_reconcile_duration_seconds",
                                          "From a status change being decided to the patch "
                                          "acknowledged.",
@@ -584,13 +582,13 @@ static void setup_metrics(struct operator *o)
 
 /* ---- lifecycle ---- */
 
-int operator_new(sd_event *e, struct l2lb_config *cfg, struct operator **ret)
+int operator_new(sd_event *e, struct l2lb_config *cfg, struct operator** ret)
 {
         static const struct kube_informer_handlers pool_h = {pool_add, pool_update, pool_remove,
                                                              synced};
         static const struct kube_informer_handlers svc_h = {service_add, service_update,
                                                             service_remove, synced};
-        struct operator *o = xnew(struct operator, 1);
+        struct operator* o = xnew(struct operator, 1);
         struct kube_leader_config lc;
         int r;
 
@@ -599,8 +597,8 @@ int operator_new(sd_event *e, struct l2lb_config *cfg, struct operator **ret)
         o->in_flight = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
         o->retry = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
         o->identity = isempty(cfg->identity)
-                              ? program_default_name("POD_NAME", "l2lb-operator", true)
-                              : xstrdup(cfg->identity);
+                          ? program_default_name("POD_NAME", "l2lb-operator", true)
+                          : xstrdup(cfg->identity);
         r = program_kube_connect(e, cfg, "l2lb-operator", &o->client);
         if (r < 0)
                 goto fail;
@@ -614,15 +612,15 @@ int operator_new(sd_event *e, struct l2lb_config *cfg, struct operator **ret)
                 goto fail;
         (void)kube_recorder_new(o->client, "l2lb-operator", o->identity, &o->recorder);
         lc = (struct kube_leader_config){
-                .namespace = cfg->k8s_namespace,
-                .name = LEADER_LEASE,
-                .identity = o->identity,
-                .lease_duration = cfg->leader_election_lease_duration,
-                .renew_deadline = cfg->leader_election_renew_deadline,
-                .retry_period = cfg->leader_election_retry_period,
-                .started_leading = on_started_leading,
-                .stopped_leading = on_stopped_leading,
-                .userdata = o,
+            .namespace = cfg->k8s_namespace,
+            .name = LEADER_LEASE,
+            .identity = o->identity,
+            .lease_duration = cfg->leader_election_lease_duration,
+            .renew_deadline = cfg->leader_election_renew_deadline,
+            .retry_period = cfg->leader_election_retry_period,
+            .started_leading = on_started_leading,
+            .stopped_leading = on_stopped_leading,
+            .userdata = o,
         };
         r = kube_leader_new(o->client, &lc, &o->leader);
         if (r < 0)
@@ -648,7 +646,7 @@ fail:
         return r;
 }
 
-int operator_start(struct operator *o)
+int operator_start(struct operator* o)
 {
         if (!o->cfg->enable_lb_ipam) {
                 log_info("LB-IPAM disabled (enable-lb-ipam=false): nothing to do");
@@ -663,13 +661,13 @@ int operator_start(struct operator *o)
 
 static void released(void *ud)
 {
-        struct operator *o = ud;
+        struct operator* o = ud;
 
         if (o->shutdown_done)
                 o->shutdown_done(o->shutdown_data);
 }
 
-void operator_shutdown(struct operator *o, void (*done)(void *), void *userdata)
+void operator_shutdown(struct operator* o, void (*done)(void *), void *userdata)
 {
         o->shutdown_done = done;
         o->shutdown_data = userdata;
@@ -678,7 +676,7 @@ void operator_shutdown(struct operator *o, void (*done)(void *), void *userdata)
         kube_leader_release(o->leader, released, o);
 }
 
-void operator_free(struct operator *o)
+void operator_free(struct operator* o)
 {
         if (!o)
                 return;

@@ -9,8 +9,8 @@
 
 struct operator;
 
-int operator_new(sd_event *e, struct l2lb_config *cfg, struct operator **ret);
-int operator_start(struct operator *o);
+int operator_new(sd_event *e, struct l2lb_config *cfg, struct operator** ret);
+int operator_start(struct operator* o);
 /* Hand leadership over (if leading) and call done when finished. */
-void operator_shutdown(struct operator *o, void (*done)(void *), void *userdata);
-void operator_free(struct operator *o);
+void operator_shutdown(struct operator* o, void (*done)(void *), void *userdata);
+void operator_free(struct operator* o);

@@ -9,9 +9,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        const struct k8s_type *types[] = {&K8S_TYPE_SERVICE, &K8S_TYPE_NODE,
-                                           &K8S_TYPE_ENDPOINTSLICE, &K8S_TYPE_LEASE,
-                                           &K8S_TYPE_IPPOOL, &K8S_TYPE_L2POLICY};
+        const struct k8s_type *types[] = {&K8S_TYPE_SERVICE,       &K8S_TYPE_NODE,
+                                          &K8S_TYPE_ENDPOINTSLICE, &K8S_TYPE_LEASE,
+                                          &K8S_TYPE_IPPOOL,        &K8S_TYPE_L2POLICY};
         json_t *j = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
 
         if (!j)

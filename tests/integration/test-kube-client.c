@@ -1,8 +1,8 @@
 /* The Kubernetes client against a real kube-apiserver (KUBECONFIG from the
  * test runner): CRUD on every type l2lb uses, pagination, watches and
  * informers, 409 on a stale update, RBAC errors, rate limiting, 429 with
- * Retry-After from priority and fairness, a dead server. Tests that restart the apiserver or compact etcd start their own
- * instance with scripts/kube-testenv (L2LB_TESTENV). */
+ * Retry-After from priority and fairness, a dead server. Tests that restart the apiserver or
+ * compact etcd start their own instance with scripts/kube-testenv (L2LB_TESTENV). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,8 +147,8 @@ static int teardown(void **state)
         if (!client)
                 return 0;
         apf_cleanup(); /* cluster-scoped, if test_retry_after_429 failed half-way */
-        SYNC(s, kube_delete(client, &KUBE_NAMESPACES, NULL, ns, NULL, kube_sync_callback, &s,
-                            NULL));
+        SYNC(s,
+             kube_delete(client, &KUBE_NAMESPACES, NULL, ns, NULL, kube_sync_callback, &s, NULL));
         kube_sync_done(&s);
         kube_client_free(client);
         sd_event_unref(ev);
@@ -221,8 +221,7 @@ static void test_service_crud(void **state)
         kube_sync_done(&s);
         json_decref(p);
 
-        SYNC(s, kube_delete(client, &KUBE_SERVICES, ns, "web", NULL, kube_sync_callback, &s,
-                            NULL));
+        SYNC(s, kube_delete(client, &KUBE_SERVICES, ns, "web", NULL, kube_sync_callback, &s, NULL));
         expect_ok(&s, "delete");
         kube_sync_done(&s);
         SYNC(s, kube_get(client, &KUBE_SERVICES, ns, "web", kube_sync_callback, &s, NULL));
@@ -255,8 +254,8 @@ static void test_lease_update_conflict(void **state)
         free(l->renew_time);
         l->renew_time = strdup("2026-11-26T10:00:01.000000Z");
         o = k8s_lease_to_json(l);
-        SYNC(s, kube_update(client, &KUBE_LEASES, ns, l->meta.name, NULL, o, 0,
-                            kube_sync_callback, &s, NULL));
+        SYNC(s, kube_update(client, &KUBE_LEASES, ns, l->meta.name, NULL, o, 0, kube_sync_callback,
+                            &s, NULL));
         expect_ok(&s, "update lease");
         kube_sync_done(&s);
 
@@ -271,8 +270,8 @@ static void test_lease_update_conflict(void **state)
 
         /* delete with a stale resourceVersion precondition: 409 */
         o = J("{\"preconditions\":{\"resourceVersion\":\"%s\"}}", rv);
-        SYNC(s, kube_delete(client, &KUBE_LEASES, ns, l->meta.name, o, kube_sync_callback, &s,
-                            NULL));
+        SYNC(s,
+             kube_delete(client, &KUBE_LEASES, ns, l->meta.name, o, kube_sync_callback, &s, NULL));
         assert_int_equal(s.http_status, 409);
         kube_sync_done(&s);
         json_decref(o);
@@ -294,8 +293,7 @@ static void test_custom_resources(void **state)
               "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"cidrs\":[{\"cidr\":\"12.0.0.128/25\"}],"
               "\"serviceSelector\":{\"matchLabels\":{\"color\":\"blue\"}}}}",
               name);
-        SYNC(s, kube_create(client, &KUBE_IPPOOLS_V2ALPHA1, NULL, o, kube_sync_callback, &s,
-                            NULL));
+        SYNC(s, kube_create(client, &KUBE_IPPOOLS_V2ALPHA1, NULL, o, kube_sync_callback, &s, NULL));
         expect_ok(&s, "create pool");
         kube_sync_done(&s);
         json_decref(o);
@@ -320,8 +318,7 @@ static void test_custom_resources(void **state)
         k8s_ippool_free(p);
         kube_sync_done(&s);
         json_decref(o);
-        SYNC(s, kube_delete(client, &KUBE_IPPOOLS, NULL, name, NULL, kube_sync_callback, &s,
-                            NULL));
+        SYNC(s, kube_delete(client, &KUBE_IPPOOLS, NULL, name, NULL, kube_sync_callback, &s, NULL));
         expect_ok(&s, "delete pool");
         kube_sync_done(&s);
 
@@ -339,8 +336,8 @@ static void test_custom_resources(void **state)
         k8s_l2policy_free(pol);
         kube_sync_done(&s);
         json_decref(o);
-        SYNC(s, kube_delete(client, &KUBE_L2POLICIES, NULL, name, NULL, kube_sync_callback, &s,
-                            NULL));
+        SYNC(s,
+             kube_delete(client, &KUBE_L2POLICIES, NULL, name, NULL, kube_sync_callback, &s, NULL));
         expect_ok(&s, "delete policy");
         kube_sync_done(&s);
 }
@@ -426,8 +423,8 @@ static void test_list_pagination(void **state)
                 SYNC(s, kube_list(client, &KUBE_LEASES, ns, &o, kube_sync_callback, &s, NULL));
                 expect_ok(&s, "list page");
                 items += (int)json_array_size(json_object_get(s.body, "items"));
-                c = json_string_value(json_object_get(json_object_get(s.body, "metadata"),
-                                                      "continue"));
+                c = json_string_value(
+                    json_object_get(json_object_get(s.body, "metadata"), "continue"));
                 snprintf(cont, sizeof(cont), "%s", c ? c : "");
                 pages++;
                 kube_sync_done(&s);
@@ -508,8 +505,8 @@ static bool saw(void *d)
 
 static void test_informer(void **state)
 {
-        struct kube_informer_options io = {.namespace = ns, .label_selector = "set=inf",
-                                           .page_size = 4};
+        struct kube_informer_options io = {
+            .namespace = ns, .label_selector = "set=inf", .page_size = 4};
         struct kube_informer *inf = NULL;
         struct seen seen = {0};
         struct kube_sync s;
@@ -518,9 +515,9 @@ static void test_informer(void **state)
 
         (void)state;
         create_leases("inf", 9);
-        assert_int_equal(kube_informer_new(client, &KUBE_LEASES, &K8S_TYPE_LEASE, &io, &handlers,
-                                           &seen, &inf),
-                         0);
+        assert_int_equal(
+            kube_informer_new(client, &KUBE_LEASES, &K8S_TYPE_LEASE, &io, &handlers, &seen, &inf),
+            0);
         kube_informer_start(inf);
         assert_true(run_until(is_synced, &seen, TIMEOUT));
         assert_int_equal(seen.adds, 9); /* three pages of 4, 4, 1 */
@@ -549,8 +546,8 @@ static void test_informer(void **state)
         json_decref(o);
         w.last = "add inf-late";
         assert_true(run_until(saw, &w, TIMEOUT));
-        SYNC(s, kube_delete(client, &KUBE_LEASES, ns, "inf-05", NULL, kube_sync_callback, &s,
-                            NULL));
+        SYNC(s,
+             kube_delete(client, &KUBE_LEASES, ns, "inf-05", NULL, kube_sync_callback, &s, NULL));
         expect_ok(&s, "delete");
         kube_sync_done(&s);
         w.last = "remove inf-05";
@@ -578,10 +575,11 @@ static void test_forbidden(void **state)
         assert_true(fd >= 0);
         close(fd);
         /* the instance of KUBECONFIG: its state dir holds config.env with NAME */
-        assert_int_equal(sh("\"%s\" kubeconfig --name \"$(basename \"$(dirname \"$KUBECONFIG\")\")\" "
-                            "--user nobody --out %s >/dev/null 2>&1",
-                            env, path),
-                         0);
+        assert_int_equal(
+            sh("\"%s\" kubeconfig --name \"$(basename \"$(dirname \"$KUBECONFIG\")\")\" "
+               "--user nobody --out %s >/dev/null 2>&1",
+               env, path),
+            0);
         nobody = connect_to(path, 0, 0);
         memset(&s, 0, sizeof(s));
         assert_int_equal(kube_list(nobody, &KUBE_SERVICES, ns, NULL, kube_sync_callback, &s, NULL),
@@ -607,8 +605,8 @@ static void test_dead_server(void **state)
         assert_int_equal(kube_client_new(ev, &cfg, NULL, &dead), 0);
         sd_event_now(ev, CLOCK_MONOTONIC, &t0);
         /* a write is not retried: the error comes at once */
-        assert_int_equal(kube_call(dead, "PUT", "/api/v1/namespaces/x/services/y", NULL, NULL, 0,
-                                   0, kube_sync_callback, &s, NULL),
+        assert_int_equal(kube_call(dead, "PUT", "/api/v1/namespaces/x/services/y", NULL, NULL, 0, 0,
+                                   kube_sync_callback, &s, NULL),
                          0);
         kube_sync_wait(dead, &s, TIMEOUT);
         assert_true(s.done);
@@ -617,9 +615,8 @@ static void test_dead_server(void **state)
         kube_sync_done(&s);
         /* a read is retried with backoff, then fails */
         memset(&s, 0, sizeof(s));
-        assert_int_equal(kube_call(dead, "GET", "/version", NULL, NULL, 0, 0, kube_sync_callback,
-                                   &s, NULL),
-                         0);
+        assert_int_equal(
+            kube_call(dead, "GET", "/version", NULL, NULL, 0, 0, kube_sync_callback, &s, NULL), 0);
         kube_sync_wait(dead, &s, 60 * USEC_PER_SEC);
         sd_event_now(ev, CLOCK_MONOTONIC, &t1);
         assert_true(s.done);
@@ -670,9 +667,9 @@ static void test_rate_limit(void **state)
         memset(s, 0, sizeof(s));
         order_counter = 0;
         for (int i = 0; i < 6; i++)
-                assert_int_equal(kube_call(slow, "GET", "/version", NULL, NULL, 0, 0, ordered_cb,
-                                           &s[i], NULL),
-                                 0);
+                assert_int_equal(
+                    kube_call(slow, "GET", "/version", NULL, NULL, 0, 0, ordered_cb, &s[i], NULL),
+                    0);
         /* a priority call queued last overtakes the waiting ones */
         assert_int_equal(kube_call(slow, "GET", "/version", NULL, NULL, KUBE_CALL_PRIORITY, 0,
                                    ordered_cb, &s[6], NULL),
@@ -775,10 +772,10 @@ static void test_retry_after_429(void **state)
         apf_cleanup();
         /* the tester may list ConfigMaps in the test's namespace */
         {
-                _cleanup_free_ char *roles = strprintf(
-                    "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles", ns),
-                                    *bindings = strprintf(
-                    "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings", ns);
+                _cleanup_free_ char *
+                    roles = strprintf("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles", ns),
+                   *bindings = strprintf(
+                       "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings", ns);
 
                 obj = J("{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"Role\","
                         "\"metadata\":{\"name\":\"tester\"},\"rules\":[{\"apiGroups\":[\"\"],"
@@ -799,13 +796,14 @@ static void test_retry_after_429(void **state)
                 "\"limitResponse\":{\"type\":\"Reject\"}}}}");
         admin_call("POST", APF_PATH "/prioritylevelconfigurations", obj, false);
         json_decref(obj);
-        obj = J("{\"apiVersion\":\"flowcontrol.apiserver.k8s.io/v1beta1\",\"kind\":\"FlowSchema\","
-                "\"metadata\":{\"name\":\"" APF_SCHEMA "\"},\"spec\":{"
-                "\"priorityLevelConfiguration\":{\"name\":\"" APF_LEVEL "\"},"
-                "\"matchingPrecedence\":100,\"distinguisherMethod\":{\"type\":\"ByUser\"},"
-                "\"rules\":[{\"subjects\":[{\"kind\":\"User\",\"user\":{\"name\":\"l2lb-tester\"}}],"
-                "\"resourceRules\":[{\"verbs\":[\"*\"],\"apiGroups\":[\"*\"],\"resources\":[\"*\"],"
-                "\"namespaces\":[\"*\"],\"clusterScope\":true}]}]}}");
+        obj =
+            J("{\"apiVersion\":\"flowcontrol.apiserver.k8s.io/v1beta1\",\"kind\":\"FlowSchema\","
+              "\"metadata\":{\"name\":\"" APF_SCHEMA "\"},\"spec\":{"
+              "\"priorityLevelConfiguration\":{\"name\":\"" APF_LEVEL "\"},"
+              "\"matchingPrecedence\":100,\"distinguisherMethod\":{\"type\":\"ByUser\"},"
+              "\"rules\":[{\"subjects\":[{\"kind\":\"User\",\"user\":{\"name\":\"l2lb-tester\"}}],"
+              "\"resourceRules\":[{\"verbs\":[\"*\"],\"apiGroups\":[\"*\"],\"resources\":[\"*\"],"
+              "\"namespaces\":[\"*\"],\"clusterScope\":true}]}]}}");
         admin_call("POST", APF_PATH "/flowschemas", obj, false);
         json_decref(obj);
         /* lists that take a while, so that parallel ones overlap */
@@ -839,8 +837,8 @@ static void test_retry_after_429(void **state)
                 memset(apf_sync, 0, sizeof(apf_sync));
                 for (int i = 0; i < PARALLEL; i++) {
                         _cleanup_free_ char *p = strprintf(
-                            "/api/v1/namespaces/%s/configmaps?labelSelector=burst%%21%%3Db%d-%d", ns,
-                            b, i);
+                            "/api/v1/namespaces/%s/configmaps?labelSelector=burst%%21%%3Db%d-%d",
+                            ns, b, i);
 
                         assert_int_equal(kube_call(apf_tester, "GET", p, NULL, NULL, 0, 0,
                                                    kube_sync_callback, &s[i], NULL),
@@ -867,7 +865,8 @@ static void test_retry_after_429(void **state)
                         continue;
                 for (size_t j = i + 1; j < apf_seen.n; j++)
                         if (streq(apf_seen.ev[j].path, apf_seen.ev[i].path)) {
-                                assert_true(apf_seen.ev[j].at - apf_seen.ev[i].at >= 990 * USEC_PER_MSEC);
+                                assert_true(apf_seen.ev[j].at - apf_seen.ev[i].at >=
+                                            990 * USEC_PER_MSEC);
                                 checked++;
                                 break;
                         }
@@ -879,8 +878,11 @@ static void test_retry_after_429(void **state)
 static void test_events(void **state)
 {
         struct kube_recorder *rec = NULL;
-        struct kube_object_ref ref = {.api_version = "v1", .kind = "Service", .namespace = ns,
-                                      .name = "evt-svc", .uid = "1234"};
+        struct kube_object_ref ref = {.api_version = "v1",
+                                      .kind = "Service",
+                                      .namespace = ns,
+                                      .name = "evt-svc",
+                                      .uid = "1234"};
         struct kube_list_opts o = {.field_selector = "involvedObject.name=evt-svc"};
         struct kube_sync s;
         json_t *items;
@@ -907,7 +909,7 @@ static void test_events(void **state)
                         assert_string_equal(json_string_value(json_object_get(e, "message")),
                                             "Assigned IP 12.0.0.128 from pool pool-blue");
                         assert_string_equal(json_string_value(json_object_get(
-                                                    json_object_get(e, "source"), "component")),
+                                                json_object_get(e, "source"), "component")),
                                             "l2lb-test");
                 } else {
                         assert_string_equal(reason, "NoPool");
@@ -922,10 +924,10 @@ static void test_events(void **state)
 /* Every watch and request of a client shares one HTTP/2 connection. */
 static void test_http2_one_connection(void **state)
 {
-        static const struct kube_resource *const res[] = {&KUBE_SERVICES, &KUBE_LEASES,
-                                                          &KUBE_NODES, &KUBE_IPPOOLS};
+        static const struct kube_resource *const res[] = {&KUBE_SERVICES, &KUBE_LEASES, &KUBE_NODES,
+                                                          &KUBE_IPPOOLS};
         static const struct k8s_type *const types[] = {&K8S_TYPE_SERVICE, &K8S_TYPE_LEASE,
-                                                        &K8S_TYPE_NODE, &K8S_TYPE_IPPOOL};
+                                                       &K8S_TYPE_NODE, &K8S_TYPE_IPPOOL};
         struct kube_client *c = connect_to(NULL, 0, 0);
         struct kube_informer *inf[4];
         struct seen seen[4];
@@ -936,17 +938,16 @@ static void test_http2_one_connection(void **state)
         (void)state;
         memset(seen, 0, sizeof(seen));
         for (int i = 0; i < 4; i++) {
-                assert_int_equal(kube_informer_new(c, res[i], types[i], NULL, NULL, &seen[i],
-                                                   &inf[i]),
-                                 0);
+                assert_int_equal(
+                    kube_informer_new(c, res[i], types[i], NULL, NULL, &seen[i], &inf[i]), 0);
                 kube_informer_start(inf[i]);
         }
         for (int i = 0; i < 4; i++)
                 while (!kube_informer_synced(inf[i]))
                         sd_event_run(ev, 50000);
         run_for(300000); /* the watches are open */
-        snprintf(cmd, sizeof(cmd),
-                 "ss -tnpH state established 2>/dev/null | grep -c 'pid=%d,'", (int)getpid());
+        snprintf(cmd, sizeof(cmd), "ss -tnpH state established 2>/dev/null | grep -c 'pid=%d,'",
+                 (int)getpid());
         f = popen(cmd, "r");
         assert_non_null(f);
         if (fgets(line, sizeof(line), f))
@@ -962,18 +963,12 @@ static void test_http2_one_connection(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_service_crud),
-                cmocka_unit_test(test_lease_update_conflict),
-                cmocka_unit_test(test_custom_resources),
-                cmocka_unit_test(test_node_and_endpointslice),
-                cmocka_unit_test(test_list_pagination),
-                cmocka_unit_test(test_informer),
-                cmocka_unit_test(test_forbidden),
-                cmocka_unit_test(test_dead_server),
-                cmocka_unit_test(test_rate_limit),
-                cmocka_unit_test(test_retry_after_429),
-                cmocka_unit_test(test_events),
-                cmocka_unit_test(test_http2_one_connection),
+            cmocka_unit_test(test_service_crud),     cmocka_unit_test(test_lease_update_conflict),
+            cmocka_unit_test(test_custom_resources), cmocka_unit_test(test_node_and_endpointslice),
+            cmocka_unit_test(test_list_pagination),  cmocka_unit_test(test_informer),
+            cmocka_unit_test(test_forbidden),        cmocka_unit_test(test_dead_server),
+            cmocka_unit_test(test_rate_limit),       cmocka_unit_test(test_retry_after_429),
+            cmocka_unit_test(test_events),           cmocka_unit_test(test_http2_one_connection),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -178,9 +178,9 @@ static void test_watch_survives_apiserver_restart(void **state)
         create(&KUBE_LEASES, "default",
                "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{"
                "\"name\":\"before-restart\"},\"spec\":{}}");
-        assert_int_equal(kube_informer_new(client, &KUBE_LEASES, &K8S_TYPE_LEASE, &io, &handlers,
-                                           &seen, &inf),
-                         0);
+        assert_int_equal(
+            kube_informer_new(client, &KUBE_LEASES, &K8S_TYPE_LEASE, &io, &handlers, &seen, &inf),
+            0);
         kube_informer_start(inf);
         assert_true(run_until(is_synced, &seen, TIMEOUT));
         assert_int_equal(seen.adds, 1);
@@ -250,8 +250,8 @@ static void test_relist_after_gone(void **state)
         create(&KUBE_IPPOOLS, NULL,
                "{\"apiVersion\":\"cilium.io/v2\",\"kind\":\"CiliumLoadBalancerIPPool\",\"metadata\""
                ":{\"name\":\"pool-b\"},\"spec\":{\"blocks\":[{\"cidr\":\"10.2.0.0/24\"}]}}");
-        assert_int_equal(kube_informer_new(client, &KUBE_IPPOOLS, &K8S_TYPE_IPPOOL, NULL,
-                                           &handlers, &seen, &inf),
+        assert_int_equal(kube_informer_new(client, &KUBE_IPPOOLS, &K8S_TYPE_IPPOOL, NULL, &handlers,
+                                           &seen, &inf),
                          0);
         kube_informer_start(inf);
         assert_true(run_until(is_synced, &seen, TIMEOUT));
@@ -262,22 +262,21 @@ static void test_relist_after_gone(void **state)
         assert_int_equal(sh("\"%s\" stop-apiserver --name %s >/dev/null 2>&1", testenv, instance),
                          0);
         assert_int_equal(
-                sh("\"%s\" etcdctl --name %s -- del /registry/cilium.io/ciliumloadbalancerippools/"
-                   "pool-a >/dev/null",
-                   testenv, instance),
-                0);
+            sh("\"%s\" etcdctl --name %s -- del /registry/cilium.io/ciliumloadbalancerippools/"
+               "pool-a >/dev/null",
+               testenv, instance),
+            0);
         assert_int_equal(
-                sh("\"%s\" etcdctl --name %s -- put /registry/cilium.io/ciliumloadbalancerippools/"
-                   "pool-c '{\"apiVersion\":\"cilium.io/v2\",\"kind\":\"CiliumLoadBalancerIPPool\","
-                   "\"metadata\":{\"name\":\"pool-c\",\"uid\":\"0b9e5c1e-0000-4000-8000-00000000000c\","
-                   "\"generation\":1,\"creationTimestamp\":\"2026-11-26T10:00:00Z\"},\"spec\":{"
-                   "\"blocks\":[{\"cidr\":\"10.3.0.0/24\"}]}}' >/dev/null",
-                   testenv, instance),
-                0);
+            sh("\"%s\" etcdctl --name %s -- put /registry/cilium.io/ciliumloadbalancerippools/"
+               "pool-c '{\"apiVersion\":\"cilium.io/v2\",\"kind\":\"CiliumLoadBalancerIPPool\","
+               "\"metadata\":{\"name\":\"pool-c\",\"uid\":\"0b9e5c1e-0000-4000-8000-00000000000c\","
+               "\"generation\":1,\"creationTimestamp\":\"2026-11-26T10:00:00Z\"},\"spec\":{"
+               "\"blocks\":[{\"cidr\":\"10.3.0.0/24\"}]}}' >/dev/null",
+               testenv, instance),
+            0);
         rev = etcd_revision();
-        assert_int_equal(sh("\"%s\" etcdctl --name %s -- compact %ld >/dev/null", testenv,
-                            instance, rev),
-                         0);
+        assert_int_equal(
+            sh("\"%s\" etcdctl --name %s -- compact %ld >/dev/null", testenv, instance, rev), 0);
         assert_int_equal(sh("\"%s\" start-apiserver --name %s >/dev/null 2>&1", testenv, instance),
                          0);
 
@@ -297,8 +296,8 @@ static void test_relist_after_gone(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_watch_survives_apiserver_restart),
-                cmocka_unit_test(test_relist_after_gone),
+            cmocka_unit_test(test_watch_survives_apiserver_restart),
+            cmocka_unit_test(test_relist_after_gone),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -40,15 +40,15 @@ static void cand_init(struct cand *c, const char *lease, const char *identity)
         struct kube_config *cfg = NULL;
         char *err = NULL;
         struct kube_leader_config lc = {
-                .namespace = "default",
-                .name = lease,
-                .identity = identity,
-                .lease_duration = 2 * USEC_PER_SEC,
-                .renew_deadline = 1500 * USEC_PER_MSEC,
-                .retry_period = 300 * USEC_PER_MSEC,
-                .started_leading = started,
-                .stopped_leading = stopped,
-                .userdata = c,
+            .namespace = "default",
+            .name = lease,
+            .identity = identity,
+            .lease_duration = 2 * USEC_PER_SEC,
+            .renew_deadline = 1500 * USEC_PER_MSEC,
+            .retry_period = 300 * USEC_PER_MSEC,
+            .started_leading = started,
+            .stopped_leading = stopped,
+            .userdata = c,
         };
 
         memset(c, 0, sizeof(*c));
@@ -170,7 +170,7 @@ static void test_one_leader_and_failover(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_one_leader_and_failover),
+            cmocka_unit_test(test_one_leader_and_failover),
         };
 
         if (!getenv("KUBECONFIG")) {

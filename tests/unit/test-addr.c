@@ -93,8 +93,7 @@ static void test_start_stop(void **state)
         assert_int_equal(iprange_from_start_stop("", "10.0.0.1", &r, &why), -EINVAL);
 }
 
-static struct iprange R(const char *cidr)
-{
+static struct iprange R(const char *cidr) {
         struct iprange r;
 
         assert_int_equal(iprange_parse_cidr(cidr, &r), 0);
@@ -102,7 +101,8 @@ static struct iprange R(const char *cidr)
 }
 
 /* Cilium's Intersects cases */
-static void test_overlap(void **state)
+static void
+test_overlap(void **state)
 {
         struct iprange a = R("10.0.0.0/24"), b;
 
@@ -115,7 +115,7 @@ static void test_overlap(void **state)
         assert_true(iprange_overlaps(&a, &b)); /* edge right */
         assert_int_equal(iprange_from_start_stop("9.0.0.0", "10.0.0.0", &b, NULL), 0);
         assert_true(iprange_overlaps(&a, &b)); /* edge left */
-        b = R("10.0.0.128/25"); /* inside */
+        b = R("10.0.0.128/25");                /* inside */
         assert_true(iprange_overlaps(&a, &b));
         assert_true(iprange_overlaps(&b, &a));
         b = R("10.0.0.0/16"); /* full */
@@ -191,10 +191,10 @@ static void test_bytes(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse),    cmocka_unit_test(test_cidr),
-                cmocka_unit_test(test_start_stop), cmocka_unit_test(test_overlap),
-                cmocka_unit_test(test_contains), cmocka_unit_test(test_bigcount),
-                cmocka_unit_test(test_bytes),
+            cmocka_unit_test(test_parse),      cmocka_unit_test(test_cidr),
+            cmocka_unit_test(test_start_stop), cmocka_unit_test(test_overlap),
+            cmocka_unit_test(test_contains),   cmocka_unit_test(test_bigcount),
+            cmocka_unit_test(test_bytes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

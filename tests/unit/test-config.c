@@ -259,10 +259,13 @@ static void test_view(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_duration_parse), cmocka_unit_test(test_duration_format),
-                cmocka_unit_test(test_defaults_and_flags), cmocka_unit_test(test_errors),
-                cmocka_unit_test(test_config_dir),
-                cmocka_unit_test(test_help_version),  cmocka_unit_test(test_view),
+            cmocka_unit_test(test_duration_parse),
+            cmocka_unit_test(test_duration_format),
+            cmocka_unit_test(test_defaults_and_flags),
+            cmocka_unit_test(test_errors),
+            cmocka_unit_test(test_config_dir),
+            cmocka_unit_test(test_help_version),
+            cmocka_unit_test(test_view),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

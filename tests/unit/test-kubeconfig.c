@@ -203,11 +203,9 @@ static void test_file_and_in_cluster(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_token_and_ca_file),
-                cmocka_unit_test(test_data_fields),
-                cmocka_unit_test(test_token_file_insecure_json),
-                cmocka_unit_test(test_bad),
-                cmocka_unit_test(test_file_and_in_cluster),
+            cmocka_unit_test(test_token_and_ca_file),        cmocka_unit_test(test_data_fields),
+            cmocka_unit_test(test_token_file_insecure_json), cmocka_unit_test(test_bad),
+            cmocka_unit_test(test_file_and_in_cluster),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

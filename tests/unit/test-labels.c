@@ -37,8 +37,7 @@ static char *sel_error(const char *json_text)
         return err;
 }
 
-static struct labels L(const char *const *kv)
-{
+static struct labels L(const char *const *kv) {
         struct labels l = {0};
 
         for (; kv && kv[0]; kv += 2)
@@ -46,7 +45,8 @@ static struct labels L(const char *const *kv)
         return l;
 }
 
-static void test_labels(void **state)
+static void
+test_labels(void **state)
 {
         struct labels a = L((const char *[]){"b", "2", "a", "1", "c", "3", NULL}), b;
 
@@ -106,8 +106,8 @@ static void test_operators(void **state)
         s = sel("{\"matchExpressions\":[{\"key\":\"node-role.kubernetes.io/control-plane\","
                 "\"operator\":\"DoesNotExist\"}]}");
         {
-                struct labels cp = L((const char *[]){"node-role.kubernetes.io/control-plane", "",
-                                                      NULL});
+                struct labels cp =
+                    L((const char *[]){"node-role.kubernetes.io/control-plane", "", NULL});
 
                 assert_false(selector_matches(s, &cp));
                 assert_true(selector_matches(s, &red));
@@ -136,14 +136,16 @@ static void expect(const char *json_text, const char *fragment)
 static void test_malformed(void **state)
 {
         (void)state;
-        expect("{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Contains\",\"values\":[\"x\"]}]}",
-               "\"Contains\" is not a valid label selector operator");
+        expect(
+            "{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Contains\",\"values\":[\"x\"]}]}",
+            "\"Contains\" is not a valid label selector operator");
         expect("{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"In\"}]}",
                "values set can't be empty");
         expect("{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"In\",\"values\":[]}]}",
                "values set can't be empty");
-        expect("{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Exists\",\"values\":[\"x\"]}]}",
-               "values set must be empty");
+        expect(
+            "{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Exists\",\"values\":[\"x\"]}]}",
+            "values set must be empty");
         expect("{\"matchExpressions\":[{\"key\":\"-bad\",\"operator\":\"Exists\"}]}",
                "name part must consist of alphanumeric");
         expect("{\"matchExpressions\":[{\"operator\":\"Exists\"}]}", "key: Required value");
@@ -200,9 +202,9 @@ static void test_equal(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_labels),    cmocka_unit_test(test_operators),
-                cmocka_unit_test(test_malformed), cmocka_unit_test(test_names),
-                cmocka_unit_test(test_equal),
+            cmocka_unit_test(test_labels),    cmocka_unit_test(test_operators),
+            cmocka_unit_test(test_malformed), cmocka_unit_test(test_names),
+            cmocka_unit_test(test_equal),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

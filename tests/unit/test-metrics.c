@@ -121,8 +121,8 @@ static void test_httpd(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_render),
-                cmocka_unit_test(test_httpd),
+            cmocka_unit_test(test_render),
+            cmocka_unit_test(test_httpd),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,10 +48,9 @@ static void test_service(void **state)
         assert_int_equal(s->meta.generation, 3);
         assert_int_equal(s->meta.creation_timestamp, 1795687200);
         assert_string_equal(labels_get(&s->meta.labels, "color"), "blue");
-        assert_string_equal(labels_get(&s->meta.annotations, "lbipam.cilium.io/ips"),
-                            "12.0.0.200");
-        assert_null(labels_get(&s->meta.annotations,
-                               "kubectl.kubernetes.io/last-applied-configuration"));
+        assert_string_equal(labels_get(&s->meta.annotations, "lbipam.cilium.io/ips"), "12.0.0.200");
+        assert_null(
+            labels_get(&s->meta.annotations, "kubectl.kubernetes.io/last-applied-configuration"));
         assert_string_equal(s->type, "LoadBalancer");
         assert_null(s->load_balancer_class);
         assert_int_equal(s->n_ports, 2);
@@ -119,8 +118,8 @@ static void test_service_bad(void **state)
         expect_service_error("{\"metadata\":{\"name\":\"x\"},\"spec\":{\"ports\":[5]}}",
                              "spec.ports[0]: expected an object");
         expect_service_error(
-                "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"ports\":[{\"port\":\"80\"}]}}",
-                "spec.ports[].port: expected an integer");
+            "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"ports\":[{\"port\":\"80\"}]}}",
+            "spec.ports[].port: expected an integer");
         expect_service_error("{\"metadata\":{\"name\":\"x\"},\"spec\":{\"externalIPs\":[1]}}",
                              "spec.externalIPs[0]: expected a string");
         expect_service_error("{\"metadata\":{\"name\":\"x\"},\"status\":{\"loadBalancer\":{"
@@ -214,10 +213,11 @@ static void test_time(void **state)
 
 static void test_ippool(void **state)
 {
-        json_t *j = J("{\"metadata\":{\"name\":\"pool-blue\",\"generation\":1},\"spec\":{"
-                      "\"cidrs\":[{\"cidr\":\"12.0.0.128/25\"}],\"blocks\":[{\"start\":\"10.0.0.1\","
-                      "\"stop\":\"10.0.0.9\"}],\"serviceSelector\":{\"matchLabels\":{\"color\":"
-                      "\"blue\"}},\"allowFirstLastIPs\":\"No\"}}");
+        json_t *j =
+            J("{\"metadata\":{\"name\":\"pool-blue\",\"generation\":1},\"spec\":{"
+              "\"cidrs\":[{\"cidr\":\"12.0.0.128/25\"}],\"blocks\":[{\"start\":\"10.0.0.1\","
+              "\"stop\":\"10.0.0.9\"}],\"serviceSelector\":{\"matchLabels\":{\"color\":"
+              "\"blue\"}},\"allowFirstLastIPs\":\"No\"}}");
         json_t *bad = J("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"serviceSelector\":{"
                         "\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Contains\"}]}}}");
         json_t *wrong = J("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"blocks\":\"10.0.0.0/8\"}}");
@@ -250,11 +250,12 @@ static void test_ippool(void **state)
 
 static void test_l2policy_node(void **state)
 {
-        json_t *j = J("{\"metadata\":{\"name\":\"policy1\"},\"spec\":{\"externalIPs\":true,"
-                      "\"loadBalancerIPs\":false,\"interfaces\":[\"net0\"],\"serviceSelector\":{"
-                      "\"matchLabels\":{\"color\":\"blue\"}},\"nodeSelector\":{\"matchExpressions\":"
-                      "[{\"key\":\"node-role.kubernetes.io/control-plane\",\"operator\":"
-                      "\"DoesNotExist\"}]}}}");
+        json_t *j =
+            J("{\"metadata\":{\"name\":\"policy1\"},\"spec\":{\"externalIPs\":true,"
+              "\"loadBalancerIPs\":false,\"interfaces\":[\"net0\"],\"serviceSelector\":{"
+              "\"matchLabels\":{\"color\":\"blue\"}},\"nodeSelector\":{\"matchExpressions\":"
+              "[{\"key\":\"node-role.kubernetes.io/control-plane\",\"operator\":"
+              "\"DoesNotExist\"}]}}}");
         json_t *n = J("{\"metadata\":{\"name\":\"kind-worker\",\"labels\":{\"kubernetes.io/"
                       "hostname\":\"kind-worker\"}},\"spec\":{\"unschedulable\":true},\"status\":{"
                       "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}");
@@ -285,10 +286,10 @@ static void test_l2policy_node(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_service),        cmocka_unit_test(test_service_minimal),
-                cmocka_unit_test(test_service_bad),    cmocka_unit_test(test_endpointslice),
-                cmocka_unit_test(test_lease_roundtrip), cmocka_unit_test(test_time),
-                cmocka_unit_test(test_ippool),         cmocka_unit_test(test_l2policy_node),
+            cmocka_unit_test(test_service),         cmocka_unit_test(test_service_minimal),
+            cmocka_unit_test(test_service_bad),     cmocka_unit_test(test_endpointslice),
+            cmocka_unit_test(test_lease_roundtrip), cmocka_unit_test(test_time),
+            cmocka_unit_test(test_ippool),          cmocka_unit_test(test_l2policy_node),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

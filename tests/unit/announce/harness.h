@@ -15,8 +15,8 @@
 #include "announce/announce.h"
 #include "api/objects.h"
 
-#define SEC      UINT64_C(1000000)
-#define MSEC     UINT64_C(1000)
+#define SEC  UINT64_C(1000000)
+#define MSEC UINT64_C(1000)
 /* With the harness's 3s/1s/500ms: an entry answers until the last
  * successful renewal's send + renew deadline + retry period, and the holder
  * renews one renew deadline after that send. */

@@ -476,7 +476,8 @@ static void handle_request(struct sim *s, struct sim_event *e)
         int from;
 
         s->agents[e->agent].requests[e->op]++;
-        if (e->op != ANNOUNCE_LEASE_DELETE && !lease_free_or_mine(s, e->name, s->agents[e->agent].name))
+        if (e->op != ANNOUNCE_LEASE_DELETE &&
+            !lease_free_or_mine(s, e->name, s->agents[e->agent].name))
                 s->foreign_writes++;
         {
                 json_t *cur = fake_api_get(&s->api, e->name);
@@ -484,7 +485,8 @@ static void handle_request(struct sim *s, struct sim_event *e)
                 from = cur ? agent_index(s, lease_holder(cur)) : -1;
         }
         res = fake_api_apply(&s->api, &a, &obj, &changed);
-        if (res == ANNOUNCE_LEASE_OK && obj && streq_ptr(lease_holder(obj), s->agents[e->agent].name))
+        if (res == ANNOUNCE_LEASE_OK && obj &&
+            streq_ptr(lease_holder(obj), s->agents[e->agent].name))
                 check_takeover(s, e->name, from, e->agent);
         r = event(s->now + s->p.resp_latency + jitter(s), EV_RESPONSE, e->agent);
         r->id = e->id;

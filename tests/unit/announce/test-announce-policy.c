@@ -534,7 +534,7 @@ static void test_lifecycle(void **state)
 /* ---- policy status conditions ---- */
 
 static const struct k8s_condition *find_cond(const struct world *w, const char *policy,
-                                              const char *type)
+                                             const char *type)
 {
         for (size_t i = w->n_statuses; i > 0; i--)
                 if (streq(w->statuses[i - 1].policy, policy))

@@ -148,11 +148,12 @@ static void test_steady_state_requests(void **state)
                       "service per second (%.1f/s in total)\n",
                       total, per_service, (double)total / 60.0);
         for (size_t i = 0; i < 4; i++)
-                print_message(
-                    "  %s: holds %zu, sent %" PRIu64 " updates, %" PRIu64 " creates, %" PRIu64
-                    " deletes\n",
-                    s.agents[i].name, sim_held_by(&s, i), s.agents[i].requests[ANNOUNCE_LEASE_UPDATE],
-                    s.agents[i].requests[ANNOUNCE_LEASE_CREATE], s.agents[i].requests[ANNOUNCE_LEASE_DELETE]);
+                print_message("  %s: holds %zu, sent %" PRIu64 " updates, %" PRIu64
+                              " creates, %" PRIu64 " deletes\n",
+                              s.agents[i].name, sim_held_by(&s, i),
+                              s.agents[i].requests[ANNOUNCE_LEASE_UPDATE],
+                              s.agents[i].requests[ANNOUNCE_LEASE_CREATE],
+                              s.agents[i].requests[ANNOUNCE_LEASE_DELETE]);
         /* Only holders write, one renewal per lease per (1 s − margin). */
         assert_true(per_service <= 1.03);
         assert_int_equal(s.foreign_writes, 0);

@@ -378,8 +378,7 @@ static bool write_service(struct api *api, const struct ipam_ref *ref)
         if (k8s_service_decode(obj, &s, &err) < 0)
                 fail_msg("decode: %s", err);
         if (want.action == IPAM_SERVICE_WRITE) {
-                changed = k8s_conditions_merge(&s->conditions, &want.condition, 1,
-                                               now_usec(api));
+                changed = k8s_conditions_merge(&s->conditions, &want.condition, 1, now_usec(api));
                 if (!ipam_service_ingress_equal(s, &want))
                         changed = true;
         } else {
