@@ -386,11 +386,11 @@ static void on_link(void *ud, const struct link_info *l, bool removed)
                         g_hash_table_remove(a->devices, GINT_TO_POINTER(l->ifindex));
                 }
         } else if (l->ether) {
-                if (!old || old->carrier != l->carrier || strcmp(old->name, l->name) ||
-                    memcmp(old->mac, l->mac, 6))
+                if (!old || old->carrier != l->carrier || !streq(old->name, l->name) ||
+                    memcmp(old->mac, l->mac, 6) != 0)
                         log_info("device", "device=%s ifindex=%d carrier=%s", l->name, l->ifindex,
                                  l->carrier ? "up" : "down");
-                if (old && strcmp(old->name, l->name))
+                if (old && !streq(old->name, l->name))
                         announcer_remove_device(a->ann, old->name);
                 g_hash_table_replace(a->devices, GINT_TO_POINTER(l->ifindex),
                                      g_memdup2(l, sizeof(*l)));

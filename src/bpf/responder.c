@@ -520,10 +520,12 @@ static int keys_from_fd(int fd, struct l2resp_key **ret, size_t *ret_n)
          * deleted meanwhile; the bound keeps that from looping forever. */
         for (size_t guard = 0; guard < 4 * L2RESP_MAX_ENTRIES; guard++) {
                 if (bpf_map_get_next_key(fd, first ? NULL : &cur, &next) < 0) {
-                        if (errno == ENOENT)
+                        int err = negative_errno();
+
+                        if (err == -ENOENT)
                                 break;
                         free(keys);
-                        return -errno;
+                        return err;
                 }
                 first = false;
                 cur = next;
@@ -655,7 +657,7 @@ int responder_reconcile(struct responder *r, const struct responder_want *want, 
 {
         _cleanup_free_ struct l2resp_key *have = NULL, *wanted = NULL;
         struct mac_cache cache = {};
-        size_t n_have;
+        size_t n_have = 0;
         int changes = 0, first_err = 0, err;
 
         assert(r);

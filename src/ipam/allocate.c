@@ -326,9 +326,10 @@ void alloc_release_range(struct ipam *ipam, struct ipam_range *range, const char
         for (guint i = 0; i < victims->len; i++) {
                 struct ipam_alloc *a = victims->pdata[i];
 
-                /* the last leave frees a */
-                while (a->members->len > 1)
-                        alloc_leave(ipam, a, a->members->pdata[a->members->len - 1], why);
-                alloc_leave(ipam, a, a->members->pdata[0], why);
+                /* each leave drops the last member; the last leave frees a,
+                 * and ends the loop (the analyzer cannot see that) */
+                for (guint left = a->members->len; left > 0; left--)
+                        alloc_leave(ipam, a, a->members->pdata[left - 1], // NOLINT(clang-analyzer-unix.Malloc)
+                                    why);
         }
 }

@@ -115,8 +115,8 @@ static void settle(struct ipam *ipam)
 static void pool_apply(struct ipam *ipam, struct ipam_pool *pool, struct pool_spec *spec)
 {
         GPtrArray *old = pool->ranges;
-        g_autofree bool *kept = g_new0(bool, old->len + 1);
-        g_autofree bool *matched = g_new0(bool, spec->n_blocks + 1);
+        _cleanup_free_ bool *kept = xnew(bool, old->len + 1);
+        _cleanup_free_ bool *matched = xnew(bool, spec->n_blocks + 1);
         g_autofree char *why = NULL;
 
         pool->ranges = g_ptr_array_new();

@@ -96,6 +96,13 @@ static inline void strv_freep(char ***v)
 }
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 
+/* -errno after a failed libc call, never 0 (or a positive value) even if the
+ * call forgot to set errno: callers test the result with < 0. */
+static inline int negative_errno(void)
+{
+        return errno > 0 ? -errno : -EIO;
+}
+
 /* qsort, skipping what needs no sorting: n may be 0 with base NULL, which
  * qsort itself does not allow (its pointers must not be NULL). */
 static inline void qsort_safe(void *base, size_t n, size_t size,
