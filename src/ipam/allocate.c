@@ -329,7 +329,7 @@ void alloc_release_range(struct ipam *ipam, struct ipam_range *range, const char
                 /* each leave drops the last member; the last leave frees a,
                  * and ends the loop (the analyzer cannot see that) */
                 for (guint left = a->members->len; left > 0; left--)
-                        alloc_leave(ipam, a, a->members->pdata[left - 1], // NOLINT(clang-analyzer-unix.Malloc)
-                                    why);
+                        // NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
+                        alloc_leave(ipam, a, a->members->pdata[left - 1], why);
         }
 }
