@@ -293,3 +293,14 @@ void tdump_diff(const char *what, const uint8_t *got, size_t got_len, const uint
                         (g && w && got[i] == want[i]) ? "" : "   <--");
         }
 }
+
+struct ipaddr tip(const char *s)
+{
+        struct ipaddr a;
+
+        if (ipaddr_parse(s, &a) < 0) {
+                fprintf(stderr, "test address '%s' does not parse\n", s);
+                abort();
+        }
+        return a;
+}

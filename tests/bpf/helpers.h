@@ -10,6 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/addr.h"
+
+/* An address the test writes as text; aborts on a typo. */
+struct ipaddr tip(const char *s);
+
 /* Moves the calling process into a new network namespace with lo up and
  * returns an fd for it (or -errno). */
 int tnet_new(void);

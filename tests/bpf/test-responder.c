@@ -37,14 +37,6 @@ struct fixture {
 
 static struct fixture F;
 
-static struct ipaddr ip(const char *s)
-{
-        struct ipaddr a;
-
-        assert_int_equal(ipaddr_parse(s, &a), 0);
-        return a;
-}
-
 /* clang-format off */
 static const uint8_t arp_request[42] = {
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x06,
@@ -137,7 +129,7 @@ static void test_deadline_helpers(void **state)
 
 static void test_entry_crud(void **state)
 {
-        struct ipaddr a = ip("192.0.2.10"), missing = ip("192.0.2.99");
+        struct ipaddr a = tip("192.0.2.10"), missing = tip("192.0.2.99");
         struct responder_entry e;
 
         (void)state;
@@ -167,7 +159,7 @@ static void test_entry_crud(void **state)
 
 static void test_counters_survive_deadline_updates(void **state)
 {
-        struct ipaddr a = ip("192.0.2.10");
+        struct ipaddr a = tip("192.0.2.10");
         uint64_t alive = responder_now_ns() + 3600 * SEC_NS;
         struct responder_entry e;
 
@@ -190,12 +182,12 @@ static void test_list_sorted(void **state)
 
         (void)state;
         for (size_t i = 0; i < 4; i++) {
-                struct ipaddr a = ip(ips[i]);
+                struct ipaddr a = tip(ips[i]);
 
                 assert_int_equal(responder_entry_set(F.r, &a, F.if1, 100 + i), 0);
         }
         {
-                struct ipaddr a = ip("192.0.2.3");
+                struct ipaddr a = tip("192.0.2.3");
 
                 assert_int_equal(responder_entry_set(F.r, &a, F.if0, 7), 0);
         }
@@ -223,8 +215,8 @@ static void test_list_sorted(void **state)
 static void test_reconcile(void **state)
 {
         uint64_t alive = responder_now_ns() + 3600 * SEC_NS;
-        struct ipaddr a = ip("192.0.2.1"), b = ip("192.0.2.10"), c = ip("2001:db8::3"),
-                      d = ip("2001:db8::4");
+        struct ipaddr a = tip("192.0.2.1"), b = tip("192.0.2.10"), c = tip("2001:db8::3"),
+                      d = tip("2001:db8::4");
         struct responder_want want[] = {
             {.ip = b, .ifindex = 0, .deadline_ns = alive + 5},
             {.ip = d, .ifindex = 0, .deadline_ns = alive + 6},
@@ -274,7 +266,7 @@ static bool maddr_has(const char *dev, const char *mac)
 
 static void test_mcast_refcount(void **state)
 {
-        struct ipaddr a = ip("2001:db8::10"), b = ip("2001:db8:1::10"), c = ip("2001:db8::11");
+        struct ipaddr a = tip("2001:db8::10"), b = tip("2001:db8:1::10"), c = tip("2001:db8::11");
         uint64_t alive = responder_now_ns() + 3600 * SEC_NS;
 
         (void)state;
@@ -291,7 +283,7 @@ static void test_mcast_refcount(void **state)
         assert_true(maddr_has("l2r0", "33:33:ff:00:00:11"));
         /* IPv4 entries join nothing */
         {
-                struct ipaddr v4 = ip("192.0.2.10");
+                struct ipaddr v4 = tip("192.0.2.10");
 
                 assert_int_equal(responder_entry_set(F.r, &v4, F.if0, alive), 0);
                 assert_int_equal(responder_mcast_refs(F.r, &v4, F.if0), 0);
@@ -309,7 +301,7 @@ static void test_mcast_refcount(void **state)
 
 static void test_restart_keeps_state(void **state)
 {
-        struct ipaddr a = ip("192.0.2.10"), v6 = ip("2001:db8::10");
+        struct ipaddr a = tip("192.0.2.10"), v6 = tip("2001:db8::10");
         uint64_t alive = responder_now_ns() + 3600 * SEC_NS;
         struct responder_entry e;
 
@@ -337,7 +329,7 @@ static void test_restart_keeps_state(void **state)
 
 static void test_roots_isolated(void **state)
 {
-        struct ipaddr a = ip("192.0.2.10");
+        struct ipaddr a = tip("192.0.2.10");
         struct responder *other = NULL;
         struct responder_entry e, *l = NULL;
         char root[300];
@@ -483,7 +475,7 @@ static void test_mac_follows_interface(void **state)
 {
         static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0x0a},
                              mac_c[6] = {0x02, 0, 0, 0, 0, 0x0c};
-        struct ipaddr a = ip("192.0.2.10");
+        struct ipaddr a = tip("192.0.2.10");
         struct responder_entry e;
 
         (void)state;

@@ -86,14 +86,6 @@ struct fixture {
 
 static struct fixture F;
 
-static struct ipaddr ip(const char *s)
-{
-        struct ipaddr a;
-
-        assert_int_equal(ipaddr_parse(s, &a), 0);
-        return a;
-}
-
 static int setup(void **state)
 {
         (void)state;
@@ -124,7 +116,7 @@ static int setup(void **state)
         if (responder_attach(F.r, F.if_node, RESPONDER_XDP_NATIVE) < 0)
                 return -1;
         {
-                struct ipaddr a = ip("192.0.2.10"), b = ip("2001:db8::10");
+                struct ipaddr a = tip("192.0.2.10"), b = tip("2001:db8::10");
                 uint64_t alive = responder_now_ns() + 3600 * SEC_NS;
 
                 if (responder_entry_set(F.r, &a, F.if_node, alive) < 0 ||
@@ -222,7 +214,7 @@ static int arp_replies(uint8_t *first, size_t *first_len)
 
 static struct responder_entry entry(const char *s)
 {
-        struct ipaddr a = ip(s);
+        struct ipaddr a = tip(s);
         struct responder_entry e;
 
         assert_int_equal(responder_entry_get(F.r, &a, F.if_node, &e), 0);
@@ -323,7 +315,7 @@ static void test_ns_one_advert(void **state)
 static void test_gratuitous(void **state)
 {
         struct responder_stats st0, st1;
-        struct ipaddr a = ip("192.0.2.10"), b = ip("2001:db8::10");
+        struct ipaddr a = tip("192.0.2.10"), b = tip("2001:db8::10");
         uint8_t buf[2048], want[86];
         int fd, n, arps = 0, nas = 0;
         uint16_t c;
@@ -401,7 +393,7 @@ static void test_restart_without_gap(void **state)
 
 static void test_deadline_silences(void **state)
 {
-        struct ipaddr a = ip("192.0.2.10");
+        struct ipaddr a = tip("192.0.2.10");
 
         (void)state;
         assert_int_equal(responder_entry_update_deadline(F.r, &a, F.if_node, responder_now_ns()),

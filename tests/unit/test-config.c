@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tfile.h"
+
 #include "daemon/config.h"
 #include "lib/duration.h"
 #include "lib/util.h"
@@ -156,18 +158,6 @@ static void test_errors(void **state)
         expect_error(CONFIG_AGENT, (char *[]){"x", "--node-name", NULL}, "needs a value");
 }
 
-static void write_file(const char *dir, const char *name, const char *content)
-{
-        char path[512];
-        FILE *f;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(content, f);
-        fclose(f);
-}
-
 static void test_config_dir(void **state)
 {
         char dir[] = "/tmp/l2lb-test-config-XXXXXX", arg[600], sub[600];
@@ -176,11 +166,11 @@ static void test_config_dir(void **state)
 
         (void)state;
         assert_non_null(mkdtemp(dir));
-        write_file(dir, "l2-announcements-lease-duration", "3s\n");
-        write_file(dir, "devices", "eth0,net0");
-        write_file(dir, "enable-external-ips", "true");
+        twrite_file(dir, "l2-announcements-lease-duration", "3s\n");
+        twrite_file(dir, "devices", "eth0,net0");
+        twrite_file(dir, "enable-external-ips", "true");
         /* an operator key in a shared ConfigMap is fine for the agent */
-        write_file(dir, "default-lb-service-ipam", "lbipam");
+        twrite_file(dir, "default-lb-service-ipam", "lbipam");
         /* ConfigMap volume bookkeeping */
         snprintf(sub, sizeof(sub), "%s/..data", dir);
         assert_int_equal(mkdir(sub, 0755), 0);
@@ -194,7 +184,7 @@ static void test_config_dir(void **state)
                 assert_false(c.enable_external_ips); /* the flag wins */
                 config_done(&c);
         }
-        write_file(dir, "l2-announcements-retry-period", "soon");
+        twrite_file(dir, "l2-announcements-retry-period", "soon");
         {
                 char *argv[] = {"x", arg, NULL};
 
@@ -203,8 +193,8 @@ static void test_config_dir(void **state)
                 free(err);
                 err = NULL;
         }
-        write_file(dir, "l2-announcements-retry-period", "1s");
-        write_file(dir, "no-such-key", "1");
+        twrite_file(dir, "l2-announcements-retry-period", "1s");
+        twrite_file(dir, "no-such-key", "1");
         {
                 char *argv[] = {"x", arg, NULL};
 

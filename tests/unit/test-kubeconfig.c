@@ -9,30 +9,20 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "tfile.h"
+
 #include "kube/kubeconfig.h"
 #include "lib/util.h"
 
 static char dir[] = "/tmp/l2lb-test-kubeconfig-XXXXXX";
-
-static void write_file(const char *name, const char *content)
-{
-        char path[512];
-        FILE *f;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(content, f);
-        fclose(f);
-}
 
 static int setup(void **state)
 {
         (void)state;
         if (!mkdtemp(dir))
                 return -1;
-        write_file("ca.crt", "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n");
-        write_file("token", "file-token\n");
+        twrite_file(dir, "ca.crt", "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n");
+        twrite_file(dir, "token", "file-token\n");
         return 0;
 }
 
@@ -171,9 +161,10 @@ static void test_file_and_in_cluster(void **state)
         assert_non_null(strstr(err, "cannot read kubeconfig"));
         free(err);
 
-        write_file("kc", HEAD "clusters:\n- name: c1\n  cluster:\n    server: https://h:1\n"
-                              "    certificate-authority: ca.crt\n"
-                              "users:\n- name: u1\n  user: {token: t}\n");
+        twrite_file(dir, "kc",
+                    HEAD "clusters:\n- name: c1\n  cluster:\n    server: https://h:1\n"
+                         "    certificate-authority: ca.crt\n"
+                         "users:\n- name: u1\n  user: {token: t}\n");
         snprintf(path, sizeof(path), "%s/kc", dir);
         assert_int_equal(kube_config_from_file(path, &c, &err), 0);
         assert_non_null(c->ca_data); /* relative to the kubeconfig's directory */
@@ -186,7 +177,7 @@ static void test_file_and_in_cluster(void **state)
         free(err);
         setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
         setenv("KUBERNETES_SERVICE_PORT", "443", 1);
-        write_file("namespace", "kube-system\n");
+        twrite_file(dir, "namespace", "kube-system\n");
         assert_int_equal(kube_config_in_cluster(dir, &c, &err), 0);
         assert_string_equal(c->server, "https://10.96.0.1:443");
         assert_string_equal(c->namespace, "kube-system");
