@@ -540,8 +540,7 @@ static void finish_call(struct kube_client *c, struct kube_call *call, CURLcode 
 
                 if (call->resp->len > 0)
                         /* the API allows a NUL in free text (annotation values) */
-                        body = json_loadb(call->resp->str, call->resp->len, JSON_ALLOW_NUL,
-                                          &jerr);
+                        body = json_loadb(call->resp->str, call->resp->len, JSON_ALLOW_NUL, &jerr);
                 if (status >= 200 && status < 300) {
                         if (call->resp->len > 0 && !body) {
                                 res.error = -EBADMSG;

@@ -11,9 +11,9 @@
 #include <stddef.h>
 
 struct kube_watch_event {
-        json_t *json;       /* owned: the whole event */
-        const char *type;   /* borrowed from json */
-        json_t *object;     /* borrowed from json */
+        json_t *json;     /* owned: the whole event */
+        const char *type; /* borrowed from json */
+        json_t *object;   /* borrowed from json */
 };
 
 /* The next complete line of buf[*pos, len), *pos moved past it (empty lines

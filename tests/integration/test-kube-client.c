@@ -588,8 +588,8 @@ static void on_svc_update(void *ud, const void *old, const void *obj)
         struct seen *s = ud;
 
         s->updates++;
-        snprintf(s->last, sizeof(s->last), "update %s %s->%s",
-                 ((const struct k8s_meta *)obj)->name, svc_note(old), svc_note(obj));
+        snprintf(s->last, sizeof(s->last), "update %s %s->%s", ((const struct k8s_meta *)obj)->name,
+                 svc_note(old), svc_note(obj));
 }
 
 static const struct kube_informer_handlers svc_handlers = {on_svc_add, on_svc_update, on_remove,

@@ -283,6 +283,17 @@ static void test_l2policy_node(void **state)
         json_decref(bad);
 }
 
+static void expect_key_error(const char *text, const char *error)
+{
+        json_t *j = J(text);
+        char *err = NULL;
+
+        assert_null(k8s_key_from_json(j, &err));
+        assert_string_equal(err, error);
+        free(err);
+        json_decref(j);
+}
+
 /* The API allows a NUL in an annotation value: the object decodes, a value
  * l2lb keeps is kept whole (the NUL spelled \u0000), one it ignores is
  * ignored. A NUL where a C string is an identity (or is parsed) refuses the
@@ -298,8 +309,7 @@ static void test_nul(void **state)
         (void)state;
         assert_int_equal(k8s_service_decode(j, &s, &err), 0);
         assert_null(labels_get(&s->meta.annotations, "note"));
-        assert_string_equal(labels_get(&s->meta.annotations, "l2lb.io/note"),
-                            "a\\u0000b\\u0000");
+        assert_string_equal(labels_get(&s->meta.annotations, "l2lb.io/note"), "a\\u0000b\\u0000");
         assert_int_equal(strlen(labels_get(&s->meta.annotations, "l2lb.io/note")), 14);
         /* never read as the address before the NUL */
         assert_string_equal(labels_get(&s->meta.annotations, "lbipam.cilium.io/ips"),
@@ -328,23 +338,11 @@ static void test_nul(void **state)
                              "spec.externalIPs[1]: contains a NUL byte");
 
         /* the informer's key: refused, the object named as far as it can be */
-        j = J("{\"metadata\":{\"name\":\"a\\u0000b\",\"namespace\":\"ns\"}}");
-        assert_null(k8s_key_from_json(j, &err));
-        assert_string_equal(err, "metadata.name of ns/a\\u0000b: contains a NUL byte");
-        free(err);
-        err = NULL;
-        json_decref(j);
-        j = J("{\"metadata\":{\"name\":\"x\",\"namespace\":\"n\\u0000s\"}}");
-        assert_null(k8s_key_from_json(j, &err));
-        assert_string_equal(err, "metadata.namespace of n\\u0000s/x: contains a NUL byte");
-        free(err);
-        err = NULL;
-        json_decref(j);
-        j = J("{\"metadata\":{}}");
-        assert_null(k8s_key_from_json(j, &err));
-        assert_string_equal(err, "metadata.name: missing");
-        free(err);
-        json_decref(j);
+        expect_key_error("{\"metadata\":{\"name\":\"a\\u0000b\",\"namespace\":\"ns\"}}",
+                         "metadata.name of ns/a\\u0000b: contains a NUL byte");
+        expect_key_error("{\"metadata\":{\"name\":\"x\",\"namespace\":\"n\\u0000s\"}}",
+                         "metadata.namespace of n\\u0000s/x: contains a NUL byte");
+        expect_key_error("{\"metadata\":{}}", "metadata.name: missing");
         j = J("{\"metadata\":{\"name\":\"node1\"}}");
         key = k8s_key_from_json(j, NULL);
         assert_string_equal(key, "node1");
@@ -355,10 +353,14 @@ static void test_nul(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_service),         cmocka_unit_test(test_service_minimal),
-            cmocka_unit_test(test_service_bad),     cmocka_unit_test(test_endpointslice),
-            cmocka_unit_test(test_lease_roundtrip), cmocka_unit_test(test_time),
-            cmocka_unit_test(test_ippool),          cmocka_unit_test(test_l2policy_node),
+            cmocka_unit_test(test_service),
+            cmocka_unit_test(test_service_minimal),
+            cmocka_unit_test(test_service_bad),
+            cmocka_unit_test(test_endpointslice),
+            cmocka_unit_test(test_lease_roundtrip),
+            cmocka_unit_test(test_time),
+            cmocka_unit_test(test_ippool),
+            cmocka_unit_test(test_l2policy_node),
             cmocka_unit_test(test_nul),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,9 +35,8 @@ static void test_events(void **state)
         json_decref(ev.json);
         assert_int_equal(next(buf, &pos, &ev, &err), 1); /* the empty line is skipped */
         assert_string_equal(ev.type, "DELETED");
-        note = json_object_get(json_object_get(json_object_get(ev.object, "metadata"),
-                                               "annotations"),
-                               "note");
+        note = json_object_get(
+            json_object_get(json_object_get(ev.object, "metadata"), "annotations"), "note");
         assert_int_equal(json_string_length(note), 3);
         assert_memory_equal(json_string_value(note), "x\0y", 3);
         json_decref(ev.json);
