@@ -51,11 +51,47 @@ static json_t *jd_get(struct jd *d, json_t *obj, const char *key, const char *pa
         return v;
 }
 
+/* The API allows a NUL in free text (annotation values, messages), and the
+ * client decodes it (JSON_ALLOW_NUL); json_string_value() then stops at the
+ * first NUL while json_string_length() counts them all. */
+static bool has_nul(json_t *s)
+{
+        return json_string_length(s) != strlen(json_string_value(s));
+}
+
+/* The value with each NUL spelled \u0000 as in JSON: whole and printable
+ * in a C string, so that it is never taken for a shorter value. */
+static char *nul_escaped(json_t *s)
+{
+        const char *v = json_string_value(s);
+        size_t n = json_string_length(s), o = 0;
+        char *out = xnew(char, n * 6 + 1);
+
+        for (size_t i = 0; i < n; i++) {
+                if (v[i])
+                        out[o++] = v[i];
+                else {
+                        memcpy(out + o, "\\u0000", 6);
+                        o += 6;
+                }
+        }
+        out[o] = 0;
+        return out;
+}
+
+/* Strings l2lb interprets (names, addresses, types) are C strings: one
+ * with a NUL would silently be read as a shorter one, so it is refused. */
 static char *jd_str(struct jd *d, json_t *obj, const char *key, const char *path)
 {
         json_t *v = jd_get(d, obj, key, path, JSON_STRING);
 
-        return v ? xstrdup(json_string_value(v)) : NULL;
+        if (!v)
+                return NULL;
+        if (has_nul(v)) {
+                jd_fail(d, "%s%s%s: contains a NUL byte", path, *path ? "." : "", key);
+                return NULL;
+        }
+        return xstrdup(json_string_value(v));
 }
 
 static char *jd_str_default(struct jd *d, json_t *obj, const char *key, const char *path,
@@ -106,9 +142,32 @@ static char **jd_strv(struct jd *d, json_t *obj, const char *key, const char *pa
                         jd_fail(d, "%s.%s[%zu]: expected a string", path, key, i);
                         break;
                 }
+                if (has_nul(e)) {
+                        jd_fail(d, "%s.%s[%zu]: contains a NUL byte", path, key, i);
+                        break;
+                }
                 strv_push(&v, json_string_value(e));
         }
         return v;
+}
+
+/* Label values are C strings matched by selectors; the apiserver refuses a
+ * NUL in them, so one here is refused too rather than read as a prefix. */
+static bool jd_labels_ok(struct jd *d, json_t *obj, const char *path)
+{
+        const char *k;
+        json_t *v;
+
+        if (d->error)
+                return false;
+        json_object_foreach(obj, k, v)
+        {
+                if (json_is_string(v) && has_nul(v)) {
+                        jd_fail(d, "%s[%s]: contains a NUL byte", path, k);
+                        return false;
+                }
+        }
+        return true;
 }
 
 static int jd_finish(struct jd *d, char **ret_error)
@@ -219,7 +278,8 @@ static void decode_meta(struct jd *d, json_t *obj, struct k8s_meta *m, annotatio
         if (!d->error && isempty(m->name))
                 jd_fail(d, "metadata.name: missing");
         labels = jd_obj(d, md, "labels", "metadata");
-        if (labels && labels_from_json(labels, &m->labels, &err) < 0) {
+        if (labels && jd_labels_ok(d, labels, "metadata.labels") &&
+            labels_from_json(labels, &m->labels, &err) < 0) {
                 jd_fail(d, "metadata.%s", err ? err : "labels: invalid");
                 free(err);
                 err = NULL;
@@ -237,7 +297,12 @@ static void decode_meta(struct jd *d, json_t *obj, struct k8s_meta *m, annotatio
                                 jd_fail(d, "metadata.annotations[%s]: expected a string", k);
                                 break;
                         }
-                        labels_set(&m->annotations, k, json_string_value(v));
+                        if (has_nul(v)) {
+                                _cleanup_free_ char *e = nul_escaped(v);
+
+                                labels_set(&m->annotations, k, e);
+                        } else
+                                labels_set(&m->annotations, k, json_string_value(v));
                 }
         }
 }
@@ -333,7 +398,7 @@ int k8s_service_decode(json_t *json, struct k8s_service **ret, char **ret_error)
                 }
         }
         sel = jd_obj(&d, spec, "selector", "spec");
-        if (sel && !d.error) {
+        if (sel && jd_labels_ok(&d, sel, "spec.selector")) {
                 char *err = NULL;
 
                 s->has_selector = json_object_size(sel) > 0;
@@ -748,4 +813,35 @@ char *k8s_key(const char *ns, const char *name)
         if (isempty(ns))
                 return xstrdup(name);
         return xasprintf("%s/%s", ns, name);
+}
+
+/* For a log line: the string as JSON spells it, NULs as \u0000. */
+static char *printable(json_t *s)
+{
+        return has_nul(s) ? nul_escaped(s) : xstrdup(json_string_value(s));
+}
+
+char *k8s_key_from_json(json_t *obj, char **ret_error)
+{
+        json_t *md = json_object_get(obj, "metadata");
+        json_t *name = json_object_get(md, "name"), *ns = json_object_get(md, "namespace");
+        _cleanup_free_ char *pname = NULL, *pns = NULL;
+
+        if (!json_is_string(name)) {
+                if (ret_error)
+                        *ret_error = xstrdup("metadata.name: missing");
+                return NULL;
+        }
+        if (!json_is_string(ns))
+                ns = NULL;
+        if (!has_nul(name) && !(ns && has_nul(ns)))
+                return k8s_key(ns ? json_string_value(ns) : NULL, json_string_value(name));
+        if (ret_error) {
+                pname = printable(name);
+                pns = ns ? printable(ns) : NULL;
+                *ret_error = xasprintf("metadata.%s of %s%s%s: contains a NUL byte",
+                                       has_nul(name) ? "name" : "namespace", strempty(pns),
+                                       pns ? "/" : "", pname);
+        }
+        return NULL;
 }

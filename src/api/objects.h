@@ -166,3 +166,8 @@ void k8s_meta_done(struct k8s_meta *m);
 /* The cache key of an object, as client-go's MetaNamespaceKeyFunc makes it:
  * "namespace/name", or "name" for cluster-scoped objects. Never NULL. */
 char *k8s_key(const char *ns, const char *name);
+/* The cache key of an object in JSON. NULL when metadata.name is missing or
+ * the name or namespace holds a NUL (the key would name another object);
+ * *ret_error (optional) then says why, naming the object as far as it can
+ * be named (a NUL spelled \u0000). */
+char *k8s_key_from_json(json_t *obj, char **ret_error);

@@ -1,8 +1,9 @@
 /* The requests of the Kubernetes client: building them (URL, headers, TLS,
  * token), starting them as throttle.c lets them (priority classes, token
  * bucket) within the in-flight limit, completing them (HTTP status and
- * Status body to a kube_result), retrying them, and watches: their event
- * framing and the watchdog of stalled ones. Driving libcurl on the event
+ * Status body to a kube_result), retrying them, and watches: delivering
+ * their events (framed by watch-frame.c), ending them on a malformed one, and
+ * the watchdog of stalled ones. Driving libcurl on the event
  * loop is curl-event.c's.
  *
  * Life of a call: kube_call() → waiting queue → (token bucket) → added to the
@@ -23,6 +24,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "throttle.h"
+#include "watch-frame.h"
 
 enum call_state {
         CALL_WAITING,  /* for a rate-limit token */
@@ -537,7 +539,8 @@ static void finish_call(struct kube_client *c, struct kube_call *call, CURLcode 
                 json_error_t jerr;
 
                 if (call->resp->len > 0)
-                        body = json_loadb(call->resp->str, call->resp->len, 0, &jerr);
+                        /* the API allows a NUL in free text (annotation values) */
+                        body = json_loadb(call->resp->str, call->resp->len, JSON_ALLOW_NUL, &jerr);
                 if (status >= 200 && status < 300) {
                         if (call->resp->len > 0 && !body) {
                                 res.error = -EBADMSG;
@@ -562,6 +565,24 @@ static void finish_call(struct kube_client *c, struct kube_call *call, CURLcode 
         call_free(call);
 }
 
+/* A line that is not a watch event: end the watch with -EBADMSG (never
+ * skip it, its event would be lost), so that the owner lists again. The
+ * caller frees the call, which is now cancelled. */
+static void watch_broken(struct kube_call *call, const char *error)
+{
+        kube_callback_t cb = call->cb;
+        struct kube_result res = {.http_status = 200,
+                                  .error = -EBADMSG,
+                                  .reason = "MalformedWatchEvent",
+                                  .message = error};
+
+        log_warn("malformed watch event, ending the watch", "path=%s error=%s", log_q(call->path),
+                 log_q(error));
+        call->cancelled = true;
+        if (cb)
+                cb(call->client, &res, call->userdata);
+}
+
 /* Decode complete newline-terminated watch events in the buffer. */
 static void dispatch_watch_lines(struct kube_call *call)
 {
@@ -573,29 +594,20 @@ static void dispatch_watch_lines(struct kube_call *call)
                 return; /* an error Status body: read whole at the end */
         call->dispatching = true;
         while (!call->cancelled) {
-                char *start = call->resp->str + call->resp_parsed;
-                char *nl = memchr(start, '\n', call->resp->len - call->resp_parsed);
-                json_error_t jerr;
-                json_t *ev, *type, *obj;
+                struct kube_watch_event ev;
+                _cleanup_free_ char *error = NULL;
+                int r = kube_watch_frame_next(call->resp->str, call->resp->len, &call->resp_parsed,
+                                              &ev, &error);
 
-                if (!nl)
+                if (r == 0)
                         break;
-                call->resp_parsed = (size_t)(nl - call->resp->str) + 1;
-                if (nl == start)
-                        continue;
-                ev = json_loadb(start, (size_t)(nl - start), 0, &jerr);
-                type = json_object_get(ev, "type");
-                obj = json_object_get(ev, "object");
-                if (!ev || !json_is_string(type) || !json_is_object(obj)) {
-                        log_warn("malformed watch event skipped", "path=%s error=%s",
-                                 log_q(call->path),
-                                 log_q(ev ? "missing type or object" : jerr.text));
-                        json_decref(ev);
-                        continue;
+                if (r < 0) {
+                        watch_broken(call, error);
+                        break;
                 }
                 if (call->on_event)
-                        call->on_event(c, json_string_value(type), obj, call->userdata);
-                json_decref(ev);
+                        call->on_event(c, ev.type, ev.object, call->userdata);
+                json_decref(ev.json);
         }
         call->dispatching = false;
         if (call->resp_parsed > 0) {

@@ -83,7 +83,8 @@ int kube_call(struct kube_client *c, const char *method, const char *path, json_
               const char *content_type, unsigned flags, uint64_t timeout_usec, kube_callback_t cb,
               void *userdata, struct kube_call **ret);
 /* A watch: on_event for each event; done when the stream ends (res->error 0
- * for a normal end, e.g. the server's timeoutSeconds). Returns 0. */
+ * for a normal end, e.g. the server's timeoutSeconds; -EBADMSG when a line
+ * is not a watch event: the watch ends there, nothing is skipped). Returns 0. */
 int kube_watch_call(struct kube_client *c, const char *path, uint64_t timeout_usec,
                     kube_watch_event_t on_event, kube_callback_t done, void *userdata,
                     struct kube_call **ret);

@@ -6,7 +6,10 @@
  *            backoff ◀── transport error, watch ends badly ────┘
  *
  * A normal end of the watch (the server's timeoutSeconds) re-watches at once
- * from the last resourceVersion seen (events and bookmarks). */
+ * from the last resourceVersion seen (events and bookmarks). A watch event
+ * that could not be read (the client ends the watch with -EBADMSG) may have
+ * been any change, deletes included: the informer lists again (after a short
+ * backoff) and the listing's diff against the cache emits what was missed. */
 #include "informer.h"
 
 #include <glib.h>
@@ -43,16 +46,6 @@ struct kube_informer {
 static const struct k8s_meta *meta_of(const void *obj)
 {
         return obj;
-}
-
-static char *key_of_json(json_t *obj)
-{
-        json_t *md = json_object_get(obj, "metadata");
-        json_t *name = json_object_get(md, "name"), *ns = json_object_get(md, "namespace");
-
-        if (!json_is_string(name))
-                return NULL;
-        return k8s_key(json_is_string(ns) ? json_string_value(ns) : NULL, json_string_value(name));
 }
 
 static void set_rv(struct kube_informer *inf, const char *rv)
@@ -248,11 +241,12 @@ static void on_list(struct kube_client *c, const struct kube_result *res, void *
                 char *err = NULL, *key;
                 void *obj = NULL;
 
-                key = key_of_json(item);
+                key = k8s_key_from_json(item, &err);
                 if (!key) {
                         inf->stats.decode_errors++;
-                        log_error("list item without a name skipped", "resource=%s",
-                                  inf->res->plural);
+                        log_error("list item skipped", "resource=%s error=%s", inf->res->plural,
+                                  log_q(err));
+                        free(err);
                         continue;
                 }
                 if (inf->type->decode(item, &obj, &err) < 0) {
@@ -338,11 +332,12 @@ static void on_watch_event(struct kube_client *c, const char *type, json_t *obje
                 }
                 return;
         }
-        key = key_of_json(object);
+        key = k8s_key_from_json(object, &err);
         if (!key) {
                 inf->stats.decode_errors++;
-                log_error("watch event without an object name skipped", "resource=%s",
-                          inf->res->plural);
+                log_error("watch event skipped", "resource=%s type=%s error=%s", inf->res->plural,
+                          type, log_q(err));
+                free(err);
                 return;
         }
         set_rv(inf, json_string_value(
@@ -406,6 +401,12 @@ static void on_watch_done(struct kube_client *c, const struct kube_result *res, 
                 free(inf->rv);
                 inf->rv = NULL;
                 start_list(inf);
+                return;
+        }
+        if (res->error == -EBADMSG) {
+                log_warn("watch event unreadable, listing again", "resource=%s message=%s",
+                         inf->res->plural, log_q(res->message));
+                retry_later(inf, true);
                 return;
         }
         log_warn("watch ended", "resource=%s status=%ld reason=%s message=%s", inf->res->plural,

@@ -1,7 +1,8 @@
 /* The Kubernetes client against a real kube-apiserver (KUBECONFIG from the
  * test runner): CRUD on every type l2lb uses, pagination, watches and
  * informers, 409 on a stale update, RBAC errors, rate limiting, 429 with
- * Retry-After from priority and fairness, a dead server. Tests that restart the apiserver or
+ * Retry-After from priority and fairness, a dead server, a NUL in an
+ * annotation value. Tests that restart the apiserver or
  * compact etcd start their own instance with scripts/kube-testenv (L2LB_TESTENV). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -71,7 +72,7 @@ static json_t *J(const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
-        j = json_loads(buf, 0, &e);
+        j = json_loads(buf, JSON_ALLOW_NUL, &e);
         if (!j)
                 fail_msg("bad JSON %s: %s", e.text, buf);
         return j;
@@ -560,6 +561,110 @@ static void test_informer(void **state)
 
 /* ---- errors ---- */
 
+/* ---- a NUL in an annotation value ---- */
+
+/* The apiserver accepts a NUL in an annotation value. Lists, the informer's
+ * sync and its watch events must all get through: before JSON_ALLOW_NUL
+ * every list of Services failed and the object's events were skipped. */
+
+static const char *svc_note(const void *obj)
+{
+        const struct k8s_service *s = obj;
+
+        return strempty(labels_get(&s->meta.annotations, "l2lb.io/note"));
+}
+
+static void on_svc_add(void *ud, const void *obj)
+{
+        struct seen *s = ud;
+
+        s->adds++;
+        snprintf(s->last, sizeof(s->last), "add %s %s", ((const struct k8s_meta *)obj)->name,
+                 svc_note(obj));
+}
+
+static void on_svc_update(void *ud, const void *old, const void *obj)
+{
+        struct seen *s = ud;
+
+        s->updates++;
+        snprintf(s->last, sizeof(s->last), "update %s %s->%s", ((const struct k8s_meta *)obj)->name,
+                 svc_note(old), svc_note(obj));
+}
+
+static const struct kube_informer_handlers svc_handlers = {on_svc_add, on_svc_update, on_remove,
+                                                           on_synced};
+
+static json_t *note_of(json_t *obj, const char *key)
+{
+        return json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"),
+                               key);
+}
+
+static void test_nul_annotation(void **state)
+{
+        struct kube_informer_options io = {.namespace = ns, .label_selector = "set=nul"};
+        struct kube_list_opts lo = {.label_selector = "set=nul"};
+        struct kube_informer *inf = NULL;
+        struct seen seen = {0};
+        struct want w = {&seen, NULL};
+        struct kube_sync s;
+        const struct k8s_service *svc;
+        json_t *o, *items, *note;
+
+        (void)state;
+        o = J("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"nul\","
+              "\"labels\":{\"set\":\"nul\"},\"annotations\":{\"note\":\"a\\u0000b\","
+              "\"l2lb.io/note\":\"x\\u0000y\"}},\"spec\":{\"type\":\"LoadBalancer\","
+              "\"ports\":[{\"port\":80}]}}");
+        SYNC(s, kube_create(client, &KUBE_SERVICES, ns, o, kube_sync_callback, &s, NULL));
+        expect_ok(&s, "create service with a NUL in an annotation");
+        kube_sync_done(&s);
+        json_decref(o);
+
+        /* the list decodes, the value whole */
+        SYNC(s, kube_list(client, &KUBE_SERVICES, ns, &lo, kube_sync_callback, &s, NULL));
+        expect_ok(&s, "list");
+        items = json_object_get(s.body, "items");
+        assert_int_equal(json_array_size(items), 1);
+        note = note_of(json_array_get(items, 0), "note");
+        assert_int_equal(json_string_length(note), 3);
+        assert_memory_equal(json_string_value(note), "a\0b", 3);
+        kube_sync_done(&s);
+
+        /* the informer syncs; the kept annotation is whole (NUL spelled
+         * \u0000), not cut at the NUL */
+        assert_int_equal(kube_informer_new(client, &KUBE_SERVICES, &K8S_TYPE_SERVICE, &io,
+                                           &svc_handlers, &seen, &inf),
+                         0);
+        kube_informer_start(inf);
+        assert_true(run_until(is_synced, &seen, TIMEOUT));
+        assert_int_equal(seen.adds, 1);
+        svc = kube_informer_get(inf, ns, "nul");
+        assert_non_null(svc);
+        assert_string_equal(svc_note(svc), "x\\u0000y");
+        assert_int_equal(strlen(svc_note(svc)), 8);
+
+        /* MODIFIED then DELETED reach the handlers */
+        o = J("{\"metadata\":{\"annotations\":{\"note\":\"c\\u0000d\",\"l2lb.io/note\":"
+              "\"x\\u0000z\"}}}");
+        SYNC(s, kube_patch(client, &KUBE_SERVICES, ns, "nul", NULL, KUBE_PATCH_MERGE, o,
+                           kube_sync_callback, &s, NULL));
+        expect_ok(&s, "patch");
+        kube_sync_done(&s);
+        json_decref(o);
+        w.last = "update nul x\\u0000y->x\\u0000z";
+        assert_true(run_until(saw, &w, TIMEOUT));
+        SYNC(s, kube_delete(client, &KUBE_SERVICES, ns, "nul", NULL, kube_sync_callback, &s, NULL));
+        expect_ok(&s, "delete");
+        kube_sync_done(&s);
+        w.last = "remove nul";
+        assert_true(run_until(saw, &w, TIMEOUT));
+        assert_int_equal(seen.removes, 1);
+        assert_int_equal(kube_informer_count(inf), 0);
+        kube_informer_free(inf);
+}
+
 static void test_forbidden(void **state)
 {
         const char *env = getenv("L2LB_TESTENV");
@@ -969,6 +1074,7 @@ int main(void)
             cmocka_unit_test(test_forbidden),        cmocka_unit_test(test_dead_server),
             cmocka_unit_test(test_rate_limit),       cmocka_unit_test(test_retry_after_429),
             cmocka_unit_test(test_events),           cmocka_unit_test(test_http2_one_connection),
+            cmocka_unit_test(test_nul_annotation),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,4 +1,4 @@
-/* Typed object decoding: good objects, missing fields, wrong types. */
+/* Typed object decoding: good objects, missing fields, wrong types, NULs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 static json_t *J(const char *text)
 {
         json_error_t e;
-        json_t *j = json_loads(text, 0, &e);
+        json_t *j = json_loads(text, JSON_ALLOW_NUL, &e); /* as the client decodes */
 
         if (!j)
                 fail_msg("bad test JSON: %s: %s", e.text, text);
@@ -283,13 +283,85 @@ static void test_l2policy_node(void **state)
         json_decref(bad);
 }
 
+static void expect_key_error(const char *text, const char *error)
+{
+        json_t *j = J(text);
+        char *err = NULL;
+
+        assert_null(k8s_key_from_json(j, &err));
+        assert_string_equal(err, error);
+        free(err);
+        json_decref(j);
+}
+
+/* The API allows a NUL in an annotation value: the object decodes, a value
+ * l2lb keeps is kept whole (the NUL spelled \u0000), one it ignores is
+ * ignored. A NUL where a C string is an identity (or is parsed) refuses the
+ * object, with the field in the message. */
+static void test_nul(void **state)
+{
+        json_t *j = J("{\"metadata\":{\"name\":\"x\",\"namespace\":\"ns\",\"annotations\":{"
+                      "\"note\":\"a\\u0000b\",\"l2lb.io/note\":\"a\\u0000b\\u0000\","
+                      "\"lbipam.cilium.io/ips\":\"10.0.0.1\\u0000junk\"}}}");
+        struct k8s_service *s = NULL;
+        char *err = NULL, *key;
+
+        (void)state;
+        assert_int_equal(k8s_service_decode(j, &s, &err), 0);
+        assert_null(labels_get(&s->meta.annotations, "note"));
+        assert_string_equal(labels_get(&s->meta.annotations, "l2lb.io/note"), "a\\u0000b\\u0000");
+        assert_int_equal(strlen(labels_get(&s->meta.annotations, "l2lb.io/note")), 14);
+        /* never read as the address before the NUL */
+        assert_string_equal(labels_get(&s->meta.annotations, "lbipam.cilium.io/ips"),
+                            "10.0.0.1\\u0000junk");
+        key = k8s_key_from_json(j, &err);
+        assert_string_equal(key, "ns/x");
+        assert_null(err);
+        free(key);
+        k8s_service_free(s);
+        json_decref(j);
+
+        expect_service_error("{\"metadata\":{\"name\":\"a\\u0000b\"}}",
+                             "metadata.name: contains a NUL byte");
+        expect_service_error("{\"metadata\":{\"name\":\"x\",\"namespace\":\"a\\u0000\"}}",
+                             "metadata.namespace: contains a NUL byte");
+        expect_service_error("{\"metadata\":{\"name\":\"x\",\"labels\":{\"k\":\"v\\u0000\"}}}",
+                             "metadata.labels[k]: contains a NUL byte");
+        expect_service_error("{\"metadata\":{\"name\":\"x\"},\"spec\":{\"selector\":"
+                             "{\"k\":\"v\\u0000w\"}}}",
+                             "spec.selector[k]: contains a NUL byte");
+        expect_service_error("{\"metadata\":{\"name\":\"x\"},\"spec\":{\"loadBalancerIP\":"
+                             "\"10.0.0.1\\u0000\"}}",
+                             "spec.loadBalancerIP: contains a NUL byte");
+        expect_service_error("{\"metadata\":{\"name\":\"x\"},\"spec\":{\"externalIPs\":"
+                             "[\"10.0.0.1\",\"\\u0000\"]}}",
+                             "spec.externalIPs[1]: contains a NUL byte");
+
+        /* the informer's key: refused, the object named as far as it can be */
+        expect_key_error("{\"metadata\":{\"name\":\"a\\u0000b\",\"namespace\":\"ns\"}}",
+                         "metadata.name of ns/a\\u0000b: contains a NUL byte");
+        expect_key_error("{\"metadata\":{\"name\":\"x\",\"namespace\":\"n\\u0000s\"}}",
+                         "metadata.namespace of n\\u0000s/x: contains a NUL byte");
+        expect_key_error("{\"metadata\":{}}", "metadata.name: missing");
+        j = J("{\"metadata\":{\"name\":\"node1\"}}");
+        key = k8s_key_from_json(j, NULL);
+        assert_string_equal(key, "node1");
+        free(key);
+        json_decref(j);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_service),         cmocka_unit_test(test_service_minimal),
-            cmocka_unit_test(test_service_bad),     cmocka_unit_test(test_endpointslice),
-            cmocka_unit_test(test_lease_roundtrip), cmocka_unit_test(test_time),
-            cmocka_unit_test(test_ippool),          cmocka_unit_test(test_l2policy_node),
+            cmocka_unit_test(test_service),
+            cmocka_unit_test(test_service_minimal),
+            cmocka_unit_test(test_service_bad),
+            cmocka_unit_test(test_endpointslice),
+            cmocka_unit_test(test_lease_roundtrip),
+            cmocka_unit_test(test_time),
+            cmocka_unit_test(test_ippool),
+            cmocka_unit_test(test_l2policy_node),
+            cmocka_unit_test(test_nul),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
