@@ -146,7 +146,7 @@ static char **jd_strv(struct jd *d, json_t *obj, const char *key, const char *pa
                         jd_fail(d, "%s.%s[%zu]: contains a NUL byte", path, key, i);
                         break;
                 }
-                strv_push(&v, json_string_value(e));
+                strv_push_n(&v, i, json_string_value(e)); /* i pushed so far */
         }
         return v;
 }

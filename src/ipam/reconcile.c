@@ -62,7 +62,9 @@ void svc_strip(struct ipam *ipam, struct ipam_svc *svc)
                 g_autofree char *why = NULL;
                 const char *bad;
 
-                if (!selected_for(ipam, a, svc))
+                if (svc->req.refusal)
+                        why = g_strdup("the service requests too many IPs");
+                else if (!selected_for(ipam, a, svc))
                         why = g_strdup_printf("pool '%s' no longer selects the service", p->name);
                 else if ((bad = alloc_incompatible(a, svc)))
                         why = g_strdup_printf("the service no longer fits its sharing group: %s",
@@ -93,6 +95,8 @@ static char *adopt_one(struct ipam *ipam, struct ipam_svc *svc, const struct ipa
 
         if (svc_holds(svc, ip))
                 return NULL;
+        if (svc->req.refusal)
+                return g_strdup("the service requests too many IPs");
         if (svc->req.n_ips > 0) {
                 if (!svc_request_has_ip(&svc->req, ip))
                         return g_strdup("the IP is not requested by the service");
@@ -286,6 +290,12 @@ void svc_satisfy(struct ipam *ipam, struct ipam_svc *svc)
         struct failure f = {0};
 
         assert(svc->managed);
+        if (svc->req.refusal) { /* retrying is pointless: not queued */
+                set_condition(ipam, svc, false, IPAM_REASON_TOO_MANY_IPS,
+                              g_strdup(svc->req.refusal));
+                svc_queue_set(ipam, svc, false);
+                return;
+        }
         if (svc->req.n_ips > 0) {
                 for (size_t i = 0; i < svc->req.n_ips; i++)
                         if (!svc_holds(svc, &svc->req.ips[i]))

@@ -1,7 +1,10 @@
 /* Service → LB-IPAM request. Annotation aliases are read like Cilium's
  * annotation.Get: the first key present wins, even when its value is empty.
  * Unparsable requested IPs are skipped (as Cilium does) and described in
- * bad_entries so the shell can tell the user. */
+ * bad_entries so the shell can tell the user. Parsing is linear in the
+ * annotation's length (duplicates are found by sorting) and a list longer
+ * than IPAM_REQUEST_MAX_IPS is refused without being parsed: a 256 KiB
+ * annotation costs the core well under a millisecond per upsert. */
 #include "request.h"
 
 #include <glib.h>
@@ -107,43 +110,101 @@ static const char *annotation_get(const struct k8s_service *s, const char *key, 
         return v ? v : labels_get(&s->meta.annotations, alias);
 }
 
-static void add_bad(struct svc_request *r, const char *where, const char *entry)
-{
-        _cleanup_free_ char *m = xasprintf("%s: '%s' is not an IP address", where, entry);
+/* The IPs of a list being parsed, in order, and its bad entries. */
+struct ip_list {
+        size_t n, n_bad;
+        struct ipaddr *ips;
+        char **bad;
+};
 
-        strv_push(&r->bad_entries, m);
+static void add_bad(struct ip_list *l, const char *where, const char *entry)
+{
+        size_t len = strlen(entry), cut = MIN(len, (size_t)IPAM_REQUEST_MAX_QUOTED);
+        _cleanup_free_ char *m = NULL;
+
+        /* a long entry is quoted in part, cut at a UTF-8 character boundary */
+        while (cut > 0 && cut < len && ((unsigned char)entry[cut] & 0xC0) == 0x80)
+                cut--;
+        m = xasprintf("%s: '%.*s%s' is not an IP address", where, (int)cut, entry,
+                      cut < len ? "..." : "");
+        strv_push_n(&l->bad, l->n_bad++, m);
 }
 
-static void add_ip(struct svc_request *r, const char *where, const char *text)
+static void add_ip(struct ip_list *l, const char *where, const char *text)
 {
         struct ipaddr a;
 
         if (ipaddr_parse(text, &a) < 0) {
-                add_bad(r, where, text);
+                add_bad(l, where, text);
                 return;
         }
-        if (svc_request_has_ip(r, &a))
-                return;
-        r->ips = xreallocarray(r->ips, r->n_ips + 1, sizeof(*r->ips));
-        r->ips[r->n_ips++] = a;
+        l->ips[l->n++] = a;
+}
+
+struct ip_rank {
+        struct ipaddr ip;
+        size_t order;
+};
+
+static int ip_rank_cmp(const void *a, const void *b)
+{
+        const struct ip_rank *x = a, *y = b;
+        int c = ipaddr_cmp(&x->ip, &y->ip);
+
+        return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/* Drops the repeats of an IP, keeping its first occurrence and the order:
+ * by sorting, O(n log n). */
+static void ip_list_dedup(struct ip_list *l)
+{
+        _cleanup_free_ struct ip_rank *rank = xnew(struct ip_rank, l->n);
+        _cleanup_free_ bool *keep = xnew(bool, l->n);
+        size_t n = 0;
+
+        for (size_t i = 0; i < l->n; i++)
+                rank[i] = (struct ip_rank){.ip = l->ips[i], .order = i};
+        qsort_safe(rank, l->n, sizeof(*rank), ip_rank_cmp);
+        for (size_t i = 0; i < l->n; i++)
+                if (i == 0 || !ipaddr_equal(&rank[i].ip, &rank[i - 1].ip))
+                        keep[rank[i].order] = true;
+        for (size_t i = 0; i < l->n; i++)
+                if (keep[i])
+                        l->ips[n++] = l->ips[i];
+        l->n = n;
 }
 
 static void parse_ips(const struct k8s_service *s, struct svc_request *r)
 {
-        const char *ann;
+        const char *ann = annotation_get(s, IPAM_ANNOTATION_IPS, IPAM_ANNOTATION_IPS_ALIAS);
+        const char *where = labels_get(&s->meta.annotations, IPAM_ANNOTATION_IPS)
+                                ? IPAM_ANNOTATION_IPS
+                                : IPAM_ANNOTATION_IPS_ALIAS;
+        size_t n = strv_count_comma(ann); /* 0 when absent or empty */
+        _cleanup_strv_free_ char **v = NULL;
+        struct ip_list l = {0};
 
-        if (!isempty(s->load_balancer_ip))
-                add_ip(r, "spec.loadBalancerIP", s->load_balancer_ip);
-        ann = annotation_get(s, IPAM_ANNOTATION_IPS, IPAM_ANNOTATION_IPS_ALIAS);
-        if (!isempty(ann)) {
-                const char *where = labels_get(&s->meta.annotations, IPAM_ANNOTATION_IPS)
-                                        ? IPAM_ANNOTATION_IPS
-                                        : IPAM_ANNOTATION_IPS_ALIAS;
-                _cleanup_strv_free_ char **v = strv_split_comma(ann);
-
-                for (size_t i = 0; v[i]; i++)
-                        add_ip(r, where, v[i]);
+        if (n > IPAM_REQUEST_MAX_IPS) {
+                r->refusal = xasprintf("The annotation '%s' lists %zu entries, more than the %d "
+                                       "allowed; no IP is allocated to this service",
+                                       where, n, IPAM_REQUEST_MAX_IPS);
+                r->want4 = r->want6 = false;
+                return;
         }
+        l.ips = xnew(struct ipaddr, n + 1);
+        if (!isempty(s->load_balancer_ip))
+                add_ip(&l, "spec.loadBalancerIP", s->load_balancer_ip);
+        v = strv_split_comma(ann);
+        for (size_t i = 0; v[i]; i++)
+                add_ip(&l, where, v[i]);
+        ip_list_dedup(&l);
+        if (l.n == 0) {
+                free(l.ips);
+                l.ips = NULL;
+        }
+        r->n_ips = l.n;
+        r->ips = l.ips;
+        r->bad_entries = l.bad;
 }
 
 static void parse_sharing(const struct k8s_service *s, struct svc_request *r)
@@ -156,7 +217,7 @@ static void parse_sharing(const struct k8s_service *s, struct svc_request *r)
         if (!isempty(key))
                 r->sharing_key = xstrdup(key);
         if (!isempty(cross))
-                r->cross_ns = strv_split_comma(cross);
+                r->cross_ns = strv_split_comma_packed(cross); /* may be long */
         if (s->n_ports) {
                 r->ports = xnew(struct svc_port, s->n_ports);
                 for (size_t i = 0; i < s->n_ports; i++) {
@@ -191,8 +252,9 @@ void svc_request_done(struct svc_request *r)
                 return;
         free(r->ips);
         strv_free(r->bad_entries);
+        free(r->refusal);
         free(r->sharing_key);
-        strv_free(r->cross_ns);
+        free(r->cross_ns); /* packed */
         for (size_t i = 0; i < r->n_ports; i++)
                 free(r->ports[i].protocol);
         free(r->ports);

@@ -21,6 +21,18 @@
 #define IPAM_ANNOTATION_CROSS_NS          "lbipam.cilium.io/sharing-cross-namespace"
 #define IPAM_ANNOTATION_CROSS_NS_ALIAS    "io.cilium/lb-ipam-sharing-cross-namespace"
 
+/* At most this many entries in lbipam.cilium.io/ips (Cilium has no limit).
+ * A Service asks for one IP per family, or a handful when it shares or
+ * moves addresses; 64 leaves room for any real use while keeping the work
+ * of an upsert, the status it writes and what one Service can take from a
+ * pool small. A longer list is refused as a whole: the Service gets no IP
+ * (nor its spec.loadBalancerIP, nor automatic ones) and its condition says
+ * IPAM_REASON_TOO_MANY_IPS. Every entry counts, bad or duplicate. */
+#define IPAM_REQUEST_MAX_IPS     64
+#define IPAM_REASON_TOO_MANY_IPS "too_many_requested_ips"
+/* A bad entry is quoted up to this many bytes in its description. */
+#define IPAM_REQUEST_MAX_QUOTED 64
+
 struct svc_port {
         int32_t port;
         char *protocol;
@@ -31,8 +43,11 @@ struct svc_request {
         struct ipaddr *ips; /* requested, in order, without duplicates */
         char **bad_entries; /* unparsable entries, described (NULL-terminated) */
         bool want4, want6;  /* families wanted when no IP is requested */
+        char *refusal;      /* non-NULL: the request is refused (too many IPs), the
+                             * condition message; no IP requested nor wanted */
         char *sharing_key;  /* NULL: none */
-        char **cross_ns;    /* sharing-cross-namespace entries (NULL-terminated), or NULL */
+        char **cross_ns;    /* sharing-cross-namespace entries (NULL-terminated, packed:
+                             * one allocation), or NULL */
         size_t n_ports;
         struct svc_port *ports;
         bool etp_local;         /* externalTrafficPolicy Local */

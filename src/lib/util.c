@@ -113,8 +113,11 @@ char *strstrip(char *s)
         char *e;
 
         assert(s);
-        while (isspace((unsigned char)*s))
-                memmove(s, s + 1, strlen(s));
+        /* one memmove: trimming is linear in the length of s */
+        for (e = s; isspace((unsigned char)*e); e++)
+                ;
+        if (e > s)
+                memmove(s, e, strlen(e) + 1);
         e = s + strlen(s);
         while (e > s && isspace((unsigned char)e[-1]))
                 *--e = 0;
@@ -151,15 +154,22 @@ bool strv_contains(char *const *v, const char *s)
         return false;
 }
 
-void strv_push(char ***v, const char *s)
+void strv_push_n(char ***v, size_t n, const char *s)
 {
-        size_t n = strv_length(*v);
         char **nv;
 
+        assert(v);
+        assert(n == 0 || *v);
         nv = xreallocarray(*v, n + 2, sizeof(char *));
         nv[n] = xstrdup(s);
         nv[n + 1] = NULL;
         *v = nv;
+}
+
+void strv_push(char ***v, const char *s)
+{
+        assert(v);
+        strv_push_n(v, strv_length(*v), s);
 }
 
 char **strv_copy(char *const *v)
@@ -184,26 +194,77 @@ bool strv_equal(char *const *a, char *const *b)
         return true;
 }
 
+/* isspace() of the C locale, inline: the list scanners below call it for
+ * every byte of 256 KiB annotations. */
+static inline bool is_blank(char c)
+{
+        return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* The next entry of a comma-separated list at *p, blanks around it trimmed:
+ * its start and length (0 for an empty entry). Returns false at the end of
+ * the list; *p moves past the entry and its comma. */
+static bool comma_next(const char **p, const char **ret_start, size_t *ret_len)
+{
+        const char *b = *p, *e;
+
+        if (!b)
+                return false;
+        while (is_blank(*b))
+                b++;
+        for (e = b; *e && *e != ','; e++)
+                ;
+        *p = *e ? e + 1 : NULL;
+        while (e > b && is_blank(e[-1]))
+                e--;
+        *ret_start = b;
+        *ret_len = (size_t)(e - b);
+        return true;
+}
+
+size_t strv_count_comma(const char *s)
+{
+        const char *start;
+        size_t n = 0, len;
+
+        while (comma_next(&s, &start, &len))
+                n += len > 0;
+        return n;
+}
+
 char **strv_split_comma(const char *s)
 {
-        char **v = xnew(char *, 1);
-        const char *p = s;
+        char **v = xnew(char *, strv_count_comma(s) + 1);
+        const char *start;
+        size_t n = 0, len;
 
-        if (!s)
-                return v;
-        for (;;) {
-                const char *e = strchr(p, ',');
-                size_t l = e ? (size_t)(e - p) : strlen(p);
-                char *item = xstrndup(p, l);
+        while (comma_next(&s, &start, &len))
+                if (len > 0)
+                        v[n++] = xstrndup(start, len);
+        return v;
+}
 
-                strstrip(item);
-                if (*item)
-                        strv_push(&v, item);
-                free(item);
-                if (!e)
-                        break;
-                p = e + 1;
-        }
+char **strv_split_comma_packed(const char *s)
+{
+        size_t n = 0, bytes = 0, len;
+        const char *p = s, *start;
+        char **v, *q;
+
+        while (comma_next(&p, &start, &len))
+                if (len > 0) {
+                        n++;
+                        bytes += len + 1;
+                }
+        v = xmalloc((n + 1) * sizeof(char *) + bytes);
+        q = (char *)(v + n + 1);
+        n = 0;
+        while (comma_next(&s, &start, &len))
+                if (len > 0) {
+                        v[n++] = memcpy(q, start, len);
+                        q[len] = 0;
+                        q += len + 1;
+                }
+        v[n] = NULL;
         return v;
 }
 

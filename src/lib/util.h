@@ -82,14 +82,24 @@ char *xasprintf(const char *fmt, ...) _printf_(1, 2);
 void free_and_strdup(char **p, const char *s);
 
 /* Split a comma-separated list, trimming blanks around entries and dropping
- * empty ones. Returns a NULL-terminated vector (free with strv_free). */
+ * empty ones. Returns a NULL-terminated vector (free with strv_free). Linear
+ * in the length of s. s may be NULL (an empty vector). */
 char **strv_split_comma(const char *s);
+/* The same in one allocation (the pointers, then the strings): free it with
+ * free(), not strv_free(); for long read-only lists. */
+char **strv_split_comma_packed(const char *s);
+/* The number of entries strv_split_comma(s) returns, without allocating. */
+size_t strv_count_comma(const char *s);
 void strv_free(char **v);
 size_t strv_length(char *const *v);
 bool strv_contains(char *const *v, const char *s);
 char **strv_copy(char *const *v);
 bool strv_equal(char *const *a, char *const *b);
+/* Append a copy of s. strv_push() counts the entries first (linear per
+ * call); a caller that appends many should keep the length and use
+ * strv_push_n() with n = strv_length(*v). */
 void strv_push(char ***v, const char *s);
+void strv_push_n(char ***v, size_t n, const char *s);
 static inline void strv_freep(char ***v)
 {
         strv_free(*v);

@@ -1,7 +1,7 @@
 /* Service requests: the 11 IP family cases of Cilium's
  * TestLBIPAM_serviceIPFamilyRequest, requested IP parsing (aliases,
- * trimming, duplicates, bad entries), classes; and the condition merge
- * helpers the shell uses. */
+ * trimming, duplicates, bad entries, the cap and its condition), classes;
+ * and the condition merge helpers the shell uses. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -131,12 +131,167 @@ static void test_managed(void **state)
         k8s_service_free(other);
 }
 
+/* n distinct IPv4 entries "10.0.1.0, 10.0.1.1, …" (with blanks) */
+static char *ip_list(size_t n)
+{
+        GString *g = g_string_new(NULL);
+
+        for (size_t i = 0; i < n; i++)
+                g_string_append_printf(g, "%s 10.0.%zu.%zu", i ? "," : "", 1 + i / 256, i % 256);
+        return g_string_free(g, FALSE);
+}
+
+static struct k8s_service *svc_with_ips(const char *key, const char *ips, const char *lb_ip)
+{
+        g_autofree char *text = g_strdup_printf("{'metadata':{'name':'x','annotations':{'%s':'%s'}}"
+                                                ",'spec':{'type':'LoadBalancer'%s%s%s}}",
+                                                key, ips, lb_ip ? ",'loadBalancerIP':'" : "",
+                                                lb_ip ? lb_ip : "", lb_ip ? "'" : "");
+
+        return svc(text);
+}
+
+static void test_requested_ips_order_and_blanks(void **state)
+{
+        struct ipam_options o = opts(true, true);
+        struct k8s_service *s;
+        struct svc_request r;
+        char buf[IPADDR_STRLEN];
+
+        (void)state;
+        /* duplicates dropped, the first occurrence keeps its place */
+        s = svc_with_ips(IPAM_ANNOTATION_IPS,
+                         "\\t10.0.0.3 ,10.0.0.1,\\n10.0.0.3, , ff::1,10.0.0.2,ff::1 ,10.0.0.1,",
+                         "10.0.0.2");
+        svc_request_parse(&o, s, &r);
+        assert_int_equal(r.n_ips, 4);
+        assert_string_equal(ipaddr_format(&r.ips[0], buf), "10.0.0.2");
+        assert_string_equal(ipaddr_format(&r.ips[1], buf), "10.0.0.3");
+        assert_string_equal(ipaddr_format(&r.ips[2], buf), "10.0.0.1");
+        assert_string_equal(ipaddr_format(&r.ips[3], buf), "ff::1");
+        assert_null(r.bad_entries);
+        assert_null(r.refusal);
+        svc_request_done(&r);
+        k8s_service_free(s);
+
+        /* only blanks and commas: no request at all */
+        s = svc_with_ips(IPAM_ANNOTATION_IPS, " , ,, ", NULL);
+        svc_request_parse(&o, s, &r);
+        assert_int_equal(r.n_ips, 0);
+        assert_null(r.ips);
+        assert_null(r.bad_entries);
+        assert_true(r.want4);
+        svc_request_done(&r);
+        k8s_service_free(s);
+
+        /* a long bad entry is quoted in part, cut before a UTF-8 character */
+        s = svc_with_ips(IPAM_ANNOTATION_IPS,
+                         "a123456789012345678901234567890123456789012345678901234567890123,"
+                         "b12345678901234567890123456789012345678901234567890123456789012\u00e9z",
+                         NULL);
+        svc_request_parse(&o, s, &r);
+        assert_int_equal(strv_length(r.bad_entries), 2);
+        assert_string_equal(r.bad_entries[0],
+                            "lbipam.cilium.io/ips: "
+                            "'a123456789012345678901234567890123456789012345678901234567890123' "
+                            "is not an IP address");
+        assert_string_equal(r.bad_entries[1],
+                            "lbipam.cilium.io/ips: "
+                            "'b12345678901234567890123456789012345678901234567890123456789012...' "
+                            "is not an IP address");
+        svc_request_done(&r);
+        k8s_service_free(s);
+}
+
+static void test_requested_ips_cap(void **state)
+{
+        struct ipam_options o = opts(true, true);
+        g_autofree char *at_cap = ip_list(IPAM_REQUEST_MAX_IPS);
+        g_autofree char *over = ip_list(IPAM_REQUEST_MAX_IPS + 1);
+        GString *bad = g_string_new(NULL);
+        struct k8s_service *s;
+        struct svc_request r;
+
+        (void)state;
+        /* at the cap: every entry requested, plus spec.loadBalancerIP */
+        s = svc_with_ips(IPAM_ANNOTATION_IPS, at_cap, "10.9.9.9");
+        svc_request_parse(&o, s, &r);
+        assert_int_equal(r.n_ips, IPAM_REQUEST_MAX_IPS + 1);
+        assert_null(r.refusal);
+        svc_request_done(&r);
+        k8s_service_free(s);
+
+        /* one more: refused as a whole, nothing requested nor wanted */
+        s = svc_with_ips(IPAM_ANNOTATION_IPS_ALIAS, over, "10.9.9.9");
+        svc_request_parse(&o, s, &r);
+        assert_int_equal(r.n_ips, 0);
+        assert_null(r.ips);
+        assert_null(r.bad_entries);
+        assert_false(r.want4);
+        assert_false(r.want6);
+        assert_string_equal(r.refusal, "The annotation 'io.cilium/lb-ipam-ips' lists 65 entries, "
+                                       "more than the 64 allowed; no IP is allocated to this "
+                                       "service");
+        svc_request_done(&r);
+        k8s_service_free(s);
+
+        /* bad entries and duplicates count too; empty ones do not */
+        for (int i = 0; i < 100; i++)
+                g_string_append(bad, i % 2 ? "zz, ," : "10.0.0.1,");
+        s = svc_with_ips(IPAM_ANNOTATION_IPS, bad->str, NULL);
+        svc_request_parse(&o, s, &r);
+        assert_null(r.bad_entries);
+        assert_string_equal(r.refusal, "The annotation 'lbipam.cilium.io/ips' lists 100 entries, "
+                                       "more than the 64 allowed; no IP is allocated to this "
+                                       "service");
+        svc_request_done(&r);
+        k8s_service_free(s);
+        g_string_free(bad, TRUE);
+}
+
+/* The core: the refused Service holds no IP and its condition says why. */
+static void test_requested_ips_cap_condition(void **state)
+{
+        struct api *api = api_new_started(true, false);
+        g_autofree char *over = ip_list(IPAM_REQUEST_MAX_IPS + 1);
+
+        (void)state;
+        api_pool(api, "{'metadata':{'name':'pool-a'},'spec':{'blocks':[{'cidr':'10.0.0.0/16'}]}}");
+        api_svc(api, "{'metadata':{'name':'s','annotations':{'lbipam.cilium.io/ips':"
+                     "'10.0.1.1,10.0.1.2'}},'spec':{'type':'LoadBalancer'}}");
+        assert_string_equal(svc_ips(api, "default", "s"), "10.0.1.1,10.0.1.2");
+        assert_string_equal(svc_reason(api, "default", "s"), "satisfied");
+
+        api_patch_svc(api, "default", "s",
+                      "{'metadata':{'annotations':{'lbipam.cilium.io/ips':'%s'}}}", over);
+        assert_string_equal(svc_ips(api, "default", "s"), "");
+        assert_string_equal(svc_status(api, "default", "s"), "False");
+        assert_string_equal(svc_reason(api, "default", "s"), IPAM_REASON_TOO_MANY_IPS);
+        assert_string_equal(svc_message(api, "default", "s"),
+                            "The annotation 'lbipam.cilium.io/ips' lists 65 entries, more than "
+                            "the 64 allowed; no IP is allocated to this service");
+        assert_int_equal(svc_n_conditions(api, "default", "s"), 1);
+        assert_true(events_contain(api, "Released IP 10.0.1.1: the service requests too many IPs"));
+        assert_false(events_contain(api, "InvalidAnnotation"));
+        assert_int_equal(ipam_n_allocations(api->ipam), 0);
+
+        /* back under the cap: granted again */
+        api_patch_svc(api, "default", "s",
+                      "{'metadata':{'annotations':{'lbipam.cilium.io/ips':'10.0.1.3'}}}");
+        assert_string_equal(svc_ips(api, "default", "s"), "10.0.1.3");
+        assert_string_equal(svc_reason(api, "default", "s"), "satisfied");
+        api_free(api);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_service_ip_family_request),
             cmocka_unit_test(test_requested_ips_parsing),
             cmocka_unit_test(test_managed),
+            cmocka_unit_test(test_requested_ips_order_and_blanks),
+            cmocka_unit_test(test_requested_ips_cap),
+            cmocka_unit_test(test_requested_ips_cap_condition),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
