@@ -191,8 +191,8 @@ static bool run(const char *label, const char *key, const char *value, size_t en
         ok = t[reps / 2] <= TARGET_MS;
         printf("%-16s %-24s %7zu entries  min %9.3f  median %9.3f  max %9.3f ms  %s  -> %zu IPs, "
                "%s\n",
-               key == (const char *)IPAM_ANNOTATION_IPS ? "ips" : "cross-namespace", label, entries,
-               t[0], t[reps / 2], t[reps - 1], ok ? "ok" : "OVER TARGET", st.n_ips,
+               streq(key, IPAM_ANNOTATION_IPS) ? "ips" : "cross-namespace", label, entries, t[0],
+               t[reps / 2], t[reps - 1], ok ? "ok" : "OVER TARGET", st.n_ips,
                st.condition.reason ? st.condition.reason : "-");
         ipam_service_status_done(&st);
         g_free(t);
