@@ -184,52 +184,107 @@ static int jd_finish(struct jd *d, char **ret_error)
 
 /* ---- time ---- */
 
+/* Reads exactly n decimal digits at *p, in [min, max], then the character
+ * sep unless it is 0. Stops at the first character that does not match, so
+ * it never reads past the terminating NUL. */
+static int time_field(const char **p, unsigned n, int min, int max, char sep, int *ret)
+{
+        const char *c = *p;
+        int v = 0;
+
+        for (unsigned i = 0; i < n; i++, c++) {
+                if (*c < '0' || *c > '9')
+                        return -EINVAL;
+                v = v * 10 + (*c - '0');
+        }
+        if (v < min || v > max)
+                return -EINVAL;
+        if (sep) {
+                if (*c != sep)
+                        return -EINVAL;
+                c++;
+        }
+        *p = c;
+        *ret = v;
+        return 0;
+}
+
+static int time_days_in_month(int year, int month)
+{
+        static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+
+        return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* Strict RFC 3339 date-time: YYYY-MM-DD, T or t, hh:mm:ss, an optional
+ * fraction of 1-9 digits (kept to the microsecond), then Z, z or ±hh:mm.
+ * Second 60 is refused, as Go's time.Parse (and so the API server) does. */
 int k8s_time_parse(const char *s, int64_t *ret_usec)
 {
         struct tm tm = {0};
-        const char *p;
+        int year, month, day, hour, min, sec, oh, om;
         int64_t usec = 0, offset = 0;
+        const char *p = s;
 
-        if (!s)
-                return -EINVAL;
-        p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+        assert(ret_usec);
         if (!p)
+                return -EINVAL;
+        if (time_field(&p, 4, 0, 9999, '-', &year) < 0 ||
+            time_field(&p, 2, 1, 12, '-', &month) < 0 || time_field(&p, 2, 1, 31, 0, &day) < 0 ||
+            day > time_days_in_month(year, month))
+                return -EINVAL;
+        if (*p != 'T' && *p != 't')
+                return -EINVAL;
+        p++;
+        if (time_field(&p, 2, 0, 23, ':', &hour) < 0 || time_field(&p, 2, 0, 59, ':', &min) < 0 ||
+            time_field(&p, 2, 0, 59, 0, &sec) < 0)
                 return -EINVAL;
         if (*p == '.') {
                 int64_t scale = 100000;
+                unsigned n = 0;
 
-                for (p++; *p >= '0' && *p <= '9'; p++) {
+                for (p++; *p >= '0' && *p <= '9'; p++, n++) {
                         usec += (*p - '0') * scale;
                         scale /= 10;
                 }
+                if (n < 1 || n > 9)
+                        return -EINVAL;
         }
         if (*p == 'Z' || *p == 'z')
                 p++;
         else if (*p == '+' || *p == '-') {
-                int h, m;
+                int sign = *p++ == '+' ? 1 : -1;
 
-                if (sscanf(p + 1, "%2d:%2d", &h, &m) != 2)
+                if (time_field(&p, 2, 0, 23, ':', &oh) < 0 || time_field(&p, 2, 0, 59, 0, &om) < 0)
                         return -EINVAL;
-                offset = (h * 3600 + m * 60) * (*p == '+' ? 1 : -1);
-                p += 6;
+                offset = (int64_t)sign * (oh * 3600 + om * 60);
         } else
                 return -EINVAL;
         if (*p)
                 return -EINVAL;
+        tm.tm_year = year - 1900;
+        tm.tm_mon = month - 1;
+        tm.tm_mday = day;
+        tm.tm_hour = hour;
+        tm.tm_min = min;
+        tm.tm_sec = sec;
         *ret_usec = ((int64_t)timegm(&tm) - offset) * 1000000 + usec;
         return 0;
 }
 
 char *k8s_time_format(int64_t unix_usec, bool micro, char *buf, size_t len)
 {
-        time_t t = (time_t)(unix_usec / 1000000);
+        /* Floor division, so times before 1970 format too. */
+        int64_t secs = unix_usec / 1000000 - (unix_usec % 1000000 < 0);
+        int frac = (int)(unix_usec - secs * 1000000);
+        time_t t = (time_t)secs;
         struct tm tm;
 
-        gmtime_r(&t, &tm);
+        (void)gmtime_r(&t, &tm);
         if (micro)
                 (void)snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
-                               tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                               (int)(unix_usec % 1000000));
+                               tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
         else
                 (void)snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
                                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);

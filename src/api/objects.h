@@ -148,7 +148,12 @@ void k8s_l2policy_free(struct k8s_l2policy *p);
 /* Lease object for create/update (metadata.resourceVersion set if known). */
 json_t *k8s_lease_to_json(const struct k8s_lease *l);
 
-/* "2006-01-02T15:04:05Z" (Time) and "2006-01-02T15:04:05.000000Z" (MicroTime). */
+/* Kubernetes writes "2006-01-02T15:04:05Z" (Time) and
+ * "2006-01-02T15:04:05.000000Z" (MicroTime). k8s_time_parse() takes strict
+ * RFC 3339 (T or t, Z, z or ±hh:mm, a fraction of 1-9 digits kept to the
+ * microsecond; fields in range) and returns -EINVAL for anything else,
+ * leaving *ret_usec untouched. k8s_time_format() writes the form above (UTC,
+ * with six fraction digits when micro) and returns buf. */
 int k8s_time_parse(const char *s, int64_t *ret_usec);
 char *k8s_time_format(int64_t unix_usec, bool micro, char *buf, size_t len);
 

@@ -193,24 +193,6 @@ static void test_lease_roundtrip(void **state)
         json_decref(j);
 }
 
-static void test_time(void **state)
-{
-        int64_t t;
-        char buf[64];
-
-        (void)state;
-        assert_int_equal(k8s_time_parse("2026-11-26T10:00:02.500000Z", &t), 0);
-        assert_true(t == 1795687202500000LL);
-        assert_string_equal(k8s_time_format(t, true, buf, sizeof(buf)),
-                            "2026-11-26T10:00:02.500000Z");
-        assert_string_equal(k8s_time_format(t, false, buf, sizeof(buf)), "2026-11-26T10:00:02Z");
-        assert_int_equal(k8s_time_parse("2026-11-26T11:00:02+01:00", &t), 0);
-        assert_true(t == 1795687202000000LL);
-        assert_int_equal(k8s_time_parse("2026-11-26 10:00:02", &t), -EINVAL);
-        assert_int_equal(k8s_time_parse("2026-11-26T10:00:02", &t), -EINVAL);
-        assert_int_equal(k8s_time_parse("2026-11-26T10:00:02Zjunk", &t), -EINVAL);
-}
-
 static void test_ippool(void **state)
 {
         json_t *j =
@@ -353,15 +335,10 @@ static void test_nul(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_service),
-            cmocka_unit_test(test_service_minimal),
-            cmocka_unit_test(test_service_bad),
-            cmocka_unit_test(test_endpointslice),
-            cmocka_unit_test(test_lease_roundtrip),
-            cmocka_unit_test(test_time),
-            cmocka_unit_test(test_ippool),
-            cmocka_unit_test(test_l2policy_node),
-            cmocka_unit_test(test_nul),
+            cmocka_unit_test(test_service),         cmocka_unit_test(test_service_minimal),
+            cmocka_unit_test(test_service_bad),     cmocka_unit_test(test_endpointslice),
+            cmocka_unit_test(test_lease_roundtrip), cmocka_unit_test(test_ippool),
+            cmocka_unit_test(test_l2policy_node),   cmocka_unit_test(test_nul),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
