@@ -4,11 +4,16 @@
  * announced on, while the entry's liveness deadline lies in the future.
  *
  *   frame ─▶ Ethernet ─ARP──▶ validate ─▶ entries[{ifindex, v4, tpa}] ─▶ Ethernet destination
+ *                     │        ─▶ not from our MAC ─▶ gratuitous? count a conflict, pass
  *                     └─IPv6─▶ validate NS (hop limit, code, length, destination)
  *                              ─▶ entries[{ifindex, v6, target}] ─▶ Ethernet destination
- *                              ─▶ options and checksum
+ *                              ─▶ not from our MAC ─▶ options and checksum
  *   entry alive (now < deadline) ─▶ rewrite the frame in place into the reply ─▶ XDP_TX
  *   anything else ─▶ XDP_PASS, frame untouched
+ *
+ * A duplicate address detection probe (NS from ::) for an entry is answered
+ * as the kernel answers one for an address of its own (RFC 4861 §7.2.4): an
+ * advertisement to all nodes, so that the prober sees the address is taken.
  *
  * One hash lookup per frame: the entry carries the interface's MAC. The
  * checksum of a solicitation is verified only once it matched an entry, so
@@ -90,6 +95,21 @@ static __always_inline int entry_unanswered(struct l2resp_value *v)
         return XDP_PASS;
 }
 
+/* Another host claims the entry's address: passed, and counted. */
+static __always_inline int entry_conflict(struct l2resp_value *v)
+{
+        __sync_fetch_and_add(&v->conflicts, 1);
+        return XDP_PASS;
+}
+
+/* True if the frame comes from the interface's own MAC, the one the entry
+ * answers from: our own frame looped or reflected back, never a request to
+ * answer. */
+static __always_inline bool entry_is_own(const struct ethhdr *eth, const struct l2resp_value *v)
+{
+        return eth_addr_equal(eth->h_source, v->mac);
+}
+
 /* True if the entry is alive; counts the request as unanswered if not. */
 static __always_inline bool entry_alive(struct l2resp_value *v)
 {
@@ -109,8 +129,10 @@ static __always_inline int answer_arp(struct xdp_md *ctx, struct ethhdr *eth, vo
         if (!arp)
                 return XDP_PASS;
         v = entry_lookup(&key, ctx, L2RESP_AF_INET, arp->ar_tip, 4);
-        if (!v || !arp_request_is_for(eth, v->mac))
+        if (!v || !arp_request_is_for(eth, v->mac) || entry_is_own(eth, v))
                 return XDP_PASS;
+        if (arp_request_is_gratuitous(arp))
+                return entry_conflict(v);
         if (!entry_alive(v))
                 return XDP_PASS;
         arp_reply_rewrite(eth, arp, v->mac);
@@ -128,7 +150,7 @@ static __always_inline int answer_ns(struct xdp_md *ctx, struct ethhdr *eth, voi
         if (!ip6)
                 return XDP_PASS;
         v = entry_lookup(&key, ctx, L2RESP_AF_INET6, &ndp_msg(ip6)->target, 16);
-        if (!v || !ndp_ns_is_for(eth, ip6, v->mac))
+        if (!v || !ndp_ns_is_for(eth, ip6, v->mac) || entry_is_own(eth, v))
                 return XDP_PASS;
         if (!ndp_ns_valid(ip6, end))
                 return XDP_PASS;

@@ -5,13 +5,15 @@
  *
  * l2_entries: one entry per (interface, service IP) the node announces.
  *   key   = struct l2resp_key
- *   value = struct l2resp_value: the liveness deadline, two counters, and
+ *   value = struct l2resp_value: the liveness deadline, three counters, and
  *           the interface's MAC address, which the replies carry. Keeping
  *           the MAC in the entry (rather than in a map per interface) saves
  *           the datapath a second hash lookup per reply.
  *
  * Counters are plain u64 fields updated with atomic adds by the program, one
- * per request: replies, or unanswered requests (requests are their sum).
+ * per request: replies, or unanswered requests (requests are their sum);
+ * and one per conflict seen: a gratuitous ARP request from another host
+ * claiming the entry's IPv4 address (passed, not a request).
  * Per-CPU values would avoid the locked add, but an entry is one service IP,
  * whose requests arrive on one RX queue of one interface, so there is
  * little contention to save; a single shared value keeps the lookup to one
@@ -31,11 +33,12 @@
 /* Pinned map name below the bpf root. The suffix is the layout version: a
  * build that changes a struct below must bump it, so that an upgraded agent
  * creates a fresh map instead of failing to reuse an incompatible one. */
-#define L2RESP_PIN_ENTRIES "l2_entries_v2"
-/* Entries maps of earlier layouts, so that their programs can be replaced. */
+#define L2RESP_PIN_ENTRIES "l2_entries_v3"
+/* Entries maps of earlier layouts, so that their programs can be replaced
+ * (v2: no conflicts counter). */
 #define L2RESP_PIN_ENTRIES_OLD                                                                     \
         {                                                                                          \
-                "l2_entries_v1"                                                                    \
+                "l2_entries_v1", "l2_entries_v2"                                                   \
         }
 
 struct l2resp_key {
@@ -50,6 +53,8 @@ struct l2resp_value {
         __u64 replies;     /* replies sent (XDP_TX) */
         __u64 unanswered;  /* valid requests addressed to this entry, not answered
                             * (deadline passed); requests = replies + unanswered */
+        __u64 conflicts;   /* gratuitous ARP requests for the address from
+                            * another host (passed to the kernel) */
         __u8 mac[6];       /* of the interface: source of every reply */
         __u8 pad[2];       /* zero */
 };

@@ -37,7 +37,7 @@
 #define BPFFS_MOUNT "/sys/fs/bpf"
 
 _Static_assert(sizeof(struct l2resp_key) == 24, "l2resp_key layout");
-_Static_assert(sizeof(struct l2resp_value) == 32, "l2resp_value layout");
+_Static_assert(sizeof(struct l2resp_value) == 40, "l2resp_value layout");
 _Static_assert(sizeof(struct l2resp_set_args) == 48, "l2resp_set_args layout");
 _Static_assert(AF_INET == L2RESP_AF_INET && AF_INET6 == L2RESP_AF_INET6, "address families");
 
@@ -135,6 +135,7 @@ static void entry_from(struct responder_entry *e, const struct l2resp_key *k,
         e->deadline_ns = v->deadline_ns;
         e->requests = v->replies + v->unanswered;
         e->replies = v->replies;
+        e->conflicts = v->conflicts;
         memcpy(e->mac, v->mac, 6);
 }
 

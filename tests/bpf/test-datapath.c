@@ -1,9 +1,10 @@
 /* The responder's datapath on exact frames, with BPF_PROG_TEST_RUN: no
  * network traffic. Each case feeds a frame arriving on a veth interface (in
  * a network namespace of this process) and compares every byte that comes
- * out with a literal: ARP and NDP happy paths, every filter that must pass a
- * frame untouched, truncation at every length, single-byte corruption at
- * every offset, the liveness deadline and the per-entry counters. */
+ * out with a literal: ARP and NDP happy paths, duplicate address detection,
+ * every filter that must pass a frame untouched (gratuitous ARP, frames from
+ * our own MAC), truncation at every length, single-byte corruption at every
+ * offset, the liveness deadline and the per-entry counters. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +32,9 @@
 #define SVC_IP6   0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10
 #define SNM_IP6   0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, 0x00, 0x00, 0x10
 #define SNM_MAC   0x33, 0x33, 0xff, 0x00, 0x00, 0x10
+#define ALL_IP6   0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01
+#define ALL_MAC   0x33, 0x33, 0x00, 0x00, 0x00, 0x01
+#define UNSPEC6   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 
 /* clang-format off */
 static const uint8_t iface_mac[6] = {IFACE_MAC};
@@ -67,6 +71,24 @@ static const uint8_t na_reply[86] = {
         REQ_MAC, IFACE_MAC, 0x86, 0xdd,                       /* Ethernet */
         0x60, 0, 0, 0, 0x00, 0x20, 58, 255, SVC_IP6, REQ_IP6, /* IPv6, payload 32 */
         136, 0, 0, 0, 0x60, 0, 0, 0, SVC_IP6,                 /* NA, S=1 O=1 */
+        2, 1, IFACE_MAC,                                      /* target link-layer address */
+};
+
+/* DAD for 2001:db8::10: from ::, to its solicited-node group, with an RFC
+ * 7527 nonce option; checksum filled in by icmp6_fix(). */
+static const uint8_t ns_dad[86] = {
+        SNM_MAC, REQ_MAC, 0x86, 0xdd,                         /* Ethernet */
+        0x60, 0, 0, 0, 0x00, 0x20, 58, 255, UNSPEC6, SNM_IP6, /* IPv6, payload 32 */
+        135, 0, 0, 0, 0, 0, 0, 0, SVC_IP6,                    /* NS */
+        14, 1, 0x6e, 0x6f, 0x6e, 0x63, 0x65, 0x21,            /* nonce */
+};
+
+/* The answer to DAD (RFC 4861 §7.2.4): to all nodes, S=0 O=1, with our MAC;
+ * checksum filled in by icmp6_fix(). */
+static const uint8_t na_dad[86] = {
+        ALL_MAC, IFACE_MAC, 0x86, 0xdd,                       /* Ethernet */
+        0x60, 0, 0, 0, 0x00, 0x20, 58, 255, SVC_IP6, ALL_IP6, /* IPv6, payload 32 */
+        136, 0, 0, 0, 0x20, 0, 0, 0, SVC_IP6,                 /* NA, S=0 O=1 */
         2, 1, IFACE_MAC,                                      /* target link-layer address */
 };
 /* clang-format on */
@@ -462,13 +484,12 @@ static void test_ns_filters(void **state)
         uint8_t ns[96];
 
         (void)state;
-        /* DAD: unspecified source, no option */
+        /* from ::, with a source link-layer address option (§7.1.1) */
         make_ns(ns);
         memcpy(ns + 22, unspecified, 16);
-        ns[19] = 24;
-        icmp6_fix(ns, 78);
-        expect_pass(false, F.if0, ns, 78);
+        icmp6_fix(ns, 86);
         expect_pass(false, F.if0, ns, 86);
+        expect_pass(true, F.if0, ns, 86);
 
         struct {
                 size_t off;
@@ -514,6 +535,121 @@ static void test_ns_filters(void **state)
 
         after = get_entry("2001:db8::10", F.if0);
         assert_int_equal(after.replies, before.replies);
+}
+
+/* Duplicate address detection for an address we answer for gets the
+ * advertisement the kernel sends for an address of its own: to all nodes,
+ * not solicited, overriding; with or without a nonce. */
+static void test_ns_dad(void **state)
+{
+        struct responder_entry before = get_entry("2001:db8::10", F.if0), after;
+        uint8_t ns[86], na[86];
+
+        (void)state;
+        memcpy(ns, ns_dad, 86);
+        icmp6_fix(ns, 86);
+        memcpy(na, na_dad, 86);
+        icmp6_fix(na, 86);
+        icmp6_assert_valid(ns);
+        icmp6_assert_valid(na);
+        expect_tx(false, F.if0, ns, 86, na, 86);
+        expect_tx(true, F.if0, ns, 86, na, 86);
+
+        /* without the nonce: grown by the full variant only */
+        ns[19] = 24;
+        icmp6_fix(ns, 78);
+        expect_tx(false, F.if0, ns, 78, na, 86);
+        expect_pass(true, F.if0, ns, 78);
+
+        after = get_entry("2001:db8::10", F.if0);
+        assert_int_equal(after.requests - before.requests, 4); /* one unanswered */
+        assert_int_equal(after.replies - before.replies, 3);
+
+        /* unicast to the target from :: is not DAD (§7.1.1) */
+        memcpy(ns, ns_dad, 86);
+        memcpy(ns, iface_mac, 6);
+        memcpy(ns + 38, ns + 62, 16);
+        icmp6_fix(ns, 86);
+        expect_pass(false, F.if0, ns, 86);
+        expect_pass(true, F.if0, ns, 86);
+}
+
+/* A source link-layer address option for Ethernet is 8 bytes long (Linux's
+ * ndisc refuses any other length): a 16-byte one is passed. */
+static void test_ns_slla_length(void **state)
+{
+        uint8_t ns[94];
+
+        (void)state;
+        make_ns(ns);
+        ns[19] = 40;
+        ns[79] = 2;
+        memset(ns + 86, 0, 8);
+        icmp6_fix(ns, 94);
+        icmp6_assert_valid(ns);
+        expect_pass(false, F.if0, ns, 94);
+        expect_pass(true, F.if0, ns, 94);
+}
+
+/* A gratuitous ARP request for our address (sender IP = target IP) is
+ * another host's announcement: passed, counted as a conflict, not as a
+ * request. */
+static void test_arp_gratuitous(void **state)
+{
+        struct responder_entry before = get_entry("192.0.2.10", F.if0), after;
+        uint8_t f[60];
+
+        (void)state;
+        memcpy(f, arp_request, 60);
+        f[31] = 10; /* sender 192.0.2.10 */
+        expect_pass(false, F.if0, f, 60);
+        expect_pass(true, F.if0, f, 60);
+        after = get_entry("192.0.2.10", F.if0);
+        assert_int_equal(after.conflicts - before.conflicts, 2);
+        assert_int_equal(after.requests, before.requests);
+        assert_int_equal(after.replies, before.replies);
+
+        /* our own announcement coming back is no conflict */
+        memcpy(f + 6, iface_mac, 6);
+        memcpy(f + 22, iface_mac, 6);
+        expect_pass(false, F.if0, f, 60);
+        after = get_entry("192.0.2.10", F.if0);
+        assert_int_equal(after.conflicts - before.conflicts, 2);
+}
+
+/* A request from the interface's own MAC is our own frame looped or
+ * reflected back: passed, not counted. */
+static void test_own_mac(void **state)
+{
+        struct responder_entry b4 = get_entry("192.0.2.10", F.if0),
+                               b6 = get_entry("2001:db8::10", F.if0), a4, a6;
+        uint8_t f[86];
+
+        (void)state;
+        memcpy(f, arp_request, 60);
+        memcpy(f + 6, iface_mac, 6);
+        expect_pass(false, F.if0, f, 60);
+        expect_pass(true, F.if0, f, 60);
+        make_ns(f);
+        memcpy(f + 6, iface_mac, 6);
+        expect_pass(false, F.if0, f, 86);
+        expect_pass(true, F.if0, f, 86);
+        memcpy(f, ns_dad, 86);
+        memcpy(f + 6, iface_mac, 6);
+        icmp6_fix(f, 86);
+        expect_pass(false, F.if0, f, 86);
+
+        /* l2d0's MAC is just another host on l2d1 */
+        memcpy(f, arp_request, 60);
+        memcpy(f + 6, iface_mac, 6);
+        f[41] = 20;
+        assert_int_equal(run(false, F.if1, f, 60, (uint8_t[512]){0}, &(size_t){0}), XDP_TX);
+
+        a4 = get_entry("192.0.2.10", F.if0);
+        a6 = get_entry("2001:db8::10", F.if0);
+        assert_int_equal(a4.requests, b4.requests);
+        assert_int_equal(a6.requests, b6.requests);
+        assert_int_equal(a4.conflicts, b4.conflicts);
 }
 
 static void test_ns_deadline(void **state)
@@ -577,14 +713,25 @@ static void test_corruption(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_no_entry_passes),     cmocka_unit_test(test_arp_reply),
-            cmocka_unit_test(test_arp_unicast),         cmocka_unit_test(test_arp_filters),
-            cmocka_unit_test(test_arp_other_interface), cmocka_unit_test(test_arp_deadline),
-            cmocka_unit_test(test_arp_truncated),       cmocka_unit_test(test_ns_multicast),
-            cmocka_unit_test(test_ns_unicast),          cmocka_unit_test(test_ns_without_option),
-            cmocka_unit_test(test_ns_more_options),     cmocka_unit_test(test_ns_filters),
-            cmocka_unit_test(test_ns_deadline),         cmocka_unit_test(test_ns_truncated),
+            cmocka_unit_test(test_no_entry_passes),
+            cmocka_unit_test(test_arp_reply),
+            cmocka_unit_test(test_arp_unicast),
+            cmocka_unit_test(test_arp_filters),
+            cmocka_unit_test(test_arp_other_interface),
+            cmocka_unit_test(test_arp_deadline),
+            cmocka_unit_test(test_arp_truncated),
+            cmocka_unit_test(test_ns_multicast),
+            cmocka_unit_test(test_ns_unicast),
+            cmocka_unit_test(test_ns_without_option),
+            cmocka_unit_test(test_ns_more_options),
+            cmocka_unit_test(test_ns_filters),
+            cmocka_unit_test(test_ns_deadline),
+            cmocka_unit_test(test_ns_truncated),
             cmocka_unit_test(test_corruption),
+            cmocka_unit_test(test_ns_dad),
+            cmocka_unit_test(test_ns_slla_length),
+            cmocka_unit_test(test_arp_gratuitous),
+            cmocka_unit_test(test_own_mac),
         };
 
         if (!tbpf_usable())

@@ -56,6 +56,14 @@ static __always_inline bool arp_request_is_for(const struct ethhdr *eth, const _
         return eth_addr_is_broadcast(eth->h_dest) || eth_addr_equal(eth->h_dest, mac);
 }
 
+/* True for a gratuitous request (RFC 5227 §3: an announcement): sender IP =
+ * target IP. A host announcing an address asks nobody; Linux does not answer
+ * one either. */
+static __always_inline bool arp_request_is_gratuitous(const struct arp_eth_ipv4 *arp)
+{
+        return load32(arp->ar_sip) == load32(arp->ar_tip);
+}
+
 /* Turns the request into the reply "ar_tip is at mac", in place: back to the
  * requester, from mac. */
 static __always_inline void arp_reply_rewrite(struct ethhdr *eth, struct arp_eth_ipv4 *arp,

@@ -45,6 +45,24 @@ static __always_inline bool ipv6_addr_equal(const struct in6_addr *a, const stru
                a->s6_addr32[2] == b->s6_addr32[2] && a->s6_addr32[3] == b->s6_addr32[3];
 }
 
+/* ff02::1, all nodes on the link (RFC 4291 §2.7.1). */
+static __always_inline void ipv6_addr_set_all_nodes(struct in6_addr *a)
+{
+        a->s6_addr32[0] = bpf_htonl(0xff020000);
+        a->s6_addr32[1] = 0;
+        a->s6_addr32[2] = 0;
+        a->s6_addr32[3] = bpf_htonl(1);
+}
+
+/* The Ethernet address of multicast group a: 33:33 and its last 32 bits
+ * (RFC 2464 §7). */
+static __always_inline void ipv6_mcast_mac(__u8 *mac, const struct in6_addr *a)
+{
+        mac[0] = 0x33;
+        mac[1] = 0x33;
+        __builtin_memcpy(mac + 2, &a->s6_addr32[3], 4);
+}
+
 /* True if a is ff02::1:ffXX:XXXX for the low 24 bits of target (RFC 4291
  * §2.7.1). */
 static __always_inline bool ipv6_addr_is_solicited_node_of(const struct in6_addr *a,

@@ -24,8 +24,10 @@
  * under its names. */
 #define NDISC_NEIGHBOUR_SOLICITATION  135
 #define NDISC_NEIGHBOUR_ADVERTISEMENT 136
+#define ND_OPT_SOURCE_LL_ADDR         1
 #define ND_OPT_TARGET_LL_ADDR         2
 #define ND_NA_FLAG_SOLICITED_OVERRIDE 0x60000000 /* S=1, O=1, R=0 */
+#define ND_NA_FLAG_OVERRIDE           0x20000000 /* S=0, O=1, R=0: answers DAD */
 
 /* A solicitation or an advertisement: the kernel's struct nd_msg without the
  * flexible options. */
@@ -61,9 +63,10 @@ static __always_inline struct nd_msg *ndp_msg(struct ipv6hdr *ip6)
 /* The IPv6 header of the Neighbor Solicitation in the frame after eth, or
  * NULL unless it is one that may be ours to answer: hop limit 255, code 0,
  * a payload of whole options within the frame, a unicast target asked by a
- * unicast source, and a destination that is the target or its solicited-node
- * group (on the matching Ethernet group). The options and the checksum are
- * left to ndp_ns_valid, once the target matched. */
+ * unicast or unspecified (DAD) source, and a destination that is the target
+ * or its solicited-node group (on the matching Ethernet group), the group
+ * only for DAD (§7.1.1). The options and the checksum are left to
+ * ndp_ns_valid, once the target matched. */
 static __always_inline struct ipv6hdr *ndp_ns_parse(struct ethhdr *eth, void *end)
 {
         struct ipv6hdr *ip6 = (void *)(eth + 1);
@@ -79,10 +82,7 @@ static __always_inline struct ipv6hdr *ndp_ns_parse(struct ethhdr *eth, void *en
         if (plen < sizeof(*ns) || plen > sizeof(*ns) + ND_MAX_OPT_UNITS * 8 || plen % 8 != 0 ||
             (void *)(ip6 + 1) + plen > end)
                 return NULL;
-        /* DAD (unspecified source) is not ours to answer: the kernel's DAD
-         * must see no reply for an address it is about to configure. */
-        if (ipv6_addr_is_unspecified(&ip6->saddr) || ipv6_addr_is_multicast(&ip6->saddr) ||
-            ipv6_addr_is_multicast(&ns->target))
+        if (ipv6_addr_is_multicast(&ip6->saddr) || ipv6_addr_is_multicast(&ns->target))
                 return NULL;
         if (eth_addr_is_multicast(eth->h_source))
                 return NULL;
@@ -91,7 +91,8 @@ static __always_inline struct ipv6hdr *ndp_ns_parse(struct ethhdr *eth, void *en
                     eth->h_dest[0] != 0x33 || eth->h_dest[1] != 0x33 ||
                     load32(eth->h_dest + 2) != ip6->daddr.s6_addr32[3])
                         return NULL;
-        } else if (!ipv6_addr_equal(&ip6->daddr, &ns->target))
+        } else if (!ipv6_addr_equal(&ip6->daddr, &ns->target) ||
+                   ipv6_addr_is_unspecified(&ip6->saddr))
                 return NULL;
         return ip6;
 }
@@ -105,12 +106,16 @@ static __always_inline bool ndp_ns_is_for(const struct ethhdr *eth, const struct
 }
 
 /* The rest of §7.1.1 for a solicitation ndp_ns_parse accepted: options of
- * non-zero length that tile the message exactly, and a valid checksum. */
+ * non-zero length that tile the message exactly, and a valid checksum; a
+ * source link-layer address option only from a specified source, and of the
+ * one length an Ethernet address fits (8 bytes), as Linux's ndisc requires.
+ * Other options (an RFC 7527 nonce) are ignored. */
 static __always_inline bool ndp_ns_valid(struct ipv6hdr *ip6, void *end)
 {
         struct nd_msg *ns = ndp_msg(ip6);
         __u32 plen = bpf_ntohs(ip6->payload_len);
         __u32 units = (plen - sizeof(*ns)) / 8, next_opt = 0;
+        bool dad = ipv6_addr_is_unspecified(&ip6->saddr);
         __u64 sum;
 
         sum = csum_ipv6_pseudo(ip6, plen, IPPROTO_ICMPV6) + csum_words(ns, sizeof(*ns) / 4);
@@ -125,6 +130,8 @@ static __always_inline bool ndp_ns_valid(struct ipv6hdr *ip6, void *end)
                 if (u == next_opt) {
                         if (unit[1] == 0)
                                 return false;
+                        if (unit[0] == ND_OPT_SOURCE_LL_ADDR && (dad || unit[1] != 1))
+                                return false;
                         next_opt += unit[1];
                 }
                 sum += csum_words(unit, 2);
@@ -134,10 +141,12 @@ static __always_inline bool ndp_ns_valid(struct ipv6hdr *ip6, void *end)
 
 /* Turns the solicitation (eth, ip6: as ndp_ns_parse returned them) into the
  * advertisement "target is at mac", solicited and overriding, back to the
- * requester, with the target link-layer address option. The frame becomes
- * NDP_NA_FRAME_LEN bytes: with resize, bpf_xdp_adjust_tail grows or shrinks
- * it; without, a shorter frame cannot be answered. target must not point
- * into the frame (it may move). False if the frame could not be resized. */
+ * requester, with the target link-layer address option; for DAD (from ::)
+ * overriding but not solicited, to all nodes (ff02::1 on 33:33:00:00:00:01,
+ * RFC 4861 §7.2.4). The frame becomes NDP_NA_FRAME_LEN bytes: with resize,
+ * bpf_xdp_adjust_tail grows or shrinks it; without, a shorter frame cannot
+ * be answered. target must not point into the frame (it may move). False if
+ * the frame could not be resized. */
 static __always_inline bool ndp_na_rewrite(struct xdp_md *ctx, struct ethhdr *eth,
                                            struct ipv6hdr *ip6, const __u8 *mac_in,
                                            const struct in6_addr *target, bool resize)
@@ -146,6 +155,7 @@ static __always_inline bool ndp_na_rewrite(struct xdp_md *ctx, struct ethhdr *et
         struct nd_opt_lla *opt;
         struct in6_addr req_ip;
         __u8 mac[ETH_ALEN], req_mac[ETH_ALEN];
+        __be32 flags = bpf_htonl(ND_NA_FLAG_SOLICITED_OVERRIDE);
         void *data = (void *)(long)ctx->data;
         void *end = (void *)(long)ctx->data_end;
         long len = (long)(end - data);
@@ -155,6 +165,11 @@ static __always_inline bool ndp_na_rewrite(struct xdp_md *ctx, struct ethhdr *et
         __builtin_memcpy(mac, mac_in, ETH_ALEN);
         __builtin_memcpy(req_mac, eth->h_source, ETH_ALEN);
         req_ip = ip6->saddr;
+        if (ipv6_addr_is_unspecified(&req_ip)) {
+                ipv6_addr_set_all_nodes(&req_ip);
+                ipv6_mcast_mac(req_mac, &req_ip);
+                flags = bpf_htonl(ND_NA_FLAG_OVERRIDE);
+        }
         if (len != NDP_NA_FRAME_LEN &&
             (resize ? bpf_xdp_adjust_tail(ctx, (int)NDP_NA_FRAME_LEN - (int)len) != 0
                     : len < (long)NDP_NA_FRAME_LEN))
@@ -180,7 +195,7 @@ static __always_inline bool ndp_na_rewrite(struct xdp_md *ctx, struct ethhdr *et
         na->icmph.icmp6_type = NDISC_NEIGHBOUR_ADVERTISEMENT;
         na->icmph.icmp6_code = 0;
         na->icmph.icmp6_cksum = 0;
-        na->icmph.icmp6_dataun.un_data32[0] = bpf_htonl(ND_NA_FLAG_SOLICITED_OVERRIDE);
+        na->icmph.icmp6_dataun.un_data32[0] = flags;
         na->target = *target;
         opt->nd_opt_type = ND_OPT_TARGET_LL_ADDR;
         opt->nd_opt_len = 1;
@@ -191,8 +206,7 @@ static __always_inline bool ndp_na_rewrite(struct xdp_md *ctx, struct ethhdr *et
          * next header, type word, flags word, option type/length/MAC. */
         sum = 2 * csum_words(target, 4) + csum_words(&req_ip, 4) + csum_words(opt, 2) +
               bpf_htonl(sizeof(*na) + sizeof(*opt)) + bpf_htonl(IPPROTO_ICMPV6) +
-              bpf_htonl((__u32)NDISC_NEIGHBOUR_ADVERTISEMENT << 24) +
-              bpf_htonl(ND_NA_FLAG_SOLICITED_OVERRIDE);
+              bpf_htonl((__u32)NDISC_NEIGHBOUR_ADVERTISEMENT << 24) + flags;
         na->icmph.icmp6_cksum = (__u16)~csum_fold(sum);
         return true;
 }
