@@ -163,7 +163,8 @@ static void apply_entries(struct agent *a, const struct announce_decisions *d)
         for (size_t i = 0; i < d->n_entries; i++) {
                 want[i].ip = d->entries[i].ip;
                 want[i].ifindex = d->entries[i].ifindex;
-                want[i].deadline_ns = responder_deadline_from_usec(d->entries[i].deadline);
+                want[i].deadline_ns =
+                    responder_deadline_from_monotonic_usec(d->entries[i].deadline);
         }
         r = responder_reconcile(a->resp, want, d->n_entries);
         if (r < 0)

@@ -27,9 +27,10 @@
  *      --release-on-shutdown), run, send, wait briefly for the results, feed
  *      them, run once more and apply its entries, exit.
  *
- * Monotonic times (µs) are CLOCK_MONOTONIC, the clock bpf_ktime_get_ns()
- * reads (×1000 for the map). Wall times (µs since the epoch) are only written
- * into Lease timestamps and condition transition times. */
+ * Monotonic times (µs) are CLOCK_MONOTONIC; the map's deadlines are
+ * CLOCK_BOOTTIME ns (responder_deadline_from_monotonic_usec). Wall times (µs
+ * since the epoch) are only written into Lease timestamps and condition
+ * transition times. */
 #pragma once
 
 #include <jansson.h>

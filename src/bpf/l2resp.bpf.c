@@ -110,10 +110,12 @@ static __always_inline bool entry_is_own(const struct ethhdr *eth, const struct 
         return eth_addr_equal(eth->h_source, v->mac);
 }
 
-/* True if the entry is alive; counts the request as unanswered if not. */
+/* True if the entry is alive; counts the request as unanswered if not. The
+ * boot-time clock keeps running during suspend, so an entry whose deadline
+ * passed while the machine slept is dead when it wakes up. */
 static __always_inline bool entry_alive(struct l2resp_value *v)
 {
-        if (bpf_ktime_get_ns() < v->deadline_ns)
+        if (bpf_ktime_get_boot_ns() < v->deadline_ns)
                 return true;
         (void)entry_unanswered(v);
         return false;

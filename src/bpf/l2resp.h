@@ -35,7 +35,7 @@
  * creates a fresh map instead of failing to reuse an incompatible one. */
 #define L2RESP_PIN_ENTRIES "l2_entries_v3"
 /* Entries maps of earlier layouts, so that their programs can be replaced
- * (v2: no conflicts counter). */
+ * (v2: no conflicts counter, CLOCK_MONOTONIC deadlines). */
 #define L2RESP_PIN_ENTRIES_OLD                                                                     \
         {                                                                                          \
                 "l2_entries_v1", "l2_entries_v2"                                                   \
@@ -49,7 +49,7 @@ struct l2resp_key {
 };
 
 struct l2resp_value {
-        __u64 deadline_ns; /* answer while bpf_ktime_get_ns() < deadline_ns */
+        __u64 deadline_ns; /* answer while bpf_ktime_get_boot_ns() < deadline_ns */
         __u64 replies;     /* replies sent (XDP_TX) */
         __u64 unanswered;  /* valid requests addressed to this entry, not answered
                             * (deadline passed); requests = replies + unanswered */

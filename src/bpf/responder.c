@@ -100,19 +100,35 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
         return 0;
 }
 
-uint64_t responder_deadline_from_usec(uint64_t monotonic_usec)
+uint64_t responder_deadline_from_usec(uint64_t usec)
 {
-        if (monotonic_usec > UINT64_MAX / NSEC_PER_USEC)
+        if (usec > UINT64_MAX / NSEC_PER_USEC)
                 return UINT64_MAX;
-        return monotonic_usec * NSEC_PER_USEC;
+        return usec * NSEC_PER_USEC;
+}
+
+static uint64_t clock_ns(clockid_t clock)
+{
+        struct timespec ts;
+
+        (void)clock_gettime(clock, &ts); /* cannot fail for the clocks used here */
+        return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t responder_deadline_from_monotonic_usec(uint64_t monotonic_usec)
+{
+        uint64_t ns = responder_deadline_from_usec(monotonic_usec);
+        /* the time spent suspended so far: boot-time minus monotonic, read
+         * in this order so that the error makes the deadline earlier */
+        uint64_t boot = clock_ns(CLOCK_BOOTTIME), mono = clock_ns(CLOCK_MONOTONIC);
+        uint64_t slept = boot > mono ? boot - mono : 0;
+
+        return ns > UINT64_MAX - slept ? UINT64_MAX : ns + slept;
 }
 
 uint64_t responder_now_ns(void)
 {
-        struct timespec ts;
-
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts); /* cannot fail for CLOCK_MONOTONIC */
-        return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+        return clock_ns(CLOCK_BOOTTIME);
 }
 
 void responder_key_init(struct l2resp_key *k, const struct ipaddr *ip, int ifindex)

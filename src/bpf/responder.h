@@ -58,7 +58,7 @@ enum responder_xdp_mode {
 struct responder_entry {
         struct ipaddr ip;
         int ifindex;
-        uint64_t deadline_ns; /* CLOCK_MONOTONIC; the datapath answers while now < deadline */
+        uint64_t deadline_ns; /* CLOCK_BOOTTIME; the datapath answers while now < deadline */
         uint64_t requests;    /* valid requests addressed to the entry (answered or not) */
         uint64_t replies;     /* replies sent */
         uint64_t conflicts;   /* gratuitous ARP requests for ip from other hosts */
@@ -148,8 +148,16 @@ unsigned responder_mcast_refs(struct responder *r, const struct ipaddr *ip, int 
  * variant that never changes the frame length. */
 int responder_xdp_prog_fd(struct responder *r, bool fixed);
 
-/* BPF deadline (CLOCK_MONOTONIC ns, as bpf_ktime_get_ns reads it) for a
- * CLOCK_MONOTONIC time in µs, as sd-event gives it; saturates. */
-uint64_t responder_deadline_from_usec(uint64_t monotonic_usec);
-/* CLOCK_MONOTONIC now, in ns. */
+/* Deadlines are CLOCK_BOOTTIME ns, as bpf_ktime_get_boot_ns reads it: that
+ * clock keeps running while the machine is suspended, so an entry whose
+ * deadline passed during a suspend is silent on resume, whereas a
+ * CLOCK_MONOTONIC deadline would stretch by the time slept (while another
+ * node may have taken the lease over).
+ *
+ * BPF deadline for a CLOCK_BOOTTIME time in µs: the unit alone; saturates. */
+uint64_t responder_deadline_from_usec(uint64_t boottime_usec);
+/* BPF deadline for a CLOCK_MONOTONIC time in µs, as sd-event gives it:
+ * shifted by the time the machine has spent suspended so far; saturates. */
+uint64_t responder_deadline_from_monotonic_usec(uint64_t monotonic_usec);
+/* CLOCK_BOOTTIME now, in ns: the clock of deadline_ns. */
 uint64_t responder_now_ns(void);

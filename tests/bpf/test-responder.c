@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bpf/l2resp.h"
@@ -125,6 +126,24 @@ static void test_deadline_helpers(void **state)
         a = responder_now_ns();
         b = responder_now_ns();
         assert_true(a > 0 && b >= a);
+}
+
+/* Deadlines are boot-time: a monotonic time becomes the boot-time one of the
+ * same instant (the two clocks differ by the time spent suspended). */
+static void test_deadline_boottime(void **state)
+{
+        struct timespec ts;
+        uint64_t mono_us, d, now;
+
+        (void)state;
+        assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+        mono_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+        d = responder_deadline_from_monotonic_usec(mono_us);
+        now = responder_now_ns();
+        assert_true(d <= now && now - d < 1000000000ULL);
+        assert_int_equal(clock_gettime(CLOCK_BOOTTIME, &ts), 0);
+        assert_true(now <= (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+        assert_true(responder_deadline_from_monotonic_usec(UINT64_MAX) == UINT64_MAX);
 }
 
 static void test_entry_crud(void **state)
@@ -541,6 +560,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_deadline_helpers),
+            cmocka_unit_test(test_deadline_boottime),
             cmocka_unit_test_setup(test_entry_crud, each_setup),
             cmocka_unit_test_setup(test_counters_survive_deadline_updates, each_setup),
             cmocka_unit_test_setup(test_list_sorted, each_setup),
