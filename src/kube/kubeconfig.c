@@ -503,8 +503,10 @@ int kube_config_from_path_list(const char *list, struct kube_config **ret, char 
                 if (seen)
                         continue;
                 r = kc_doc_read(&docs[n], paths[i], true, ret_error);
-                if (r == -ENOENT)
+                if (r == -ENOENT) {
+                        r = 0; /* kubectl skips missing files */
                         continue;
+                }
                 if (r < 0)
                         break;
                 n++;
