@@ -69,7 +69,7 @@ struct kube_client {
         sd_event_source *rate_timer;
         sd_event_source *watchdog;
         struct kube_client_options opts;
-        char *server; /* URL prefix: the server, or its tls-server-name route */
+        char *server;      /* URL prefix: the server, or its tls-server-name route */
         char *host_header; /* "Host: ..." when routed under tls-server-name */
         struct curl_slist *connect_to;
         char *ca_data;

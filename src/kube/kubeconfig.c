@@ -205,8 +205,8 @@ static int parse_cluster(struct kc_doc *kd, yaml_node_t *cluster, const char *cn
         }
         s = yscalar(ymap_get(d, cluster, "tls-server-name"), &bad);
         if (s && !tls_server_name_valid(s)) {
-                *err = strprintf("cluster \"%s\": tls-server-name \"%s\" is not a host name",
-                                 cname, s);
+                *err = strprintf("cluster \"%s\": tls-server-name \"%s\" is not a host name", cname,
+                                 s);
                 return -EINVAL;
         }
         if (s)
@@ -266,8 +266,8 @@ static int parse_user(struct kc_doc *kd, yaml_node_t *user, const char *uname,
                 if (r < 0)
                         return r;
                 if (token_blank(tok)) {
-                        *err = strprintf("user \"%s\": tokenFile %s is empty", uname,
-                                         c->token_file);
+                        *err =
+                            strprintf("user \"%s\": tokenFile %s is empty", uname, c->token_file);
                         return -EINVAL;
                 }
         }
@@ -371,8 +371,7 @@ static int parse_docs(struct kc_doc *docs, size_t n, struct kube_config *c, char
 }
 
 /* Load one file's YAML into kd; *err names no file (the caller does). */
-static int kc_doc_load(struct kc_doc *kd, const char *text, size_t len, const char *dir,
-                       char **err)
+static int kc_doc_load(struct kc_doc *kd, const char *text, size_t len, const char *dir, char **err)
 {
         yaml_parser_t parser;
         int r = 0;
@@ -614,7 +613,8 @@ int kube_config_server_route(const struct kube_config *c, char **ret_url, char *
                 return -EINVAL;
         if (port_sep < rest)
                 port = xstrndup(port_sep + 1, (size_t)(rest - port_sep - 1));
-        if (isempty(host) || (port && (isempty(port) || strspn(port, "0123456789") != strlen(port))))
+        if (isempty(host) ||
+            (port && (isempty(port) || strspn(port, "0123456789") != strlen(port))))
                 return -EINVAL;
         if (!port)
                 port = xstrdup("443");

@@ -17,7 +17,7 @@ struct kube_config {
         char *cert_data, *key_data; /* PEM */
         size_t cert_len, key_len;
         char *cert_file, *key_file;
-        char *namespace; /* context namespace, or the pod's namespace in-cluster */
+        char *namespace;       /* context namespace, or the pod's namespace in-cluster */
         char *tls_server_name; /* tls-server-name: checked against the server certificate */
 };
 

@@ -293,8 +293,7 @@ static void test_tls_server_name(void **state)
                      "api.example:6443:10.0.0.1:6443", "10.0.0.1:6443");
         expect_route("https://[fd00::1]:6443/prefix", "api", "https://api:6443/prefix",
                      "api:6443:[fd00::1]:6443", "[fd00::1]:6443");
-        expect_route("https://k8s.lan", "api", "https://api:443", "api:443:k8s.lan:443",
-                     "k8s.lan");
+        expect_route("https://k8s.lan", "api", "https://api:443", "api:443:k8s.lan:443", "k8s.lan");
         expect_route("https://10.0.0.1:6443", NULL, NULL, NULL, NULL);
         expect_route("http://10.0.0.1:8080", "api", NULL, NULL, NULL);
         assert_int_equal(kube_config_server_route(&bad, &u, &ct, &h), -EINVAL);
@@ -396,8 +395,10 @@ static void test_kubeconfig_merge(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_token_and_ca_file),        cmocka_unit_test(test_data_fields),
-            cmocka_unit_test(test_token_file_insecure_json), cmocka_unit_test(test_bad),
+            cmocka_unit_test(test_token_and_ca_file),
+            cmocka_unit_test(test_data_fields),
+            cmocka_unit_test(test_token_file_insecure_json),
+            cmocka_unit_test(test_bad),
             cmocka_unit_test(test_file_and_in_cluster),
             cmocka_unit_test(test_no_credentials_over_http),
             cmocka_unit_test(test_insecure_with_ca),
