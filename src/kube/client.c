@@ -69,7 +69,9 @@ struct kube_client {
         sd_event_source *rate_timer;
         sd_event_source *watchdog;
         struct kube_client_options opts;
-        char *server;
+        char *server;      /* URL prefix: the server, or its tls-server-name route */
+        char *host_header; /* "Host: ..." when routed under tls-server-name */
+        struct curl_slist *connect_to;
         char *ca_data;
         size_t ca_len;
         bool insecure;
@@ -252,6 +254,67 @@ static void refresh_token(struct kube_client *c)
         c->token_mtime = st.st_mtim;
 }
 
+/* The TLS options of every transfer: trust, client certificate and the
+ * tls-server-name route. On failure *ret_what names the option. */
+static CURLcode client_set_tls(struct kube_client *c, CURL *e, const char **ret_what)
+{
+        CURLcode cc = CURLE_OK;
+
+#define SET_TLS(opt, val)                                                                          \
+        do {                                                                                       \
+                cc = curl_easy_setopt(e, opt, val);                                                \
+                if (cc != CURLE_OK) {                                                              \
+                        *ret_what = #opt;                                                          \
+                        return cc;                                                                 \
+                }                                                                                  \
+        } while (0)
+        if (c->insecure) {
+                SET_TLS(CURLOPT_SSL_VERIFYPEER, 0L);
+                SET_TLS(CURLOPT_SSL_VERIFYHOST, 0L);
+        } else if (c->ca_data) {
+                struct curl_blob blob = {
+                    .data = c->ca_data, .len = c->ca_len, .flags = CURL_BLOB_NOCOPY};
+
+                SET_TLS(CURLOPT_CAINFO_BLOB, &blob);
+        }
+        if (c->cert_data && c->key_data) {
+                struct curl_blob cert = {
+                    .data = c->cert_data, .len = c->cert_len, .flags = CURL_BLOB_NOCOPY};
+                struct curl_blob key = {
+                    .data = c->key_data, .len = c->key_len, .flags = CURL_BLOB_NOCOPY};
+
+                SET_TLS(CURLOPT_SSLCERT_BLOB, &cert);
+                SET_TLS(CURLOPT_SSLCERTTYPE, "PEM");
+                SET_TLS(CURLOPT_SSLKEY_BLOB, &key);
+                SET_TLS(CURLOPT_SSLKEYTYPE, "PEM");
+        }
+        /* the URL carries tls-server-name (SNI and certificate check), the
+         * connection goes to the real server */
+        if (c->connect_to)
+                SET_TLS(CURLOPT_CONNECT_TO, c->connect_to);
+#undef SET_TLS
+        return cc;
+}
+
+/* A TLS option libcurl refuses (a build without blob support, a backend
+ * without client certificates) fails client creation, not every call. */
+static int client_check_tls(struct kube_client *c)
+{
+        CURL *e = curl_easy_init();
+        const char *what = NULL;
+        CURLcode cc;
+
+        if (!e)
+                oom(); /* its only failure */
+        cc = client_set_tls(c, e, &what);
+        curl_easy_cleanup(e);
+        if (cc == CURLE_OK)
+                return 0;
+        log_error("libcurl refused a TLS option", "option=%s error=%s", what,
+                  log_q(curl_easy_strerror(cc)));
+        return cc == CURLE_UNKNOWN_OPTION || cc == CURLE_NOT_BUILT_IN ? -EOPNOTSUPP : -EINVAL;
+}
+
 /* curl_slist_append fails only when it cannot allocate. */
 static void headers_append(struct curl_slist **headers, const char *s)
 {
@@ -266,6 +329,7 @@ static void call_setup_easy(struct kube_call *call)
 {
         struct kube_client *c = call->client;
         _cleanup_free_ char *url = NULL;
+        const char *what = NULL;
         CURL *e;
 
         if (call->resp)
@@ -294,6 +358,8 @@ static void call_setup_easy(struct kube_call *call)
 
                 headers_append(&call->headers, ct);
         }
+        if (c->host_header)
+                headers_append(&call->headers, c->host_header);
         if (c->token) {
                 _cleanup_free_ char *auth = xasprintf("Authorization: Bearer %s", c->token);
 
@@ -315,24 +381,8 @@ static void call_setup_easy(struct kube_call *call)
         (void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
         (void)curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(call->timeout_usec / 1000));
         (void)curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
-        if (c->insecure) {
-                (void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-                (void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-        } else if (c->ca_data) {
-                struct curl_blob blob = {
-                    .data = c->ca_data, .len = c->ca_len, .flags = CURL_BLOB_NOCOPY};
-                (void)curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-        }
-        if (c->cert_data && c->key_data) {
-                struct curl_blob cert = {
-                    .data = c->cert_data, .len = c->cert_len, .flags = CURL_BLOB_NOCOPY};
-                struct curl_blob key = {
-                    .data = c->key_data, .len = c->key_len, .flags = CURL_BLOB_NOCOPY};
-                (void)curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cert);
-                (void)curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-                (void)curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
-                (void)curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
-        }
+        /* checked once by client_check_tls() when the client was made */
+        (void)client_set_tls(c, e, &what);
         if (call->body) {
                 (void)curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
                 (void)curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(call->body));
@@ -710,6 +760,7 @@ void kube_client_flush(struct kube_client *c)
 int kube_client_new(sd_event *event, const struct kube_config *cfg,
                     const struct kube_client_options *opts, struct kube_client **ret)
 {
+        _cleanup_free_ char *route = NULL, *host = NULL;
         struct kube_client *c;
         int r;
 
@@ -730,7 +781,14 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
         kube_throttle_init(&c->throttle, c->opts.qps, c->opts.burst, now_usec(c));
         g_queue_init(&c->data_pending);
         c->calls = g_hash_table_new(NULL, NULL);
-        c->server = xstrdup(cfg->server);
+        r = kube_config_server_route(cfg, &c->server, &route, &host);
+        if (r < 0)
+                goto fail;
+        if (route) {
+                headers_append(&c->connect_to, route);
+                c->host_header = xasprintf("Host: %s", host);
+        } else
+                c->server = xstrdup(cfg->server);
         if (cfg->ca_data) {
                 c->ca_data = g_memdup2(cfg->ca_data, cfg->ca_len);
                 c->ca_len = cfg->ca_len;
@@ -743,6 +801,9 @@ int kube_client_new(sd_event *event, const struct kube_config *cfg,
         }
         c->token = xstrdup(cfg->token);
         c->token_file = xstrdup(cfg->token_file);
+        r = client_check_tls(c);
+        if (r < 0)
+                goto fail;
         r = curl_event_new(event, &curl_ops, c, &c->curl);
         if (r < 0)
                 goto fail;
@@ -792,6 +853,8 @@ void kube_client_free(struct kube_client *c)
         sd_event_source_disable_unref(c->pump);
         sd_event_unref(c->event);
         free(c->server);
+        free(c->host_header);
+        curl_slist_free_all(c->connect_to);
         g_free(c->ca_data);
         g_free(c->cert_data);
         g_free(c->key_data);

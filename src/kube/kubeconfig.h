@@ -17,7 +17,8 @@ struct kube_config {
         char *cert_data, *key_data; /* PEM */
         size_t cert_len, key_len;
         char *cert_file, *key_file;
-        char *namespace; /* context namespace, or the pod's namespace in-cluster */
+        char *namespace;       /* context namespace, or the pod's namespace in-cluster */
+        char *tls_server_name; /* tls-server-name: checked against the server certificate */
 };
 
 /* Parse kubeconfig text (YAML or JSON). base_dir resolves relative file
@@ -26,9 +27,24 @@ struct kube_config {
 int kube_config_parse(const char *text, size_t len, const char *base_dir, struct kube_config **ret,
                       char **ret_error);
 int kube_config_from_file(const char *path, struct kube_config **ret, char **ret_error);
+/* A colon-separated list of kubeconfig files ($KUBECONFIG), merged as kubectl
+ * does: missing files are skipped, the first file that names a cluster, user
+ * or context wins it, current-context comes from the first file that sets
+ * one, and relative paths resolve against the file that holds them. */
+int kube_config_from_path_list(const char *list, struct kube_config **ret, char **ret_error);
 /* KUBERNETES_SERVICE_HOST/_PORT and /var/run/secrets/kubernetes.io/serviceaccount/
  * (root overridable for tests). */
 int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret, char **ret_error);
 /* path non-empty: that kubeconfig; else $KUBECONFIG if set; else in-cluster. */
 int kube_config_load(const char *path, struct kube_config **ret, char **ret_error);
 void kube_config_free(struct kube_config *c);
+
+/* How to reach an https server under its tls-server-name: *ret_url is the
+ * server URL with the host replaced by that name (libcurl sends it as SNI
+ * and verifies the certificate against it), *ret_connect_to the
+ * CURLOPT_CONNECT_TO entry that maps the name back to the real host and port,
+ * *ret_host the real authority for the Host header. All three NULL when no
+ * rerouting is needed (no tls-server-name, or plain http). -EINVAL if the
+ * server URL has no host it can map. */
+int kube_config_server_route(const struct kube_config *c, char **ret_url, char **ret_connect_to,
+                             char **ret_host);
