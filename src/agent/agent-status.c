@@ -7,6 +7,7 @@
 #include "daemon/client-metrics.h"
 #include "daemon/httpd.h"
 #include "daemon/metrics.h"
+#include "daemon/program.h"
 #include "kube/informer.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -237,7 +238,7 @@ static void setup_metrics(struct agent *a)
         static const char *const ipdev[] = {"ip", "device", NULL};
         static const char *const garp[] = {"type", NULL};
 
-        a->metrics = metrics_new();
+        a->metrics = program_metrics_new();
         a->client_metrics = kube_client_metrics_new(a->metrics, a->client);
         kube_client_metrics_add_informer(a->client_metrics, "ciliuml2announcementpolicies",
                                          a->inf[INF_POLICIES]);

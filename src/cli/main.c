@@ -26,7 +26,6 @@
 #include "lib/log.h"
 #include "daemon/program.h"
 #include "lib/util.h"
-#include "version.h"
 
 static size_t append(char *ptr, size_t size, size_t n, void *ud)
 {
@@ -338,7 +337,9 @@ int main(int argc, char **argv)
         if (r != 0)
                 return r > 0 ? 0 : 2;
         if (!args[0] || streq(args[0], "version")) {
-                printf("l2lb version %s\n", L2LB_VERSION);
+                _cleanup_free_ char *v = program_version(info.name);
+
+                printf("%s\n", v);
                 r = 0;
         } else if (streq(args[0], "config") && args[1] && streq(args[1], "view"))
                 r = cmd_config_view(&cfg);

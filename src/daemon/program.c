@@ -7,10 +7,29 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commit.h"
 #include "kube/connect.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "version.h"
+
+char *program_version(const char *name)
+{
+        assert(name);
+        return xasprintf("%s version %s (commit %s, %s)", name, L2LB_VERSION, L2LB_COMMIT,
+                         L2LB_COMPILER);
+}
+
+struct metrics *program_metrics_new(void)
+{
+        static const char *const lbl[] = {"version", "commit", NULL};
+        struct metrics *m = metrics_new();
+
+        metric_set(metrics_gauge(m, "l2lb_build_info",
+                                 "Always 1; the labels say which build of l2lb this is.", lbl),
+                   1, L2LB_VERSION, L2LB_COMMIT);
+        return m;
+}
 
 int program_init(const struct program_info *info, int argc, char **argv, struct l2lb_config *cfg,
                  char ***ret_args)
@@ -22,7 +41,9 @@ int program_init(const struct program_info *info, int argc, char **argv, struct 
 
         r = config_load(cfg, info->program, argc, argv, ret_args, &err);
         if (r == CONFIG_VERSION) {
-                printf("%s version %s\n", info->name, L2LB_VERSION);
+                _cleanup_free_ char *v = program_version(info->name);
+
+                printf("%s\n", v);
                 return 1;
         }
         if (r == CONFIG_HELP) {
@@ -32,7 +53,7 @@ int program_init(const struct program_info *info, int argc, char **argv, struct 
                         printf("\nCommands:\n%s", info->usage);
                 printf("\nFlags (each is also read from a file of the same name in "
                        "--config-dir):\n  --help\n        show this help\n  --version\n"
-                       "        print the version\n");
+                       "        print the version, the git commit and the compiler\n");
                 config_help(info->program, stdout);
                 return 1;
         }

@@ -8,7 +8,16 @@
 #include <systemd/sd-event.h>
 
 #include "daemon/config.h"
+#include "daemon/metrics.h"
 #include "kube/client.h"
+
+/* "NAME version 0.1.0 (commit 5c5060e1a2b3, gcc 12.2.0)": what --version
+ * prints (the commit is "unknown" outside a git checkout). Caller frees. */
+char *program_version(const char *name);
+
+/* A daemon's metrics registry, with the build_info gauge every daemon
+ * exposes: l2lb_build_info{version="0.1.0",commit="5c5060e1a2b3"} 1. */
+struct metrics *program_metrics_new(void);
 
 struct program_info {
         const char *name;    /* "l2lb-agent" */

@@ -558,7 +558,7 @@ static void setup_metrics(struct operator* o)
         static const char *const patch[] = {"resource", "result", NULL};
         static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, -1};
 
-        o->metrics = metrics_new();
+        o->metrics = program_metrics_new();
         o->client_metrics = kube_client_metrics_new(o->metrics, o->client);
         kube_client_metrics_add_informer(o->client_metrics, "ciliumloadbalancerippools", o->pools);
         kube_client_metrics_add_informer(o->client_metrics, "services", o->services);

@@ -12,8 +12,10 @@
 #include "tfile.h"
 
 #include "daemon/config.h"
+#include "daemon/program.h"
 #include "lib/duration.h"
 #include "lib/util.h"
+#include "version.h"
 
 static void dur(const char *s, uint64_t want)
 {
@@ -226,6 +228,43 @@ static void test_help_version(void **state)
                          CONFIG_HELP);
 }
 
+/* --version (through program_init, as every program) prints the version,
+ * the git commit and the compiler, and tells the program to exit. */
+static void test_program_version(void **state)
+{
+        static const struct program_info info = {.name = "l2lb-test", .program = CONFIG_AGENT};
+        struct l2lb_config c;
+        char out[512] = "", *v, *expect;
+        FILE *f = tmpfile();
+        int saved, n;
+
+        (void)state;
+        v = program_version("l2lb-test");
+        expect = xasprintf("l2lb-test version %s (commit ", L2LB_VERSION);
+        assert_ptr_equal(strstr(v, expect), v);
+        assert_non_null(strstr(v, L2LB_COMPILER ")"));
+        assert_null(strstr(v, "(commit ,"));
+
+        assert_non_null(f);
+        (void)fflush(stdout);
+        saved = dup(STDOUT_FILENO);
+        assert_true(saved >= 0);
+        assert_int_equal(dup2(fileno(f), STDOUT_FILENO), STDOUT_FILENO);
+        assert_int_equal(program_init(&info, 2, (char *[]){"x", "--version", NULL}, &c, NULL), 1);
+        (void)fflush(stdout);
+        assert_int_equal(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+        (void)close(saved);
+        rewind(f);
+        n = (int)fread(out, 1, sizeof(out) - 1, f);
+        out[n > 0 ? n : 0] = 0;
+        (void)fclose(f);
+        free(expect);
+        expect = xasprintf("%s\n", v);
+        assert_string_equal(out, expect);
+        free(expect);
+        free(v);
+}
+
 static void test_view(void **state)
 {
         struct l2lb_config c;
@@ -249,13 +288,10 @@ static void test_view(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_duration_parse),
-            cmocka_unit_test(test_duration_format),
-            cmocka_unit_test(test_defaults_and_flags),
-            cmocka_unit_test(test_errors),
-            cmocka_unit_test(test_config_dir),
-            cmocka_unit_test(test_help_version),
-            cmocka_unit_test(test_view),
+            cmocka_unit_test(test_duration_parse),     cmocka_unit_test(test_duration_format),
+            cmocka_unit_test(test_defaults_and_flags), cmocka_unit_test(test_errors),
+            cmocka_unit_test(test_config_dir),         cmocka_unit_test(test_help_version),
+            cmocka_unit_test(test_program_version),    cmocka_unit_test(test_view),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

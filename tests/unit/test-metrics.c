@@ -11,7 +11,9 @@
 
 #include "daemon/httpd.h"
 #include "daemon/metrics.h"
+#include "daemon/program.h"
 #include "lib/util.h"
+#include "version.h"
 
 static void collect(struct metrics *m, void *ud)
 {
@@ -52,6 +54,28 @@ static void test_render(void **state)
         metrics_set_collector(m, NULL, NULL);
         out = metrics_render(m);
         assert_null(strstr(out, "pool-blue"));
+        free(out);
+        metrics_free(m);
+}
+
+/* Every daemon's registry says which build it is: one series, value 1. */
+static void test_build_info(void **state)
+{
+        struct metrics *m = program_metrics_new();
+        char *out, *series = xasprintf("l2lb_build_info{version=\"%s\",commit=\"", L2LB_VERSION);
+        const char *p;
+
+        (void)state;
+        out = metrics_render(m);
+        assert_non_null(strstr(out, "# TYPE l2lb_build_info gauge\n"));
+        p = strstr(out, series);
+        assert_non_null(p);
+        p = strchr(p + strlen(series), '"');
+        assert_non_null(p);
+        assert_true(p > strstr(out, series) + strlen(series)); /* a commit, or "unknown" */
+        assert_memory_equal(p, "\"} 1\n", 5);
+        assert_ptr_equal(strstr(p, "l2lb_build_info{"), NULL);
+        free(series);
         free(out);
         metrics_free(m);
 }
@@ -122,6 +146,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_render),
+            cmocka_unit_test(test_build_info),
             cmocka_unit_test(test_httpd),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
