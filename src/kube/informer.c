@@ -3,11 +3,12 @@
  *   list (paged) ──complete──▶ diff against cache, emit ──▶ watch(rv)
  *     ▲                                                        │
  *     └──── 410 Gone / too old ◀───────────────────────────────┤
- *            max(backoff, Retry-After) ◀── 429, 5xx, transport ┘
+ *            watch(rv) after max(backoff, Retry-After) ◀── 429, 5xx, transport error
  *
  * Under API Priority and Fairness a busy apiserver answers 429 with a
  * Retry-After: the watch is retried from the last resourceVersion, since a
  * relist would be the most expensive request to send to it then.
+ *
  * A normal end of the watch (the server's timeoutSeconds) re-watches at once
  * from the last resourceVersion seen (events and bookmarks). A watch event
  * that could not be read (the client ends the watch with -EBADMSG) may have
