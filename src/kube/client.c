@@ -580,6 +580,9 @@ static void finish_call(struct kube_client *c, struct kube_call *call, CURLcode 
         }
 
         res.http_status = cc == CURLE_OK ? status : 0;
+        if (cc == CURLE_OK && retry_after > 0)
+                /* for the informer, which decides a watch's retry itself */
+                res.retry_after_usec = (uint64_t)MIN(retry_after, (curl_off_t)86400) * USEC_PER_SEC;
         if (cc != CURLE_OK) {
                 res.error = errno_for_curl(cc, &res.reason);
                 res.message = call->errbuf[0] ? call->errbuf : curl_easy_strerror(cc);

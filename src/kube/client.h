@@ -27,6 +27,7 @@ struct kube_result {
         int error;           /* 0 on 2xx, else negative errno (-EIO for HTTP errors) */
         const char *reason;  /* Status.reason ("Conflict", "NotFound", ...) or a short cause */
         const char *message; /* Status.message or the transport error */
+        uint64_t retry_after_usec; /* the response's Retry-After (at most a day), 0: none */
         json_t *body;        /* borrowed, may be NULL; valid during the callback */
 };
 

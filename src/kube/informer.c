@@ -3,7 +3,11 @@
  *   list (paged) ──complete──▶ diff against cache, emit ──▶ watch(rv)
  *     ▲                                                        │
  *     └──── 410 Gone / too old ◀───────────────────────────────┤
- *            backoff ◀── transport error, watch ends badly ────┘
+ *            watch(rv) after max(backoff, Retry-After) ◀── 429, 5xx, transport error
+ *
+ * Under API Priority and Fairness a busy apiserver answers 429 with a
+ * Retry-After: the watch is retried from the last resourceVersion, since a
+ * relist would be the most expensive request to send to it then.
  *
  * A normal end of the watch (the server's timeoutSeconds) re-watches at once
  * from the last resourceVersion seen (events and bookmarks). A watch event
@@ -13,6 +17,7 @@
 #include "informer.h"
 
 #include <glib.h>
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "lib/log.h"
@@ -83,12 +88,12 @@ static void schedule(struct kube_informer *inf, uint64_t delay)
                 log_error("cannot schedule informer retry", "resource=%s", inf->res->plural);
 }
 
-static uint64_t backoff(struct kube_informer *inf)
+static uint64_t backoff(unsigned failures)
 {
         /* 500 ms doubling to 30 s, jittered ±50 % */
         double d = 500e3;
 
-        for (unsigned i = 1; i < inf->failures && d < 30e6; i++)
+        for (unsigned i = 1; i < failures && d < 30e6; i++)
                 d *= 2;
         if (d > 30e6)
                 d = 30e6;
@@ -102,7 +107,48 @@ static void retry_later(struct kube_informer *inf, bool relist)
                 free(inf->rv);
                 inf->rv = NULL;
         }
-        schedule(inf, backoff(inf));
+        schedule(inf, backoff(inf->failures));
+}
+
+struct kube_informer_retry kube_informer_watch_retry(long status, int error, uint64_t retry_after,
+                                                     uint64_t backoff)
+{
+        const uint64_t max_retry_after = 60 * USEC_PER_SEC;
+        uint64_t delay = MAX(backoff, MIN(retry_after, max_retry_after));
+
+        if (status == 410)
+                return (struct kube_informer_retry){.relist = true, .delay = 0};
+        if (error == -EBADMSG)
+                /* the lost event may have been any change, deletes included */
+                return (struct kube_informer_retry){.relist = true, .delay = delay};
+        if (status == 429 || status >= 500 || status < 400)
+                return (struct kube_informer_retry){.relist = false, .delay = delay};
+        /* another 4xx: the watch itself is refused, start over */
+        return (struct kube_informer_retry){.relist = true, .delay = delay};
+}
+
+/* A watch ended abnormally: list or watch again, at once or later. */
+static void watch_failed(struct kube_informer *inf, long status, int error, uint64_t retry_after)
+{
+        struct kube_informer_retry d =
+            kube_informer_watch_retry(status, error, retry_after, backoff(inf->failures + 1));
+
+        inf->stats.watch_errors++;
+        if (d.relist) {
+                free(inf->rv);
+                inf->rv = NULL;
+        }
+        if (d.delay == 0) {
+                if (d.relist)
+                        start_list(inf);
+                else
+                        start_watch(inf);
+                return;
+        }
+        inf->failures++;
+        log_debug("watch retry", "resource=%s relist=%s delay_ms=%" PRIu64, inf->res->plural,
+                  d.relist ? "true" : "false", d.delay / 1000);
+        schedule(inf, d.delay);
 }
 
 /* ---- listing ---- */
@@ -312,24 +358,21 @@ static void on_watch_event(struct kube_client *c, const char *type, json_t *obje
                 return;
         }
         if (streq(type, "ERROR")) {
-                json_t *code = json_object_get(object, "code");
+                json_int_t code = json_integer_value(json_object_get(object, "code"));
                 json_t *msg = json_object_get(object, "message");
+                json_int_t ra = json_integer_value(
+                    json_object_get(json_object_get(object, "details"), "retryAfterSeconds"));
 
                 kube_call_cancel(inf->call);
                 inf->call = NULL;
-                inf->stats.watch_errors++;
-                if (json_integer_value(code) == 410) {
+                if (code == 410)
                         log_info("watch expired, listing again", "resource=%s message=%s",
                                  inf->res->plural, log_q(json_string_value(msg)));
-                        free(inf->rv);
-                        inf->rv = NULL;
-                        start_list(inf);
-                } else {
+                else
                         log_warn("watch error", "resource=%s code=%lld message=%s",
-                                 inf->res->plural, (long long)json_integer_value(code),
-                                 log_q(json_string_value(msg)));
-                        retry_later(inf, false);
-                }
+                                 inf->res->plural, (long long)code, log_q(json_string_value(msg)));
+                watch_failed(inf, (long)code, -EIO,
+                             ra > 0 ? (uint64_t)MIN(ra, (json_int_t)86400) * USEC_PER_SEC : 0);
                 return;
         }
         key = k8s_key_from_json(object, &err);
@@ -394,25 +437,19 @@ static void on_watch_done(struct kube_client *c, const struct kube_result *res, 
                 start_watch(inf);
                 return;
         }
-        inf->stats.watch_errors++;
-        if (kube_result_gone(res)) {
+        if (kube_result_gone(res))
                 log_info("watch resourceVersion too old, listing again", "resource=%s",
                          inf->res->plural);
-                free(inf->rv);
-                inf->rv = NULL;
-                start_list(inf);
-                return;
-        }
-        if (res->error == -EBADMSG) {
+        else if (res->error == -EBADMSG)
                 log_warn("watch event unreadable, listing again", "resource=%s message=%s",
                          inf->res->plural, log_q(res->message));
-                retry_later(inf, true);
-                return;
-        }
-        log_warn("watch ended", "resource=%s status=%ld reason=%s message=%s", inf->res->plural,
-                 res->http_status, log_q(res->reason), log_q(res->message));
-        /* 4xx other than 410: the watch itself is refused; list again later */
-        retry_later(inf, res->http_status >= 400 && res->http_status < 500);
+        else
+                log_warn("watch ended",
+                         "resource=%s status=%ld reason=%s message=%s "
+                         "retry_after_ms=%" PRIu64,
+                         inf->res->plural, res->http_status, log_q(res->reason),
+                         log_q(res->message), res->retry_after_usec / 1000);
+        watch_failed(inf, res->http_status, res->error, res->retry_after_usec);
 }
 
 static void start_watch(struct kube_informer *inf)

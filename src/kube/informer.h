@@ -3,8 +3,10 @@
  * calling add/update/delete handlers on the event loop.
  *
  * On "410 Gone" / too old resource version it lists again and emits the
- * differences against the cache; on disconnect it re-watches from the last
- * seen resourceVersion after a jittered exponential backoff. The cache's
+ * differences against the cache; on disconnect, 429 (API Priority and
+ * Fairness) or 5xx it re-watches from the last seen resourceVersion after a
+ * jittered exponential backoff or the server's Retry-After, whichever is
+ * longer. The cache's
  * view never loses or duplicates an event: every transition a handler sees
  * is old cache state → new cache state. */
 #pragma once
@@ -30,6 +32,20 @@ struct kube_informer_options {
         unsigned page_size;             /* default 500 */
         unsigned watch_timeout_seconds; /* default random 300..600 */
 };
+
+/* What to do after a watch ended abnormally. */
+struct kube_informer_retry {
+        bool relist;    /* list again (else watch again from the last resourceVersion) */
+        uint64_t delay; /* usec; 0: at once */
+};
+/* The decision, pure. status: HTTP status or the watch ERROR event's code
+ * (0: no response); error: the kube_result's negative errno; retry_after:
+ * the server's Retry-After in usec (0: none; honoured up to 60 s); backoff:
+ * this failure's backoff. 410 Gone lists again at once; an unreadable event
+ * (-EBADMSG) or another 4xx lists again after the backoff; 429, 5xx and
+ * transport errors watch again after max(backoff, Retry-After). */
+struct kube_informer_retry kube_informer_watch_retry(long status, int error, uint64_t retry_after,
+                                                     uint64_t backoff);
 
 int kube_informer_new(struct kube_client *c, const struct kube_resource *res,
                       const struct k8s_type *type, const struct kube_informer_options *opts,

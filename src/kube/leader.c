@@ -1,5 +1,7 @@
 /* client-go's leaderelection loop on sd-event: one timer (retry period),
- * at most one request in flight, lease state as last read or written. */
+ * at most one request in flight, lease state as last read or written, and
+ * while leading a second timer at (last successful renewal + renew
+ * deadline) that steps down whatever is in flight then. */
 #include "leader.h"
 
 #include <glib.h>
@@ -25,6 +27,7 @@ struct kube_leader {
         bool released; /* handed over: take no part any more (client-go's ReleaseOnCancel) */
         struct kube_call *call;
         sd_event_source *timer;
+        sd_event_source *deadline; /* while leading: renewed_at + renew_deadline */
         void (*release_done)(void *);
         void *release_data;
 };
@@ -63,6 +66,28 @@ static void schedule(struct kube_leader *l, uint64_t delay)
                                          delay, 1000, on_timer, l);
 }
 
+static void step_down(struct kube_leader *l, const char *why);
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void)s;
+        (void)usec;
+        step_down(userdata, "could not renew within the renew deadline");
+        return 0;
+}
+
+/* (Re)arm the step-down timer after a successful write as leader. */
+static void arm_deadline(struct kube_leader *l)
+{
+        uint64_t left = kube_leader_time_left(l->renewed_at, l->cfg.renew_deadline, mono(l));
+
+        sd_event_source_disable_unref(l->deadline);
+        l->deadline = NULL;
+        /* accuracy 1 µs: never later than the deadline (0 would mean 250 ms) */
+        (void)sd_event_add_time_relative(kube_client_event(l->client), &l->deadline,
+                                         CLOCK_MONOTONIC, left, 1, on_deadline, l);
+}
+
 static void set_leading(struct kube_leader *l, bool leading, const char *why)
 {
         if (l->leading == leading)
@@ -74,11 +99,28 @@ static void set_leading(struct kube_leader *l, bool leading, const char *why)
                 if (l->cfg.started_leading)
                         l->cfg.started_leading(l->cfg.userdata);
         } else {
+                sd_event_source_disable_unref(l->deadline);
+                l->deadline = NULL;
                 log_warn("stopped leading", "lease=%s/%s identity=%s reason=%s", l->namespace,
                          l->name, l->identity, log_q(why));
                 if (l->cfg.stopped_leading)
                         l->cfg.stopped_leading(l->cfg.userdata);
         }
+}
+
+/* The renew deadline passed without a successful renewal: stop leading now,
+ * abandoning a renewal still in flight (a release in flight ends by itself). */
+static void step_down(struct kube_leader *l, const char *why)
+{
+        if (!l->leading)
+                return;
+        if (!l->releasing) {
+                kube_call_cancel(l->call);
+                l->call = NULL;
+        }
+        k8s_lease_free(l->lease);
+        l->lease = NULL;
+        set_leading(l, false, why);
 }
 
 /* Remember a lease read from or written to the API. */
@@ -124,24 +166,31 @@ static void on_write(struct kube_client *c, const struct kube_result *res, void 
         if (kube_result_ok(res)) {
                 l->renewed_at = l->sent_at;
                 set_leading(l, true, NULL);
+                arm_deadline(l);
         }
 }
 
 static void write_lease(struct kube_leader *l, struct k8s_lease *lease, bool create)
 {
         json_t *o = k8s_lease_to_json(lease);
+        uint64_t timeout = l->cfg.renew_deadline;
         int r;
 
         l->sent_at = mono(l);
+        /* a leader gives up when it must step down (the deadline timer does
+         * that); at least 1 ms, as curl takes 0 for no timeout at all */
+        if (l->leading)
+                timeout =
+                    MAX(kube_leader_time_left(l->renewed_at, l->cfg.renew_deadline, l->sent_at),
+                        USEC_PER_MSEC);
         {
                 _cleanup_free_ char *path =
                     kube_path(&KUBE_LEASES, l->namespace, create ? NULL : l->name, NULL);
 
-                /* never behind bulk work in the rate limiter; give up at the
-                 * renew deadline, the leader steps down then anyway */
+                /* never behind bulk work in the rate limiter */
                 r = kube_call(l->client, create ? "POST" : "PUT", path, o, "application/json",
-                              KUBE_CALL_NO_RETRY | KUBE_CALL_PRIORITY, l->cfg.renew_deadline,
-                              on_write, l, &l->call);
+                              KUBE_CALL_NO_RETRY | KUBE_CALL_PRIORITY, timeout, on_write, l,
+                              &l->call);
         }
         json_decref(o);
         if (r < 0) {
@@ -219,18 +268,11 @@ static void on_get(struct kube_client *c, const struct kube_result *res, void *u
 
 static void tick(struct kube_leader *l)
 {
-        uint64_t now = mono(l);
-
         if (l->released)
                 return;
         schedule(l, l->cfg.retry_period);
         if (l->call || l->releasing)
                 return;
-        if (l->leading && now - l->renewed_at > l->cfg.renew_deadline) {
-                set_leading(l, false, "could not renew within the renew deadline");
-                k8s_lease_free(l->lease);
-                l->lease = NULL;
-        }
         if (l->leading && l->lease) {
                 struct k8s_lease n;
 
@@ -250,6 +292,35 @@ static void tick(struct kube_leader *l)
         }
 }
 
+int kube_leader_check_timings(uint64_t lease_duration, uint64_t renew_deadline,
+                              uint64_t retry_period, const char **ret_why)
+{
+        const char *why = NULL;
+
+        if (lease_duration == 0 || renew_deadline == 0 || retry_period == 0)
+                why = "lease duration, renew deadline and retry period must be greater than zero";
+        else if (lease_duration <= renew_deadline)
+                why = "lease duration must be greater than the renew deadline";
+        /* renew_deadline > 1.2 × retry_period, exactly and without overflow:
+         * (d - r) × 5 > r, where d - r > UINT64_MAX / 5 always is */
+        else if (renew_deadline <= retry_period ||
+                 (renew_deadline - retry_period <= UINT64_MAX / 5 &&
+                  (renew_deadline - retry_period) * 5 <= retry_period))
+                why = "renew deadline must be greater than 1.2 × the retry period";
+        if (ret_why)
+                *ret_why = why;
+        return why ? -EINVAL : 0;
+}
+
+uint64_t kube_leader_time_left(uint64_t renewed_at, uint64_t renew_deadline, uint64_t now)
+{
+        uint64_t end;
+
+        if (__builtin_add_overflow(renewed_at, renew_deadline, &end))
+                end = UINT64_MAX;
+        return end > now ? end - now : 0;
+}
+
 int kube_leader_new(struct kube_client *c, const struct kube_leader_config *cfg,
                     struct kube_leader **ret)
 {
@@ -259,6 +330,9 @@ int kube_leader_new(struct kube_client *c, const struct kube_leader_config *cfg,
         assert(cfg);
         assert(cfg->name && cfg->namespace && cfg->identity);
         assert(ret);
+        if (kube_leader_check_timings(cfg->lease_duration, cfg->renew_deadline, cfg->retry_period,
+                                      NULL) < 0)
+                return -EINVAL;
         l = xnew(struct kube_leader, 1);
         l->client = c;
         l->cfg = *cfg;
@@ -320,6 +394,7 @@ void kube_leader_free(struct kube_leader *l)
                 return;
         kube_call_cancel(l->call);
         sd_event_source_disable_unref(l->timer);
+        sd_event_source_disable_unref(l->deadline);
         k8s_lease_free(l->lease);
         free(l->namespace);
         free(l->name);

@@ -25,6 +25,7 @@
 #include "kube/informer.h"
 #include "kube/leader.h"
 #include "daemon/httpd.h"
+#include "lib/duration.h"
 #include "lib/log.h"
 #include "daemon/metrics.h"
 #include "lib/util.h"
@@ -588,10 +589,26 @@ int operator_new(sd_event *e, struct l2lb_config *cfg, struct operator** ret)
                                                              synced};
         static const struct kube_informer_handlers svc_h = {service_add, service_update,
                                                             service_remove, synced};
-        struct operator* o = xnew(struct operator, 1);
+        struct operator* o;
         struct kube_leader_config lc;
+        const char *why;
         int r;
 
+        if (kube_leader_check_timings(cfg->leader_election_lease_duration,
+                                      cfg->leader_election_renew_deadline,
+                                      cfg->leader_election_retry_period, &why) < 0) {
+                char ld[32], rd[32], rp[32];
+
+                log_error("invalid leader election timings",
+                          "leader-election-lease-duration=%s leader-election-renew-deadline=%s "
+                          "leader-election-retry-period=%s error=%s",
+                          duration_format(cfg->leader_election_lease_duration, ld, sizeof(ld)),
+                          duration_format(cfg->leader_election_renew_deadline, rd, sizeof(rd)),
+                          duration_format(cfg->leader_election_retry_period, rp, sizeof(rp)),
+                          log_q(why));
+                return -EINVAL;
+        }
+        o = xnew(struct operator, 1);
         o->cfg = cfg;
         o->event = sd_event_ref(e);
         o->in_flight = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
