@@ -28,7 +28,7 @@ struct kube_result {
         const char *reason;  /* Status.reason ("Conflict", "NotFound", ...) or a short cause */
         const char *message; /* Status.message or the transport error */
         uint64_t retry_after_usec; /* the response's Retry-After (at most a day), 0: none */
-        json_t *body;        /* borrowed, may be NULL; valid during the callback */
+        json_t *body;              /* borrowed, may be NULL; valid during the callback */
 };
 
 typedef void (*kube_callback_t)(struct kube_client *c, const struct kube_result *res,
