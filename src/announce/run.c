@@ -515,7 +515,7 @@ static int policy_order(const void *pa, const void *pb)
         return strcmp(x->name, y->name);
 }
 
-static int statuses(struct run *r)
+static void statuses(struct run *r)
 {
         struct announcer *a = r->a;
         struct announce_decisions *o = r->out;
@@ -525,7 +525,7 @@ static int statuses(struct run *r)
         size_t n = 0;
 
         if (a->shutting_down || !a->designated)
-                return 0;
+                return;
         pols = xnew(struct l2pol *, g_hash_table_size(a->policies));
         g_hash_table_iter_init(&it, a->policies);
         while (g_hash_table_iter_next(&it, NULL, &v))
@@ -535,12 +535,8 @@ static int statuses(struct run *r)
                 struct status_sent *sent = g_hash_table_lookup(a->status_sent, pols[i]->name);
                 struct announce_policy_status *st;
                 struct k8s_conditions c;
-                int k;
 
-                k = policy_status_compute(pols[i], r->wall, &c);
-                if (k <= 0) {
-                        if (k < 0)
-                                return k;
+                if (!policy_status_compute(pols[i], r->wall, &c)) {
                         g_hash_table_remove(a->status_sent, pols[i]->name);
                         continue;
                 }
@@ -563,7 +559,6 @@ static int statuses(struct run *r)
                 sent->at = r->now;
                 wake(r, r->now + STATUS_RETRY);
         }
-        return 0;
 }
 
 static void events(struct run *r, struct slot **slots, size_t n)
@@ -651,7 +646,6 @@ int announcer_run(struct announcer *a, uint64_t now_mono, int64_t now_wall,
 {
         struct announce_decisions out = {.next_wakeup = UINT64_MAX};
         struct run r = {.a = a, .now = now_mono, .wall = now_wall, .out = &out};
-        int k;
 
         assert(a);
         assert(ret);
@@ -672,11 +666,7 @@ int announcer_run(struct announcer *a, uint64_t now_mono, int64_t now_wall,
         collect(&r, a->sorted, a->n_sorted);
         entries(&r);
         garps(&r);
-        k = statuses(&r);
-        if (k < 0) {
-                announce_decisions_done(&out);
-                return k;
-        }
+        statuses(&r);
         events(&r, a->sorted, a->n_sorted);
         a->started = true;
         a->renew_all = false;

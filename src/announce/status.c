@@ -16,7 +16,7 @@ static bool cond_is(const struct k8s_condition *c, const char *error)
         return streq_ptr(c->status, "False") && isempty(c->message);
 }
 
-int policy_status_compute(const struct l2pol *p, int64_t now_wall, struct k8s_conditions *ret)
+bool policy_status_compute(const struct l2pol *p, int64_t now_wall, struct k8s_conditions *ret)
 {
         const char *types[3] = {COND_BAD_NODE_SELECTOR, COND_BAD_INTERFACE_REGEX,
                                 COND_BAD_SERVICE_SELECTOR};
@@ -38,8 +38,8 @@ int policy_status_compute(const struct l2pol *p, int64_t now_wall, struct k8s_co
                             .observed_generation = p->generation,
                         };
         if (n == 0)
-                return 0;
+                return false;
         k8s_conditions_copy(ret, &p->conditions);
         (void)k8s_conditions_merge(ret, wanted, n, now_wall);
-        return 1;
+        return true;
 }

@@ -17,10 +17,10 @@
 #define COND_BAD_INTERFACE_REGEX  "io.cilium/bad-interface-regex"
 #define COND_BAD_SERVICE_SELECTOR "io.cilium/bad-service-selector"
 
-/* The conditions the policy should have. Returns 1 and fills *ret (the whole
+/* The conditions the policy should have. Returns true and fills *ret (the whole
  * list: other conditions kept, ours set as k8s_conditions_merge() does, so
  * lastTransitionTime = now_wall where the status changes) if they differ from
- * what the object has, 0 if the object is already right (a condition whose
+ * what the object has, false if the object is already right (a condition whose
  * status, reason and message are right is left alone, whatever its
  * observedGeneration). Never fails. */
-int policy_status_compute(const struct l2pol *p, int64_t now_wall, struct k8s_conditions *ret);
+bool policy_status_compute(const struct l2pol *p, int64_t now_wall, struct k8s_conditions *ret);

@@ -22,8 +22,7 @@ static void jd_fail(struct jd *d, const char *fmt, ...)
         if (d->error)
                 return;
         va_start(ap, fmt);
-        if (vasprintf(&d->error, fmt, ap) < 0)
-                oom();
+        d->error = xvasprintf(fmt, ap);
         va_end(ap);
 }
 

@@ -228,7 +228,7 @@ bad : {
                         strncat(choices, " ", sizeof(choices) - strlen(choices) - 1);
                         strncat(choices, *ch, sizeof(choices) - strlen(choices) - 1);
                 }
-        *err = strprintf("invalid value \"%s\" for %s%s: expected %s%s", value, origin, k->name,
+        *err = xasprintf("invalid value \"%s\" for %s%s: expected %s%s", value, origin, k->name,
                          expect[k->type], choices);
         return -EINVAL;
 }
@@ -242,7 +242,7 @@ static int load_dir(struct l2lb_config *c, unsigned program, const char *dir, ch
         n = scandir(dir, &names, NULL, alphasort);
         if (n < 0) {
                 r = -errno;
-                *err = strprintf("cannot read config directory %s: %s", dir, strerror(errno));
+                *err = xasprintf("cannot read config directory %s: %s", dir, strerror(errno));
                 return r;
         }
         for (int i = 0; i < n; i++) {
@@ -255,7 +255,7 @@ static int load_dir(struct l2lb_config *c, unsigned program, const char *dir, ch
                         continue;
                 k = key_find(name, strlen(name));
                 if (!k) {
-                        *err = strprintf("config directory %s: unknown configuration key \"%s\"",
+                        *err = xasprintf("config directory %s: unknown configuration key \"%s\"",
                                          dir, name);
                         r = -EINVAL;
                         continue;
@@ -269,7 +269,7 @@ static int load_dir(struct l2lb_config *c, unsigned program, const char *dir, ch
                         continue;
                 }
                 if (r < 0) {
-                        *err = strprintf("cannot read %s: %s", path, strerror(-r));
+                        *err = xasprintf("cannot read %s: %s", path, strerror(-r));
                         continue;
                 }
                 strstrip(value);
@@ -360,7 +360,7 @@ int config_load(struct l2lb_config *c, unsigned program, int argc, char **argv, 
                 k = key_find(name, eq ? (size_t)(eq - name) : strlen(name));
                 if (!k || !(k->programs & program)) {
                         *ret_error =
-                            strprintf("unknown flag --%.*s (see --help)",
+                            xasprintf("unknown flag --%.*s (see --help)",
                                       (int)(eq ? (size_t)(eq - name) : strlen(name)), name);
                         r = -EINVAL;
                         goto fail;
@@ -372,7 +372,7 @@ int config_load(struct l2lb_config *c, unsigned program, int argc, char **argv, 
                 else if (i + 1 < argc)
                         value = argv[++i];
                 else {
-                        *ret_error = strprintf("flag --%s needs a value", k->name);
+                        *ret_error = xasprintf("flag --%s needs a value", k->name);
                         r = -EINVAL;
                         goto fail;
                 }
@@ -390,7 +390,7 @@ fail:
         strv_free(args);
         config_done(c);
         if (!*ret_error)
-                *ret_error = strprintf("%s", strerror(-r));
+                *ret_error = xasprintf("%s", strerror(-r));
         return r;
 }
 

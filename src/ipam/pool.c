@@ -19,18 +19,18 @@ static int parse_block(const struct k8s_pool_block *b, size_t i, struct pool_blo
 
         if (!isempty(b->cidr)) {
                 if (iprange_parse_cidr(b->cidr, &ret->r) < 0) {
-                        *ret_error = strprintf("blocks[%zu]: invalid CIDR '%s'", i, b->cidr);
+                        *ret_error = xasprintf("blocks[%zu]: invalid CIDR '%s'", i, b->cidr);
                         return -EINVAL;
                 }
                 ret->from_cidr = true;
                 return 0;
         }
         if (isempty(b->start)) {
-                *ret_error = strprintf("blocks[%zu]: needs a cidr or a start address", i);
+                *ret_error = xasprintf("blocks[%zu]: needs a cidr or a start address", i);
                 return -EINVAL;
         }
         if (iprange_from_start_stop(b->start, b->stop, &ret->r, &why) < 0) {
-                *ret_error = strprintf("blocks[%zu]: %s (start '%s', stop '%s')", i, why, b->start,
+                *ret_error = xasprintf("blocks[%zu]: %s (start '%s', stop '%s')", i, why, b->start,
                                        strempty(b->stop));
                 return -EINVAL;
         }
@@ -49,7 +49,7 @@ static int parse_priority(const char *s, int32_t *ret, char **ret_error)
         errno = 0;
         v = strtoll(s, &end, 10);
         if (isempty(s) || *end || errno || v < INT32_MIN || v > INT32_MAX || g_ascii_isspace(*s)) {
-                *ret_error = strprintf("annotation %s: '%s' is not an integer between %d and %d",
+                *ret_error = xasprintf("annotation %s: '%s' is not an integer between %d and %d",
                                        IPAM_ANNOTATION_PRIORITY, s, INT32_MIN, INT32_MAX);
                 return -EINVAL;
         }
@@ -68,7 +68,7 @@ int pool_spec_parse(const struct k8s_ippool *p, struct pool_spec *ret, char **re
         assert(ret_error);
         *ret_error = NULL;
         if (p->service_selector_error) {
-                *ret_error = strprintf("serviceSelector: %s", p->service_selector_error);
+                *ret_error = xasprintf("serviceSelector: %s", p->service_selector_error);
                 return -EINVAL;
         }
         r = parse_priority(labels_get(&p->meta.annotations, IPAM_ANNOTATION_PRIORITY), &s.priority,

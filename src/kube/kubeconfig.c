@@ -114,13 +114,13 @@ static int decode_b64(const char *field, const char *b64, char **ret, size_t *re
         /* g_base64_decode is lenient: check the alphabet first */
         for (const char *p = b64; *p; p++)
                 if (!g_ascii_isalnum(*p) && !strchr("+/=\n\r \t", *p)) {
-                        *err = strprintf("%s is not valid base64", field);
+                        *err = xasprintf("%s is not valid base64", field);
                         return -EINVAL;
                 }
         raw = g_base64_decode(b64, &len);
         if (!raw || len == 0) {
                 g_free(raw);
-                *err = strprintf("%s is empty or not valid base64", field);
+                *err = xasprintf("%s is empty or not valid base64", field);
                 return -EINVAL;
         }
         *ret = xmalloc(len + 1);
@@ -137,7 +137,7 @@ static int read_file_field(const char *field, const char *path, char **ret, size
         int r = read_full_file(path, ret, ret_len);
 
         if (r < 0)
-                *err = strprintf("cannot read %s %s: %s", field, path, strerror(-r));
+                *err = xasprintf("cannot read %s %s: %s", field, path, strerror(-r));
         return r;
 }
 
@@ -148,7 +148,7 @@ static void prefix_error(char **err, const char *what)
 
         if (!*err)
                 return;
-        e = strprintf("%s: %s", what, *err);
+        e = xasprintf("%s: %s", what, *err);
         free(*err);
         *err = e;
 }
@@ -179,11 +179,11 @@ static int parse_cluster(struct kc_doc *kd, yaml_node_t *cluster, const char *cn
 
         s = yscalar(ymap_get(d, cluster, "server"), &bad);
         if (isempty(s) || bad) {
-                *err = strprintf("cluster \"%s\" has no server", cname);
+                *err = xasprintf("cluster \"%s\" has no server", cname);
                 return -EINVAL;
         }
         if (!startswith(s, "https://") && !startswith(s, "http://")) {
-                *err = strprintf("cluster \"%s\": server \"%s\" is not an http(s) URL", cname, s);
+                *err = xasprintf("cluster \"%s\": server \"%s\" is not an http(s) URL", cname, s);
                 return -EINVAL;
         }
         c->server = xstrdup(s);
@@ -205,19 +205,19 @@ static int parse_cluster(struct kc_doc *kd, yaml_node_t *cluster, const char *cn
         }
         s = yscalar(ymap_get(d, cluster, "tls-server-name"), &bad);
         if (s && !tls_server_name_valid(s)) {
-                *err = strprintf("cluster \"%s\": tls-server-name \"%s\" is not a host name", cname,
+                *err = xasprintf("cluster \"%s\": tls-server-name \"%s\" is not a host name", cname,
                                  s);
                 return -EINVAL;
         }
         if (s)
                 c->tls_server_name = xstrdup(s);
         if (bad) {
-                *err = strprintf("cluster \"%s\" is malformed", cname);
+                *err = xasprintf("cluster \"%s\" is malformed", cname);
                 return -EINVAL;
         }
         /* client-go's rule: trusting a CA and trusting anything contradict */
         if (c->insecure && c->ca_data) {
-                *err = strprintf("cluster \"%s\": specifying a root certificates file with the "
+                *err = xasprintf("cluster \"%s\": specifying a root certificates file with the "
                                  "insecure flag is not allowed",
                                  cname);
                 return -EINVAL;
@@ -226,7 +226,7 @@ static int parse_cluster(struct kc_doc *kd, yaml_node_t *cluster, const char *cn
                 _cleanup_free_ char *url = NULL, *connect_to = NULL, *host = NULL;
 
                 if (kube_config_server_route(c, &url, &connect_to, &host) < 0) {
-                        *err = strprintf("cluster \"%s\": server \"%s\" has no host to reach "
+                        *err = xasprintf("cluster \"%s\": server \"%s\" has no host to reach "
                                          "under tls-server-name",
                                          cname, c->server);
                         return -EINVAL;
@@ -245,13 +245,13 @@ static int parse_user(struct kc_doc *kd, yaml_node_t *user, const char *uname,
 
         if (ymap_get(d, user, "exec") || ymap_get(d, user, "auth-provider")) {
                 *err =
-                    strprintf("user \"%s\": exec and auth-provider credentials are not supported; "
+                    xasprintf("user \"%s\": exec and auth-provider credentials are not supported; "
                               "use a token, a token file or a client certificate",
                               uname);
                 return -EOPNOTSUPP;
         }
         if (ymap_get(d, user, "username") || ymap_get(d, user, "password")) {
-                *err = strprintf("user \"%s\": basic authentication is not supported", uname);
+                *err = xasprintf("user \"%s\": basic authentication is not supported", uname);
                 return -EOPNOTSUPP;
         }
         s = yscalar(ymap_get(d, user, "token"), &bad);
@@ -267,7 +267,7 @@ static int parse_user(struct kc_doc *kd, yaml_node_t *user, const char *uname,
                         return r;
                 if (token_blank(tok)) {
                         *err =
-                            strprintf("user \"%s\": tokenFile %s is empty", uname, c->token_file);
+                            xasprintf("user \"%s\": tokenFile %s is empty", uname, c->token_file);
                         return -EINVAL;
                 }
         }
@@ -295,18 +295,18 @@ static int parse_user(struct kc_doc *kd, yaml_node_t *user, const char *uname,
                         return r;
         }
         if (bad) {
-                *err = strprintf("user \"%s\" is malformed", uname);
+                *err = xasprintf("user \"%s\" is malformed", uname);
                 return -EINVAL;
         }
         if (!!c->cert_data != !!c->key_data) {
-                *err = strprintf("user \"%s\": a client certificate needs both certificate and key",
+                *err = xasprintf("user \"%s\": a client certificate needs both certificate and key",
                                  uname);
                 return -EINVAL;
         }
         /* client-go silently drops credentials on a plain http connection;
          * refusing says why the server then sees an anonymous client */
         if (startswith(c->server, "http://") && (c->token || c->token_file || c->cert_data)) {
-                *err = strprintf("user \"%s\": refusing to send credentials to the plain http "
+                *err = xasprintf("user \"%s\": refusing to send credentials to the plain http "
                                  "server %s; use https",
                                  uname, c->server);
                 return -EINVAL;
@@ -324,36 +324,36 @@ static int parse_docs(struct kc_doc *docs, size_t n, struct kube_config *c, char
 
         for (size_t f = 0; f < n; f++)
                 if (docs[f].root && docs[f].root->type != YAML_MAPPING_NODE) {
-                        *err = strprintf("kubeconfig is not a mapping");
+                        *err = xasprintf("kubeconfig is not a mapping");
                         return -EINVAL;
                 }
         for (size_t f = 0; f < n && isempty(cur); f++)
                 cur = yscalar(ymap_get(&docs[f].doc, docs[f].root, "current-context"), &bad);
         if (isempty(cur)) {
-                *err = strprintf("kubeconfig has no current-context");
+                *err = xasprintf("kubeconfig has no current-context");
                 return -EINVAL;
         }
         ctx = kc_named(docs, n, "contexts", "context", cur, &dctx);
         if (!ctx || ctx->type != YAML_MAPPING_NODE) {
-                *err = strprintf("context \"%s\" not found in kubeconfig", cur);
+                *err = xasprintf("context \"%s\" not found in kubeconfig", cur);
                 return -EINVAL;
         }
         cname = yscalar(ymap_get(&dctx->doc, ctx, "cluster"), &bad);
         uname = yscalar(ymap_get(&dctx->doc, ctx, "user"), &bad);
         s = yscalar(ymap_get(&dctx->doc, ctx, "namespace"), &bad);
         if (bad) {
-                *err = strprintf("context \"%s\" is malformed", cur);
+                *err = xasprintf("context \"%s\" is malformed", cur);
                 return -EINVAL;
         }
         if (!isempty(s))
                 c->namespace = xstrdup(s);
         if (isempty(cname)) {
-                *err = strprintf("context \"%s\" names no cluster", cur);
+                *err = xasprintf("context \"%s\" names no cluster", cur);
                 return -EINVAL;
         }
         cluster = kc_named(docs, n, "clusters", "cluster", cname, &dcluster);
         if (!cluster || cluster->type != YAML_MAPPING_NODE) {
-                *err = strprintf("cluster \"%s\" not found in kubeconfig", cname);
+                *err = xasprintf("cluster \"%s\" not found in kubeconfig", cname);
                 return -EINVAL;
         }
         r = parse_cluster(dcluster, cluster, cname, c, err);
@@ -364,7 +364,7 @@ static int parse_docs(struct kc_doc *docs, size_t n, struct kube_config *c, char
                 return 0; /* anonymous */
         user = kc_named(docs, n, "users", "user", uname, &duser);
         if (!user || user->type != YAML_MAPPING_NODE) {
-                *err = strprintf("user \"%s\" not found in kubeconfig", uname);
+                *err = xasprintf("user \"%s\" not found in kubeconfig", uname);
                 return -EINVAL;
         }
         return parse_user(duser, user, uname, c, err);
@@ -380,7 +380,7 @@ static int kc_doc_load(struct kc_doc *kd, const char *text, size_t len, const ch
                 oom(); /* its only failure */
         yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
         if (!yaml_parser_load(&parser, &kd->doc)) {
-                *err = strprintf("kubeconfig is not valid YAML: %s at line %zu column %zu",
+                *err = xasprintf("kubeconfig is not valid YAML: %s at line %zu column %zu",
                                  parser.problem ? parser.problem : "parse error",
                                  parser.problem_mark.line + 1, parser.problem_mark.column + 1);
                 r = -EINVAL;
@@ -411,7 +411,7 @@ static int kc_build(struct kc_doc *docs, size_t n, struct kube_config **ret, cha
         if (r < 0) {
                 kube_config_free(c);
                 if (!*err)
-                        *err = strprintf("kubeconfig: %s", strerror(-r));
+                        *err = xasprintf("kubeconfig: %s", strerror(-r));
                 return r;
         }
         *ret = c;
@@ -451,7 +451,7 @@ static int kc_doc_read(struct kc_doc *kd, const char *path, bool skip_missing, c
         if (r == -ENOENT && skip_missing)
                 return r;
         if (r < 0) {
-                *err = strprintf("cannot read kubeconfig %s: %s", path, strerror(-r));
+                *err = xasprintf("cannot read kubeconfig %s: %s", path, strerror(-r));
                 return r;
         }
         dir = g_path_get_dirname(path);
@@ -511,7 +511,7 @@ int kube_config_from_path_list(const char *list, struct kube_config **ret, char 
                 n++;
         }
         if (r >= 0 && n == 0) {
-                *ret_error = strprintf("none of the kubeconfig files %s exists", list);
+                *ret_error = xasprintf("none of the kubeconfig files %s exists", list);
                 r = -ENOENT;
         } else if (r >= 0) {
                 r = kc_build(docs, n, ret, ret_error);
@@ -533,7 +533,7 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret, char **
         if (!sa_dir)
                 sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
         if (isempty(host) || isempty(port)) {
-                *ret_error = strprintf("no kubeconfig given and not running in a cluster "
+                *ret_error = xasprintf("no kubeconfig given and not running in a cluster "
                                        "(KUBERNETES_SERVICE_HOST/PORT unset); use --kubeconfig");
                 return -ENOENT;
         }
@@ -546,18 +546,18 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret, char **
         r = read_full_file(c->token_file, &tok, NULL);
         if (r < 0) {
                 *ret_error =
-                    strprintf("in-cluster: cannot read %s: %s", c->token_file, strerror(-r));
+                    xasprintf("in-cluster: cannot read %s: %s", c->token_file, strerror(-r));
                 kube_config_free(c);
                 return r;
         }
         if (token_blank(tok)) {
-                *ret_error = strprintf("in-cluster: token file %s is empty", c->token_file);
+                *ret_error = xasprintf("in-cluster: token file %s is empty", c->token_file);
                 kube_config_free(c);
                 return -EINVAL;
         }
         r = read_full_file(c->ca_file, &c->ca_data, &c->ca_len);
         if (r < 0) {
-                *ret_error = strprintf("in-cluster: cannot read %s: %s", c->ca_file, strerror(-r));
+                *ret_error = xasprintf("in-cluster: cannot read %s: %s", c->ca_file, strerror(-r));
                 kube_config_free(c);
                 return r;
         }

@@ -105,13 +105,13 @@ int labels_from_json(json_t *obj, struct labels *ret, char **ret_error)
         if (!obj || json_is_null(obj))
                 return 0;
         if (!json_is_object(obj)) {
-                *ret_error = strprintf("labels: expected an object");
+                *ret_error = xasprintf("labels: expected an object");
                 return -EINVAL;
         }
         json_object_foreach(obj, k, v)
         {
                 if (!json_is_string(v)) {
-                        *ret_error = strprintf("labels: value of \"%s\" is not a string", k);
+                        *ret_error = xasprintf("labels: value of \"%s\" is not a string", k);
                         labels_done(ret);
                         return -EINVAL;
                 }
@@ -280,40 +280,40 @@ static int parse_expression(struct selector *s, json_t *e, size_t idx, char **er
         size_t n = 0;
 
         if (!json_is_object(e)) {
-                *err = strprintf("matchExpressions[%zu]: expected an object", idx);
+                *err = xasprintf("matchExpressions[%zu]: expected an object", idx);
                 return -EINVAL;
         }
         if (!json_is_string(jk)) {
-                *err = strprintf("matchExpressions[%zu].key: Required value", idx);
+                *err = xasprintf("matchExpressions[%zu].key: Required value", idx);
                 return -EINVAL;
         }
         key = json_string_value(jk);
         why = label_key_invalid(key);
         if (why) {
-                *err = strprintf("key: Invalid value: \"%s\": %s", key, why);
+                *err = xasprintf("key: Invalid value: \"%s\": %s", key, why);
                 return -EINVAL;
         }
         if (!json_is_string(jo)) {
-                *err = strprintf("matchExpressions[%zu].operator: Required value", idx);
+                *err = xasprintf("matchExpressions[%zu].operator: Required value", idx);
                 return -EINVAL;
         }
         if (parse_op(json_string_value(jo), &op) < 0) {
-                *err = strprintf("\"%s\" is not a valid label selector operator",
+                *err = xasprintf("\"%s\" is not a valid label selector operator",
                                  json_string_value(jo));
                 return -EINVAL;
         }
         if (jv && !json_is_null(jv) && !json_is_array(jv)) {
-                *err = strprintf("matchExpressions[%zu].values: expected a list of strings", idx);
+                *err = xasprintf("matchExpressions[%zu].values: expected a list of strings", idx);
                 return -EINVAL;
         }
         n = json_is_array(jv) ? json_array_size(jv) : 0;
         if ((op == SELECTOR_IN || op == SELECTOR_NOT_IN) && n == 0) {
-                *err = strprintf("values: Invalid value: []string(nil): for 'in', 'notin' "
+                *err = xasprintf("values: Invalid value: []string(nil): for 'in', 'notin' "
                                  "operators, values set can't be empty");
                 return -EINVAL;
         }
         if ((op == SELECTOR_EXISTS || op == SELECTOR_DOES_NOT_EXIST) && n > 0) {
-                *err = strprintf("values: Invalid value: %zu values: values set must be empty for "
+                *err = xasprintf("values: Invalid value: %zu values: values set must be empty for "
                                  "exists and does not exist",
                                  n);
                 return -EINVAL;
@@ -323,7 +323,7 @@ static int parse_expression(struct selector *s, json_t *e, size_t idx, char **er
                 json_t *v = json_array_get(jv, i);
 
                 if (!json_is_string(v)) {
-                        *err = strprintf("matchExpressions[%zu].values[%zu]: expected a string",
+                        *err = xasprintf("matchExpressions[%zu].values[%zu]: expected a string",
                                          idx, i);
                         free(values);
                         return -EINVAL;
@@ -331,7 +331,7 @@ static int parse_expression(struct selector *s, json_t *e, size_t idx, char **er
                 values[i] = json_string_value(v);
                 why = label_value_invalid(values[i]);
                 if (why) {
-                        *err = strprintf("values[%zu][%s]: Invalid value: \"%s\": %s", i, key,
+                        *err = xasprintf("values[%zu][%s]: Invalid value: \"%s\": %s", i, key,
                                          values[i], why);
                         free(values);
                         return -EINVAL;
@@ -355,7 +355,7 @@ int selector_from_json(json_t *json, struct selector **ret, char **ret_error)
         if (!json || json_is_null(json))
                 return 0;
         if (!json_is_object(json)) {
-                *ret_error = strprintf("label selector: expected an object");
+                *ret_error = xasprintf("label selector: expected an object");
                 return -EINVAL;
         }
         s = xnew(struct selector, 1);
@@ -366,7 +366,7 @@ int selector_from_json(json_t *json, struct selector **ret, char **ret_error)
                 json_t *v;
 
                 if (!json_is_object(ml)) {
-                        *ret_error = strprintf("matchLabels: expected an object");
+                        *ret_error = xasprintf("matchLabels: expected an object");
                         r = -EINVAL;
                         goto out;
                 }
@@ -375,20 +375,20 @@ int selector_from_json(json_t *json, struct selector **ret, char **ret_error)
                         const char *why, *val;
 
                         if (!json_is_string(v)) {
-                                *ret_error = strprintf("matchLabels[%s]: expected a string", k);
+                                *ret_error = xasprintf("matchLabels[%s]: expected a string", k);
                                 r = -EINVAL;
                                 goto out;
                         }
                         val = json_string_value(v);
                         why = label_key_invalid(k);
                         if (why) {
-                                *ret_error = strprintf("key: Invalid value: \"%s\": %s", k, why);
+                                *ret_error = xasprintf("key: Invalid value: \"%s\": %s", k, why);
                                 r = -EINVAL;
                                 goto out;
                         }
                         why = label_value_invalid(val);
                         if (why) {
-                                *ret_error = strprintf("values[0][%s]: Invalid value: \"%s\": %s",
+                                *ret_error = xasprintf("values[0][%s]: Invalid value: \"%s\": %s",
                                                        k, val, why);
                                 r = -EINVAL;
                                 goto out;
@@ -398,7 +398,7 @@ int selector_from_json(json_t *json, struct selector **ret, char **ret_error)
         }
         if (me && !json_is_null(me)) {
                 if (!json_is_array(me)) {
-                        *ret_error = strprintf("matchExpressions: expected a list");
+                        *ret_error = xasprintf("matchExpressions: expected a list");
                         r = -EINVAL;
                         goto out;
                 }
@@ -412,7 +412,7 @@ out:
         if (r < 0) {
                 selector_free(s);
                 if (!*ret_error)
-                        *ret_error = strprintf("%s", strerror(-r));
+                        *ret_error = xasprintf("%s", strerror(-r));
                 return r;
         }
         *ret = s;

@@ -72,8 +72,7 @@ char *xstrndup(const char *s, size_t n)
         return c;
 }
 
-static char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
-static char *xvasprintf(const char *fmt, va_list ap)
+char *xvasprintf(const char *fmt, va_list ap)
 {
         char *s = NULL;
 
@@ -329,15 +328,4 @@ int read_full_file(const char *path, char **ret, size_t *ret_size)
         if (ret_size)
                 *ret_size = len;
         return 0;
-}
-
-char *strprintf(const char *fmt, ...)
-{
-        va_list ap;
-        char *s = NULL;
-
-        va_start(ap, fmt);
-        s = xvasprintf(fmt, ap);
-        va_end(ap);
-        return s;
 }

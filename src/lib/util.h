@@ -16,6 +16,7 @@
 #pragma once
 
 #include <assert.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -76,6 +77,7 @@ void *xreallocarray(void *p, size_t n, size_t size);
 char *xstrdup(const char *s); /* NULL stays NULL */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
 #define xnew(type, n) ((type *)xcalloc((n), sizeof(type)))
 
 /* Replace *p with a copy of s (NULL allowed). */
@@ -128,10 +130,6 @@ static inline void qsort_safe(void *base, size_t n, size_t size,
  * than the elements (a name, an address). */
 size_t lower_bound(const void *key, const void *base, size_t n, size_t size,
                    int (*cmp)(const void *key, const void *elem));
-
-/* A malloc'ed formatted string: error messages for callers who return them
- * through a char ** argument (same as xasprintf). */
-char *strprintf(const char *fmt, ...) _printf_(1, 2);
 
 /* Trim ASCII whitespace in place; returns s. */
 char *strstrip(char *s);

@@ -856,7 +856,7 @@ static char *tester_token(void)
 
         /* next to the instance's admin kubeconfig */
         *strrchr(kc, '/') = '\0';
-        path = strprintf("%s/tester.token", kc);
+        path = xasprintf("%s/tester.token", kc);
         if (read_full_file(path, &tok, NULL) < 0)
                 fail_msg("cannot read %s (an instance of scripts/kube-testenv writes it)", path);
         strstrip(tok);
@@ -878,8 +878,8 @@ static void test_retry_after_429(void **state)
         /* the tester may list ConfigMaps in the test's namespace */
         {
                 _cleanup_free_ char *
-                    roles = strprintf("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles", ns),
-                   *bindings = strprintf(
+                    roles = xasprintf("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles", ns),
+                   *bindings = xasprintf(
                        "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings", ns);
 
                 obj = J("{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"Role\","
@@ -916,8 +916,8 @@ static void test_retry_after_429(void **state)
         memset(data, 'x', 60000);
         data[60000] = '\0';
         for (int i = 0; i < 30; i++) {
-                _cleanup_free_ char *p = strprintf("/api/v1/namespaces/%s/configmaps", ns),
-                                    *name = strprintf("big-%d", i);
+                _cleanup_free_ char *p = xasprintf("/api/v1/namespaces/%s/configmaps", ns),
+                                    *name = xasprintf("big-%d", i);
 
                 obj = json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "apiVersion", "v1", "kind",
                                 "ConfigMap", "metadata", "name", name, "data", "x", data);
@@ -941,7 +941,7 @@ static void test_retry_after_429(void **state)
 
                 memset(apf_sync, 0, sizeof(apf_sync));
                 for (int i = 0; i < PARALLEL; i++) {
-                        _cleanup_free_ char *p = strprintf(
+                        _cleanup_free_ char *p = xasprintf(
                             "/api/v1/namespaces/%s/configmaps?labelSelector=burst%%21%%3Db%d-%d",
                             ns, b, i);
 
