@@ -125,29 +125,54 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *
 
 static int attach(struct httpd *h, sd_event *e);
 
+/* A listening TCP socket as libmicrohttpd would make it (SO_REUSEADDR; an
+ * IPv6 address listens on IPv6 only), or -errno. */
+static int listen_socket(const struct sockaddr_storage *ss, socklen_t len)
+{
+        int fd, one = 1, r;
+
+        fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+            (ss->ss_family == AF_INET6 &&
+             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+            bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, SOMAXCONN) < 0) {
+                r = -errno;
+                (void)close(fd);
+                return r;
+        }
+        return fd;
+}
+
 int httpd_start(sd_event *e, const char *addr, httpd_handler_t handler, void *userdata,
                 struct httpd **ret)
 {
         struct sockaddr_storage ss;
         socklen_t len;
         struct httpd *h;
-        int r;
+        int fd, r;
 
         r = parse_addr(addr, &ss, &len);
         if (r < 0)
                 return log_error_errno(r, "invalid listen address (expected HOST:PORT or :PORT)",
                                        "address=%s", log_q(addr));
+        /* the socket is ours, so that a failure reports its real cause
+         * (libmicrohttpd only says that it could not start) */
+        fd = listen_socket(&ss, len);
+        if (fd < 0)
+                return log_error_errno(fd, "cannot listen for HTTP", "address=%s", log_q(addr));
         h = xnew(struct httpd, 1);
         h->event = sd_event_ref(e);
         h->handler = handler;
         h->userdata = userdata;
         h->daemon = MHD_start_daemon(MHD_USE_EPOLL | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                                     0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &ss,
+                                     0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
                                      MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
         if (!h->daemon) {
+                (void)close(fd);
                 httpd_free(h);
-                return log_error_errno(-EADDRINUSE, "cannot listen for HTTP", "address=%s",
-                                       log_q(addr));
+                return log_error_errno(-EIO, "cannot serve HTTP", "address=%s", log_q(addr));
         }
         r = attach(h, e);
         if (r < 0) {
@@ -163,6 +188,7 @@ int httpd_start_unix(sd_event *e, const char *path, httpd_handler_t handler, voi
 {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         struct httpd *h;
+        mode_t mask;
         int fd, r;
 
         if (strlen(path) >= sizeof(sa.sun_path))
@@ -188,12 +214,16 @@ int httpd_start_unix(sd_event *e, const char *path, httpd_handler_t handler, voi
         if (fd < 0)
                 return -errno;
         (void)unlink(path);
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+        /* created 0600: never open to others, not even until a chmod */
+        mask = umask(0177);
+        r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+        (void)umask(mask);
+        if (r >= 0 && listen(fd, 16) < 0)
                 r = -errno;
+        if (r < 0) {
                 (void)close(fd);
                 return log_error_errno(r, "cannot listen on unix socket", "path=%s", log_q(path));
         }
-        (void)chmod(path, 0600);
         h = xnew(struct httpd, 1);
         h->event = sd_event_ref(e);
         h->handler = handler;
@@ -228,8 +258,14 @@ static int attach(struct httpd *h, sd_event *e)
         if (r < 0)
                 return r;
         if (!h->unix_path) {
-                info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
-                h->port = info ? info->port : 0;
+                struct sockaddr_storage ss;
+                socklen_t len = sizeof(ss);
+
+                info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+                if (info && getsockname(info->listen_fd, (struct sockaddr *)&ss, &len) == 0)
+                        h->port =
+                            ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                           : ((struct sockaddr_in *)&ss)->sin_port);
         }
         rearm(h);
         return 0;

@@ -6,6 +6,10 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,12 +146,79 @@ static void test_httpd(void **state)
         sd_event_unref(e);
 }
 
+/* bind() as the server calls it, noting the mode a unix socket has the
+ * instant it appears (before the server could chmod it). */
+static mode_t bound_mode;
+
+int bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+        const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+        struct stat st;
+        int r = (int)syscall(SYS_bind, fd, sa, len);
+
+        if (r == 0 && sa->sa_family == AF_UNIX && un->sun_path[0] && stat(un->sun_path, &st) == 0)
+                bound_mode = st.st_mode & 07777;
+        return r;
+}
+
+/* The status socket is 0600 from its first instant, whatever the umask. */
+static void test_unix_socket_mode(void **state)
+{
+        char path[128] = "/tmp/l2lb-test-httpd-XXXXXX";
+        sd_event *e = NULL;
+        struct httpd *h = NULL;
+        struct stat st;
+        mode_t old;
+
+        (void)state;
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_non_null(mkdtemp(path));
+        strcat(path, "/status.sock");
+        old = umask(0);
+        bound_mode = 0;
+        assert_int_equal(httpd_start_unix(e, path, handler, NULL, &h), 0);
+        assert_int_equal(umask(old), 0); /* the process umask is restored */
+        assert_int_equal(bound_mode, 0600);
+        assert_int_equal(stat(path, &st), 0);
+        assert_true(S_ISSOCK(st.st_mode));
+        assert_int_equal(st.st_mode & 07777, 0600);
+        httpd_free(h);
+        *strrchr(path, '/') = 0;
+        rmdir(path);
+        sd_event_unref(e);
+}
+
+/* A listen failure reports its real cause. */
+static void test_listen_errors(void **state)
+{
+        sd_event *e = NULL;
+        struct httpd *h = NULL, *h2 = NULL;
+        char addr[64];
+
+        (void)state;
+        assert_int_equal(sd_event_new(&e), 0);
+        /* TEST-NET-1: not an address of this host */
+        assert_int_equal(httpd_start(e, "192.0.2.1:9962", handler, NULL, &h), -EADDRNOTAVAIL);
+        assert_null(h);
+        assert_int_equal(httpd_start(e, "127.0.0.1:0", handler, NULL, &h), 0);
+        snprintf(addr, sizeof(addr), "127.0.0.1:%u", httpd_port(h));
+        assert_int_equal(httpd_start(e, addr, handler, NULL, &h2), -EADDRINUSE);
+        assert_null(h2);
+        httpd_free(h);
+        /* IPv6 loopback, when the host has it */
+        if (httpd_start(e, "[::1]:0", handler, NULL, &h) == 0) {
+                assert_true(httpd_port(h) > 0);
+                httpd_free(h);
+        }
+        sd_event_unref(e);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_render),
-            cmocka_unit_test(test_build_info),
-            cmocka_unit_test(test_httpd),
+            cmocka_unit_test(test_render),        cmocka_unit_test(test_build_info),
+            cmocka_unit_test(test_httpd),         cmocka_unit_test(test_unix_socket_mode),
+            cmocka_unit_test(test_listen_errors),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
