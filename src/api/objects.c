@@ -4,6 +4,7 @@
  * read straight through and check once at the end. */
 #include "objects.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -115,6 +116,20 @@ static int64_t jd_int(struct jd *d, json_t *obj, const char *key, const char *pa
         json_t *v = jd_get(d, obj, key, path, JSON_INTEGER);
 
         return v ? json_integer_value(v) : def;
+}
+
+/* An int32 field (ports, durations, counters): a value out of its range is
+ * an error, never silently truncated. */
+static int32_t jd_int32(struct jd *d, json_t *obj, const char *key, const char *path, int32_t def)
+{
+        int64_t v = jd_int(d, obj, key, path, def);
+
+        if (v < INT32_MIN || v > INT32_MAX) {
+                jd_fail(d, "%s%s%s: %" PRId64 " is out of range for a 32-bit integer", path,
+                        *path ? "." : "", key, v);
+                return def;
+        }
+        return (int32_t)v;
 }
 
 static json_t *jd_obj(struct jd *d, json_t *obj, const char *key, const char *path)
@@ -447,7 +462,7 @@ int k8s_service_decode(json_t *json, struct k8s_service **ret, char **ret_error)
                         }
                         p = &s->ports[s->n_ports++];
                         p->name = jd_str(&d, e, "name", "spec.ports[]");
-                        p->port = (int32_t)jd_int(&d, e, "port", "spec.ports[]", 0);
+                        p->port = jd_int32(&d, e, "port", "spec.ports[]", 0);
                         p->protocol = jd_str_default(&d, e, "protocol", "spec.ports[]", "TCP");
                 }
         }
@@ -657,10 +672,10 @@ int k8s_lease_decode(json_t *json, struct k8s_lease **ret, char **ret_error)
         decode_meta(&d, json, &l->meta, NULL);
         spec = jd_obj(&d, json, "spec", "");
         l->holder = jd_str(&d, spec, "holderIdentity", "spec");
-        l->lease_duration_seconds = (int32_t)jd_int(&d, spec, "leaseDurationSeconds", "spec", 0);
+        l->lease_duration_seconds = jd_int32(&d, spec, "leaseDurationSeconds", "spec", 0);
         l->acquire_time = jd_str(&d, spec, "acquireTime", "spec");
         l->renew_time = jd_str(&d, spec, "renewTime", "spec");
-        l->lease_transitions = (int32_t)jd_int(&d, spec, "leaseTransitions", "spec", 0);
+        l->lease_transitions = jd_int32(&d, spec, "leaseTransitions", "spec", 0);
         if (jd_finish(&d, ret_error) < 0) {
                 k8s_lease_free(l);
                 return -EINVAL;

@@ -193,6 +193,49 @@ static void test_lease_roundtrip(void **state)
         json_decref(j);
 }
 
+static void expect_lease_error(const char *spec, const char *fragment)
+{
+        char *text = xasprintf("{\"metadata\":{\"name\":\"l\"},\"spec\":%s}", spec);
+        json_t *j = J(text);
+        struct k8s_lease *l = NULL;
+        char *err = NULL;
+
+        assert_int_equal(k8s_lease_decode(j, &l, &err), -EINVAL);
+        assert_null(l);
+        if (!err || !strstr(err, fragment))
+                fail_msg("error \"%s\" lacks \"%s\"", err, fragment);
+        free(err);
+        free(text);
+        json_decref(j);
+}
+
+/* int32 fields refuse what does not fit instead of truncating it. */
+static void test_int32_range(void **state)
+{
+        json_t *j;
+        struct k8s_lease *l = NULL;
+        char *err = NULL;
+
+        (void)state;
+        expect_lease_error("{\"leaseDurationSeconds\":4294967311}",
+                           "spec.leaseDurationSeconds: 4294967311 is out of range");
+        expect_lease_error("{\"leaseDurationSeconds\":-2147483649}",
+                           "spec.leaseDurationSeconds: -2147483649 is out of range");
+        expect_lease_error("{\"leaseTransitions\":2147483648}",
+                           "spec.leaseTransitions: 2147483648 is out of range");
+        expect_service_error(
+            "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"ports\":[{\"port\":4294967376}]}}",
+            "spec.ports[].port: 4294967376 is out of range");
+        /* the ends of the range are values */
+        j = J("{\"metadata\":{\"name\":\"l\"},\"spec\":{\"leaseDurationSeconds\":2147483647,"
+              "\"leaseTransitions\":-2147483648}}");
+        assert_int_equal(k8s_lease_decode(j, &l, &err), 0);
+        assert_int_equal(l->lease_duration_seconds, INT32_MAX);
+        assert_int_equal(l->lease_transitions, INT32_MIN);
+        k8s_lease_free(l);
+        json_decref(j);
+}
+
 static void test_ippool(void **state)
 {
         json_t *j =
@@ -339,6 +382,7 @@ int main(void)
             cmocka_unit_test(test_service_bad),     cmocka_unit_test(test_endpointslice),
             cmocka_unit_test(test_lease_roundtrip), cmocka_unit_test(test_ippool),
             cmocka_unit_test(test_l2policy_node),   cmocka_unit_test(test_nul),
+            cmocka_unit_test(test_int32_range),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
