@@ -11,8 +11,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "lib/duration.h"
+#include "lib/log.h"
 #include "lib/util.h"
 
 enum config_type {
@@ -250,9 +252,21 @@ static int load_dir(struct l2lb_config *c, unsigned program, const char *dir, ch
                 const struct config_key *k;
                 _cleanup_free_ char *path = NULL, *value = NULL;
 
+                struct stat st;
+
                 /* ConfigMap volumes carry ..data and ..<timestamp> entries */
                 if (r < 0 || name[0] == '.')
                         continue;
+                path = xasprintf("%s/%s", dir, name);
+                /* one key per regular file (or symlink to one, as in a
+                 * ConfigMap volume); a directory is no key, and a FIFO or
+                 * device could block or never end: skipped, not fatal */
+                if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+                        log_warn("config directory entry skipped: not a regular file",
+                                 "path=%s type=%s", log_q(path),
+                                 S_ISDIR(st.st_mode) ? "directory" : "special");
+                        continue;
+                }
                 k = key_find(name, strlen(name));
                 if (!k) {
                         *err = xasprintf("config directory %s: unknown configuration key \"%s\"",
@@ -262,12 +276,7 @@ static int load_dir(struct l2lb_config *c, unsigned program, const char *dir, ch
                 }
                 if (streq(k->name, "config-dir"))
                         continue;
-                path = xasprintf("%s/%s", dir, name);
                 r = read_full_file(path, &value, NULL);
-                if (r == -EISDIR) {
-                        r = 0;
-                        continue;
-                }
                 if (r < 0) {
                         *err = xasprintf("cannot read %s: %s", path, strerror(-r));
                         continue;

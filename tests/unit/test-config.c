@@ -174,8 +174,22 @@ static void test_config_dir(void **state)
         /* an operator key in a shared ConfigMap is fine for the agent */
         twrite_file(dir, "default-lb-service-ipam", "lbipam");
         /* ConfigMap volume bookkeeping */
-        snprintf(sub, sizeof(sub), "%s/..data", dir);
+        snprintf(sub, sizeof(sub), "%s/..2024_01_01_00_00_00.123", dir);
         assert_int_equal(mkdir(sub, 0755), 0);
+        snprintf(sub, sizeof(sub), "%s/..data", dir);
+        assert_int_equal(symlink("..2024_01_01_00_00_00.123", sub), 0);
+        /* a key as a symlink into ..data, as a ConfigMap volume has them */
+        twrite_file(dir, "..2024_01_01_00_00_00.123/k8s-namespace", "blue");
+        snprintf(sub, sizeof(sub), "%s/k8s-namespace", dir);
+        assert_int_equal(symlink("..data/k8s-namespace", sub), 0);
+        /* subdirectories (one named like a key) and a FIFO (reading it
+         * would block) are skipped with a log line */
+        snprintf(sub, sizeof(sub), "%s/subdir", dir);
+        assert_int_equal(mkdir(sub, 0755), 0);
+        snprintf(sub, sizeof(sub), "%s/node-name", dir);
+        assert_int_equal(mkdir(sub, 0755), 0);
+        snprintf(sub, sizeof(sub), "%s/fifo", dir);
+        assert_int_equal(mkfifo(sub, 0600), 0);
         snprintf(arg, sizeof(arg), "--config-dir=%s", dir);
         {
                 char *argv[] = {"x", arg, "--enable-external-ips=false", NULL};
@@ -184,6 +198,7 @@ static void test_config_dir(void **state)
                 assert_true(c.l2_announcements_lease_duration == 3 * USEC_PER_SEC);
                 assert_int_equal(strv_length(c.devices), 2);
                 assert_false(c.enable_external_ips); /* the flag wins */
+                assert_string_equal(c.k8s_namespace, "blue");
                 config_done(&c);
         }
         twrite_file(dir, "l2-announcements-retry-period", "soon");
