@@ -66,12 +66,31 @@ static int agent_get(const struct l2lb_config *cfg, const char *path, char **ret
         return 0;
 }
 
+/* s made safe for the terminal (control characters escaped): strings from
+ * the API or the agent never reach it raw. Valid until 32 more calls. */
+static const char *esc(const char *s)
+{
+        static char *ring[32];
+        static unsigned next;
+        char **slot = &ring[next++ % ELEMENTSOF(ring)];
+
+        free(*slot);
+        *slot = str_escape_control(s);
+        return *slot;
+}
+
 static int cmd_config_view(const struct l2lb_config *cfg)
 {
         char *text = NULL;
 
         if (access(cfg->status_socket, F_OK) == 0 && agent_get(cfg, "/config", &text) >= 0) {
-                fputs(text, stdout);
+                /* line by line: the newlines are the text's own */
+                for (char *line = text, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
+                        nl = strchr(line, '\n');
+                        if (nl)
+                                *nl = 0;
+                        printf("%s\n", esc(line));
+                }
                 free(text);
                 return 0;
         }
@@ -80,11 +99,10 @@ static int cmd_config_view(const struct l2lb_config *cfg)
         return 0;
 }
 
+/* A string member of the agent's answer, escaped for the terminal. */
 static const char *jstr(json_t *o, const char *k)
 {
-        const char *s = json_string_value(json_object_get(o, k));
-
-        return s ? s : "";
+        return esc(json_string_value(json_object_get(o, k)));
 }
 
 static int cmd_status(const struct l2lb_config *cfg)
@@ -150,7 +168,7 @@ static int api_list(const struct l2lb_config *cfg, const struct kube_resource *r
                 r = kube_sync_wait(c, &s, 15 * USEC_PER_SEC);
         if (r < 0)
                 fprintf(stderr, "l2lb: cannot list %s: %s\n", res->plural,
-                        s.message ? s.message : strerror(-r));
+                        s.message ? esc(s.message) : strerror(-r));
         else
                 *ret = json_incref(s.body);
         kube_sync_done(&s);
@@ -229,8 +247,8 @@ static int cmd_leases(const struct l2lb_config *cfg)
                         }
                         k8s_service_free(svc);
                 }
-                printf("%-32s %-24s %-20s %-8s %-8s %d\n", svcname, *ips ? ips : "-",
-                       isempty(l->holder) ? "<none>" : l->holder, age(l->acquire_time, a, 32),
+                printf("%-32s %-24s %-20s %-8s %-8s %d\n", esc(svcname), *ips ? esc(ips) : "-",
+                       isempty(l->holder) ? "<none>" : esc(l->holder), age(l->acquire_time, a, 32),
                        age(l->renew_time, b, 32), l->lease_transitions);
                 k8s_lease_free(l);
         }
@@ -276,10 +294,11 @@ static int cmd_pools(const struct l2lb_config *cfg)
                 used = k8s_conditions_find(&p->conditions, "cilium.io/IPsUsed");
                 avail = k8s_conditions_find(&p->conditions, "cilium.io/IPsAvailable");
                 conflict = k8s_conditions_find(&p->conditions, "cilium.io/PoolConflict");
-                printf("%-24s %-40s %-10s %-12s %-10s %s\n", p->meta.name, *blocks ? blocks : "-",
-                       used ? used->message : "?", avail ? avail->message : "?",
-                       p->disabled ? "true" : "false",
-                       conflict && streq_ptr(conflict->status, "True") ? conflict->message : "no");
+                printf("%-24s %-40s %-10s %-12s %-10s %s\n", esc(p->meta.name),
+                       *blocks ? esc(blocks) : "-", used ? esc(used->message) : "?",
+                       avail ? esc(avail->message) : "?", p->disabled ? "true" : "false",
+                       conflict && streq_ptr(conflict->status, "True") ? esc(conflict->message)
+                                                                       : "no");
                 k8s_ippool_free(p);
         }
         json_decref(pools);

@@ -162,6 +162,11 @@ int log_emit(enum log_level level, int err, const char *msg, const char *fields,
                 va_start(ap, fields);
                 (void)vsnprintf(fbuf, sizeof(fbuf), fields, ap);
                 va_end(ap);
+                /* a value a caller did not pass through log_q() (a string
+                 * from the API with a newline) must not forge a line */
+                for (char *p = fbuf; *p; p++)
+                        if ((unsigned char)*p < ' ' || *p == 0x7f)
+                                *p = '?';
         }
         clock_gettime(CLOCK_REALTIME, &ts);
         gmtime_r(&ts.tv_sec, &tm);

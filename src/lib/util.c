@@ -285,6 +285,66 @@ size_t lower_bound(const void *key, const void *base, size_t n, size_t size,
         return lo;
 }
 
+/* The length of the valid UTF-8 sequence at p (1..4), or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+        size_t n;
+
+        if (*p < 0x80)
+                return 1;
+        if (*p >= 0xc2 && *p <= 0xdf)
+                n = 2;
+        else if (*p >= 0xe0 && *p <= 0xef)
+                n = 3;
+        else if (*p >= 0xf0 && *p <= 0xf4)
+                n = 4;
+        else
+                return 0;
+        /* no overlong forms, surrogates or code points above U+10FFFF */
+        if ((*p == 0xe0 && p[1] < 0xa0) || (*p == 0xed && p[1] > 0x9f) ||
+            (*p == 0xf0 && p[1] < 0x90) || (*p == 0xf4 && p[1] > 0x8f))
+                return 0;
+        for (size_t i = 1; i < n; i++)
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+        return n;
+}
+
+char *str_escape_control(const char *s)
+{
+        static const char hex[] = "0123456789abcdef";
+        const unsigned char *p = (const unsigned char *)(s ? s : "");
+        char *out = xmalloc(strlen((const char *)p) * 4 + 1), *o = out;
+
+        while (*p) {
+                size_t n = utf8_len(p);
+
+                if (n == 1 && *p >= ' ' && *p != 0x7f && *p != '\\')
+                        *o++ = (char)*p;
+                else if (n == 1 && strchr("\\\n\r\t", *p)) {
+                        *o++ = '\\';
+                        *o++ = *p == '\n' ? 'n' : *p == '\r' ? 'r' : *p == '\t' ? 't' : '\\';
+                } else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+                        memcpy(o, "\\u00", 4);
+                        o += 4;
+                        *o++ = hex[p[1] >> 4];
+                        *o++ = hex[p[1] & 15];
+                } else if (n > 1) {
+                        memcpy(o, p, n);
+                        o += n;
+                } else {
+                        *o++ = '\\';
+                        *o++ = 'x';
+                        *o++ = hex[*p >> 4];
+                        *o++ = hex[*p & 15];
+                        n = 1;
+                }
+                p += n;
+        }
+        *o = 0;
+        return out;
+}
+
 int read_full_file(const char *path, char **ret, size_t *ret_size)
 {
         FILE *f;

@@ -134,5 +134,12 @@ size_t lower_bound(const void *key, const void *base, size_t n, size_t size,
 /* Trim ASCII whitespace in place; returns s. */
 char *strstrip(char *s);
 
+/* A printable copy of s (NULL: "") for a terminal or a log line: control
+ * characters are escaped (\n, \r, \t, \\, else \xNN; the C1 controls
+ * U+0080..U+009F as \uNNNN) and so is every byte that is not part of valid
+ * UTF-8, so that a string from the API cannot move the cursor, recolour the
+ * terminal or start a line of its own. */
+char *str_escape_control(const char *s);
+
 /* Read a whole small file (config files, tokens). Returns -errno. */
 int read_full_file(const char *path, char **ret, size_t *ret_size);
