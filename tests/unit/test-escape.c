@@ -34,13 +34,14 @@ static void test_escape_control(void **state)
         expect("\x1b]0;title\x07", "\\x1b]0;title\\x07");
         expect("x\x7fy\x01", "x\\x7fy\\x01");
         /* UTF-8 stays, its C1 controls (U+009B is CSI) do not */
-        expect("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
-        expect("\xc2\x9b" "31m", "\\u009b31m");
+        expect("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+               "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+        expect("\xc2\x9b[31m", "\\u009b[31m");
         expect("\xc2\x85", "\\u0085");
         expect("\xc2\xa0", "\xc2\xa0"); /* U+00A0 is printable */
         /* bytes that are not UTF-8: a lone CSI, a cut sequence, overlong
          * and surrogate forms, past U+10FFFF */
-        expect("\x9b" "31m", "\\x9b31m");
+        expect("\x9b[31m", "\\x9b[31m");
         expect("\xe2\x82", "\\xe2\\x82");
         expect("\xc0\xaf", "\\xc0\\xaf");
         expect("\xed\xa0\x80", "\\xed\\xa0\\x80");
