@@ -539,6 +539,7 @@ static void finish_call(struct kube_client *c, struct kube_call *call, CURLcode 
         long status = 0;
         curl_off_t retry_after = 0;
         json_t *body = NULL;
+        json_error_t jerr; /* its text is the result's message: lives until the callback ran */
         uint64_t now = now_usec(c);
 
         curl_event_remove(c->curl, call->easy);
@@ -589,8 +590,6 @@ static void finish_call(struct kube_client *c, struct kube_call *call, CURLcode 
         } else if (call->watch && status == 200) {
                 res.error = 0;
         } else {
-                json_error_t jerr;
-
                 if (call->resp->len > 0)
                         /* the API allows a NUL in free text (annotation values) */
                         body = json_loadb(call->resp->str, call->resp->len, JSON_ALLOW_NUL, &jerr);
