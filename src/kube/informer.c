@@ -238,12 +238,51 @@ static void drop_pages(struct kube_informer *inf)
         g_hash_table_remove_all(inf->undecoded);
 }
 
+/* A list page's parts: NULL if the page is malformed (a body that is not
+ * an object, items that are not a list, a continue token or
+ * resourceVersion that is not a string), for such a page may be any part
+ * of the list, its end included. */
+static const char *list_page_error(json_t *body, json_t **ret_items, const char **ret_cont,
+                                   const char **ret_rv)
+{
+        json_t *items, *md, *cont, *rv;
+
+        if (!json_is_object(body))
+                return "the body is not an object";
+        items = json_object_get(body, "items");
+        if (items && !json_is_null(items) && !json_is_array(items))
+                return "items is not a list";
+        md = json_object_get(body, "metadata");
+        if (md && !json_is_null(md) && !json_is_object(md))
+                return "metadata is not an object";
+        cont = json_object_get(md, "continue");
+        if (cont && !json_is_null(cont) && !json_is_string(cont))
+                return "metadata.continue is not a string";
+        rv = json_object_get(md, "resourceVersion");
+        if (rv && !json_is_null(rv) && !json_is_string(rv))
+                return "metadata.resourceVersion is not a string";
+        *ret_items = items;
+        *ret_cont = json_string_value(cont);
+        *ret_rv = json_string_value(rv);
+        return NULL;
+}
+
+/* The list failed midway: what its pages gave goes, the whole list is
+ * asked again later from its first page. */
+static void list_failed(struct kube_informer *inf)
+{
+        free(inf->continue_token);
+        inf->continue_token = NULL;
+        drop_pages(inf);
+        retry_later(inf, true);
+}
+
 static void on_list(struct kube_client *c, const struct kube_result *res, void *userdata)
 {
         struct kube_informer *inf = userdata;
-        json_t *items, *md, *item;
+        json_t *items = NULL, *item;
         size_t i;
-        const char *cont;
+        const char *cont = NULL, *rv = NULL, *error;
 
         (void)c;
         inf->call = NULL;
@@ -261,22 +300,19 @@ static void on_list(struct kube_client *c, const struct kube_result *res, void *
                 log_warn("list failed", "resource=%s status=%ld reason=%s message=%s",
                          inf->res->plural, res->http_status, log_q(res->reason),
                          log_q(res->message));
-                free(inf->continue_token);
-                inf->continue_token = NULL;
-                drop_pages(inf);
-                retry_later(inf, true);
+                list_failed(inf);
                 return;
         }
-        items = json_object_get(res->body, "items");
-        md = json_object_get(res->body, "metadata");
-        if (!json_is_array(items) && !json_is_null(items) && items) {
-                log_error("malformed list response", "resource=%s", inf->res->plural);
-                retry_later(inf, true);
+        error = list_page_error(res->body, &items, &cont, &rv);
+        if (error) {
+                inf->stats.decode_errors++;
+                log_error("malformed list response, listing again", "resource=%s page=%s error=%s",
+                          inf->res->plural, inf->continue_token ? "next" : "first", log_q(error));
+                list_failed(inf);
                 return;
         }
         /* ask for the next page before decoding this one, so the apiserver
          * prepares it meanwhile: decoding adds nothing to the list's time */
-        cont = json_string_value(json_object_get(md, "continue"));
         if (!isempty(cont)) {
                 free_and_strdup(&inf->continue_token, cont);
                 start_list(inf);
@@ -309,7 +345,7 @@ static void on_list(struct kube_client *c, const struct kube_result *res, void *
                 return;
         free(inf->continue_token);
         inf->continue_token = NULL;
-        set_rv(inf, json_string_value(json_object_get(md, "resourceVersion")));
+        set_rv(inf, rv);
         apply_listing(inf);
         inf->stats.lists++;
         inf->failures = 0;
