@@ -261,6 +261,7 @@ static int attach(struct httpd *h, sd_event *e)
                 struct sockaddr_storage ss;
                 socklen_t len = sizeof(ss);
 
+                memset(&ss, 0, sizeof(ss));
                 info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_LISTEN_FD);
                 if (info && getsockname(info->listen_fd, (struct sockaddr *)&ss, &len) == 0)
                         h->port =

@@ -21,7 +21,7 @@
         "{\"kind\":\"NodeList\",\"metadata\":{\"resourceVersion\":\"10\",\"continue\":\"c1\"},"    \
         "\"items\":[{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"1\"}}]}"
 #define PAGE2                                                                                      \
-        "{\"kind\":\"NodeList\",\"metadata\":{\"resourceVersion\":\"10\"},\"items\":["            \
+        "{\"kind\":\"NodeList\",\"metadata\":{\"resourceVersion\":\"10\"},\"items\":["             \
         "{\"metadata\":{\"name\":\"b\",\"resourceVersion\":\"2\"}},"                               \
         "{\"metadata\":{\"name\":\"c\",\"resourceVersion\":\"3\"}}]}"
 
@@ -111,7 +111,8 @@ static void list_with_bad_page2(const char *bad)
         (void)snprintf(server, sizeof(server), "http://127.0.0.1:%u", info->port);
         assert_int_equal(sd_event_new(&e), 0);
         assert_int_equal(kube_client_new(e, &cfg, NULL, &c), 0);
-        assert_int_equal(kube_informer_new(c, &KUBE_NODES, &K8S_TYPE_NODE, &o, &h, NULL, &t.inf), 0);
+        assert_int_equal(kube_informer_new(c, &KUBE_NODES, &K8S_TYPE_NODE, &o, &h, NULL, &t.inf),
+                         0);
         assert_int_equal(kube_informer_start(t.inf), 0);
         assert_true(sd_event_now(e, CLOCK_MONOTONIC, &deadline) >= 0);
         deadline += 10 * USEC_PER_SEC;
