@@ -238,28 +238,32 @@ static void drop_pages(struct kube_informer *inf)
         g_hash_table_remove_all(inf->undecoded);
 }
 
-/* A list page's parts: NULL if the page is malformed (a body that is not
- * an object, items that are not a list, a continue token or
- * resourceVersion that is not a string), for such a page may be any part
- * of the list, its end included. */
+/* Present, not null, and of another type than t. */
+static bool json_wrong_type(json_t *v, json_type t)
+{
+        return v && !json_is_null(v) && json_typeof(v) != t;
+}
+
+/* A list page's parts, or what makes it malformed (a body that is not an
+ * object, items that are not a list, a continue token or resourceVersion
+ * that is not a string): such a page may be any part of the list, its end
+ * included. */
 static const char *list_page_error(json_t *body, json_t **ret_items, const char **ret_cont,
                                    const char **ret_rv)
 {
-        json_t *items, *md, *cont, *rv;
+        json_t *items = json_object_get(body, "items"), *md = json_object_get(body, "metadata");
+        json_t *cont = json_object_get(md, "continue"),
+               *rv = json_object_get(md, "resourceVersion");
 
         if (!json_is_object(body))
                 return "the body is not an object";
-        items = json_object_get(body, "items");
-        if (items && !json_is_null(items) && !json_is_array(items))
+        if (json_wrong_type(items, JSON_ARRAY))
                 return "items is not a list";
-        md = json_object_get(body, "metadata");
-        if (md && !json_is_null(md) && !json_is_object(md))
+        if (json_wrong_type(md, JSON_OBJECT))
                 return "metadata is not an object";
-        cont = json_object_get(md, "continue");
-        if (cont && !json_is_null(cont) && !json_is_string(cont))
+        if (json_wrong_type(cont, JSON_STRING))
                 return "metadata.continue is not a string";
-        rv = json_object_get(md, "resourceVersion");
-        if (rv && !json_is_null(rv) && !json_is_string(rv))
+        if (json_wrong_type(rv, JSON_STRING))
                 return "metadata.resourceVersion is not a string";
         *ret_items = items;
         *ret_cont = json_string_value(cont);

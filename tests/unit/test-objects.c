@@ -90,18 +90,23 @@ static void test_service_minimal(void **state)
         json_decref(j);
 }
 
-static void expect_service_error(const char *text, const char *fragment)
+static void expect_decode_error(const struct k8s_type *type, const char *text, const char *fragment)
 {
         json_t *j = J(text);
-        struct k8s_service *s = NULL;
+        void *obj = NULL;
         char *err = NULL;
 
-        assert_int_equal(k8s_service_decode(j, &s, &err), -EINVAL);
-        assert_null(s);
+        assert_int_equal(type->decode(j, &obj, &err), -EINVAL);
+        assert_null(obj);
         if (!err || !strstr(err, fragment))
                 fail_msg("error \"%s\" lacks \"%s\"", err, fragment);
         free(err);
         json_decref(j);
+}
+
+static void expect_service_error(const char *text, const char *fragment)
+{
+        expect_decode_error(&K8S_TYPE_SERVICE, text, fragment);
 }
 
 static void test_service_bad(void **state)
@@ -196,17 +201,9 @@ static void test_lease_roundtrip(void **state)
 static void expect_lease_error(const char *spec, const char *fragment)
 {
         char *text = xasprintf("{\"metadata\":{\"name\":\"l\"},\"spec\":%s}", spec);
-        json_t *j = J(text);
-        struct k8s_lease *l = NULL;
-        char *err = NULL;
 
-        assert_int_equal(k8s_lease_decode(j, &l, &err), -EINVAL);
-        assert_null(l);
-        if (!err || !strstr(err, fragment))
-                fail_msg("error \"%s\" lacks \"%s\"", err, fragment);
-        free(err);
+        expect_decode_error(&K8S_TYPE_LEASE, text, fragment);
         free(text);
-        json_decref(j);
 }
 
 /* int32 fields refuse what does not fit instead of truncating it. */
