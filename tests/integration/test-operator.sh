@@ -27,7 +27,7 @@ cleanup() {
   k -n "$ns" delete svc,deployment --all --wait=false >/dev/null 2>&1
   k delete namespace "$ns" --wait=false >/dev/null 2>&1
   k delete ippools optest-blue optest-a optest-b optest-req >/dev/null 2>&1
-  k -n kube-system delete lease l2lb-operator-resource-lock >/dev/null 2>&1
+  k -n kube-system delete lease l2lb-operator-resource-lock "cilium-l2announce-$ns-after-failover" >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -179,6 +179,21 @@ check "the operator may not edit a Service's spec" \
   bash -c "KUBECONFIG=$work/operator.kubeconfig $KUBECTL -n $ns label svc requested x=y 2>&1 | grep -q Forbidden"
 check "the operator may not delete pools" \
   bash -c "KUBECONFIG=$work/operator.kubeconfig $KUBECTL delete ippool optest-b 2>&1 | grep -q Forbidden"
+
+# ---- the l2lb command prints what the API holds, escaped ----
+# a lease holder with an ESC sequence and a newline: shown as \x1b[31m and
+# \n, never raw on the terminal
+hostile=cilium-l2announce-$ns-after-failover
+printf '%s' '{"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+  "metadata": {"name": "'"$hostile"'"},
+  "spec": {"holderIdentity": "evil\u001b[31mred\nfake-line", "leaseDurationSeconds": 3}}' |
+  k -n kube-system create -f - >/dev/null
+"$L2LB_BUILD/l2lb" leases --kubeconfig="$KUBECONFIG" >"$work/leases.out" 2>&1
+check "l2lb leases: the lease's service is listed" grep -qF "$ns/after-failover" "$work/leases.out"
+check "l2lb leases: a holder's control characters are escaped" \
+  grep -qF 'evil\x1b[31mred\nfake-line' "$work/leases.out"
+check "l2lb leases: no raw ESC or extra line reaches the terminal" \
+  bash -c "! grep -q \$'\\e' '$work/leases.out' && ! grep -q '^fake-line' '$work/leases.out'"
 
 echo "test-operator: $passed passed, $failed failed"
 for f in "$work"/*.log; do
