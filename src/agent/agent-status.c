@@ -272,7 +272,7 @@ static void setup_metrics(struct agent *a)
                           "Seconds since the agent last heard from the API server.", NULL);
         a->m_ready = metrics_gauge(a->metrics, "l2lb_agent_ready",
                                    "1 when caches are synced and the responder is attached.", NULL);
-        metrics_set_collector(a->metrics, collect, a);
+        metrics_add_collector(a->metrics, collect, a, NULL);
 }
 
 int agent_status_setup(struct agent *a)

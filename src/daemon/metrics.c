@@ -34,10 +34,15 @@ struct metric {
         GHashTable *series; /* key → struct series */
 };
 
+struct collector {
+        void (*fn)(struct metrics *, void *);
+        void *data;
+        void (*free_data)(void *);
+};
+
 struct metrics {
         GPtrArray *families;
-        void (*collector)(struct metrics *, void *);
-        void *collector_data;
+        GArray *collectors; /* struct collector, run in the order added */
 };
 
 static void series_free(gpointer p)
@@ -66,6 +71,7 @@ struct metrics *metrics_new(void)
         struct metrics *m = xnew(struct metrics, 1);
 
         m->families = g_ptr_array_new_with_free_func(metric_free);
+        m->collectors = g_array_new(FALSE, FALSE, sizeof(struct collector));
         return m;
 }
 
@@ -74,6 +80,13 @@ void metrics_free(struct metrics *m)
         if (!m)
                 return;
         g_ptr_array_unref(m->families);
+        for (guint i = 0; i < m->collectors->len; i++) {
+                const struct collector *c = &g_array_index(m->collectors, struct collector, i);
+
+                if (c->free_data)
+                        c->free_data(c->data);
+        }
+        g_array_unref(m->collectors);
         free(m);
 }
 
@@ -184,10 +197,13 @@ void metric_clear(struct metric *f)
         g_hash_table_remove_all(f->series);
 }
 
-void metrics_set_collector(struct metrics *m, void (*fn)(struct metrics *, void *), void *ud)
+void metrics_add_collector(struct metrics *m, void (*fn)(struct metrics *, void *), void *ud,
+                           void (*free_ud)(void *))
 {
-        m->collector = fn;
-        m->collector_data = ud;
+        const struct collector c = {fn, ud, free_ud};
+
+        assert(fn);
+        g_array_append_val(m->collectors, c);
 }
 
 static void append_escaped(GString *out, const char *v)
@@ -245,8 +261,11 @@ char *metrics_render(struct metrics *m)
         GString *out = g_string_new(NULL);
         static const char *const types[] = {"counter", "gauge", "histogram"};
 
-        if (m->collector)
-                m->collector(m, m->collector_data);
+        for (guint i = 0; i < m->collectors->len; i++) {
+                const struct collector *c = &g_array_index(m->collectors, struct collector, i);
+
+                c->fn(m, c->data);
+        }
         for (guint i = 0; i < m->families->len; i++) {
                 struct metric *f = m->families->pdata[i];
                 GPtrArray *keys = g_ptr_array_new();

@@ -578,7 +578,7 @@ static void setup_metrics(struct operator* o)
                                          NULL, buckets);
         o->m_patches = metrics_counter(o->metrics, "l2lb_lbipam_status_patches_total",
                                        "Status patches by resource and result.", patch);
-        metrics_set_collector(o->metrics, collect, o);
+        metrics_add_collector(o->metrics, collect, o, NULL);
 }
 
 /* ---- lifecycle ---- */
