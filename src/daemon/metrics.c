@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/util.h"
@@ -247,8 +248,18 @@ static void append_value(GString *out, double v)
                 g_string_append(out, "NaN");
         else if (v == floor(v) && fabs(v) < 1e15)
                 g_string_append_printf(out, "%.0f", v);
-        else
-                g_string_append_printf(out, "%.9g", v);
+        else {
+                /* the shortest form that reads back as the same double (as
+                 * the Go client prints): a Unix time needs all its digits */
+                char buf[32];
+
+                for (int prec = 15; prec <= 17; prec++) {
+                        (void)snprintf(buf, sizeof(buf), "%.*g", prec, v);
+                        if (strtod(buf, NULL) == v)
+                                break;
+                }
+                g_string_append(out, buf);
+        }
 }
 
 static int key_cmp(gconstpointer a, gconstpointer b)

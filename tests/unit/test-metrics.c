@@ -55,6 +55,8 @@ static void test_render(void **state)
         metric_add(c, 1, "PUT", "409");
         metrics_add_collector(m, collect, g, NULL);
         metrics_add_collector(m, collect_second, g, NULL);
+        metric_set(metrics_gauge(m, "l2lb_time_seconds", "T.", NULL), 1796312570.25);
+        metric_set(metrics_gauge(m, "l2lb_ratio", "R.", NULL), 0.1);
         metric_observe(h, 0.05);
         metric_observe(h, 5);
         out = metrics_render(m);
@@ -68,6 +70,9 @@ static void test_render(void **state)
         assert_non_null(strstr(out, "l2lb_latency_seconds_bucket{le=\"+Inf\"} 2\n"));
         assert_non_null(strstr(out, "l2lb_latency_seconds_sum 5.05\n"));
         assert_non_null(strstr(out, "l2lb_latency_seconds_count 2\n"));
+        /* every digit of a Unix time with a fraction, and no more */
+        assert_non_null(strstr(out, "l2lb_time_seconds 1796312570.25\n"));
+        assert_non_null(strstr(out, "l2lb_ratio 0.1\n"));
         free(out);
         metrics_free(m);
         /* a collector's data goes with the registry (ASan/valgrind: no leak) */
