@@ -157,12 +157,12 @@ void process_metrics_add(struct metrics *m)
                                   "Total user and system CPU time spent in seconds.", NULL);
         pm->rss = metrics_gauge(m, "process_resident_memory_bytes",
                                 "Resident memory size in bytes.", NULL);
-        pm->vsize = metrics_gauge(m, "process_virtual_memory_bytes",
-                                  "Virtual memory size in bytes.", NULL);
+        pm->vsize =
+            metrics_gauge(m, "process_virtual_memory_bytes", "Virtual memory size in bytes.", NULL);
         pm->open_fds =
             metrics_gauge(m, "process_open_fds", "Number of open file descriptors.", NULL);
-        pm->max_fds = metrics_gauge(m, "process_max_fds",
-                                    "Maximum number of open file descriptors.", NULL);
+        pm->max_fds =
+            metrics_gauge(m, "process_max_fds", "Maximum number of open file descriptors.", NULL);
         pm->start = metrics_gauge(m, "process_start_time_seconds",
                                   "Start time of the process since unix epoch in seconds.", NULL);
         metrics_add_collector(m, collect, pm, free);
