@@ -38,10 +38,10 @@ check "the PrometheusRule has a spec" test -s "$work/rules.yaml"
 if out=$(promtool check rules "$work/rules.yaml" 2>&1); then ok "promtool check rules: $(grep -o '[0-9]* rules found' <<<"$out")"; else fail "promtool check rules" "$out"; fi
 cp "$top/tests/monitoring/alerts-test.yaml" "$work/"
 if out=$(promtool test rules "$work/alerts-test.yaml" 2>&1); then ok "promtool test rules (alerts-test.yaml)"; else fail "promtool test rules (alerts-test.yaml)" "$out"; fi
-for a in $(sed -n 's/^ *- alert: *//p' "$work/rules.yaml"); do
+while read -r a; do
 	check "alert $a has a test in alerts-test.yaml" \
 		grep -Eq "^ *alertname: $a\$" "$work/alerts-test.yaml"
-done
+done < <(sed -n 's/^ *- alert: *//p' "$work/rules.yaml")
 [[ $(grep -c 'exp_labels' "$work/alerts-test.yaml") -ge $(grep -c -- '- alert:' "$work/rules.yaml") ]] ||
 	fail "alerts-test.yaml expects fewer firings than there are alerts"
 
