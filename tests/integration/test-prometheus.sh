@@ -213,6 +213,19 @@ expect "l2lb_responder_requests_total{ip=\"$ip\",device=\"net0\"} counts them" \
 expect "l2lb_responder_replies_total{ip=\"$ip\",device=\"net0\"} counts the replies" \
 	"sum(l2lb_responder_replies_total{ip=\"$ip\",device=\"net0\"})" '>=' "$replies"
 
+# a selected service no node may announce (externalTrafficPolicy Local, no
+# endpoint anywhere) once it has its IP
+cat <<EOF | k -n "$ns" apply -f - >/dev/null
+apiVersion: v1
+kind: Service
+metadata: {name: local, labels: {promtest: "yes"}}
+spec: {type: LoadBalancer, externalTrafficPolicy: Local, selector: {app: none}, ports: [{port: 80}]}
+EOF
+expect "l2lb_agent_services_unannounced = 1 with a Local service without endpoints" \
+	'max(l2lb_agent_services_unannounced)' == 1
+k -n "$ns" delete service local >/dev/null
+expect "l2lb_agent_services_unannounced = 0 once it is gone" 'max(l2lb_agent_services_unannounced)' == 0
+
 ne_stop_pid "$prom_pid"
 check "Prometheus stopped (by its PID)" bash -c "! kill -0 $prom_pid 2>/dev/null"
 ne_report test-prometheus
