@@ -2,6 +2,7 @@
  * exports them. */
 #include "process-metrics.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -13,35 +14,48 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
+/* One unsigned decimal field at *p, which then points after it. */
+static int parse_field(const char **p, unsigned long long *ret)
+{
+        char *end;
+
+        while (**p == ' ')
+                (*p)++;
+        if (**p == '-') /* the signed fields we skip (tty_nr, tpgid, nice) */
+                (*p)++;
+        if (!isdigit((unsigned char)**p))
+                return -EINVAL;
+        errno = 0;
+        *ret = strtoull(*p, &end, 10);
+        if (errno || (*end != ' ' && *end != '\n' && *end))
+                return -EINVAL;
+        *p = end;
+        return 0;
+}
+
 int process_parse_stat(const char *text, long ticks_per_second, long page_size,
                        struct process_stat *ret)
 {
-        /* fields 3.. (state onwards); 1-based field numbers as in proc(5) */
-        unsigned long long utime, stime, starttime, vsize;
-        long long rss;
+        /* 1-based field numbers as in proc(5): state (3), utime (14),
+         * stime (15), starttime (22), vsize (23), rss (24) */
+        unsigned long long f[25] = {0};
         const char *p;
-        int n = 0;
 
         assert(text);
         assert(ret);
         if (ticks_per_second <= 0 || page_size <= 0)
                 return -EINVAL;
         p = strrchr(text, ')');
-        if (!p || p[1] != ' ')
+        if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
                 return -EINVAL;
-        /* state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
-         * cmajflt utime(14) stime(15) cutime cstime priority nice
-         * num_threads itrealvalue starttime(22) vsize(23) rss(24) */
-        if (sscanf(p + 2,
-                   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d "
-                   "%*d %llu %llu %lld%n",
-                   &utime, &stime, &starttime, &vsize, &rss, &n) != 5 ||
-            n == 0)
-                return -EINVAL;
-        ret->cpu_seconds = (double)(utime + stime) / (double)ticks_per_second;
-        ret->start_seconds = (double)starttime / (double)ticks_per_second;
-        ret->virtual_bytes = (double)vsize;
-        ret->resident_bytes = (double)rss * (double)page_size;
+        p += 3; /* after the state letter */
+        for (size_t i = 4; i < ELEMENTSOF(f); i++)
+                if (parse_field(&p, &f[i]) < 0)
+                        return -EINVAL;
+        ret->cpu_seconds = (double)(f[14] + f[15]) / (double)ticks_per_second;
+        ret->start_seconds = (double)f[22] / (double)ticks_per_second;
+        ret->virtual_bytes = (double)f[23];
+        ret->resident_bytes = (double)f[24] * (double)page_size;
         return 0;
 }
 
@@ -50,12 +64,14 @@ int process_parse_boot_time(const char *text, double *ret)
         assert(text);
         assert(ret);
         for (const char *line = text; line && *line; line = strchr(line, '\n')) {
-                unsigned long long v;
+                const char *v;
+                unsigned long long t;
 
                 if (*line == '\n')
                         line++;
-                if (sscanf(line, "btime %llu", &v) == 1) {
-                        *ret = (double)v;
+                v = startswith(line, "btime ");
+                if (v && parse_field(&v, &t) >= 0) {
+                        *ret = (double)t;
                         return 0;
                 }
         }
@@ -64,30 +80,25 @@ int process_parse_boot_time(const char *text, double *ret)
 
 int process_parse_max_fds(const char *text, double *ret)
 {
-        static const char key[] = "Max open files";
+        static const char key[] = "Max open files ";
         const char *p;
-        char soft[32];
+        unsigned long long v;
 
         assert(text);
         assert(ret);
         for (p = strstr(text, key); p && p != text && p[-1] != '\n'; p = strstr(p + 1, key))
                 ;
-        if (!p || sscanf(p + strlen(key), " %31s", soft) != 1)
+        if (!p)
                 return -EINVAL;
-        if (streq(soft, "unlimited")) {
+        p += strlen(key);
+        p += strspn(p, " ");
+        if (startswith(p, "unlimited ")) {
                 *ret = INFINITY;
                 return 0;
         }
-        {
-                char *end;
-                unsigned long long v;
-
-                errno = 0;
-                v = strtoull(soft, &end, 10);
-                if (errno || end == soft || *end)
-                        return -EINVAL;
-                *ret = (double)v;
-        }
+        if (parse_field(&p, &v) < 0)
+                return -EINVAL;
+        *ret = (double)v;
         return 0;
 }
 
@@ -116,8 +127,8 @@ static void collect(struct metrics *m, void *ud)
 {
         struct process_metrics *pm = ud;
         _cleanup_free_ char *stat = NULL, *sys = NULL, *limits = NULL;
-        struct process_stat st;
-        double boot, v;
+        struct process_stat st = {0};
+        double boot = 0, v = 0;
         int r;
 
         (void)m;
