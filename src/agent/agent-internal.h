@@ -61,6 +61,7 @@ struct agent {
         struct kube_client_metrics *client_metrics;
         struct metric *m_held, *m_counters, *m_entries, *m_requests, *m_replies, *m_garp,
             *m_garp_ip, *m_heartbeat, *m_ready;
+        struct metric *m_unannounced;
         struct httpd *httpd;
         struct httpd *status;
 };

@@ -166,11 +166,14 @@ static void collect(struct metrics *m, void *ud)
         struct responder_entry *entries = NULL;
         struct responder_stats st;
         size_t n = 0;
-        uint64_t now = agent_mono(a);
+        uint64_t now = agent_mono(a), wall = 0;
 
         (void)m;
         kube_client_metrics_collect(a->client_metrics);
         metric_set(a->m_held, (double)announcer_n_held(a->ann, now));
+        metric_clear(a->m_unannounced); /* unknown until the Leases are listed */
+        if (a->synced)
+                metric_set(a->m_unannounced, (double)announcer_n_unannounced(a->ann, now));
         metric_set(a->m_counters, (double)c->acquisitions, "acquisition");
         metric_set(a->m_counters, (double)c->renewals, "renewal");
         metric_set(a->m_counters, (double)c->renew_failures, "renewal_failure");
@@ -215,7 +218,10 @@ static void collect(struct metrics *m, void *ud)
         metric_set(a->m_garp, (double)st.arp_requests_sent, "arp_request");
         metric_set(a->m_garp, (double)st.arp_replies_sent, "arp_reply");
         metric_set(a->m_garp, (double)st.nas_sent, "neighbor_advertisement");
-        metric_set(a->m_heartbeat, a->last_api_ok ? (double)(now - a->last_api_ok) / 1e6 : -1);
+        /* a timestamp, absent before the first contact (no sentinel) */
+        metric_clear(a->m_heartbeat);
+        if (a->last_api_ok && sd_event_now(a->event, CLOCK_REALTIME, &wall) >= 0)
+                metric_set(a->m_heartbeat, (double)(wall - (now - a->last_api_ok)) / 1e6);
         metric_set(a->m_ready, agent_ready(a) ? 1 : 0);
 }
 
@@ -248,6 +254,9 @@ static void setup_metrics(struct agent *a)
         kube_client_metrics_add_informer(a->client_metrics, "leases", a->inf[INF_LEASES]);
         a->m_held = metrics_gauge(a->metrics, "l2lb_agent_leases_held",
                                   "Leases this node holds and announces.", NULL);
+        a->m_unannounced =
+            metrics_gauge(a->metrics, "l2lb_agent_services_unannounced",
+                          "Selected services with IPs whose Lease no node holds now.", NULL);
         a->m_counters = metrics_counter(a->metrics, "l2lb_agent_lease_transitions_total",
                                         "Lease events of this node: acquisition, renewal, "
                                         "renewal_failure, release, lost, deletion.",
@@ -268,11 +277,11 @@ static void setup_metrics(struct agent *a)
                                        "reply, or unsolicited NA), while the IP is announced.",
                                        ipdev);
         a->m_heartbeat =
-            metrics_gauge(a->metrics, "l2lb_agent_heartbeat_age_seconds",
-                          "Seconds since the agent last heard from the API server.", NULL);
+            metrics_gauge(a->metrics, "l2lb_agent_heartbeat_timestamp_seconds",
+                          "When the agent last heard from the API server (Unix time).", NULL);
         a->m_ready = metrics_gauge(a->metrics, "l2lb_agent_ready",
                                    "1 when caches are synced and the responder is attached.", NULL);
-        metrics_set_collector(a->metrics, collect, a);
+        metrics_add_collector(a->metrics, collect, a, NULL);
 }
 
 int agent_status_setup(struct agent *a)

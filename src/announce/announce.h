@@ -226,3 +226,7 @@ const struct announce_counters *announcer_counters(const struct announcer *a);
 const struct timing *announcer_timing(const struct announcer *a);
 /* Leases this node holds and announces now. */
 size_t announcer_n_held(const struct announcer *a, uint64_t now_mono);
+/* Selected services with addresses whose (shared-address group's) Lease no
+ * node holds now, as this node sees the Leases: free, expired, being
+ * acquired, or without any candidate node. */
+size_t announcer_n_unannounced(struct announcer *a, uint64_t now_mono);

@@ -515,6 +515,26 @@ size_t announcer_n_held(const struct announcer *a, uint64_t now_mono)
         return n;
 }
 
+size_t announcer_n_unannounced(struct announcer *a, uint64_t now_mono)
+{
+        const struct model *m;
+        size_t n = 0;
+
+        assert(a);
+        m = announcer_model(a);
+        for (size_t i = 0; i < m->n_svcs; i++) {
+                const struct model_svc *c = &m->svcs[m->groups[m->svcs[i].group].canonical];
+                const struct slot *s = g_hash_table_lookup(a->slots, c->svc->lease_name);
+
+                if (m->svcs[i].ips.n == 0)
+                        continue;
+                if (!s || (!(slot_announcing(s, now_mono) && s->want != WANT_RELEASE) &&
+                           !slot_held_by_other(s, a->node, now_mono, &a->t)))
+                        n++;
+        }
+        return n;
+}
+
 static int info_order(const void *pa, const void *pb)
 {
         const struct announce_lease_info *x = pa, *y = pb;

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/util.h"
@@ -34,10 +35,15 @@ struct metric {
         GHashTable *series; /* key → struct series */
 };
 
+struct collector {
+        void (*fn)(struct metrics *, void *);
+        void *data;
+        void (*free_data)(void *);
+};
+
 struct metrics {
         GPtrArray *families;
-        void (*collector)(struct metrics *, void *);
-        void *collector_data;
+        GArray *collectors; /* struct collector, run in the order added */
 };
 
 static void series_free(gpointer p)
@@ -66,6 +72,7 @@ struct metrics *metrics_new(void)
         struct metrics *m = xnew(struct metrics, 1);
 
         m->families = g_ptr_array_new_with_free_func(metric_free);
+        m->collectors = g_array_new(FALSE, FALSE, sizeof(struct collector));
         return m;
 }
 
@@ -74,6 +81,13 @@ void metrics_free(struct metrics *m)
         if (!m)
                 return;
         g_ptr_array_unref(m->families);
+        for (guint i = 0; i < m->collectors->len; i++) {
+                const struct collector *c = &g_array_index(m->collectors, struct collector, i);
+
+                if (c->free_data)
+                        c->free_data(c->data);
+        }
+        g_array_unref(m->collectors);
         free(m);
 }
 
@@ -184,10 +198,13 @@ void metric_clear(struct metric *f)
         g_hash_table_remove_all(f->series);
 }
 
-void metrics_set_collector(struct metrics *m, void (*fn)(struct metrics *, void *), void *ud)
+void metrics_add_collector(struct metrics *m, void (*fn)(struct metrics *, void *), void *ud,
+                           void (*free_ud)(void *))
 {
-        m->collector = fn;
-        m->collector_data = ud;
+        const struct collector c = {fn, ud, free_ud};
+
+        assert(fn);
+        g_array_append_val(m->collectors, c);
 }
 
 static void append_escaped(GString *out, const char *v)
@@ -231,8 +248,18 @@ static void append_value(GString *out, double v)
                 g_string_append(out, "NaN");
         else if (v == floor(v) && fabs(v) < 1e15)
                 g_string_append_printf(out, "%.0f", v);
-        else
-                g_string_append_printf(out, "%.9g", v);
+        else {
+                /* the shortest form that reads back as the same double (as
+                 * the Go client prints): a Unix time needs all its digits */
+                char buf[32];
+
+                for (int prec = 15; prec <= 17; prec++) {
+                        (void)snprintf(buf, sizeof(buf), "%.*g", prec, v);
+                        if (strtod(buf, NULL) == v)
+                                break;
+                }
+                g_string_append(out, buf);
+        }
 }
 
 static int key_cmp(gconstpointer a, gconstpointer b)
@@ -245,8 +272,11 @@ char *metrics_render(struct metrics *m)
         GString *out = g_string_new(NULL);
         static const char *const types[] = {"counter", "gauge", "histogram"};
 
-        if (m->collector)
-                m->collector(m, m->collector_data);
+        for (guint i = 0; i < m->collectors->len; i++) {
+                const struct collector *c = &g_array_index(m->collectors, struct collector, i);
+
+                c->fn(m, c->data);
+        }
         for (guint i = 0; i < m->families->len; i++) {
                 struct metric *f = m->families->pdata[i];
                 GPtrArray *keys = g_ptr_array_new();

@@ -5,8 +5,9 @@
  *   struct metric *m = metrics_counter(reg, "l2lb_k8s_requests_total", "...", lbl);
  *   metric_add(m, 1, "GET", "200");
  *
- * Label values are passed positionally, one per label name. A collector
- * callback runs before each render so gauges can be recomputed. */
+ * Label values are passed positionally, one per label name. Collector
+ * callbacks run before each render (in the order added) so gauges can be
+ * recomputed. */
 #pragma once
 
 #include <stdbool.h>
@@ -31,6 +32,8 @@ void metric_observe(struct metric *f, double v, ...);
 /* Drop every series of a family (gauges recomputed by a collector). */
 void metric_clear(struct metric *f);
 
-void metrics_set_collector(struct metrics *m, void (*fn)(struct metrics *m, void *ud), void *ud);
+/* free_ud (optional) frees ud with the registry. */
+void metrics_add_collector(struct metrics *m, void (*fn)(struct metrics *m, void *ud), void *ud,
+                           void (*free_ud)(void *));
 /* Text exposition format; caller frees. */
 char *metrics_render(struct metrics *m);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "commit.h"
+#include "daemon/process-metrics.h"
 #include "kube/connect.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -22,12 +23,13 @@ char *program_version(const char *name)
 
 struct metrics *program_metrics_new(void)
 {
-        static const char *const lbl[] = {"version", "commit", NULL};
+        static const char *const lbl[] = {"version", "commit", "compiler", NULL};
         struct metrics *m = metrics_new();
 
         metric_set(metrics_gauge(m, "l2lb_build_info",
                                  "Always 1; the labels say which build of l2lb this is.", lbl),
-                   1, L2LB_VERSION, L2LB_COMMIT);
+                   1, L2LB_VERSION, L2LB_COMMIT, L2LB_COMPILER);
+        process_metrics_add(m);
         return m;
 }
 

@@ -61,7 +61,8 @@ struct operator
 
         struct metrics *metrics;
         struct kube_client_metrics *client_metrics;
-        struct metric *m_leader, *m_pool_ips, *m_pool_conflict, *m_services, *m_latency, *m_patches;
+        struct metric *m_leader, *m_ips_capacity, *m_ips_available, *m_ips_used, *m_pool_conflict,
+            *m_svc_matching, *m_svc_unsatisfied, *m_latency, *m_patches;
         struct httpd *httpd;
 
         void (*shutdown_done)(void *);
@@ -498,9 +499,12 @@ static void collect(struct metrics *m, void *ud)
         (void)m;
         kube_client_metrics_collect(o->client_metrics);
         metric_set(o->m_leader, o->leading ? 1 : 0);
-        metric_clear(o->m_pool_ips);
+        metric_clear(o->m_ips_capacity);
+        metric_clear(o->m_ips_available);
+        metric_clear(o->m_ips_used);
         metric_clear(o->m_pool_conflict);
-        metric_clear(o->m_services);
+        metric_clear(o->m_svc_matching);
+        metric_clear(o->m_svc_unsatisfied);
         if (!o->ipam)
                 return;
         pools = kube_informer_list(o->pools, &n);
@@ -510,12 +514,10 @@ static void collect(struct metrics *m, void *ud)
 
                 ipam_pool_status(o->ipam, p->meta.name, &st);
                 if (st.known) {
-                        metric_set(o->m_pool_ips, bigcount_to_double(&st.total), p->meta.name,
-                                   "total");
-                        metric_set(o->m_pool_ips, bigcount_to_double(&st.available), p->meta.name,
-                                   "available");
-                        metric_set(o->m_pool_ips, bigcount_to_double(&st.used), p->meta.name,
-                                   "used");
+                        metric_set(o->m_ips_capacity, bigcount_to_double(&st.total), p->meta.name);
+                        metric_set(o->m_ips_available, bigcount_to_double(&st.available),
+                                   p->meta.name);
+                        metric_set(o->m_ips_used, bigcount_to_double(&st.used), p->meta.name);
                         metric_set(o->m_pool_conflict, st.conflicting ? 1 : 0, p->meta.name);
                 }
                 ipam_pool_status_done(&st);
@@ -535,8 +537,8 @@ static void collect(struct metrics *m, void *ud)
                 ipam_service_status_done(&st);
         }
         free(svcs);
-        metric_set(o->m_services, (double)matching, "matching");
-        metric_set(o->m_services, (double)unsatisfied, "unsatisfied");
+        metric_set(o->m_svc_matching, (double)matching);
+        metric_set(o->m_svc_unsatisfied, (double)unsatisfied);
 }
 
 static void on_http(const char *method, const char *path, struct httpd_response *r, void *ud)
@@ -553,9 +555,7 @@ static void on_http(const char *method, const char *path, struct httpd_response 
 
 static void setup_metrics(struct operator* o)
 {
-        static const char *const pool_type[] = {"pool", "type", NULL};
         static const char *const pool[] = {"pool", NULL};
-        static const char *const state[] = {"state", NULL};
         static const char *const patch[] = {"resource", "result", NULL};
         static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, -1};
 
@@ -565,20 +565,27 @@ static void setup_metrics(struct operator* o)
         kube_client_metrics_add_informer(o->client_metrics, "services", o->services);
         o->m_leader = metrics_gauge(o->metrics, "l2lb_operator_leader",
                                     "1 if this replica is the leader.", NULL);
-        o->m_pool_ips = metrics_gauge(o->metrics, "l2lb_lbipam_pool_ips",
-                                      "IPs of a pool by type (total, available, used).", pool_type);
+        /* Cilium's names (without its gauges' former _total suffix) */
+        o->m_ips_capacity = metrics_gauge(o->metrics, "l2lb_lbipam_ips_capacity",
+                                          "IP addresses of a pool (available + used).", pool);
+        o->m_ips_available = metrics_gauge(o->metrics, "l2lb_lbipam_ips_available",
+                                           "IP addresses of a pool still free.", pool);
+        o->m_ips_used = metrics_gauge(o->metrics, "l2lb_lbipam_ips_used",
+                                      "IP addresses of a pool in use (or reserved).", pool);
         o->m_pool_conflict = metrics_gauge(o->metrics, "l2lb_lbipam_pool_conflicting",
                                            "1 if the pool conflicts with another.", pool);
-        o->m_services =
-            metrics_gauge(o->metrics, "l2lb_lbipam_services",
-                          "LoadBalancer services handled (matching) and unsatisfied.", state);
+        o->m_svc_matching = metrics_gauge(o->metrics, "l2lb_lbipam_services_matching",
+                                          "LoadBalancer services LB-IPAM handles.", NULL);
+        o->m_svc_unsatisfied =
+            metrics_gauge(o->metrics, "l2lb_lbipam_services_unsatisfied",
+                          "LoadBalancer services LB-IPAM handles without all their IPs.", NULL);
         o->m_latency = metrics_histogram(o->metrics, "l2lb_lbipam_reconcile_duration_seconds",
                                          "From a status change being decided to the patch "
                                          "acknowledged.",
                                          NULL, buckets);
         o->m_patches = metrics_counter(o->metrics, "l2lb_lbipam_status_patches_total",
                                        "Status patches by resource and result.", patch);
-        metrics_set_collector(o->metrics, collect, o);
+        metrics_add_collector(o->metrics, collect, o, NULL);
 }
 
 /* ---- lifecycle ---- */

@@ -3,10 +3,12 @@
 # scrapes two l2lb-operator replicas and an l2lb-agent run as deploy/ runs
 # them (see nodeenv.sh: own control plane, the agent in a node's network
 # namespace with the DaemonSet's capabilities), and its HTTP API
-# (/api/v1/query) returns the expected series: targets up, one leader, pool
-# IPs, services, reconcile latency, Kubernetes client requests by
-# verb/resource/code, leases held and renewing, responder entries, and per-IP
-# ARP requests, replies and gratuitous packets after the client ARPs for the IP.
+# (/api/v1/query) returns the expected series: targets up, process_* and
+# build info, one leader, pool IPs, services, reconcile latency, Kubernetes
+# client requests by verb/resource/code, leases held and renewing, no service
+# unannounced, responder entries, and per-IP ARP requests, replies and
+# gratuitous packets after the client ARPs for the IP. Each program's own
+# scrape passes `promtool check metrics` (Prometheus' naming rules).
 # Prometheus listens on a free loopback port with a temporary storage
 # directory, and is stopped by its PID.
 # Env: KUBECTL, L2LB_TESTENV, L2LB_BUILD, L2LB_TOP (KUBECONFIG is replaced).
@@ -137,15 +139,30 @@ targets_clean() {
 }
 check "no scrape errors (every target's lastError is empty)" wait_for 10 targets_clean
 
+# ---- both: process_*, build info, and Prometheus' naming rules ----
+expect "process_start_time_seconds: all three started within the last 10 minutes" \
+	'count(time() - process_start_time_seconds < 600)' == 3
+expect "process_resident_memory_bytes > 1 MiB for all three" 'count(process_resident_memory_bytes > 1048576)' == 3
+expect "process_open_fds > 0 and below process_max_fds" 'count(process_open_fds > 0 and process_open_fds < process_max_fds)' == 3
+expect "process_cpu_seconds_total present" 'count(process_cpu_seconds_total)' == 3
+expect "l2lb_build_info = 1 with version, commit and compiler" 'count(l2lb_build_info{version!="",commit!="",compiler!=""} == 1)' == 3
+for t in "127.0.0.1:$op0_port" "127.0.0.1:$op1_port" "$NE_NODE_ADDR:9962"; do
+	if out=$(curl -fsS --max-time 5 "http://$t/metrics" | promtool check metrics 2>&1); then
+		ok "promtool check metrics: the scrape of $t"
+	else
+		fail "promtool check metrics: the scrape of $t" "$out"
+	fi
+done
+
 # ---- operator ----
 expect "l2lb_operator_leader: exactly one of two replicas leads" 'sum(l2lb_operator_leader)' == 1
 expect "l2lb_operator_leader: both replicas report it" 'count(l2lb_operator_leader)' == 2
-expect "l2lb_lbipam_pool_ips{type=\"total\"} = 11" "max(l2lb_lbipam_pool_ips{pool=\"$pool\",type=\"total\"})" == 11
-expect "l2lb_lbipam_pool_ips{type=\"used\"} = 1" "max(l2lb_lbipam_pool_ips{pool=\"$pool\",type=\"used\"})" == 1
-expect "l2lb_lbipam_pool_ips{type=\"available\"} = 10" "max(l2lb_lbipam_pool_ips{pool=\"$pool\",type=\"available\"})" == 10
+expect "l2lb_lbipam_ips_capacity = 11" "max(l2lb_lbipam_ips_capacity{pool=\"$pool\"})" == 11
+expect "l2lb_lbipam_ips_used = 1" "max(l2lb_lbipam_ips_used{pool=\"$pool\"})" == 1
+expect "l2lb_lbipam_ips_available = 10" "max(l2lb_lbipam_ips_available{pool=\"$pool\"})" == 10
 expect "l2lb_lbipam_pool_conflicting = 0" "max(l2lb_lbipam_pool_conflicting{pool=\"$pool\"})" == 0
-expect "l2lb_lbipam_services{state=\"matching\"} = 1" 'max(l2lb_lbipam_services{state="matching"})' == 1
-expect "l2lb_lbipam_services{state=\"unsatisfied\"} = 0" 'max(l2lb_lbipam_services{state="unsatisfied"})' == 0
+expect "l2lb_lbipam_services_matching = 1" 'max(l2lb_lbipam_services_matching)' == 1
+expect "l2lb_lbipam_services_unsatisfied = 0" 'max(l2lb_lbipam_services_unsatisfied)' == 0
 expect "l2lb_lbipam_reconcile_duration_seconds observed" 'sum(l2lb_lbipam_reconcile_duration_seconds_count)' '>=' 1
 expect "l2lb_lbipam_status_patches_total{resource=\"services/status\",result=\"ok\"}" \
 	'sum(l2lb_lbipam_status_patches_total{resource="services/status",result="ok"})' '>=' 1
@@ -176,7 +193,8 @@ check "metadata: l2lb_k8s_client_requests_total is a counter" counter_type l2lb_
 # ---- agent ----
 expect "l2lb_agent_leases_held = 1" 'sum(l2lb_agent_leases_held)' == 1
 expect "l2lb_agent_ready = 1" 'min(l2lb_agent_ready)' == 1
-expect "l2lb_agent_heartbeat_age_seconds < 5" 'max(l2lb_agent_heartbeat_age_seconds)' '<' 5
+expect "l2lb_agent_heartbeat_timestamp_seconds within 5s of now" 'max(time() - l2lb_agent_heartbeat_timestamp_seconds)' '<' 5
+expect "l2lb_agent_services_unannounced = 0 (the agent holds the only Lease)" 'max(l2lb_agent_services_unannounced)' == 0
 expect "l2lb_agent_lease_transitions_total{event=\"acquisition\"} >= 1" \
 	'sum(l2lb_agent_lease_transitions_total{event="acquisition"})' '>=' 1
 expect "l2lb_agent_lease_transitions_total{event=\"renewal\"} keeps increasing (~1/s at renew deadline 1s)" \
@@ -194,6 +212,19 @@ expect "l2lb_responder_requests_total{ip=\"$ip\",device=\"net0\"} counts them" \
 	"sum(l2lb_responder_requests_total{ip=\"$ip\",device=\"net0\"})" '>=' "$((${before%.*} + 3))"
 expect "l2lb_responder_replies_total{ip=\"$ip\",device=\"net0\"} counts the replies" \
 	"sum(l2lb_responder_replies_total{ip=\"$ip\",device=\"net0\"})" '>=' "$replies"
+
+# a selected service no node may announce (externalTrafficPolicy Local, no
+# endpoint anywhere) once it has its IP
+cat <<EOF | k -n "$ns" apply -f - >/dev/null
+apiVersion: v1
+kind: Service
+metadata: {name: local, labels: {promtest: "yes"}}
+spec: {type: LoadBalancer, externalTrafficPolicy: Local, selector: {app: none}, ports: [{port: 80}]}
+EOF
+expect "l2lb_agent_services_unannounced = 1 with a Local service without endpoints" \
+	'max(l2lb_agent_services_unannounced)' == 1
+k -n "$ns" delete service local >/dev/null
+expect "l2lb_agent_services_unannounced = 0 once it is gone" 'max(l2lb_agent_services_unannounced)' == 0
 
 ne_stop_pid "$prom_pid"
 check "Prometheus stopped (by its PID)" bash -c "! kill -0 $prom_pid 2>/dev/null"

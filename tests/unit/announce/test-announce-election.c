@@ -297,6 +297,42 @@ static void test_renewals_spread(void **state)
         world_done(&w);
 }
 
+/* The unannounced count (metrics): a selected service whose Lease no node
+ * holds, whether free, being acquired, expired or lapsed. */
+static void test_unannounced(void **state)
+{
+        struct world w;
+
+        (void)state;
+        setup(&w, true);
+        w.hold_writes = true;
+        assert_int_equal(announcer_n_unannounced(w.a, w.now), 1); /* no Lease yet */
+        world_settle(&w);
+        assert_int_equal(w.n_held_actions, 1);
+        assert_int_equal(announcer_n_unannounced(w.a, w.now), 1); /* being acquired */
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
+        world_settle(&w);
+        assert_int_equal(announcer_n_unannounced(w.a, w.now), 0); /* ours */
+        world_advance(&w, RENEW_AT);
+        world_answer(&w, 0, ANNOUNCE_LEASE_ERROR);
+        world_advance(&w, LIFETIME - RENEW_AT);
+        EXPECT_NO_ENTRIES(&w);
+        assert_int_equal(announcer_n_unannounced(w.a, w.now), 1); /* lapsed */
+        world_done(&w);
+
+        setup(&w, true);
+        w.hold_writes = true;
+        world_put_lease(&w, LEASE, OTHER, 3, 0);
+        world_settle(&w);
+        assert_int_equal(announcer_n_unannounced(w.a, w.now), 0); /* another node's */
+        world_advance(&w, 3 * SEC);
+        assert_int_equal(announcer_n_unannounced(w.a, w.now), 1); /* expired */
+        /* a service without addresses is not counted */
+        feed_service(w.a, "default", "noip", "{}", "[]", NULL, NULL);
+        assert_int_equal(announcer_n_unannounced(w.a, w.now), 1);
+        world_done(&w);
+}
+
 static void test_renew_deadline_expiry(void **state)
 {
         struct world w;
@@ -702,6 +738,7 @@ int main(void)
             cmocka_unit_test(test_renew_cadence),
             cmocka_unit_test(test_renewals_spread),
             cmocka_unit_test(test_renew_deadline_expiry),
+            cmocka_unit_test(test_unannounced),
             cmocka_unit_test(test_renew_conflict),
             cmocka_unit_test(test_lagging_watch),
             cmocka_unit_test(test_deleted_leases),
