@@ -167,6 +167,7 @@ snapshot() {
 wait_for 10 cond_is "$pool" cilium.io/IPsUsed 1 >/dev/null
 before=$(snapshot)
 echo "     baseline:"
+# shellcheck disable=SC2001 # indents every line
 sed 's/^/       /' <<<"$before"
 check "baseline: web0 is announced (l2lb status, responder map)" \
 	grep -qx "l2lb status: $web0_ip net0 live" <<<"$before"
@@ -185,7 +186,7 @@ if ann_accepted "$lo" && ! ann_accepted "$hi"; then
 	done
 	# what the apiserver says about the first size it refuses
 	ann_accepted "$hi"
-	sed -n 's/.*"message": *"\([^"]*\)".*/\1/p' "$NE_WORK/api.err" | head -1 | cut -c1-200 >"$NE_WORK/ann-limit.txt"
+	sed -n 's/.*"message": *"\(\([^"\\]\|\\.\)*\)".*/\1/p' "$NE_WORK/api.err" | head -1 | cut -c1-200 >"$NE_WORK/ann-limit.txt"
 fi
 max_ann=$lo
 echo "     the apiserver accepts a $ANN value of at most $max_ann bytes ($tries dry-run tries;" \
@@ -218,6 +219,7 @@ awk -v n="$NBLOCKS" -v name="$bigpool" 'BEGIN {
 echo "     the pool's body: $(wc -c <"$NE_WORK/bigpool.json") bytes, $NBLOCKS blocks"
 
 # ---- all at once, and the ordinary Service right after ----
+echo "     before: operator memory $(proc_mem "$op_pid"), agent memory $(proc_mem "$agent_pid")"
 cpu0=$(proc_cpu "$op_pid") acpu0=$(proc_cpu "$agent_pid")
 t_hostile=$EPOCHREALTIME
 # stored COMMAND...: the apiserver took it (else its answer, for the record)
@@ -252,6 +254,7 @@ if [[ -n $ip ]]; then
 fi
 echo "     hostile objects created in $(fsub "$t_created_hostile" "$t_hostile") s; the ordinary Service" \
 	"then got $ip after $(fsub "$t_ip" "$t0") s, first ARP answer after $(fsub "${t_arp:-$EPOCHREALTIME}" "$t0") s"
+# shellcheck disable=SC2053 # $2 is a glob pattern
 ip_in() { [[ $(svc_ip "$1") == $2 ]]; } # SVC PATTERN
 check "the ordinary Service gets an IP from $pool" ip_in ordinary "$NE_SEG.*"
 check "the client's ARP request for it is answered within 5 s of its creation" \
@@ -285,7 +288,10 @@ check "the operator is alive" kill -0 "$op_pid"
 check "the agent is alive" kill -0 "$agent_pid"
 echo "     operator: $(fsub "$cpu1" "$cpu0") s CPU from the hostile objects' creation to the big pool's status (+1 s), memory $(proc_mem "$op_pid")"
 echo "     agent: $(fsub "$acpu1" "$acpu0") s CPU in the same time, memory $(proc_mem "$agent_pid")"
-check "the operator spent < 1 s CPU on all of it" fle "$(fsub "$cpu1" "$cpu0")" 1
+# all of it costs it ~0.1 s; 0.4 s when conflict settlement compared every
+# pair of the pool's ranges (0.3 s per pool event: its event loop also
+# renews the leader Lease)
+check "the operator spent < 0.25 s CPU on all of it" fle "$(fsub "$cpu1" "$cpu0")" 0.25
 
 # ---- delete everything hostile (and the ordinary Service) ----
 cpu2=$(proc_cpu "$op_pid")
