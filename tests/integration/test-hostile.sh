@@ -284,6 +284,9 @@ t=$EPOCHREALTIME
 pools_out=$("$L2LB_BUILD/l2lb" --kubeconfig="$KUBECONFIG" pools 2>&1)
 echo "     l2lb pools: $(fsub "$EPOCHREALTIME" "$t") s, $(wc -c <<<"$pools_out") bytes of output"
 check "l2lb pools lists the $NBLOCKS-block pool" grep -q "$bigpool" <<<"$pools_out"
+leases_out=$("$L2LB_BUILD/l2lb" --kubeconfig="$KUBECONFIG" leases 2>&1)
+check "l2lb leases lists the NUL Service's lease with its IP" \
+	grep -qE "^$ns/nul +$nul_ip " <<<"$leases_out"
 check "the operator is alive" kill -0 "$op_pid"
 check "the agent is alive" kill -0 "$agent_pid"
 echo "     operator: $(fsub "$cpu1" "$cpu0") s CPU from the hostile objects' creation to the big pool's status (+1 s), memory $(proc_mem "$op_pid")"
