@@ -11,27 +11,19 @@
  * Shapes: distinct /30 CIDRs (disjoint), and start/stop ranges.
  * Target: every step ≪ 1 s (the operator's event loop also serves its
  * leader Lease, renewed every renew deadline); 50 ms is the bar printed.
- * Times are the thread's CPU time, as in bench-ipam.
+ * Times are the thread's CPU time (bench_cpu_s), as in bench-ipam.
  *
  * Usage: bench-ipam-blocks [blocks]   (default 10000) */
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "common.h"
 #include "ipam/ipam.h"
 #include "api/objects.h"
 #include "lib/util.h"
 
 #define TARGET_MS 50.0
-
-static double now_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 enum shape { CIDRS, RANGES, _SHAPE_MAX };
 
@@ -59,12 +51,13 @@ static json_t *big_pool_json(enum shape shape, int n, int skip, int generation)
                 } else {
                         (void)snprintf(b, sizeof(b), "%u.%u.%u.%u", base >> 24, (base >> 16) & 255,
                                        (base >> 8) & 255, (base & 255) + 2);
-                        json_array_append_new(blocks, json_pack("{s:s, s:s}", "start", a, "stop", b));
+                        json_array_append_new(blocks,
+                                              json_pack("{s:s, s:s}", "start", a, "stop", b));
                 }
         }
         j = json_pack("{s:{s:s, s:s, s:i}, s:{s:o, s:{s:{s:s}}}}", "metadata", "name", "big",
-                      "creationTimestamp", "2024-01-01T00:00:00Z", "generation", generation,
-                      "spec", "blocks", blocks, "serviceSelector", "matchLabels", "pool", "big");
+                      "creationTimestamp", "2024-01-01T00:00:00Z", "generation", generation, "spec",
+                      "blocks", blocks, "serviceSelector", "matchLabels", "pool", "big");
         return j;
 }
 
@@ -97,18 +90,6 @@ static void add_status(json_t *j, const struct ipam *ipam)
         json_object_set_new(j, "status", json_pack("{s:o}", "conditions", conds));
 }
 
-static struct k8s_ippool *decode_pool(json_t *j)
-{
-        struct k8s_ippool *p = NULL;
-        char *err = NULL;
-
-        if (k8s_ippool_decode(j, &p, &err) < 0) {
-                fprintf(stderr, "pool: %s\n", err);
-                exit(1);
-        }
-        return p;
-}
-
 static struct k8s_service *decode_service(const char *name, const char *pool)
 {
         struct k8s_service *s = NULL;
@@ -127,17 +108,6 @@ static struct k8s_service *decode_service(const char *name, const char *pool)
         return s;
 }
 
-static void drain(struct ipam *ipam)
-{
-        struct ipam_event e;
-        struct ipam_dirty d;
-
-        while (ipam_event_pop(ipam, &e))
-                ipam_event_done(&e);
-        ipam_take_dirty(ipam, &d);
-        ipam_dirty_done(&d);
-}
-
 static bool report(const char *what, double t0, double t1)
 {
         double ms = (t1 - t0) * 1e3;
@@ -146,80 +116,63 @@ static bool report(const char *what, double t0, double t1)
         return ms <= TARGET_MS;
 }
 
+/* Runs stmt, reports its CPU time as what, and clears good if over target. */
+#define TIMED(good, what, stmt)                                                                    \
+        do {                                                                                       \
+                double t0_ = bench_cpu_s();                                                        \
+                stmt;                                                                              \
+                (good) &= report(what, t0_, bench_cpu_s());                                        \
+        } while (0)
+
 static bool run(enum shape shape, int n)
 {
         struct ipam_options o = {
             .enable_ipv4 = true, .l2_announcements = true, .default_lbipam = true};
         struct ipam *ipam = ipam_new(&o);
-        struct k8s_ippool *small = decode_pool(small_pool_json()), *big, *edit, *echo;
+        struct k8s_ippool *small = bench_decode_pool(small_pool_json()), *big, *edit, *echo;
         struct k8s_service *sb = decode_service("from-big", "big"),
                            *so = decode_service("ordinary", "ordinary");
         struct ipam_pool_status st;
         json_t *j;
-        double t0, t1;
+        double t0;
         char *err = NULL;
         bool good = true;
 
         printf("%s, %d blocks:\n", shape_name[shape], n);
         ipam_pool_upsert(ipam, small, &err);
         ipam_start(ipam);
-        drain(ipam);
+        bench_drain(ipam);
 
         j = big_pool_json(shape, n, -1, 1);
-        t0 = now_s();
-        big = decode_pool(j);
-        t1 = now_s();
-        printf("  %-52s %9.3f ms (informer)\n", "decode", (t1 - t0) * 1e3);
-        json_decref(j);
-
-        t0 = now_s();
-        if (ipam_pool_upsert(ipam, big, &err) < 0) {
+        t0 = bench_cpu_s();
+        big = bench_decode_pool(j);
+        printf("  %-52s %9.3f ms (informer)\n", "decode", (bench_cpu_s() - t0) * 1e3);
+        TIMED(good, "create (ipam_pool_upsert)", ipam_pool_upsert(ipam, big, &err));
+        if (err) {
                 fprintf(stderr, "big pool rejected: %s\n", err);
                 exit(1);
         }
-        t1 = now_s();
-        good &= report("create (ipam_pool_upsert)", t0, t1);
-        drain(ipam);
+        bench_drain(ipam);
 
         j = big_pool_json(shape, n, -1, 1);
         add_status(j, ipam);
-        echo = decode_pool(j);
-        json_decref(j);
-        t0 = now_s();
-        ipam_pool_upsert(ipam, echo, &err);
-        t1 = now_s();
-        good &= report("status echo (same spec, conditions set)", t0, t1);
-        drain(ipam);
+        echo = bench_decode_pool(j);
+        TIMED(good, "status echo (same spec, conditions set)", ipam_pool_upsert(ipam, echo, &err));
+        bench_drain(ipam);
 
-        t0 = now_s();
-        ipam_service_upsert(ipam, sb);
-        t1 = now_s();
-        good &= report("allocate a service from it", t0, t1);
-        t0 = now_s();
-        ipam_service_upsert(ipam, so);
-        t1 = now_s();
-        good &= report("allocate a service from the ordinary pool", t0, t1);
-        t0 = now_s();
-        ipam_pool_status(ipam, "big", &st);
-        t1 = now_s();
-        good &= report("pool status read-back", t0, t1);
+        TIMED(good, "allocate a service from it", ipam_service_upsert(ipam, sb));
+        TIMED(good, "allocate a service from the ordinary pool", ipam_service_upsert(ipam, so));
+        TIMED(good, "pool status read-back", ipam_pool_status(ipam, "big", &st));
         ipam_pool_status_done(&st);
-        drain(ipam);
+        bench_drain(ipam);
 
-        j = big_pool_json(shape, n, n / 2, 2);
-        edit = decode_pool(j);
-        json_decref(j);
-        t0 = now_s();
-        ipam_pool_upsert(ipam, edit, &err);
-        t1 = now_s();
-        good &= report("edit (one block removed, the others kept)", t0, t1);
-        drain(ipam);
+        edit = bench_decode_pool(big_pool_json(shape, n, n / 2, 2));
+        TIMED(good, "edit (one block removed, the others kept)",
+              ipam_pool_upsert(ipam, edit, &err));
+        bench_drain(ipam);
 
-        t0 = now_s();
-        ipam_pool_delete(ipam, "big");
-        t1 = now_s();
-        good &= report("delete", t0, t1);
-        drain(ipam);
+        TIMED(good, "delete", ipam_pool_delete(ipam, "big"));
+        bench_drain(ipam);
         ipam_pool_status(ipam, "ordinary", &st);
         printf("  ordinary pool after delete: used %s\n", st.conditions[2].message);
         ipam_pool_status_done(&st);
