@@ -26,8 +26,8 @@
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "common.h"
 #include "ipam/ipam.h"
 #include "ipam/request.h"
 #include "api/objects.h"
@@ -35,14 +35,6 @@
 
 #define ANNOTATION_LIMIT ((size_t)256 * (1 << 10)) /* TotalAnnotationSizeLimitB */
 #define TARGET_MS        5.0
-
-static double now_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 enum shape { BAD, DUPLICATE, IPV4, IPV6, MIXED, BLANKS, AT_CAP, _SHAPE_MAX };
 
@@ -152,17 +144,6 @@ static struct ipam *core_with_pool(void)
         return ipam;
 }
 
-static void drain(struct ipam *ipam)
-{
-        struct ipam_event e;
-        struct ipam_dirty d;
-
-        while (ipam_event_pop(ipam, &e))
-                ipam_event_done(&e);
-        ipam_take_dirty(ipam, &d);
-        ipam_dirty_done(&d);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
         double x = *(const double *)a, y = *(const double *)b;
@@ -180,11 +161,11 @@ static bool run(const char *label, const char *key, const char *value, size_t en
         bool ok;
 
         for (int r = 0; r < reps; r++) {
-                double t0 = now_s();
+                double t0 = bench_cpu_s();
 
                 ipam_service_upsert(ipam, s);
-                t[r] = (now_s() - t0) * 1e3;
-                drain(ipam);
+                t[r] = (bench_cpu_s() - t0) * 1e3;
+                bench_drain(ipam);
         }
         qsort(t, (size_t)reps, sizeof(*t), cmp_double);
         ipam_service_status(ipam, "default", "hostile", &st);

@@ -22,20 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
-#include <time.h>
 
+#include "common.h"
 #include "ipam/ipam.h"
 #include "api/objects.h"
 #include "lib/util.h"
-
-/* CPU time of this thread: the machine is shared, wall time is noisy. */
-static double now_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static size_t heap_bytes(void)
 {
@@ -59,19 +50,6 @@ static json_t *pool_json(int i, int generation, bool extra_block)
         return json_pack("{s:{s:s, s:s, s:i}, s:{s:o, s:{s:{s:s}}}}", "metadata", "name", name,
                          "creationTimestamp", "2024-01-01T00:00:00Z", "generation", generation,
                          "spec", "blocks", blocks, "serviceSelector", "matchLabels", "pool", label);
-}
-
-static struct k8s_ippool *decode_pool(json_t *j)
-{
-        struct k8s_ippool *p = NULL;
-        char *err = NULL;
-
-        if (k8s_ippool_decode(j, &p, &err) < 0) {
-                fprintf(stderr, "pool: %s\n", err);
-                exit(1);
-        }
-        json_decref(j);
-        return p;
 }
 
 static struct k8s_service *decode_service(int i, int pools, const char *ingress)
@@ -145,17 +123,17 @@ int main(int argc, char **argv)
         heap0 = heap_bytes();
         ipam = ipam_new(&o);
         for (int i = 0; i < npools; i++) {
-                struct k8s_ippool *p = decode_pool(pool_json(i, 1, false));
+                struct k8s_ippool *p = bench_decode_pool(pool_json(i, 1, false));
 
                 ipam_pool_upsert(ipam, p, &err);
                 k8s_ippool_free(p);
         }
         ipam_start(ipam);
 
-        t0 = now_s();
+        t0 = bench_cpu_s();
         for (int i = 0; i < n; i++)
                 ipam_service_upsert(ipam, svcs[i]);
-        t1 = now_s();
+        t1 = bench_cpu_s();
         printf("allocation: %.2f µs per service (%.3f s total)\n", (t1 - t0) * 1e6 / n, t1 - t0);
         if (argc > 3 && streq(argv[3], "alloc-only")) {
                 ipam_free(ipam);
@@ -169,17 +147,17 @@ int main(int argc, char **argv)
                 struct ipam_event e;
                 size_t events = 0;
 
-                t0 = now_s();
+                t0 = bench_cpu_s();
                 while (ipam_event_pop(ipam, &e)) {
                         events++;
                         ipam_event_done(&e);
                 }
                 printf("events: %zu drained, %.2f µs each\n", events,
-                       (now_s() - t0) * 1e6 / (double)(events ? events : 1));
+                       (bench_cpu_s() - t0) * 1e6 / (double)(events ? events : 1));
         }
         heap1 = heap_bytes();
 
-        t0 = now_s();
+        t0 = bench_cpu_s();
         ipam_take_dirty(ipam, &d);
         for (size_t i = 0; i < d.n_services; i++) {
                 struct ipam_service_status st;
@@ -188,7 +166,7 @@ int main(int argc, char **argv)
                 satisfied += st.n_ips;
                 ipam_service_status_done(&st);
         }
-        t1 = now_s();
+        t1 = bench_cpu_s();
         printf("read-back: %zu dirty services, %zu IPs, %.2f µs per service\n", d.n_services,
                satisfied, (t1 - t0) * 1e6 / (double)(d.n_services ? d.n_services : 1));
         ipam_dirty_done(&d);
@@ -204,10 +182,10 @@ int main(int argc, char **argv)
                 k8s_service_free(svcs[i]);
                 svcs[i] = decode_service(i, npools, ips[i]);
         }
-        t0 = now_s();
+        t0 = bench_cpu_s();
         for (int i = 0; i < n; i++)
                 ipam_service_upsert(ipam, svcs[i]);
-        t1 = now_s();
+        t1 = bench_cpu_s();
         ipam_take_dirty(ipam, &d);
         printf("status echo: %.2f µs per service upsert, %zu left dirty\n", (t1 - t0) * 1e6 / n,
                d.n_services);
@@ -215,24 +193,24 @@ int main(int argc, char **argv)
 
         /* a pool edit: add a block to pool-000 → every service revalidated */
         {
-                struct k8s_ippool *p = decode_pool(pool_json(0, 2, true));
+                struct k8s_ippool *p = bench_decode_pool(pool_json(0, 2, true));
 
-                t0 = now_s();
+                t0 = bench_cpu_s();
                 ipam_pool_upsert(ipam, p, &err);
-                t1 = now_s();
+                t1 = bench_cpu_s();
                 printf("pool edit (block added, all %d services revalidated): %.1f ms\n", n,
                        (t1 - t0) * 1e3);
                 k8s_ippool_free(p);
-                p = decode_pool(pool_json(0, 2, true));
-                t0 = now_s();
+                p = bench_decode_pool(pool_json(0, 2, true));
+                t0 = bench_cpu_s();
                 ipam_pool_upsert(ipam, p, &err);
-                t1 = now_s();
+                t1 = bench_cpu_s();
                 printf("pool update without spec change (status echo): %.3f ms\n", (t1 - t0) * 1e3);
                 k8s_ippool_free(p);
-                p = decode_pool(pool_json(0, 3, false));
-                t0 = now_s();
+                p = bench_decode_pool(pool_json(0, 3, false));
+                t0 = bench_cpu_s();
                 ipam_pool_upsert(ipam, p, &err);
-                t1 = now_s();
+                t1 = bench_cpu_s();
                 printf("pool edit (block removed again): %.1f ms\n", (t1 - t0) * 1e3);
                 k8s_ippool_free(p);
         }
@@ -250,22 +228,22 @@ int main(int argc, char **argv)
         /* restart: a fresh core fed every object with its status */
         heap0 = heap_bytes();
         ipam = ipam_new(&o);
-        t0 = now_s();
+        t0 = bench_cpu_s();
         for (int i = 0; i < npools; i++) {
-                struct k8s_ippool *p = decode_pool(pool_json(i, 1, false));
+                struct k8s_ippool *p = bench_decode_pool(pool_json(i, 1, false));
 
                 ipam_pool_upsert(ipam, p, &err);
                 k8s_ippool_free(p);
         }
         for (int i = 0; i < n; i++)
                 ipam_service_upsert(ipam, svcs[i]);
-        t1 = now_s();
+        t1 = bench_cpu_s();
         heap1 = heap_bytes();
         {
-                double t2 = now_s(), t3;
+                double t2 = bench_cpu_s(), t3;
 
                 ipam_start(ipam);
-                t3 = now_s();
+                t3 = bench_cpu_s();
                 printf("restart: feeding %.3f s, import (ipam_start) %.3f s\n", t1 - t0, t3 - t2);
         }
         printf("memory: %.0f heap bytes per service record (before start), %.0f per "

@@ -1,28 +1,61 @@
-/* Conflict settlement; see conflict.h. Pairwise range checks: pools have a
- * handful of blocks and clusters a handful of pools, so O(ranges²) over a
- * few hundred ranges is a few microseconds. */
+/* Conflict settlement; see conflict.h. A pool's ranges are sorted by
+ * (family, from, to) (pool_apply), so the first overlap within a pool or
+ * between two pools is found in one walk, linear in their ranges: a pool
+ * may have 10,000 blocks (the pairwise check took 0.3 s per settlement). */
 #include "conflict.h"
 
 #include "lib/util.h"
 
+/* The first overlap in the order of a nested loop over a's ranges, then b's
+ * (within one pool: b's ranges after a's), without the nested loop.
+ *   Within one pool: if ranges[i] overlaps any later range, it overlaps
+ * ranges[i + 1] (same family, from between theirs), which is then the first.
+ *   Between two pools: the first of b's ranges that can overlap a[i] is the
+ * first of its family with to >= a[i].from; it overlaps a[i] iff its from
+ * <= a[i].to (the later ones start no earlier). As a[i].from grows, that
+ * index only moves forward. */
 static bool first_overlap(const struct ipam_pool *a, const struct ipam_pool *b,
                           const struct ipam_range **ret_a, const struct ipam_range **ret_b)
 {
-        for (guint i = 0; i < a->ranges->len; i++)
-                for (guint j = 0; j < b->ranges->len; j++) {
-                        const struct ipam_range *x = a->ranges->pdata[i], *y = b->ranges->pdata[j];
+        const struct ipam_range *x = NULL, *y = NULL;
 
-                        if (a == b && j <= i)
-                                continue;
-                        if (iprange_overlaps(&x->r, &y->r)) {
-                                if (ret_a)
-                                        *ret_a = x;
-                                if (ret_b)
-                                        *ret_b = y;
-                                return true;
+        if (a == b) {
+                for (guint i = 0; i + 1 < a->ranges->len && !x; i++)
+                        if (iprange_overlaps(
+                                &((const struct ipam_range *)a->ranges->pdata[i])->r,
+                                &((const struct ipam_range *)a->ranges->pdata[i + 1])->r)) {
+                                x = a->ranges->pdata[i];
+                                y = a->ranges->pdata[i + 1];
+                        }
+        } else {
+                guint j = 0;
+
+                for (guint i = 0; i < a->ranges->len && !x; i++) {
+                        const struct iprange *r =
+                            &((const struct ipam_range *)a->ranges->pdata[i])->r;
+                        const struct iprange *q = NULL;
+
+                        for (; j < b->ranges->len; j++) {
+                                q = &((const struct ipam_range *)b->ranges->pdata[j])->r;
+                                if (q->family > r->family ||
+                                    (q->family == r->family && q->to >= r->from))
+                                        break;
+                        }
+                        if (j == b->ranges->len)
+                                break;
+                        if (iprange_overlaps(r, q)) {
+                                x = a->ranges->pdata[i];
+                                y = b->ranges->pdata[j];
                         }
                 }
-        return false;
+        }
+        if (!x)
+                return false;
+        if (ret_a)
+                *ret_a = x;
+        if (ret_b)
+                *ret_b = y;
+        return true;
 }
 
 static void mark(struct ipam_pool *p, const struct ipam_range *mine,

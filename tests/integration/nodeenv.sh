@@ -104,6 +104,18 @@ ne_testenv_up() {
 	export KUBECONFIG
 }
 
+# ne_up_seed: the namespaces, the control plane with deploy/overlays/seed
+# applied, the ConfigMap as a config directory ($NE_WORK/config) and both
+# programs' identities ($NE_WORK/{operator,agent}.kubeconfig); dies on failure
+ne_up_seed() {
+	ne_net_up || die "cannot create the network namespaces"
+	ne_testenv_up || die "cannot start kube-testenv instance $NE_INSTANCE on $NE_API_ADDR"
+	k apply -k "$L2LB_TOP/deploy/overlays/seed" >/dev/null || die "kubectl apply -k deploy/overlays/seed failed"
+	ne_configmap_dir "$NE_WORK/config" || die "cannot read the ConfigMap"
+	ne_identity l2lb-operator "$NE_WORK/operator.kubeconfig" || die "cannot mint the operator's identity"
+	ne_identity l2lb-agent "$NE_WORK/agent.kubeconfig" || die "cannot mint the agent's identity"
+}
+
 ne_identity() { # SERVICEACCOUNT OUT: a client certificate as system:serviceaccount:<ns>:<sa>
 	local sa=${1:?service account} out=${2:?output file}
 	"$L2LB_TESTENV" kubeconfig --name "$NE_INSTANCE" \

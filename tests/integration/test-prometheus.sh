@@ -31,12 +31,7 @@ ns=promtest-$NE_ID
 pool=promtest-pool
 
 # ---- control plane, node, l2lb ----
-ne_net_up || die "cannot create the network namespaces"
-ne_testenv_up || die "cannot start kube-testenv instance $NE_INSTANCE on $NE_API_ADDR"
-k apply -k "$L2LB_TOP/deploy/overlays/seed" >/dev/null || die "kubectl apply -k deploy/overlays/seed failed"
-ne_configmap_dir "$NE_WORK/config" || die "cannot read the ConfigMap"
-ne_identity l2lb-operator "$NE_WORK/operator.kubeconfig" || die "cannot mint the operator's identity"
-ne_identity l2lb-agent "$NE_WORK/agent.kubeconfig" || die "cannot mint the agent's identity"
+ne_up_seed
 k create namespace "$ns" >/dev/null
 cat <<EOF | k apply -f - >/dev/null
 apiVersion: cilium.io/v2alpha1

@@ -8,8 +8,10 @@
 #include <cmocka.h>
 #include <glib.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "helpers.h"
+#include "lib/addr.h"
 #include "lib/util.h"
 
 #define CONFLICT "cilium.io/PoolConflict"
@@ -533,6 +535,213 @@ static void test_order_spills_over(void **state)
         api_free(api);
 }
 
+/* ---- pools with many blocks (issue 11: a pool with 10,000 blocks) ---- */
+
+static double cpu_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A pool of n /30 blocks at 10.128.0.0 + 4 i, without block skip, plus
+ * extra (a JSON fragment, or ""). */
+static char *many_blocks_pool(const char *name, int n, int skip, const char *extra)
+{
+        GString *s = g_string_new(NULL);
+
+        g_string_append_printf(s, "{'metadata':{'name':'%s'},'spec':{'blocks':[", name);
+        for (int i = 0; i < n; i++) {
+                uint32_t a = (10u << 24 | 128u << 16) + 4u * (uint32_t)i;
+
+                if (i != skip)
+                        g_string_append_printf(s, "{'cidr':'%u.%u.%u.%u/30'},", a >> 24,
+                                               a >> 16 & 255, a >> 8 & 255, a & 255);
+        }
+        g_string_append(s, extra);
+        if (s->str[s->len - 1] == ',')
+                g_string_truncate(s, s->len - 1);
+        g_string_append(s, "]}}");
+        return g_string_free(s, FALSE);
+}
+
+/* Creating, editing and settling conflicts of a pool with 40,000 blocks is
+ * linear: it took seconds when every pair of ranges was compared (conflict
+ * settlement) and every new block looked for its old range (edit). The
+ * bound is CPU time, far above the linear cost even under sanitizers. */
+static void test_many_blocks(void **state)
+{
+        enum { N = 40000 };
+        struct api *api = api_new_started(true, false);
+        g_autofree char *big = many_blocks_pool("big", N, -1, "");
+        g_autofree char *edited = many_blocks_pool("big", N, N / 2, "");
+        g_autofree char *dup = many_blocks_pool("big", N, N / 2, "{'cidr':'10.130.112.253/32'}");
+        g_autofree char *count = NULL;
+        double t;
+
+        (void)state;
+        t = cpu_s();
+        assert_int_equal(api_pool(api, "%s", big), 0);
+        t = cpu_s() - t;
+        print_message("create: %.3f s CPU\n", t);
+        assert_true(t < 1.0);
+        count = g_strdup_printf("%d", 4 * N);
+        assert_string_equal(pool_cond(api, "big", TOTAL, "message"), count);
+        assert_string_equal(pool_cond(api, "big", CONFLICT, "status"), "False");
+        api_svc(api, SVC("s1", ""));
+        assert_string_equal(svc_ips(api, "default", "s1"), "10.128.0.0");
+
+        /* a younger pool overlapping the last block: marked, naming it */
+        api_pool(api, "{'metadata':{'name':'late'},'spec':{'blocks':[{'cidr':'10.200.0.0/24'},"
+                      "{'cidr':'10.130.112.254/31'}]}}");
+        assert_string_equal(pool_cond(api, "late", CONFLICT, "message"),
+                            "Pool conflicts since range '10.130.112.254 - 10.130.112.255' overlaps "
+                            "range '10.130.112.252 - 10.130.112.255' from IP Pool 'big'");
+        assert_string_equal(pool_cond(api, "big", CONFLICT, "status"), "False");
+        api_delete_pool(api, "late");
+
+        /* an edit keeping every block but one */
+        t = cpu_s();
+        api_pool(api, "%s", edited);
+        t = cpu_s() - t;
+        print_message("edit: %.3f s CPU\n", t);
+        assert_true(t < 1.0);
+        g_free(count);
+        count = g_strdup_printf("%d", 4 * (N - 1));
+        assert_string_equal(pool_cond(api, "big", TOTAL, "message"), count);
+        assert_string_equal(svc_ips(api, "default", "s1"), "10.128.0.0");
+
+        /* an overlap inside it, at the very end */
+        t = cpu_s();
+        api_pool(api, "%s", dup);
+        t = cpu_s() - t;
+        print_message("internal overlap: %.3f s CPU\n", t);
+        assert_true(t < 1.0);
+        assert_string_equal(pool_cond(api, "big", CONFLICT, "message"),
+                            "Pool conflicts since range '10.130.112.252 - 10.130.112.255' overlaps "
+                            "range '10.130.112.253 - 10.130.112.253' from IP Pool 'big'");
+        api_delete_pool(api, "big");
+        assert_string_equal(svc_reason(api, "default", "s1"), "no_pool");
+        api_free(api);
+}
+
+/* The conflict found (and named in the message) is the first overlapping
+ * pair in the order of a nested loop over the sorted ranges, as the
+ * pairwise check found it: random pools against a brute-force reference. */
+static int range_qcmp(const void *a, const void *b)
+{
+        return iprange_cmp(a, b);
+}
+
+static void random_block(GRand *rng, bool v6, int slot_bits, int slot, char *buf, size_t size,
+                         struct iprange *ret)
+{
+        int len = g_rand_int_range(rng, 32 - slot_bits, 33);
+        uint32_t off = (uint32_t)slot << slot_bits;
+
+        off += (uint32_t)g_rand_int_range(rng, 0, 1 << slot_bits) & ~((1u << (32 - len)) - 1);
+        if (v6)
+                (void)snprintf(buf, size, "fd00::%x:%x/%d", off >> 16, off & 0xffff, 96 + len);
+        else
+                (void)snprintf(buf, size, "10.0.%u.%u/%d", off >> 8 & 255, off & 255, len);
+        assert_int_equal(iprange_parse_cidr(buf, ret), 0);
+}
+
+/* n blocks, each in a slot of its own (2^slot_bits addresses) when
+ * disjoint, anywhere in 10.0.0.0/22 otherwise; some IPv6 */
+static char *random_pool(GRand *rng, const char *name, int n, int slot_bits, bool disjoint,
+                         struct iprange *ranges)
+{
+        GString *s = g_string_new(NULL);
+        int nslots = 1 << (10 - slot_bits);
+        bool used[2][1 << 10] = {{false}};
+
+        g_string_append_printf(s, "{'metadata':{'name':'%s'},'spec':{'blocks':[", name);
+        for (int i = 0; i < n; i++) {
+                bool v6 = g_rand_int_range(rng, 0, 4) == 0;
+                int slot;
+                char buf[64];
+
+                do
+                        slot = g_rand_int_range(rng, 0, nslots);
+                while (disjoint && used[v6][slot]);
+                used[v6][slot] = true;
+                random_block(rng, v6, slot_bits, slot, buf, sizeof(buf), &ranges[i]);
+                g_string_append_printf(s, "%s{'cidr':'%s'}", i ? "," : "", buf);
+        }
+        g_string_append(s, "]}}");
+        qsort(ranges, (size_t)n, sizeof(*ranges), range_qcmp);
+        return g_string_free(s, FALSE);
+}
+
+static char *expected_message(const struct iprange *a, int na, const struct iprange *b, int nb,
+                              const char *b_name, bool same)
+{
+        char x[2 * IPADDR_STRLEN + 4], y[2 * IPADDR_STRLEN + 4];
+
+        for (int i = 0; i < na; i++)
+                for (int j = same ? i + 1 : 0; j < nb; j++)
+                        if (iprange_overlaps(&a[i], &b[j]))
+                                return same ? g_strdup_printf(
+                                                  "Pool conflicts since range '%s' overlaps range "
+                                                  "'%s' from IP Pool '%s'",
+                                                  iprange_format(&a[i], x, sizeof(x)),
+                                                  iprange_format(&b[j], y, sizeof(y)), b_name)
+                                            : g_strdup_printf(
+                                                  "Pool conflicts since range '%s' overlaps range "
+                                                  "'%s' from IP Pool '%s'",
+                                                  iprange_format(&b[j], y, sizeof(y)),
+                                                  iprange_format(&a[i], x, sizeof(x)), b_name);
+        return NULL;
+}
+
+static void test_conflict_first_overlap_random(void **state)
+{
+        g_autoptr(GRand) rng = g_rand_new_with_seed(11);
+        int found[2][2] = {{0}}; /* [two pools][conflict] */
+
+        (void)state;
+        for (int round = 0; round < 300; round++) {
+                struct api *api = api_new_started(true, true);
+                struct iprange a[24], b[12];
+                int na = g_rand_int_range(rng, 1, 24), nb = g_rand_int_range(rng, 1, 12);
+                g_autofree char *ja = NULL, *jb = NULL, *want = NULL;
+
+                if (round % 2) {
+                        /* one pool, blocks anywhere: its own first overlap */
+                        ja = random_pool(rng, "a", na, 4, false, a);
+                        api_pool(api, "%s", ja);
+                        want = expected_message(a, na, a, na, "a", true);
+                        if (want)
+                                assert_string_equal(pool_cond(api, "a", CONFLICT, "message"), want);
+                        else
+                                assert_string_equal(pool_cond(api, "a", CONFLICT, "status"),
+                                                    "False");
+                } else {
+                        /* two internally disjoint pools: the younger names the first
+                         * overlap, in the older one's order */
+                        ja = random_pool(rng, "a", na, 4, true, a);
+                        jb = random_pool(rng, "b", nb, 6, true, b);
+                        api_pool(api, "%s", ja);
+                        api_pool(api, "%s", jb);
+                        want = expected_message(a, na, b, nb, "a", false);
+                        assert_string_equal(pool_cond(api, "a", CONFLICT, "status"), "False");
+                        if (want)
+                                assert_string_equal(pool_cond(api, "b", CONFLICT, "message"), want);
+                        else
+                                assert_string_equal(pool_cond(api, "b", CONFLICT, "status"),
+                                                    "False");
+                }
+                found[round % 2 == 0][want != NULL]++;
+                api_free(api);
+        }
+        print_message("rounds (one pool, two pools) without / with a conflict: %d/%d, %d/%d\n",
+                      found[0][0], found[0][1], found[1][0], found[1][1]);
+        for (int i = 0; i < 4; i++)
+                assert_true(found[i / 2][i % 2] >= 20);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -555,6 +764,8 @@ int main(void)
             cmocka_unit_test(test_broken_selector),
             cmocka_unit_test(test_pool_priority),
             cmocka_unit_test(test_order_spills_over),
+            cmocka_unit_test(test_many_blocks),
+            cmocka_unit_test(test_conflict_first_overlap_random),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
