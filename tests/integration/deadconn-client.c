@@ -66,8 +66,8 @@ static int on_beat(sd_event_source *src, uint64_t usec, void *ud)
         struct state *s = ud;
 
         if (!s->writing) {
-                _cleanup_free_ char *patch = xasprintf("{\"spec\":{\"leaseTransitions\":%u}}",
-                                                       ++s->beats);
+                _cleanup_free_ char *patch =
+                    xasprintf("{\"spec\":{\"leaseTransitions\":%u}}", ++s->beats);
                 json_t *p = json_loads(patch, 0, NULL);
 
                 s->writing = kube_patch(s->client, &KUBE_LEASES, s->ns, "deadconn-beat", NULL,
@@ -117,8 +117,8 @@ int main(int argc, char **argv)
                 return 1;
         }
         if (sd_event_new(&ev) < 0 || kube_client_new(ev, cfg, &co, &s.client) < 0 ||
-            kube_informer_new(s.client, &KUBE_LEASES, &K8S_TYPE_LEASE, &io, &handlers, &s,
-                              &s.inf) < 0 ||
+            kube_informer_new(s.client, &KUBE_LEASES, &K8S_TYPE_LEASE, &io, &handlers, &s, &s.inf) <
+                0 ||
             kube_informer_start(s.inf) < 0 ||
             sd_event_add_time_relative(ev, NULL, CLOCK_MONOTONIC, 0, 1000, on_beat, &s) < 0 ||
             sd_event_add_time_relative(ev, NULL, CLOCK_MONOTONIC, 0, 1000, on_check, &s) < 0) {

@@ -86,9 +86,10 @@ server=$("$KUBECTL" config view --minify -o jsonpath='{.clusters[0].cluster.serv
 PORT=${BASH_REMATCH[1]}
 netns_ensure "$NETNS" || die "cannot create netns $NETNS"
 ip link add "$HOSTLINK" type veth peer name eth0 netns "$NETNS" || die "cannot create the veth pair"
-ip addr add "$HOST_IP/30" dev "$HOSTLINK" && ip link set "$HOSTLINK" up &&
-	ip -n "$NETNS" addr add "$NS_IP/30" dev eth0 && ip -n "$NETNS" link set eth0 up ||
+if ! { ip addr add "$HOST_IP/30" dev "$HOSTLINK" && ip link set "$HOSTLINK" up &&
+	ip -n "$NETNS" addr add "$NS_IP/30" dev eth0 && ip -n "$NETNS" link set eth0 up; }; then
 	die "cannot address the veth pair"
+fi
 socat "TCP-LISTEN:$PORT,bind=$HOST_IP,reuseaddr,fork" "TCP:127.0.0.1:$PORT" >/dev/null 2>"$WORK/relay.err" &
 relay_pid=$!
 wait_for 10 in_netns "$NETNS" bash -c "exec 3<>/dev/tcp/$HOST_IP/$PORT" || die "relay not reachable"
@@ -114,7 +115,7 @@ settled() { [[ $(grep -c ' write ok$' "$WORK/client.out") -ge 3 ]] && grep -q ' 
 wait_for 30 settled || die "the client did not sync and renew through the relay"
 before=$(conn_ports)
 [[ -n $before ]] || die "no connection from the client to the relay"
-echo "# connections before: $(echo $before)"
+echo "# connections before: ${before//$'\n'/ }"
 
 # --- 1. black hole ----------------------------------------------------------
 t_drop=$EPOCHREALTIME
@@ -123,7 +124,7 @@ detected() { first_after "$t_drop" '^watch-errors' >/dev/null; }
 if wait_for "$GIVE_UP" detected; then
 	t_det=$(first_after "$t_drop" '^watch-errors')
 	took=$(fsub "$t_det" "$t_drop")
-	echo "# dead connection detected after ${took}s (watch ended)"
+	echo "# dead connection detected after ${took}s: $(grep -m1 'watch ended' "$WORK/client.err")"
 	check "dead connection detected within ${DETECT_MAX}s (took ${took}s)" fle "$took" "$DETECT_MAX"
 else
 	fail "dead connection not detected within ${GIVE_UP}s" "$(tail -n 8 "$WORK/client.out")"
@@ -148,7 +149,7 @@ else
 fi
 check "renewals succeed again" wait_for 15 first_after "$t_heal" '^write ok$'
 after=$(conn_ports)
-echo "# connections after: $(echo $after)"
+echo "# connections after: ${after//$'\n'/ }"
 new=$(comm -13 <(echo "$before") <(echo "$after"))
 check "a new connection replaced the dead one" test -n "$new"
 
