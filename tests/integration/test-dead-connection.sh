@@ -108,7 +108,9 @@ spec: {holderIdentity: deadconn}
 EOF
 
 # --- the client, settled on one connection ----------------------------------
-in_netns "$NETNS" env KUBECONFIG="$WORK/kubeconfig" "$CLIENT" "$APINS" \
+# nsenter and env exec: $! is the client's PID (in_netns, a function, would
+# leave a subshell in between)
+nsenter --net="/run/netns/$NETNS" -- env KUBECONFIG="$WORK/kubeconfig" "$CLIENT" "$APINS" \
 	>"$WORK/client.out" 2>"$WORK/client.err" &
 client_pid=$!
 settled() { [[ $(grep -c ' write ok$' "$WORK/client.out") -ge 3 ]] && grep -q ' synced$' "$WORK/client.out"; }
