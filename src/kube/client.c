@@ -16,7 +16,10 @@
 #include <curl/curl.h>
 #include <glib.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -88,6 +91,7 @@ struct kube_client {
         unsigned in_flight_ordinary; /* counted against opts.max_in_flight */
         kube_observer_t observer;
         void *observer_data;
+        bool sockopt_warned; /* kube_tcp_set_timeouts() failed once (logged) */
 };
 
 static uint64_t now_usec(struct kube_client *c)
@@ -325,6 +329,44 @@ static void headers_append(struct curl_slist **headers, const char *s)
         *headers = l;
 }
 
+int kube_tcp_set_timeouts(int fd)
+{
+        static const struct {
+                int level, name, value;
+        } opts[] = {
+            {SOL_SOCKET, SO_KEEPALIVE, 1},
+            {IPPROTO_TCP, TCP_KEEPIDLE, KUBE_TCP_KEEPIDLE_SEC},
+            {IPPROTO_TCP, TCP_KEEPINTVL, KUBE_TCP_KEEPINTVL_SEC},
+            {IPPROTO_TCP, TCP_KEEPCNT, KUBE_TCP_KEEPCNT},
+            {IPPROTO_TCP, TCP_USER_TIMEOUT, KUBE_TCP_USER_TIMEOUT_MSEC},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(opts); i++)
+                if (setsockopt(fd, opts[i].level, opts[i].name, &opts[i].value,
+                               sizeof(opts[i].value)) < 0)
+                        return -errno;
+        return 0;
+}
+
+/* Every connection curl opens to the apiserver, before it connects. */
+static int on_sockopt(void *userdata, curl_socket_t fd, curlsocktype purpose)
+{
+        struct kube_client *c = userdata;
+        int r;
+
+        if (purpose != CURLSOCKTYPE_IPCXN)
+                return CURL_SOCKOPT_OK;
+        r = kube_tcp_set_timeouts(fd);
+        if (r < 0 && !c->sockopt_warned) {
+                /* the connection still works; only a black hole would take
+                 * longer to notice, so go on (and say it once) */
+                c->sockopt_warned = true;
+                log_warn_errno(r, "cannot set TCP keepalive/user timeout on the apiserver "
+                                  "connection, dead connections are noticed late");
+        }
+        return CURL_SOCKOPT_OK;
+}
+
 static void call_setup_easy(struct kube_call *call)
 {
         struct kube_client *c = call->client;
@@ -375,9 +417,8 @@ static void call_setup_easy(struct kube_call *call)
                                c->opts.user_agent ? c->opts.user_agent : "l2lb");
         (void)curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
         (void)curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-        (void)curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-        (void)curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 5L);
-        (void)curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 2L);
+        (void)curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+        (void)curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, c);
         (void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
         (void)curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(call->timeout_usec / 1000));
         (void)curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);

@@ -62,6 +62,25 @@ enum kube_call_flags {
         KUBE_CALL_LOW = 1 << 2,
 };
 
+/* Dead connections. With HTTP/2 every request and watch shares one
+ * connection, so a black-holed one (a peer or path gone without a FIN or RST)
+ * must be noticed by TCP itself: keepalive probes an idle connection after
+ * 5 s and then every 2 s, and TCP_USER_TIMEOUT aborts the connection once
+ * data (a request, or a probe) has gone unacknowledged for 20 s. Keepalive
+ * alone never probes while a request written into the black hole is being
+ * retransmitted, which lasts ~15 min. Either way the connection errors
+ * within about 20-22 s: every call on it fails (watches end, and the
+ * informer watches again), and curl opens a new connection for the next.
+ * Linux uses the user timeout instead of the probe count when both are set;
+ * the count (5 + 8 × 2 = 21 s) only matters if the user timeout is refused. */
+#define KUBE_TCP_KEEPIDLE_SEC      5
+#define KUBE_TCP_KEEPINTVL_SEC     2
+#define KUBE_TCP_KEEPCNT           8
+#define KUBE_TCP_USER_TIMEOUT_MSEC 20000
+
+/* Set those on a TCP socket; returns 0 or the first failure's -errno. */
+int kube_tcp_set_timeouts(int fd);
+
 /* Called after every HTTP exchange (also retried ones), for metrics. */
 typedef void (*kube_observer_t)(const char *method, const char *path, long http_status,
                                 uint64_t duration_usec, void *userdata);
