@@ -90,6 +90,8 @@ void agent_attach_forget(struct agent *a, int ifindex);
 /* Ready: caches synced and, when devices are configured, the responder
  * attached to every configured device present (at least one). */
 bool agent_ready(struct agent *a);
+/* mac as aa:bb:cc:dd:ee:ff in buf. */
+const char *agent_mac_format(const uint8_t mac[6], char buf[static 18]);
 /* Count n gratuitous packets sent for ip on device dev. */
 void agent_count_garps(struct agent *a, const char *ip, const char *dev, unsigned n);
 /* Metrics, the metrics/health listener and the status socket. */

@@ -38,6 +38,13 @@ bool agent_ready(struct agent *a)
         return present > 0;
 }
 
+const char *agent_mac_format(const uint8_t mac[6], char buf[static 18])
+{
+        (void)snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                       mac[4], mac[5]);
+        return buf;
+}
+
 /* Key of a->garps_sent (and of the set of announced IPs in collect()). */
 static char *garp_key(const char *ip, const char *dev)
 {
@@ -80,12 +87,11 @@ static json_t *status_json(struct agent *a)
                 struct link_info *l = v;
                 char mac[18];
 
-                (void)snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", l->mac[0],
-                               l->mac[1], l->mac[2], l->mac[3], l->mac[4], l->mac[5]);
                 json_array_append_new(
                     devs,
                     json_pack("{s:s, s:i, s:s, s:b, s:b}", "name", l->name, "ifindex", l->ifindex,
-                              "mac", mac, "carrier", l->carrier, "responder",
+                              "mac", agent_mac_format(l->mac, mac), "carrier", l->carrier,
+                              "responder",
                               g_hash_table_contains(a->attached, GINT_TO_POINTER(l->ifindex))));
         }
         json_object_set_new(o, "devices", devs);
