@@ -45,6 +45,10 @@ struct agent {
         bool synced;
         bool started;           /* agent_start() ran: attach configured devices as they appear */
         GHashTable *garps_sent; /* "ip\x1fdevice" → gratuitous packets sent (guint64 *) */
+        /* "ip\x1fdevice" → struct conflict_log: what was logged of the
+         * entries' conflict counters */
+        GHashTable *conflicts_logged;
+        sd_event_source *conflict_check;
         sd_event_source *run;
         sd_event_source *wakeup;
         unsigned in_flight;   /* lease writes */
@@ -60,7 +64,7 @@ struct agent {
         struct metrics *metrics;
         struct kube_client_metrics *client_metrics;
         struct metric *m_held, *m_counters, *m_entries, *m_requests, *m_replies, *m_garp,
-            *m_garp_ip, *m_heartbeat, *m_ready;
+            *m_garp_ip, *m_conflicts, *m_heartbeat, *m_ready;
         struct httpd *httpd;
         struct httpd *status;
 };
