@@ -95,8 +95,8 @@ static void check_conflicts(struct agent *a, const struct responder_entry *entri
         for (size_t i = 0; i < n; i++) {
                 char ip[IPADDR_STRLEN], buf[IF_NAMESIZE];
                 const char *dev = agent_ifname(a, entries[i].ifindex, buf);
-                _cleanup_free_ char *key = NULL;
                 struct conflict_log *c;
+                char *key;
 
                 if (entries[i].conflicts == 0)
                         continue;
@@ -104,8 +104,9 @@ static void check_conflicts(struct agent *a, const struct responder_entry *entri
                 c = g_hash_table_lookup(a->conflicts_logged, key);
                 if (!c) {
                         c = xnew(struct conflict_log, 1);
-                        g_hash_table_insert(a->conflicts_logged, g_strdup(key), c);
-                }
+                        g_hash_table_insert(a->conflicts_logged, key, c);
+                } else
+                        g_free(key);
                 c->seen = true;
                 if (entries[i].conflicts <= c->logged ||
                     (c->logged_at && now - c->logged_at < CONFLICT_LOG_INTERVAL))
