@@ -240,6 +240,31 @@ static void make_na(uint8_t *f)
         icmp6_fix(f, sizeof(na_reply));
 }
 
+/* A byte of a valid 86-byte ICMPv6 frame set to val; fix_csum: the checksum
+ * is recomputed after (when the payload length still allows it). */
+struct bad_byte {
+        size_t off;
+        uint8_t val;
+        bool fix_csum;
+};
+
+/* The frame make() builds, with each bad[i] applied in turn, is passed
+ * untouched by both variants. */
+static void expect_bad_bytes_pass(void (*make)(uint8_t *), const struct bad_byte *bad, size_t n)
+{
+        uint8_t f[86];
+
+        for (size_t i = 0; i < n; i++) {
+                make(f);
+                f[bad[i].off] = bad[i].val;
+                if (bad[i].fix_csum && f[19] >= 24 && 54u + f[19] <= 86 && f[18] == 0)
+                        icmp6_fix(f, 86);
+                print_message("case %zu: offset %zu = 0x%02x\n", i, bad[i].off, bad[i].val);
+                expect_pass(false, F.if0, f, 86);
+                expect_pass(true, F.if0, f, 86);
+        }
+}
+
 /* NS for target (last byte) with matching group and Ethernet address. */
 static void ns_for(uint8_t *f, uint8_t last)
 {
@@ -492,11 +517,7 @@ static void test_ns_filters(void **state)
         expect_pass(false, F.if0, ns, 86);
         expect_pass(true, F.if0, ns, 86);
 
-        struct {
-                size_t off;
-                uint8_t val;
-                bool fix_csum;
-        } bad[] = {
+        static const struct bad_byte bad[] = {
             {21, 64, true},       /* hop limit 64 */
             {21, 254, true},      /* hop limit 254 */
             {55, 1, true},        /* ICMPv6 code 1 */
@@ -520,15 +541,7 @@ static void test_ns_filters(void **state)
             {19, 0x21, true},     /* payload not a multiple of 8 */
             {18, 0x01, true},     /* payload of 288 bytes */
         };
-        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-                make_ns(ns);
-                ns[bad[i].off] = bad[i].val;
-                if (bad[i].fix_csum && ns[19] >= 24 && 54u + ns[19] <= 86 && ns[18] == 0)
-                        icmp6_fix(ns, 86);
-                print_message("case %zu: offset %zu = 0x%02x\n", i, bad[i].off, bad[i].val);
-                expect_pass(false, F.if0, ns, 86);
-                expect_pass(true, F.if0, ns, 86);
-        }
+        expect_bad_bytes_pass(make_ns, bad, sizeof(bad) / sizeof(bad[0]));
 
         /* NS for an entry of another interface */
         ns_for(ns, 0x20);
@@ -618,6 +631,15 @@ static void test_arp_gratuitous(void **state)
         assert_int_equal(after.conflicts - before.conflicts, 2);
 }
 
+/* Between before and after, the entry counted n conflicts and nothing else. */
+static void assert_conflicts_only(const struct responder_entry *before,
+                                  const struct responder_entry *after, uint64_t n)
+{
+        assert_int_equal(after->conflicts - before->conflicts, n);
+        assert_int_equal(after->requests, before->requests);
+        assert_int_equal(after->replies, before->replies);
+}
+
 /* clang-format off */
 /* 192.0.2.10 is-at 02:00:00:00:00:0b, broadcast: a gratuitous ARP reply of
  * another host claiming our address */
@@ -648,9 +670,7 @@ static void test_arp_reply_conflict(void **state)
         memcpy(f + 32, (uint8_t[]){REQ_MAC, REQ_IP4}, 10);
         expect_pass(false, F.if0, f, 60);
         after = get_entry("192.0.2.10", F.if0);
-        assert_int_equal(after.conflicts - before.conflicts, 4);
-        assert_int_equal(after.requests, before.requests);
-        assert_int_equal(after.replies, before.replies);
+        assert_conflicts_only(&before, &after, 4);
 
         before = after;
         /* our own reply looped back; a proxy relaying our MAC */
@@ -729,9 +749,7 @@ static void test_na_conflict(void **state)
         icmp6_fix(f, 78);
         expect_pass(false, F.if0, f, 78);
         after = get_entry("2001:db8::10", F.if0);
-        assert_int_equal(after.conflicts - before.conflicts, 4);
-        assert_int_equal(after.requests, before.requests);
-        assert_int_equal(after.replies, before.replies);
+        assert_conflicts_only(&before, &after, 4);
 
         before = after;
         /* ours looped back; relayed with our MAC as the target's */
@@ -743,11 +761,7 @@ static void test_na_conflict(void **state)
         memcpy(f + 6, other_mac, 6);
         expect_pass(false, F.if0, f, 86);
 
-        struct {
-                size_t off;
-                uint8_t val;
-                bool fix_csum;
-        } bad[] = {
+        static const struct bad_byte bad[] = {
             {21, 64, true},        /* hop limit 64 */
             {55, 1, true},         /* ICMPv6 code 1 */
             {58, 0x60, true},      /* solicited, to a group (§7.1.2) */
@@ -763,14 +777,7 @@ static void test_na_conflict(void **state)
             {20, 17, true},        /* UDP */
             {54 + 23, 0x99, true}, /* target without an entry */
         };
-        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-                make_na_other(f);
-                f[bad[i].off] = bad[i].val;
-                if (bad[i].fix_csum && f[19] >= 24 && 54u + f[19] <= 86 && f[18] == 0)
-                        icmp6_fix(f, 86);
-                print_message("case %zu: offset %zu = 0x%02x\n", i, bad[i].off, bad[i].val);
-                expect_pass(false, F.if0, f, 86);
-        }
+        expect_bad_bytes_pass(make_na_other, bad, sizeof(bad) / sizeof(bad[0]));
         /* from :: */
         make_na_other(f);
         memset(f + 22, 0, 16);
