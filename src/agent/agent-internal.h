@@ -45,6 +45,10 @@ struct agent {
         bool synced;
         bool started;           /* agent_start() ran: attach configured devices as they appear */
         GHashTable *garps_sent; /* "ip\x1fdevice" → gratuitous packets sent (guint64 *) */
+        /* "ip\x1fdevice" → struct conflict_log: what was logged of the
+         * entries' conflict counters */
+        GHashTable *conflicts_logged;
+        sd_event_source *conflict_check;
         sd_event_source *run;
         sd_event_source *wakeup;
         unsigned in_flight;   /* lease writes */
@@ -60,7 +64,7 @@ struct agent {
         struct metrics *metrics;
         struct kube_client_metrics *client_metrics;
         struct metric *m_held, *m_counters, *m_entries, *m_requests, *m_replies, *m_garp,
-            *m_garp_ip, *m_heartbeat, *m_ready;
+            *m_garp_ip, *m_conflicts, *m_heartbeat, *m_ready;
         struct metric *m_unannounced;
         struct httpd *httpd;
         struct httpd *status;
@@ -91,6 +95,8 @@ void agent_attach_forget(struct agent *a, int ifindex);
 /* Ready: caches synced and, when devices are configured, the responder
  * attached to every configured device present (at least one). */
 bool agent_ready(struct agent *a);
+/* mac as aa:bb:cc:dd:ee:ff in buf. */
+const char *agent_mac_format(const uint8_t mac[6], char buf[static 18]);
 /* Count n gratuitous packets sent for ip on device dev. */
 void agent_count_garps(struct agent *a, const char *ip, const char *dev, unsigned n);
 /* Metrics, the metrics/health listener and the status socket. */

@@ -38,6 +38,13 @@ bool agent_ready(struct agent *a)
         return present > 0;
 }
 
+const char *agent_mac_format(const uint8_t mac[6], char buf[static 18])
+{
+        (void)snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                       mac[4], mac[5]);
+        return buf;
+}
+
 /* Key of a->garps_sent (and of the set of announced IPs in collect()). */
 static char *garp_key(const char *ip, const char *dev)
 {
@@ -60,6 +67,77 @@ void agent_count_garps(struct agent *a, const char *ip, const char *dev, unsigne
         *sent += n;
 }
 
+/* ---- address conflicts ---- */
+
+/* The entries' conflict counters are read every CONFLICT_CHECK_INTERVAL; a
+ * growing one is logged at once, then at most every CONFLICT_LOG_INTERVAL
+ * per entry (an address taken over by another host keeps announcing). */
+#define CONFLICT_CHECK_INTERVAL (2 * USEC_PER_SEC)
+#define CONFLICT_LOG_INTERVAL   (60 * USEC_PER_SEC)
+
+struct conflict_log {
+        uint64_t logged;    /* the counter when last logged */
+        uint64_t logged_at; /* mono; 0: never */
+        bool seen;          /* mark and sweep */
+};
+
+/* Log the conflict counters of entries[0..n) that grew (rate-limited) and
+ * forget the entries gone. */
+static void check_conflicts(struct agent *a, const struct responder_entry *entries, size_t n)
+{
+        uint64_t now = agent_mono(a);
+        GHashTableIter it;
+        gpointer v;
+
+        g_hash_table_iter_init(&it, a->conflicts_logged);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                ((struct conflict_log *)v)->seen = false;
+        for (size_t i = 0; i < n; i++) {
+                char ip[IPADDR_STRLEN], buf[IF_NAMESIZE];
+                const char *dev = agent_ifname(a, entries[i].ifindex, buf);
+                struct conflict_log *c;
+                char *key;
+
+                if (entries[i].conflicts == 0)
+                        continue;
+                key = garp_key(ipaddr_format(&entries[i].ip, ip), dev);
+                c = g_hash_table_lookup(a->conflicts_logged, key);
+                if (!c) {
+                        c = xnew(struct conflict_log, 1);
+                        g_hash_table_insert(a->conflicts_logged, key, c);
+                } else
+                        g_free(key);
+                c->seen = true;
+                if (entries[i].conflicts <= c->logged ||
+                    (c->logged_at && now - c->logged_at < CONFLICT_LOG_INTERVAL))
+                        continue;
+                log_warn("address conflict: another host claims an announced IP",
+                         "ip=%s device=%s conflicts=%" PRIu64 " new=%" PRIu64, ip, dev,
+                         entries[i].conflicts, entries[i].conflicts - c->logged);
+                c->logged = entries[i].conflicts;
+                c->logged_at = now;
+        }
+        g_hash_table_iter_init(&it, a->conflicts_logged);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                if (!((struct conflict_log *)v)->seen)
+                        g_hash_table_iter_remove(&it);
+}
+
+static int on_conflict_check(sd_event_source *s, uint64_t usec, void *ud)
+{
+        struct agent *a = ud;
+        struct responder_entry *entries = NULL;
+        size_t n = 0;
+
+        if (responder_list(a->resp, &entries, &n) >= 0) {
+                check_conflicts(a, entries, n);
+                free(entries);
+        }
+        (void)sd_event_source_set_time(s, usec + CONFLICT_CHECK_INTERVAL);
+        (void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
 static json_t *status_json(struct agent *a)
 {
         struct announce_lease_info *leases = NULL;
@@ -80,12 +158,11 @@ static json_t *status_json(struct agent *a)
                 struct link_info *l = v;
                 char mac[18];
 
-                (void)snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", l->mac[0],
-                               l->mac[1], l->mac[2], l->mac[3], l->mac[4], l->mac[5]);
                 json_array_append_new(
                     devs,
                     json_pack("{s:s, s:i, s:s, s:b, s:b}", "name", l->name, "ifindex", l->ifindex,
-                              "mac", mac, "carrier", l->carrier, "responder",
+                              "mac", agent_mac_format(l->mac, mac), "carrier", l->carrier,
+                              "responder",
                               g_hash_table_contains(a->attached, GINT_TO_POINTER(l->ifindex))));
         }
         json_object_set_new(o, "devices", devs);
@@ -119,13 +196,14 @@ static json_t *status_json(struct agent *a)
                         int64_t left = (int64_t)entries[i].deadline_ns - (int64_t)now_ns;
 
                         json_array_append_new(es,
-                                              json_pack("{s:s, s:s, s:i, s:I, s:I, s:I}", "ip",
+                                              json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I}", "ip",
                                                         ipaddr_format(&entries[i].ip, ip), "device",
                                                         agent_ifname(a, entries[i].ifindex, buf),
                                                         "ifindex", entries[i].ifindex, "deadlineMs",
                                                         (json_int_t)(left / 1000000), "requests",
                                                         (json_int_t)entries[i].requests, "replies",
-                                                        (json_int_t)entries[i].replies));
+                                                        (json_int_t)entries[i].replies, "conflicts",
+                                                        (json_int_t)entries[i].conflicts));
                 }
                 free(entries);
         }
@@ -183,6 +261,7 @@ static void collect(struct metrics *m, void *ud)
         metric_clear(a->m_requests);
         metric_clear(a->m_replies);
         metric_clear(a->m_garp_ip);
+        metric_clear(a->m_conflicts);
         if (responder_list(a->resp, &entries, &n) >= 0) {
                 GHashTable *live = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
                 GHashTableIter it;
@@ -195,6 +274,7 @@ static void collect(struct metrics *m, void *ud)
                         ipaddr_format(&entries[i].ip, ip);
                         metric_set(a->m_requests, (double)entries[i].requests, ip, dev);
                         metric_set(a->m_replies, (double)entries[i].replies, ip, dev);
+                        metric_set(a->m_conflicts, (double)entries[i].conflicts, ip, dev);
                         g_hash_table_add(live, garp_key(ip, dev));
                 }
                 free(entries);
@@ -269,6 +349,11 @@ static void setup_metrics(struct agent *a)
         a->m_replies =
             metrics_counter(a->metrics, "l2lb_responder_replies_total",
                             "ARP replies and Neighbor Advertisements sent, per IP.", ipdev);
+        a->m_conflicts = metrics_counter(
+            a->metrics, "l2lb_responder_conflicts_total",
+            "ARP replies/announcements and Neighbor Advertisements from other hosts claiming an "
+            "announced IP, per IP.",
+            ipdev);
         a->m_garp =
             metrics_counter(a->metrics, "l2lb_responder_gratuitous_sent_total",
                             "Gratuitous ARP requests/replies and unsolicited NAs sent.", garp);
@@ -292,7 +377,13 @@ int agent_status_setup(struct agent *a)
         assert(a);
         cfg = a->cfg;
         a->garps_sent = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        a->conflicts_logged = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free);
         setup_metrics(a);
+        r = sd_event_add_time_relative(a->event, &a->conflict_check, CLOCK_MONOTONIC,
+                                       CONFLICT_CHECK_INTERVAL, USEC_PER_SEC / 10,
+                                       on_conflict_check, a);
+        if (r < 0)
+                return r;
         if (!isempty(cfg->prometheus_serve_addr)) {
                 r = httpd_start(a->event, cfg->prometheus_serve_addr, on_http, a, &a->httpd);
                 if (r < 0)
@@ -319,4 +410,6 @@ void agent_status_done(struct agent *a)
         a->client_metrics = NULL;
         a->metrics = NULL;
         g_clear_pointer(&a->garps_sent, g_hash_table_unref);
+        a->conflict_check = sd_event_source_disable_unref(a->conflict_check);
+        g_clear_pointer(&a->conflicts_logged, g_hash_table_unref);
 }

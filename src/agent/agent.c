@@ -378,6 +378,7 @@ static void on_link(void *ud, const struct link_info *l, bool removed)
 {
         struct agent *a = ud;
         struct link_info *old = g_hash_table_lookup(a->devices, GINT_TO_POINTER(l->ifindex));
+        char mac[18], old_mac[18];
 
         if (removed) {
                 if (old) {
@@ -389,8 +390,16 @@ static void on_link(void *ud, const struct link_info *l, bool removed)
         } else if (l->ether) {
                 if (!old || old->carrier != l->carrier || !streq(old->name, l->name) ||
                     memcmp(old->mac, l->mac, 6) != 0)
-                        log_info("device", "device=%s ifindex=%d carrier=%s", l->name, l->ifindex,
-                                 l->carrier ? "up" : "down");
+                        log_info("device", "device=%s ifindex=%d carrier=%s mac=%s", l->name,
+                                 l->ifindex, l->carrier ? "up" : "down",
+                                 agent_mac_format(l->mac, mac));
+                /* the core restarts the gratuitous series of the device's
+                 * addresses, the run stores the new MAC into their entries */
+                if (old && memcmp(old->mac, l->mac, 6) != 0)
+                        log_info("device MAC changed: announcing its addresses again",
+                                 "device=%s old_mac=%s mac=%s", l->name,
+                                 agent_mac_format(old->mac, old_mac),
+                                 agent_mac_format(l->mac, mac));
                 if (old && !streq(old->name, l->name))
                         announcer_remove_device(a->ann, old->name);
                 g_hash_table_replace(a->devices, GINT_TO_POINTER(l->ifindex),

@@ -153,6 +153,8 @@ void announcer_remove_node(struct announcer *a, const char *name);
  * observed_mono: when the shell received the event. */
 void announcer_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint64_t observed_mono);
 void announcer_remove_lease(struct announcer *a, const char *name, uint64_t observed_mono);
+/* A device whose MAC changed starts the gratuitous series of every address
+ * announced on it again. */
 void announcer_set_device(struct announcer *a, const struct announcer_device *d);
 void announcer_remove_device(struct announcer *a, const char *name);
 /* Before the first run after a restart: an entry found pinned in the BPF map

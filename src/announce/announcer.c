@@ -340,6 +340,11 @@ void announcer_set_device(struct announcer *a, const struct announcer_device *d)
                 table_del(a, a->devices, d->name);
                 return;
         }
+        /* a new MAC: neighbours must learn it at once, not when their cache
+         * expires */
+        v = g_hash_table_lookup(a->devices, d->name);
+        if (v && v->ifindex == d->ifindex && memcmp(v->mac, d->mac, sizeof(v->mac)) != 0)
+                garp_table_restart(&a->garps, d->ifindex);
         v = xnew(struct device_info, 1);
         v->name = xstrdup(d->name);
         v->ifindex = d->ifindex;

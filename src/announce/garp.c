@@ -60,6 +60,23 @@ void garp_table_quiet(struct garp_table *g, const struct garp_key *k)
         garp_get(g, k, 0)->sent = GARP_COUNT;
 }
 
+void garp_table_restart(struct garp_table *g, int ifindex)
+{
+        GHashTableIter it;
+        gpointer v;
+
+        assert(g);
+        g_hash_table_iter_init(&it, g->t);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                struct garp_state *st = v;
+
+                if (st->key.ifindex != ifindex)
+                        continue;
+                st->sent = 0;
+                st->next = 0;
+        }
+}
+
 void garp_table_update(struct garp_table *g, const struct garp_key *current, size_t n, uint64_t now,
                        struct garp_key **due, size_t *n_due, uint64_t *next_wakeup)
 {

@@ -4,7 +4,8 @@
  * GARP_INTERVAL, GARP_COUNT times in all (MetalLB sends for 5 s), so
  * neighbours that missed the first one, or cached the old holder's MAC,
  * switch over. An (address, interface) that stops being announced and comes
- * back starts a new series. */
+ * back starts a new series, and so does every address of an interface whose
+ * MAC changes. */
 #pragma once
 
 #include <glib.h>
@@ -31,6 +32,9 @@ void garp_table_done(struct garp_table *g);
 
 /* Marks a pinned (already announced) pair as done: no series for it. */
 void garp_table_quiet(struct garp_table *g, const struct garp_key *k);
+/* Starts the series of every pair on ifindex again, as if new: its MAC
+ * changed, and neighbours must learn the new one at once. */
+void garp_table_restart(struct garp_table *g, int ifindex);
 /* current[0..n): the pairs announced now. Appends the pairs due now to *due
  * (realloc'ed, *n_due updated), forgets pairs no longer announced, and
  * lowers *next_wakeup to the next send. */

@@ -3,13 +3,24 @@
  * the service IPs this node announces, from XDP, on the interface each IP is
  * announced on, while the entry's liveness deadline lies in the future.
  *
- *   frame ─▶ Ethernet ─ARP──▶ validate ─▶ entries[{ifindex, v4, tpa}] ─▶ Ethernet destination
- *                     │        ─▶ not from our MAC ─▶ gratuitous? count a conflict, pass
- *                     └─IPv6─▶ validate NS (hop limit, code, length, destination)
- *                              ─▶ entries[{ifindex, v6, target}] ─▶ Ethernet destination
- *                              ─▶ not from our MAC ─▶ options and checksum
+ *   frame ─▶ Ethernet ─ARP request─▶ validate ─▶ entries[{ifindex, v4, tpa}]
+ *                     │   ─▶ Ethernet destination ─▶ not from our MAC
+ *                     │   ─▶ gratuitous? count a conflict (not our MAC), pass
+ *                     ├─ARP reply─▶ validate ─▶ entries[{ifindex, v4, spa}]
+ *                     │   ─▶ not our MAC ─▶ count a conflict, pass
+ *                     ├─IPv6 NS─▶ validate (hop limit, code, length, destination)
+ *                     │   ─▶ entries[{ifindex, v6, target}] ─▶ Ethernet destination
+ *                     │   ─▶ not from our MAC ─▶ options and checksum
+ *                     └─IPv6 NA─▶ validate (hop limit, code, length, S flag)
+ *                         ─▶ entries[{ifindex, v6, target}] ─▶ not our MAC
+ *                         ─▶ options and checksum ─▶ count a conflict, pass
  *   entry alive (now < deadline) ─▶ rewrite the frame in place into the reply ─▶ XDP_TX
  *   anything else ─▶ XDP_PASS, frame untouched
+ *
+ * Conflicts (RFC 5227 §2.4, RFC 4861 §7.2.5): an ARP reply or gratuitous
+ * request with an entry's address as sender, or a Neighbor Advertisement for
+ * it, from another MAC, is another host claiming the address. Such frames
+ * are counted in the entry and passed; the agent reports the count.
  *
  * A duplicate address detection probe (NS from ::) for an entry is answered
  * as the kernel answers one for an address of its own (RFC 4861 §7.2.4): an
@@ -121,20 +132,32 @@ static __always_inline bool entry_alive(struct l2resp_value *v)
         return false;
 }
 
+/* A reply tells where its sender IP is: looked up by that address, it is
+ * another host claiming an entry's address unless it carries our MAC
+ * (RFC 5227 §2.4). A request is looked up by the address it asks for. */
 static __always_inline int answer_arp(struct xdp_md *ctx, struct ethhdr *eth, void *end)
 {
         struct l2resp_key key = {};
         struct arp_eth_ipv4 *arp;
         struct l2resp_value *v;
 
-        arp = arp_request_parse(eth, end);
+        arp = arp_parse(eth, end);
         if (!arp)
                 return XDP_PASS;
+        if (!arp_is_request(arp)) {
+                v = entry_lookup(&key, ctx, L2RESP_AF_INET, arp->ar_sip, 4);
+                if (v && arp_claims_for_other(eth, arp, v->mac))
+                        return entry_conflict(v);
+                return XDP_PASS;
+        }
         v = entry_lookup(&key, ctx, L2RESP_AF_INET, arp->ar_tip, 4);
         if (!v || !arp_request_is_for(eth, v->mac) || entry_is_own(eth, v))
                 return XDP_PASS;
-        if (arp_request_is_gratuitous(arp))
-                return entry_conflict(v);
+        if (arp_request_is_gratuitous(arp)) {
+                if (arp_claims_for_other(eth, arp, v->mac))
+                        return entry_conflict(v);
+                return XDP_PASS;
+        }
         if (!entry_alive(v))
                 return XDP_PASS;
         arp_reply_rewrite(eth, arp, v->mac);
@@ -164,18 +187,42 @@ static __always_inline int answer_ns(struct xdp_md *ctx, struct ethhdr *eth, voi
         return entry_replied(v);
 }
 
+/* An advertisement for an entry's address from another host (solicited or
+ * not: any advertisement) claims it: counted, passed. The cheap checks, the
+ * lookup, then the options and the checksum, as for a solicitation. */
+static __always_inline int watch_na(struct xdp_md *ctx, struct ethhdr *eth, void *end)
+{
+        struct l2resp_key key = {};
+        struct l2resp_value *v;
+        struct ipv6hdr *ip6;
+
+        ip6 = ndp_na_parse(eth, end);
+        if (!ip6)
+                return XDP_PASS;
+        v = entry_lookup(&key, ctx, L2RESP_AF_INET6, &ndp_msg(ip6)->target, 16);
+        if (v && ndp_na_claims_for_other(eth, ip6, end, v->mac))
+                return entry_conflict(v);
+        return XDP_PASS;
+}
+
 static __always_inline int respond(struct xdp_md *ctx, bool resize)
 {
         void *end = (void *)(long)ctx->data_end;
         struct ethhdr *eth;
+        __u8 type;
 
         eth = eth_parse((void *)(long)ctx->data, end);
         if (!eth)
                 return XDP_PASS;
         if (eth_proto(eth) == bpf_htons(ETH_P_ARP))
                 return answer_arp(ctx, eth, end);
-        if (eth_proto(eth) == bpf_htons(ETH_P_IPV6))
+        if (eth_proto(eth) != bpf_htons(ETH_P_IPV6))
+                return XDP_PASS;
+        type = ndp_type(eth, end);
+        if (type == NDISC_NEIGHBOUR_SOLICITATION)
                 return answer_ns(ctx, eth, end, resize);
+        if (type == NDISC_NEIGHBOUR_ADVERTISEMENT)
+                return watch_na(ctx, eth, end);
         return XDP_PASS;
 }
 

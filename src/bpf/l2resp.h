@@ -12,8 +12,9 @@
  *
  * Counters are plain u64 fields updated with atomic adds by the program, one
  * per request: replies, or unanswered requests (requests are their sum);
- * and one per conflict seen: a gratuitous ARP request from another host
- * claiming the entry's IPv4 address (passed, not a request).
+ * and one per conflict seen: another host claiming the entry's address (an
+ * ARP reply or gratuitous request with it as sender, or a Neighbor
+ * Advertisement for it, from another MAC; passed, not a request).
  * Per-CPU values would avoid the locked add, but an entry is one service IP,
  * whose requests arrive on one RX queue of one interface, so there is
  * little contention to save; a single shared value keeps the lookup to one
@@ -53,8 +54,8 @@ struct l2resp_value {
         __u64 replies;     /* replies sent (XDP_TX) */
         __u64 unanswered;  /* valid requests addressed to this entry, not answered
                             * (deadline passed); requests = replies + unanswered */
-        __u64 conflicts;   /* gratuitous ARP requests for the address from
-                            * another host (passed to the kernel) */
+        __u64 conflicts;   /* ARP replies / gratuitous requests or NAs for the
+                            * address from another host (passed to the kernel) */
         __u8 mac[6];       /* of the interface: source of every reply */
         __u8 pad[2];       /* zero */
 };

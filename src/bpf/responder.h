@@ -61,7 +61,7 @@ struct responder_entry {
         uint64_t deadline_ns; /* CLOCK_BOOTTIME; the datapath answers while now < deadline */
         uint64_t requests;    /* valid requests addressed to the entry (answered or not) */
         uint64_t replies;     /* replies sent */
-        uint64_t conflicts;   /* gratuitous ARP requests for ip from other hosts */
+        uint64_t conflicts;   /* ARP announcements/replies or NAs for ip from other hosts */
         uint8_t mac[6];       /* the interface's, as replies carry it */
 };
 

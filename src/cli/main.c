@@ -136,13 +136,14 @@ static int cmd_status(const struct l2lb_config *cfg)
         json_array_foreach(json_object_get(o, "leases"), i, v)
             printf("  %-48s %-28s %-20s %s\n", jstr(v, "lease"), jstr(v, "service"),
                    jstr(v, "holder"), jstr(v, "role"));
-        printf("\nAnnounced IPs:\n  %-40s %-12s %-12s %-10s %s\n", "IP", "DEVICE", "DEADLINE",
-               "REQUESTS", "REPLIES");
+        printf("\nAnnounced IPs:\n  %-40s %-12s %-12s %-10s %-10s %s\n", "IP", "DEVICE", "DEADLINE",
+               "REQUESTS", "REPLIES", "CONFLICTS");
         json_array_foreach(json_object_get(o, "entries"), i, v)
-            printf("  %-40s %-12s %-12s %-10lld %lld\n", jstr(v, "ip"), jstr(v, "device"),
+            printf("  %-40s %-12s %-12s %-10lld %-10lld %lld\n", jstr(v, "ip"), jstr(v, "device"),
                    json_integer_value(json_object_get(v, "deadlineMs")) > 0 ? "live" : "expired",
                    (long long)json_integer_value(json_object_get(v, "requests")),
-                   (long long)json_integer_value(json_object_get(v, "replies")));
+                   (long long)json_integer_value(json_object_get(v, "replies")),
+                   (long long)json_integer_value(json_object_get(v, "conflicts")));
         json_decref(o);
         return 0;
 }

@@ -3,7 +3,8 @@
  * a network namespace of this process) and compares every byte that comes
  * out with a literal: ARP and NDP happy paths, duplicate address detection,
  * every filter that must pass a frame untouched (gratuitous ARP, frames from
- * our own MAC), truncation at every length, single-byte corruption at every
+ * our own MAC), conflicts (other hosts' ARP replies and NAs for our
+ * address), truncation at every length, single-byte corruption at every
  * offset, the liveness deadline and the per-entry counters. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -237,6 +238,31 @@ static void make_na(uint8_t *f)
 {
         memcpy(f, na_reply, sizeof(na_reply));
         icmp6_fix(f, sizeof(na_reply));
+}
+
+/* A byte of a valid 86-byte ICMPv6 frame set to val; fix_csum: the checksum
+ * is recomputed after (when the payload length still allows it). */
+struct bad_byte {
+        size_t off;
+        uint8_t val;
+        bool fix_csum;
+};
+
+/* The frame make() builds, with each bad[i] applied in turn, is passed
+ * untouched by both variants. */
+static void expect_bad_bytes_pass(void (*make)(uint8_t *), const struct bad_byte *bad, size_t n)
+{
+        uint8_t f[86];
+
+        for (size_t i = 0; i < n; i++) {
+                make(f);
+                f[bad[i].off] = bad[i].val;
+                if (bad[i].fix_csum && f[19] >= 24 && 54u + f[19] <= 86 && f[18] == 0)
+                        icmp6_fix(f, 86);
+                print_message("case %zu: offset %zu = 0x%02x\n", i, bad[i].off, bad[i].val);
+                expect_pass(false, F.if0, f, 86);
+                expect_pass(true, F.if0, f, 86);
+        }
 }
 
 /* NS for target (last byte) with matching group and Ethernet address. */
@@ -491,11 +517,7 @@ static void test_ns_filters(void **state)
         expect_pass(false, F.if0, ns, 86);
         expect_pass(true, F.if0, ns, 86);
 
-        struct {
-                size_t off;
-                uint8_t val;
-                bool fix_csum;
-        } bad[] = {
+        static const struct bad_byte bad[] = {
             {21, 64, true},       /* hop limit 64 */
             {21, 254, true},      /* hop limit 254 */
             {55, 1, true},        /* ICMPv6 code 1 */
@@ -519,15 +541,7 @@ static void test_ns_filters(void **state)
             {19, 0x21, true},     /* payload not a multiple of 8 */
             {18, 0x01, true},     /* payload of 288 bytes */
         };
-        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-                make_ns(ns);
-                ns[bad[i].off] = bad[i].val;
-                if (bad[i].fix_csum && ns[19] >= 24 && 54u + ns[19] <= 86 && ns[18] == 0)
-                        icmp6_fix(ns, 86);
-                print_message("case %zu: offset %zu = 0x%02x\n", i, bad[i].off, bad[i].val);
-                expect_pass(false, F.if0, ns, 86);
-                expect_pass(true, F.if0, ns, 86);
-        }
+        expect_bad_bytes_pass(make_ns, bad, sizeof(bad) / sizeof(bad[0]));
 
         /* NS for an entry of another interface */
         ns_for(ns, 0x20);
@@ -615,6 +629,176 @@ static void test_arp_gratuitous(void **state)
         expect_pass(false, F.if0, f, 60);
         after = get_entry("192.0.2.10", F.if0);
         assert_int_equal(after.conflicts - before.conflicts, 2);
+}
+
+/* Between before and after, the entry counted n conflicts and nothing else. */
+static void assert_conflicts_only(const struct responder_entry *before,
+                                  const struct responder_entry *after, uint64_t n)
+{
+        assert_int_equal(after->conflicts - before->conflicts, n);
+        assert_int_equal(after->requests, before->requests);
+        assert_int_equal(after->replies, before->replies);
+}
+
+/* clang-format off */
+/* 192.0.2.10 is-at 02:00:00:00:00:0b, broadcast: a gratuitous ARP reply of
+ * another host claiming our address */
+static const uint8_t arp_garp_reply[60] = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, OTHER_MAC, 0x08, 0x06, /* Ethernet */
+        0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x02,                  /* Ethernet/IPv4, reply */
+        OTHER_MAC, SVC_IP4,                                         /* sender */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, SVC_IP4,                /* target */
+};
+/* clang-format on */
+
+/* An ARP reply or gratuitous request with our address as sender from another
+ * MAC is another host claiming it (RFC 5227 §2.4): passed untouched, counted
+ * as a conflict, not as a request; the same frames carrying our MAC are not
+ * counted. */
+static void test_arp_reply_conflict(void **state)
+{
+        struct responder_entry before = get_entry("192.0.2.10", F.if0), after;
+        uint8_t f[60];
+
+        (void)state;
+        expect_pass(false, F.if0, arp_garp_reply, 60);
+        expect_pass(true, F.if0, arp_garp_reply, 60);
+        expect_pass(false, F.if0, arp_garp_reply, 42);
+        /* a unicast reply to a requester, not gratuitous: a claim all the same */
+        memcpy(f, arp_garp_reply, 60);
+        memcpy(f, (uint8_t[]){REQ_MAC}, 6);
+        memcpy(f + 32, (uint8_t[]){REQ_MAC, REQ_IP4}, 10);
+        expect_pass(false, F.if0, f, 60);
+        after = get_entry("192.0.2.10", F.if0);
+        assert_conflicts_only(&before, &after, 4);
+
+        before = after;
+        /* our own reply looped back; a proxy relaying our MAC */
+        memcpy(f, arp_garp_reply, 60);
+        memcpy(f + 6, iface_mac, 6);
+        memcpy(f + 22, iface_mac, 6);
+        expect_pass(false, F.if0, f, 60);
+        memcpy(f + 6, other_mac, 6);
+        expect_pass(false, F.if0, f, 60);
+        /* a gratuitous request relayed with our MAC as sender */
+        memcpy(f, arp_request, 60);
+        memcpy(f + 22, iface_mac, 6);
+        f[31] = 10;
+        expect_pass(false, F.if0, f, 60);
+        /* a reply for an address without an entry, or on another interface */
+        memcpy(f, arp_garp_reply, 60);
+        f[31] = 99;
+        expect_pass(false, F.if0, f, 60);
+        expect_pass(false, F.if1, arp_garp_reply, 60);
+        /* not IPv4 over Ethernet; truncated; multicast Ethernet source */
+        memcpy(f, arp_garp_reply, 60);
+        f[18] = 5;
+        expect_pass(false, F.if0, f, 60);
+        for (size_t len = 14; len < 42; len++)
+                expect_pass(false, F.if0, arp_garp_reply, len);
+        memcpy(f, arp_garp_reply, 60);
+        f[6] |= 1;
+        expect_pass(false, F.if0, f, 60);
+        after = get_entry("192.0.2.10", F.if0);
+        assert_int_equal(after.conflicts, before.conflicts);
+        assert_int_equal(get_entry("192.0.2.20", F.if1).conflicts, 0);
+}
+
+/* clang-format off */
+/* An unsolicited NA for 2001:db8::10 from another host: to all nodes, S=0
+ * O=1, with its MAC; checksum filled in by icmp6_fix(). */
+static const uint8_t na_other[86] = {
+        ALL_MAC, OTHER_MAC, 0x86, 0xdd,                       /* Ethernet */
+        0x60, 0, 0, 0, 0x00, 0x20, 58, 255, REQ_IP6, ALL_IP6, /* IPv6, payload 32 */
+        136, 0, 0, 0, 0x20, 0, 0, 0, SVC_IP6,                 /* NA, S=0 O=1 */
+        2, 1, OTHER_MAC,                                      /* target link-layer address */
+};
+/* clang-format on */
+
+static void make_na_other(uint8_t *f)
+{
+        memcpy(f, na_other, sizeof(na_other));
+        icmp6_fix(f, sizeof(na_other));
+}
+
+/* A Neighbor Advertisement for our address from another MAC, solicited or
+ * not, is another host claiming it: passed untouched, counted as a conflict
+ * once valid (§7.1.2); ours looped back, or one with our MAC in the target
+ * link-layer address option, is not. */
+static void test_na_conflict(void **state)
+{
+        static const uint8_t req_ip6[16] = {REQ_IP6};
+        struct responder_entry before = get_entry("2001:db8::10", F.if0), after;
+        uint8_t f[96];
+
+        (void)state;
+        make_na_other(f);
+        icmp6_assert_valid(f);
+        expect_pass(false, F.if0, f, 86);
+        expect_pass(true, F.if0, f, 86);
+        /* solicited, unicast to a requester */
+        make_na_other(f);
+        memcpy(f, (uint8_t[]){REQ_MAC}, 6);
+        memcpy(f + 38, req_ip6, 16);
+        f[58] = 0x60;
+        icmp6_fix(f, 86);
+        expect_pass(false, F.if0, f, 86);
+        /* without the option */
+        make_na_other(f);
+        f[19] = 24;
+        icmp6_fix(f, 78);
+        expect_pass(false, F.if0, f, 78);
+        after = get_entry("2001:db8::10", F.if0);
+        assert_conflicts_only(&before, &after, 4);
+
+        before = after;
+        /* ours looped back; relayed with our MAC as the target's */
+        make_na_other(f);
+        memcpy(f + 6, iface_mac, 6);
+        memcpy(f + 80, iface_mac, 6);
+        icmp6_fix(f, 86);
+        expect_pass(false, F.if0, f, 86);
+        memcpy(f + 6, other_mac, 6);
+        expect_pass(false, F.if0, f, 86);
+
+        static const struct bad_byte bad[] = {
+            {21, 64, true},        /* hop limit 64 */
+            {55, 1, true},         /* ICMPv6 code 1 */
+            {58, 0x60, true},      /* solicited, to a group (§7.1.2) */
+            {57, 0x55, false},     /* bad checksum */
+            {79, 0, true},         /* option length 0 */
+            {79, 2, true},         /* option longer than the message */
+            {22, 0xff, true},      /* multicast source */
+            {6, 0x03, true},       /* multicast Ethernet source */
+            {54 + 8, 0xff, true},  /* multicast target */
+            {19, 0x28, true},      /* payload longer than the frame */
+            {19, 0x21, true},      /* payload not a multiple of 8 */
+            {14, 0x40, true},      /* IP version 4 */
+            {20, 17, true},        /* UDP */
+            {54 + 23, 0x99, true}, /* target without an entry */
+        };
+        expect_bad_bytes_pass(make_na_other, bad, sizeof(bad) / sizeof(bad[0]));
+        /* from :: */
+        make_na_other(f);
+        memset(f + 22, 0, 16);
+        icmp6_fix(f, 86);
+        expect_pass(false, F.if0, f, 86);
+        /* a 16-byte target link-layer address option */
+        make_na_other(f);
+        f[19] = 40;
+        f[79] = 2;
+        memset(f + 86, 0, 8);
+        icmp6_fix(f, 94);
+        expect_pass(false, F.if0, f, 94);
+        /* truncated */
+        make_na_other(f);
+        for (size_t len = 14; len < 86; len++)
+                expect_pass(false, F.if0, f, len);
+        /* on an interface where the address has no entry */
+        make_na_other(f);
+        expect_pass(false, F.if1, f, 86);
+        after = get_entry("2001:db8::10", F.if0);
+        assert_int_equal(after.conflicts, before.conflicts);
 }
 
 /* A request from the interface's own MAC is our own frame looped or
@@ -731,6 +915,8 @@ int main(void)
             cmocka_unit_test(test_ns_dad),
             cmocka_unit_test(test_ns_slla_length),
             cmocka_unit_test(test_arp_gratuitous),
+            cmocka_unit_test(test_arp_reply_conflict),
+            cmocka_unit_test(test_na_conflict),
             cmocka_unit_test(test_own_mac),
         };
 

@@ -5,8 +5,9 @@
  * through its own kernel (a UDP datagram makes it resolve the address), and
  * captures what comes back: exactly one reply, from the node's MAC, byte for
  * byte. Also: gratuitous ARP and NA frames as the neighbor receives them,
- * the solicited-node group in `ip maddr`, answering on with no agent
- * running (restart), silence after the deadline, generic mode, detach. */
+ * the neighbor claiming our addresses (conflict counters), the
+ * solicited-node group in `ip maddr`, answering on with no agent running
+ * (restart), silence after the deadline, generic mode, detach. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -354,6 +355,57 @@ static void test_gratuitous(void **state)
         assert_true(st1.send_errors == st0.send_errors);
 }
 
+/* clang-format off */
+/* the neighbor claims 192.0.2.10 (gratuitous ARP reply) and 2001:db8::10
+ * (unsolicited NA, checksum filled in at run time) for its own MAC */
+static const uint8_t claim_arp[42] = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, NEIGH_MAC, 0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4,
+        0x00, 0x02, NEIGH_MAC, SVC_IP4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, SVC_IP4,
+};
+
+static const uint8_t claim_na[86] = {
+        0x33, 0x33, 0, 0, 0, 0x01, NEIGH_MAC, 0x86, 0xdd, 0x60, 0, 0, 0, 0x00, 0x20, 58, 255,
+        NEIGH_IP6, 0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+        136, 0, 0, 0, 0x20, 0, 0, 0, SVC_IP6, 2, 1, NEIGH_MAC,
+};
+/* clang-format on */
+
+static bool match_none(const uint8_t *f, size_t len)
+{
+        (void)f;
+        (void)len;
+        return false;
+}
+
+/* Waits up to 1 s for the entry's conflict counter to reach want. */
+static uint64_t conflicts_reach(const char *ip, uint64_t want)
+{
+        uint64_t got = 0;
+
+        for (int i = 0; i < 100 && (got = entry(ip).conflicts) < want; i++)
+                usleep(10000);
+        return got;
+}
+
+/* Another host on the link claiming our addresses, over the wire: counted
+ * per entry (exactly once per frame), not answered. */
+static void test_conflicts(void **state)
+{
+        uint64_t c4 = entry("192.0.2.10").conflicts, c6 = entry("2001:db8::10").conflicts;
+        uint8_t na[86];
+        uint16_t c;
+
+        (void)state;
+        memcpy(na, claim_na, sizeof(na));
+        c = tcsum_icmp6(na + 22, na + 38, na + 54, 32);
+        na[56] = (uint8_t)(c >> 8), na[57] = (uint8_t)c;
+        /* sent from the neighbor; nothing is expected back */
+        (void)neigh_exchange(claim_arp, sizeof(claim_arp), ETH_P_ALL, match_none, 50, NULL, NULL);
+        (void)neigh_exchange(na, sizeof(na), ETH_P_ALL, match_none, 50, NULL, NULL);
+        assert_true(conflicts_reach("192.0.2.10", c4 + 1) == c4 + 1);
+        assert_true(conflicts_reach("2001:db8::10", c6 + 1) == c6 + 1);
+}
+
 static void test_solicited_node_group(void **state)
 {
         char *out = tsh_output("ip maddr show dev l2a");
@@ -440,11 +492,17 @@ static void test_detach(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_arp_one_reply),       cmocka_unit_test(test_arping),
-            cmocka_unit_test(test_kernel_resolves),     cmocka_unit_test(test_ns_one_advert),
-            cmocka_unit_test(test_gratuitous),          cmocka_unit_test(test_solicited_node_group),
-            cmocka_unit_test(test_restart_without_gap), cmocka_unit_test(test_deadline_silences),
-            cmocka_unit_test(test_generic_mode),        cmocka_unit_test(test_detach),
+            cmocka_unit_test(test_arp_one_reply),
+            cmocka_unit_test(test_arping),
+            cmocka_unit_test(test_kernel_resolves),
+            cmocka_unit_test(test_ns_one_advert),
+            cmocka_unit_test(test_gratuitous),
+            cmocka_unit_test(test_conflicts),
+            cmocka_unit_test(test_solicited_node_group),
+            cmocka_unit_test(test_restart_without_gap),
+            cmocka_unit_test(test_deadline_silences),
+            cmocka_unit_test(test_generic_mode),
+            cmocka_unit_test(test_detach),
         };
 
         if (!tbpf_usable())

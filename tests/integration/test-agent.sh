@@ -11,6 +11,10 @@
 #   2. the neighbor's ARP request gets exactly one reply, from the holder's MAC
 #   9. `l2lb status` on the holder's socket shows the lease and the IP with
 #      counters; `l2lb bpf l2 list` shows the entry
+#  11. the neighbor claims a service IP (gratuitous ARP reply and request):
+#      the holder's status, metric and log report the conflicts; a new MAC on
+#      the holder's net0 is announced (gratuitous ARP) within 1 s and answers
+#      carry it
 #   5. agent restart (SIGTERM, start again): same holder, leaseTransitions
 #      unchanged, no request unanswered during the restart (arping every 100 ms)
 #   4. SIGTERM with --release-on-shutdown, and `kubectl cordon` of the
@@ -178,6 +182,48 @@ if ((failed)); then
 	echo "$st"
 	echo "$bl"
 fi
+
+# ---- 11. address conflicts and MAC changes ----
+s=svc1 ip=${SVC_IP[svc1]}
+H=$(holder_of "$s")
+O=$(other_worker "$H")
+conflicts_of() { ag_status "$1" 2>/dev/null | awk -v ip="$2" '$1 == ip { print $6 }'; } # NODE IP
+conflicts_are() { [[ $(conflicts_of "$1" "$2") == "$3" ]]; }                            # NODE IP N
+conflict_metric() { # NODE IP N
+	ag_metrics "$1" | grep -qxF "l2lb_responder_conflicts_total{ip=\"$2\",device=\"net0\"} $3"
+}
+c0=$(conflicts_of "$H" "$ip")
+# the neighbor claims the IP: a gratuitous ARP reply, then a gratuitous request
+ag_in_neighbor arping -q -U -P -c 1 -I net0 -S "$ip" "$ip" >/dev/null 2>&1
+ag_in_neighbor arping -q -U -c 1 -I net0 -S "$ip" "$ip" >/dev/null 2>&1
+check "11. conflicts: l2lb status on $H counts the neighbor's 2 claims of $ip (before: ${c0:-none})" \
+	wait_for 3 conflicts_are "$H" "$ip" $((c0 + 2))
+check "11. conflicts: l2lb_responder_conflicts_total{ip=$ip,device=net0} on $H" \
+	conflict_metric "$H" "$ip" $((c0 + 2))
+check "11. conflicts: $H's agent logs a warning naming the IP, device and count" \
+	wait_for 5 grep -qE "level=warn .*address conflict.* ip=$ip device=net0 conflicts=[1-9]" "$AG_WORK/$H.log"
+check "11. conflicts: $O, not announcing $ip, counts nothing" none conflicts_of "$O" "$ip"
+# the holder's net0 gets a new MAC: a gratuitous ARP with it at once, and
+# the replies carry it
+new_mac=02:4c:32:00:00:2${AG_INDEX[$H]}
+cap=$AG_WORK/arp-mac.cap
+ag_capture_start "$cap"
+sleep 0.3
+t0=$(ag_now)
+ip -n "$(ag_ns "$H")" link set dev net0 address "$new_mac"
+sleep 1.2
+ag_in_neighbor arping -q -c 1 -W 0.1 -I net0 "$ip" >/dev/null 2>&1
+ag_capture_stop
+# shellcheck disable=SC2016 # an awk program: awk expands its $ fields
+t_garp=$(ag_arp_table "$cap" "$ip" | awk -v m="$new_mac" -v t="$t0" '$1 == "G" && $2 > t && $3 == m { print $2; exit }')
+echo "     MAC change on $H: first gratuitous ARP with the new MAC after $([[ -n $t_garp ]] && fsub "$t_garp" "$t0" || echo none) s"
+garp_within() { [[ -n $t_garp ]] && fle "$(fsub "$t_garp" "$t0")" "$1"; } # SECONDS
+check "11. MAC change: gratuitous ARP for $ip from the new MAC within 1 s" garp_within 1.0
+# shellcheck disable=SC2016 # an awk program: awk expands its $ fields
+check "11. MAC change: the reply to a request carries the new MAC" \
+	awk -v m="$new_mac" '$1 == "R" && $3 == 1 && $4 == m { f = 1 } END { exit !f }' < <(ag_arp_table "$cap" "$ip" "$t0")
+ip -n "$(ag_ns "$H")" link set dev net0 address "$(ag_mac "$H")"
+sleep 0.5
 
 # ---- 5. agent restart: same holder, no gap ----
 s=svc0 ip=${SVC_IP[svc0]}

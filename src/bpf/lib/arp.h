@@ -34,20 +34,27 @@ struct arp_eth_ipv4 {
         __u8 ar_tip[4];
 };
 
-/* The ARP request in the frame after eth, or NULL unless it is one for IPv4
- * over Ethernet from a unicast sender. Whom it asks for is ar_tip. */
-static __always_inline struct arp_eth_ipv4 *arp_request_parse(struct ethhdr *eth, void *end)
+/* The ARP request or reply in the frame after eth, or NULL unless it is one
+ * for IPv4 over Ethernet from a unicast sender. A request asks for ar_tip;
+ * a reply (or any announcement) tells where ar_sip is. */
+static __always_inline struct arp_eth_ipv4 *arp_parse(struct ethhdr *eth, void *end)
 {
         struct arp_eth_ipv4 *arp = (void *)(eth + 1);
 
         if ((void *)(arp + 1) > end)
                 return NULL;
         if (arp->ar_hrd != bpf_htons(ARPHRD_ETHER) || arp->ar_pro != bpf_htons(ETH_P_IP) ||
-            arp->ar_hln != ETH_ALEN || arp->ar_pln != 4 || arp->ar_op != bpf_htons(ARPOP_REQUEST))
+            arp->ar_hln != ETH_ALEN || arp->ar_pln != 4 ||
+            (arp->ar_op != bpf_htons(ARPOP_REQUEST) && arp->ar_op != bpf_htons(ARPOP_REPLY)))
                 return NULL;
         if (eth_addr_is_multicast(eth->h_source))
                 return NULL;
         return arp;
+}
+
+static __always_inline bool arp_is_request(const struct arp_eth_ipv4 *arp)
+{
+        return arp->ar_op == bpf_htons(ARPOP_REQUEST);
 }
 
 /* True if the request's frame went to the broadcast address or to mac. */
@@ -62,6 +69,16 @@ static __always_inline bool arp_request_is_for(const struct ethhdr *eth, const _
 static __always_inline bool arp_request_is_gratuitous(const struct arp_eth_ipv4 *arp)
 {
         return load32(arp->ar_sip) == load32(arp->ar_tip);
+}
+
+/* True if the packet (a request or a reply) tells that its sender IP is at
+ * another MAC than mac: neither the frame nor the ARP sender is mac (RFC
+ * 5227 §2.4: a conflicting ARP packet). A frame of ours looped back, or
+ * relayed by a proxy with our address in it, claims nothing. */
+static __always_inline bool arp_claims_for_other(const struct ethhdr *eth,
+                                                 const struct arp_eth_ipv4 *arp, const __u8 *mac)
+{
+        return !eth_addr_equal(eth->h_source, mac) && !eth_addr_equal(arp->ar_sha, mac);
 }
 
 /* Turns the request into the reply "ar_tip is at mac", in place: back to the

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* IPv6 Neighbor Discovery (RFC 4861) for the responder: which frames are
- * Neighbor Solicitations it may answer (§7.1.1 validation), and the in-place
- * rewrite of one into the Neighbor Advertisement that answers it. */
+ * Neighbor Solicitations it may answer (§7.1.1 validation), the in-place
+ * rewrite of one into the Neighbor Advertisement that answers it, and which
+ * advertisements of other hosts claim an address (§7.1.2 validation). */
 #pragma once
 
 #include <stdbool.h>
@@ -28,6 +29,7 @@
 #define ND_OPT_TARGET_LL_ADDR         2
 #define ND_NA_FLAG_SOLICITED_OVERRIDE 0x60000000 /* S=1, O=1, R=0 */
 #define ND_NA_FLAG_OVERRIDE           0x20000000 /* S=0, O=1, R=0: answers DAD */
+#define ND_NA_FLAG_SOLICITED          0x40000000 /* S */
 
 /* A solicitation or an advertisement: the kernel's struct nd_msg without the
  * flexible options. */
@@ -60,32 +62,60 @@ static __always_inline struct nd_msg *ndp_msg(struct ipv6hdr *ip6)
         return (void *)(ip6 + 1);
 }
 
-/* The IPv6 header of the Neighbor Solicitation in the frame after eth, or
- * NULL unless it is one that may be ours to answer: hop limit 255, code 0,
- * a payload of whole options within the frame, a unicast target asked by a
- * unicast or unspecified (DAD) source, and a destination that is the target
- * or its solicited-node group (on the matching Ethernet group), the group
- * only for DAD (§7.1.1). The options and the checksum are left to
- * ndp_ns_valid, once the target matched. */
-static __always_inline struct ipv6hdr *ndp_ns_parse(struct ethhdr *eth, void *end)
+/* The type of the ICMPv6 message the IPv6 frame after eth carries, if it is
+ * long enough for a Neighbor Discovery message; 0 otherwise. */
+static __always_inline __u8 ndp_type(struct ethhdr *eth, void *end)
 {
         struct ipv6hdr *ip6 = (void *)(eth + 1);
-        struct nd_msg *ns = ndp_msg(ip6);
+        struct nd_msg *msg = ndp_msg(ip6);
+
+        if ((void *)(msg + 1) > end || ip6->nexthdr != IPPROTO_ICMPV6)
+                return 0;
+        return msg->icmph.icmp6_type;
+}
+
+/* The IPv6 header of the Neighbor Discovery message of type type in the
+ * frame after eth, or NULL unless it passes the checks shared by
+ * solicitations and advertisements (§7.1.1, §7.1.2): hop limit 255, code 0,
+ * a payload of whole options within the frame, a unicast target from a
+ * source that is not multicast, in a frame from a unicast Ethernet sender.
+ * The options and the checksum are left to ndp_msg_valid, once the target
+ * matched. */
+static __always_inline struct ipv6hdr *ndp_msg_parse(struct ethhdr *eth, void *end, __u8 type)
+{
+        struct ipv6hdr *ip6 = (void *)(eth + 1);
+        struct nd_msg *msg = ndp_msg(ip6);
         __u32 plen;
 
-        if ((void *)(ns + 1) > end)
+        if ((void *)(msg + 1) > end)
                 return NULL;
         if (!ipv6_is_version6(ip6) || ip6->nexthdr != IPPROTO_ICMPV6 || ip6->hop_limit != 255 ||
-            ns->icmph.icmp6_type != NDISC_NEIGHBOUR_SOLICITATION || ns->icmph.icmp6_code != 0)
+            msg->icmph.icmp6_type != type || msg->icmph.icmp6_code != 0)
                 return NULL;
         plen = bpf_ntohs(ip6->payload_len);
-        if (plen < sizeof(*ns) || plen > sizeof(*ns) + ND_MAX_OPT_UNITS * 8 || plen % 8 != 0 ||
+        if (plen < sizeof(*msg) || plen > sizeof(*msg) + ND_MAX_OPT_UNITS * 8 || plen % 8 != 0 ||
             (void *)(ip6 + 1) + plen > end)
                 return NULL;
-        if (ipv6_addr_is_multicast(&ip6->saddr) || ipv6_addr_is_multicast(&ns->target))
+        if (ipv6_addr_is_multicast(&ip6->saddr) || ipv6_addr_is_multicast(&msg->target))
                 return NULL;
         if (eth_addr_is_multicast(eth->h_source))
                 return NULL;
+        return ip6;
+}
+
+/* The IPv6 header of the Neighbor Solicitation in the frame after eth, or
+ * NULL unless it is one that may be ours to answer: ndp_msg_parse's checks,
+ * asked by a unicast or unspecified (DAD) source, and a destination that is
+ * the target or its solicited-node group (on the matching Ethernet group),
+ * the group only for DAD (§7.1.1). */
+static __always_inline struct ipv6hdr *ndp_ns_parse(struct ethhdr *eth, void *end)
+{
+        struct ipv6hdr *ip6 = ndp_msg_parse(eth, end, NDISC_NEIGHBOUR_SOLICITATION);
+        struct nd_msg *ns;
+
+        if (!ip6)
+                return NULL;
+        ns = ndp_msg(ip6);
         if (ipv6_addr_is_multicast(&ip6->daddr)) {
                 if (!ipv6_addr_is_solicited_node_of(&ip6->daddr, &ns->target) ||
                     eth->h_dest[0] != 0x33 || eth->h_dest[1] != 0x33 ||
@@ -93,6 +123,23 @@ static __always_inline struct ipv6hdr *ndp_ns_parse(struct ethhdr *eth, void *en
                         return NULL;
         } else if (!ipv6_addr_equal(&ip6->daddr, &ns->target) ||
                    ipv6_addr_is_unspecified(&ip6->saddr))
+                return NULL;
+        return ip6;
+}
+
+/* The IPv6 header of the Neighbor Advertisement in the frame after eth, or
+ * NULL unless it is a valid one as far as ndp_msg_parse checks, from a
+ * specified source, and not marked solicited if sent to a group (§7.1.2).
+ * Solicited or not, to whomever: any advertisement for an address tells
+ * where the advertiser thinks it is. */
+static __always_inline struct ipv6hdr *ndp_na_parse(struct ethhdr *eth, void *end)
+{
+        struct ipv6hdr *ip6 = ndp_msg_parse(eth, end, NDISC_NEIGHBOUR_ADVERTISEMENT);
+
+        if (!ip6 || ipv6_addr_is_unspecified(&ip6->saddr))
+                return NULL;
+        if (ipv6_addr_is_multicast(&ip6->daddr) &&
+            (ndp_msg(ip6)->icmph.icmp6_dataun.un_data32[0] & bpf_htonl(ND_NA_FLAG_SOLICITED)))
                 return NULL;
         return ip6;
 }
@@ -105,23 +152,25 @@ static __always_inline bool ndp_ns_is_for(const struct ethhdr *eth, const struct
         return ipv6_addr_is_multicast(&ip6->daddr) || eth_addr_equal(eth->h_dest, mac);
 }
 
-/* The rest of §7.1.1 for a solicitation ndp_ns_parse accepted: options of
- * non-zero length that tile the message exactly, and a valid checksum; a
- * source link-layer address option only from a specified source, and of the
- * one length an Ethernet address fits (8 bytes), as Linux's ndisc requires.
- * Other options (an RFC 7527 nonce) are ignored. */
-static __always_inline bool ndp_ns_valid(struct ipv6hdr *ip6, void *end)
+/* The rest of §7.1.1 / §7.1.2 for a message ndp_msg_parse accepted: options
+ * of non-zero length that tile the message exactly, and a valid checksum.
+ * The link-layer address option of type lla_type (source in a solicitation,
+ * target in an advertisement) only where lla_ok, and of the one length an
+ * Ethernet address fits (8 bytes), as Linux's ndisc requires; its address
+ * goes to lla (when not NULL) and *has_lla is set. Other options (an RFC
+ * 7527 nonce) are ignored. */
+static __always_inline bool ndp_msg_valid(struct ipv6hdr *ip6, void *end, __u8 lla_type,
+                                          bool lla_ok, __u8 *lla, bool *has_lla)
 {
-        struct nd_msg *ns = ndp_msg(ip6);
+        struct nd_msg *msg = ndp_msg(ip6);
         __u32 plen = bpf_ntohs(ip6->payload_len);
-        __u32 units = (plen - sizeof(*ns)) / 8, next_opt = 0;
-        bool dad = ipv6_addr_is_unspecified(&ip6->saddr);
+        __u32 units = (plen - sizeof(*msg)) / 8, next_opt = 0;
         __u64 sum;
 
-        sum = csum_ipv6_pseudo(ip6, plen, IPPROTO_ICMPV6) + csum_words(ns, sizeof(*ns) / 4);
+        sum = csum_ipv6_pseudo(ip6, plen, IPPROTO_ICMPV6) + csum_words(msg, sizeof(*msg) / 4);
 #pragma unroll
         for (__u32 u = 0; u < ND_MAX_OPT_UNITS; u++) {
-                __u8 *unit = (__u8 *)(ns + 1) + u * 8;
+                __u8 *unit = (__u8 *)(msg + 1) + u * 8;
 
                 if (u >= units)
                         break;
@@ -130,13 +179,46 @@ static __always_inline bool ndp_ns_valid(struct ipv6hdr *ip6, void *end)
                 if (u == next_opt) {
                         if (unit[1] == 0)
                                 return false;
-                        if (unit[0] == ND_OPT_SOURCE_LL_ADDR && (dad || unit[1] != 1))
-                                return false;
+                        if (unit[0] == lla_type) {
+                                if (!lla_ok || unit[1] != 1)
+                                        return false;
+                                if (lla)
+                                        __builtin_memcpy(lla, unit + 2, ETH_ALEN);
+                                *has_lla = true;
+                        }
                         next_opt += unit[1];
                 }
                 sum += csum_words(unit, 2);
         }
         return next_opt == units && csum_fold(sum) == 0xffff;
+}
+
+/* ndp_msg_valid for a solicitation ndp_ns_parse accepted: a source
+ * link-layer address option only from a specified source. */
+static __always_inline bool ndp_ns_valid(struct ipv6hdr *ip6, void *end)
+{
+        bool has_slla = false;
+
+        return ndp_msg_valid(ip6, end, ND_OPT_SOURCE_LL_ADDR,
+                             !ipv6_addr_is_unspecified(&ip6->saddr), NULL, &has_slla);
+}
+
+/* True if the advertisement ndp_na_parse accepted is valid (ndp_msg_valid)
+ * and tells that its target is at another MAC than mac: neither the frame
+ * nor the target link-layer address option (if any) is mac. An
+ * advertisement of ours looped back, or relayed by a proxy with our address
+ * in it, claims nothing. */
+static __always_inline bool ndp_na_claims_for_other(const struct ethhdr *eth, struct ipv6hdr *ip6,
+                                                    void *end, const __u8 *mac)
+{
+        __u8 tlla[ETH_ALEN];
+        bool has_tlla = false;
+
+        if (eth_addr_equal(eth->h_source, mac))
+                return false;
+        if (!ndp_msg_valid(ip6, end, ND_OPT_TARGET_LL_ADDR, true, tlla, &has_tlla))
+                return false;
+        return !has_tlla || !eth_addr_equal(tlla, mac);
 }
 
 /* Turns the solicitation (eth, ip6: as ndp_ns_parse returned them) into the

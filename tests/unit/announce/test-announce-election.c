@@ -712,6 +712,40 @@ static void test_garp_series(void **state)
         world_done(&w);
 }
 
+/* A new MAC on the announcing device restarts the series at once, with the
+ * full count; the same MAC reported again (carrier, attach) does not, nor
+ * does a new MAC on another device. */
+static void test_garp_mac_change(void **state)
+{
+        struct announcer_device d = {.name = "net0", .ifindex = 3, .up = true},
+                                other = {.name = "eth0", .ifindex = 2, .up = true};
+        struct world w;
+
+        (void)state;
+        setup(&w, true);
+        world_settle(&w);
+        world_advance(&w, 10 * SEC);
+        assert_int_equal(w.n_garps, 5);
+
+        d.mac[5] = 3; /* feed_device's MAC: unchanged */
+        announcer_set_device(w.a, &d);
+        world_advance(&w, 1 * MSEC);
+        assert_int_equal(w.n_garps, 5);
+        other.mac[0] = 0x02;
+        announcer_set_device(w.a, &other);
+        world_advance(&w, 1 * MSEC);
+        assert_int_equal(w.n_garps, 5);
+
+        d.mac[0] = 0x02;
+        announcer_set_device(w.a, &d);
+        world_advance(&w, 1 * MSEC);
+        assert_int_equal(w.n_garps, 6);
+        assert_int_equal(w.garps[5].ifindex, 3);
+        world_advance(&w, 10 * SEC);
+        assert_int_equal(w.n_garps, 10); /* a whole series again */
+        world_done(&w);
+}
+
 static void test_sanitize(void **state)
 {
         uint64_t d = 3 * USEC_PER_SEC, rd = USEC_PER_SEC, rp = 500 * USEC_PER_MSEC;
@@ -750,6 +784,7 @@ int main(void)
             cmocka_unit_test(test_interface_down_handover),
             cmocka_unit_test(test_gc),
             cmocka_unit_test(test_garp_series),
+            cmocka_unit_test(test_garp_mac_change),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
