@@ -227,6 +227,15 @@ static uint32_t prog_id_of(int fd)
         return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
 }
 
+/* Whether the program with this id on ifindex is libxdp's dispatcher, by the
+ * state libxdp pins for it (<bpffs>/xdp/dispatch-<ifindex>-<id>). */
+static bool libxdp_dispatcher(int ifindex, uint32_t id)
+{
+        _cleanup_free_ char *p = xasprintf("/sys/fs/bpf/xdp/dispatch-%d-%u", ifindex, id);
+
+        return access(p, F_OK) == 0;
+}
+
 /* Whether the program with this id, attached by netlink (not a link of
  * ours), is an older l2lb build's responder, which we replace (the upgrade
  * from builds before links). With CAP_SYS_ADMIN (BPF_PROG_GET_FD_BY_ID) we
@@ -237,8 +246,10 @@ static uint32_t prog_id_of(int fd)
  * agent's pins were in our root when we opened it and no agent of ours has
  * pinned a link there yet (r->legacy_upgrade): agents of older builds
  * refused devices with programs of others, so the program they left is
- * theirs. *old_fd receives the program when it could be opened. */
-static bool legacy_is_ours(struct responder *r, uint32_t id, int *old_fd)
+ * theirs, unless it is libxdp's dispatcher (where older builds could use
+ * it), which may run the programs of others too. *old_fd receives the
+ * program when it could be opened. */
+static bool legacy_is_ours(struct responder *r, int ifindex, uint32_t id, int *old_fd)
 {
         uint32_t ids[16] = {0}; /* zeroed for valgrind, which does not know the kernel fills it */
         struct bpf_prog_info info = {};
@@ -248,7 +259,7 @@ static bool legacy_is_ours(struct responder *r, uint32_t id, int *old_fd)
         *old_fd = -1;
         fd = bpf_prog_get_fd_by_id(id);
         if (fd < 0)
-                return errno == EPERM && r->legacy_upgrade;
+                return errno == EPERM && r->legacy_upgrade && !libxdp_dispatcher(ifindex, id);
         info.nr_map_ids = ELEMENTSOF(ids);
         info.map_ids = (uint64_t)(uintptr_t)ids;
         if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
@@ -335,8 +346,7 @@ static int attach_keep(struct responder *r, int ifindex, const char *ifname,
                                                "device=%s link_id=%u prog_id=%u", log_q(ifname),
                                                l->link_id, l->prog_id);
                 log_warn("cannot swap the program inside the pinned link; replacing the link",
-                         "device=%s link_id=%u prog_id=%u", log_q(ifname), l->link_id,
-                         l->prog_id);
+                         "device=%s link_id=%u prog_id=%u", log_q(ifname), l->link_id, l->prog_id);
                 (void)bpf_link_detach(l->fd); /* the kernel accepts it for any live XDP link */
                 unpin_link(r, ifindex);
                 err = link_fresh(r, ifindex,
@@ -394,7 +404,7 @@ int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode m
         if (id) {
                 int old_fd = -1;
 
-                if (!legacy_is_ours(r, id, &old_fd))
+                if (!legacy_is_ours(r, ifindex, id, &old_fd))
                         err = -EBUSY;
                 else {
                         err = replace_legacy(r, ifindex, &d, id, old_fd);
@@ -498,8 +508,9 @@ int responder_unpin_links(struct responder *r)
 
         dp = opendir(dir);
         if (!dp)
-                return errno == ENOENT ? 0 : log_warn_errno(errno, "cannot open link directory",
-                                                            "path=%s", log_q(dir));
+                return errno == ENOENT ? 0
+                                       : log_warn_errno(errno, "cannot open link directory",
+                                                        "path=%s", log_q(dir));
         while ((de = readdir(dp))) {
                 _cleanup_free_ char *p = NULL;
 

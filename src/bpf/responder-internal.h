@@ -42,7 +42,7 @@ struct responder {
          * is pinned yet: a program attached by netlink is the responder an
          * agent of an older build left (see responder-attach.c) */
         bool legacy_upgrade;
-        int packet_fd;      /* AF_PACKET raw socket: sends, and interface ioctls */
+        int packet_fd; /* AF_PACKET raw socket: sends, and interface ioctls */
         struct mcast_group *groups;
         size_t n_groups;
         struct iface_mac *macs;

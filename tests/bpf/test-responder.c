@@ -2,7 +2,8 @@
  * update, delete, list, reconcile), counters surviving deadline updates and
  * agent restarts (reopening the pinned maps), isolation of bpf roots,
  * solicited-node group refcounting, and attachment bookkeeping (idempotent
- * attach, detach, refusing a foreign program, replacing an older build). */
+ * attach, detach, refusing a foreign program or another bpf root's link,
+ * replacing an older build: by netlink, or inside our pinned link). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -538,14 +539,13 @@ static void link_of_other_build(bool libbpf_like)
         snprintf(dir, sizeof(dir), "%s/links", F.root);
         snprintf(lpin, sizeof(lpin), "%s/xdp-%d", dir, F.if0);
         snprintf(ppin, sizeof(ppin), "%s/xdp-%d-prog", dir, F.if0);
-        prog_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "l2lb_responder", "GPL",
-                                (struct bpf_insn[]){
-                                    {.code = BPF_ALU64 | BPF_MOV | BPF_K,
-                                     .dst_reg = BPF_REG_0,
-                                     .imm = XDP_PASS},
-                                    {.code = BPF_JMP | BPF_EXIT},
-                                },
-                                2, &lopts);
+        prog_fd = bpf_prog_load(
+            BPF_PROG_TYPE_XDP, "l2lb_responder", "GPL",
+            (struct bpf_insn[]){
+                {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+                {.code = BPF_JMP | BPF_EXIT},
+            },
+            2, &lopts);
         assert_true(prog_fd >= 0);
         link_fd = bpf_link_create(prog_fd, F.if0, BPF_XDP, &opts);
         assert_true(link_fd >= 0);
@@ -641,8 +641,21 @@ static void test_upgrade_from_netlink_without_sys_admin(void **state)
         assert_int_equal(attach_without_sys_admin(), 1);
         assert_int_equal(bpf_xdp_query_id(F.if1, XDP_FLAGS_DRV_MODE, &new_id), 0);
         assert_int_equal(new_id, old_id);
-        /* the first start of this build on the root */
+        /* the first start of this build on the root, but the program is
+         * libxdp's dispatcher (by its pinned state), which may run others' */
         assert_int_equal(rmdir(dir), 0);
+        {
+                bool made_xdp = mkdir("/sys/fs/bpf/xdp", 0700) == 0;
+                char disp[100];
+
+                snprintf(disp, sizeof(disp), "/sys/fs/bpf/xdp/dispatch-%d-%u", F.if1, old_id);
+                assert_int_equal(mkdir(disp, 0700), 0);
+                assert_int_equal(attach_without_sys_admin(), 1);
+                assert_int_equal(rmdir(disp), 0);
+                if (made_xdp)
+                        assert_int_equal(rmdir("/sys/fs/bpf/xdp"), 0);
+        }
+        /* the old build's responder */
         assert_int_equal(attach_without_sys_admin(), 0);
         assert_int_equal(responder_is_attached(F.r, F.if1, &new_id), 1);
         assert_true(new_id != old_id);

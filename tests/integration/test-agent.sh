@@ -367,7 +367,7 @@ check "3. kill -9: never two answerers" never_two "$cap" "$ip"
 check "3. kill -9: every service is held by $O" wait_for 5 holds_all "$O"
 
 # ---- 10. a node whose responder cannot be attached is no candidate ----
-# (another program on its net0, without libxdp's dispatcher): it must not
+# (another program attached to its net0): it must not
 # take leases it could not answer for, nor retry the attach in a busy loop
 pass_obj=$AG_BUILD/src/bpf/xdp-pass.bpf.o
 if [[ -f $pass_obj ]]; then
