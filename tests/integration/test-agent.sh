@@ -373,6 +373,9 @@ pass_obj=$AG_BUILD/src/bpf/xdp-pass.bpf.o
 if [[ -f $pass_obj ]]; then
 	D=$H # the agent killed in step 3
 	xdpflag=$([[ $AG_XDP_MODE == native ]] && echo xdpdrv || echo xdpgeneric)
+	# the dead agent's responder goes with its pinned link (netlink cannot
+	# detach a link)
+	rm -f "$(ag_bpf_root "$D")"/links/xdp-*
 	ip -n "$(ag_ns "$D")" link set dev net0 "$xdpflag" off
 	ip -n "$(ag_ns "$D")" link set dev net0 "$xdpflag" obj "$pass_obj" sec xdp
 	t_blocked=$SECONDS
