@@ -496,20 +496,30 @@ static void test_attach_replaces_older_layout(void **state)
         close(map_fd);
 }
 
+/* A responder in the bpf root F.root + suffix, attached to if0 (generic);
+ * *id receives its program's id. */
+static struct responder *attached_in_root(const char *suffix, uint32_t *id)
+{
+        struct responder *r = NULL;
+        char root[300];
+
+        snprintf(root, sizeof(root), "%s%s", F.root, suffix);
+        assert_int_equal(responder_open(root, &r), 0);
+        assert_int_equal(responder_attach(r, F.if0, RESPONDER_XDP_GENERIC), 0);
+        assert_int_equal(responder_is_attached(r, F.if0, id), 1);
+        return r;
+}
+
 /* A second agent on the same device with another bpf root: it must refuse
  * the device, and the first agent's responder stays (they used to replace
  * each other's program). */
 static void test_attach_refuses_other_root(void **state)
 {
         uint32_t id = 0, id_after = 0;
-        struct responder *other = NULL;
-        char root[300];
+        struct responder *other;
 
         (void)state;
-        snprintf(root, sizeof(root), "%s-other", F.root);
-        assert_int_equal(responder_open(root, &other), 0);
-        assert_int_equal(responder_attach(other, F.if0, RESPONDER_XDP_GENERIC), 0);
-        assert_int_equal(responder_is_attached(other, F.if0, &id), 1);
+        other = attached_in_root("-other", &id);
         assert_int_equal(responder_attach(F.r, F.if0, RESPONDER_XDP_GENERIC), -EBUSY);
         assert_int_equal(responder_attach(F.r, F.if0, RESPONDER_XDP_NATIVE), -EBUSY);
         assert_int_equal(responder_is_attached(F.r, F.if0, NULL), 0);
@@ -713,20 +723,16 @@ static void test_mac_follows_interface(void **state)
         assert_int_equal(responder_entry_set(F.r, &a, 999999, 1), -ENODEV);
 }
 
-/* An agent whose pins were lost (bpffs not kept, root removed) finds its
- * old responder attached with maps it cannot open: it replaces it instead of
- * refusing the device for ever. */
+/* An agent whose pins were lost (bpffs not kept, root removed): its link
+ * went with them, so the device is free again for the next agent instead of
+ * refused for ever. */
 static void test_attach_replaces_orphan(void **state)
 {
-        struct responder *orphan = NULL;
         uint32_t old_id = 0, new_id = 0;
-        char root[300];
+        struct responder *orphan;
 
         (void)state;
-        snprintf(root, sizeof(root), "%s-orphan", F.root);
-        assert_int_equal(responder_open(root, &orphan), 0);
-        assert_int_equal(responder_attach(orphan, F.if0, RESPONDER_XDP_GENERIC), 0);
-        assert_int_equal(responder_is_attached(orphan, F.if0, &old_id), 1);
+        orphan = attached_in_root("-orphan", &old_id);
         assert_int_equal(responder_unpin(orphan), 0);
         responder_close(orphan);
         /* the fixture's responder (another root) takes the device over */
