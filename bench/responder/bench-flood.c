@@ -291,7 +291,7 @@ int main(void)
         S.b = bench__open_and_load();
         if (!S.b)
                 die("bench BPF object", errno);
-        snprintf(S.root, sizeof(S.root), "%s", tbpf_root("bench-flood")); /* and libxdp's state */
+        snprintf(S.root, sizeof(S.root), "%s", tbpf_root("bench-flood"));
         err = responder_open(S.root, &S.r);
         if (err < 0)
                 die("responder_open", err);

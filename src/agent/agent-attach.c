@@ -53,8 +53,7 @@ static void arm_attach_retry(struct agent *a)
 
 /* Attach the responder to ifindex unless it is. After a failure, attempts
  * wait for a backoff (1 s doubling to 5 min): the pass runs on every core
- * run, and each attempt may cost resources (libxdp 1.3.1 leaks a program fd
- * per query of a device with a legacy XDP program). */
+ * run, and a device held by another program stays refused until it goes. */
 static void ensure_attached(struct agent *a, int ifindex)
 {
         enum responder_xdp_mode mode =

@@ -1,232 +1,297 @@
-/* Attaching the responder to interfaces through libxdp.
+/* Attaching the responder to interfaces through pinned BPF links.
  *
- * libxdp puts our program into its multi-program dispatcher, so other XDP
- * programs can share the device; the dispatcher state is pinned under
- * <bpffs>/xdp and the attachment outlives the agent. Where the kernel cannot
- * run the dispatcher (no BPF trampolines for freplace: the 6.18 kernel of
- * our CI refuses them with EPERM), libxdp attaches the program directly to
- * the device instead (a "legacy" attachment), which also outlives us.
- *
- * Each attach loads a fresh copy of the program from the skeleton's
- * embedded object, with its maps replaced by the pinned maps, because the
- * dispatcher needs the program loaded as an extension of one of its slots.
- *
- * Ownership is decided by maps, not names: a program on the device is ours
- * when it uses our entries map (or one of an earlier layout pinned in our
- * root), which is unique to our bpf root, so agents in other network
- * namespaces or with other roots are never touched. At (re)attach:
- *   - nothing attached              → attach
- *   - ours, same build (tag)        → keep it: no window without a responder
- *   - ours, another build           → attach the new one first, then detach the
- *                                     old one (dispatcher; the first in the chain
- *                                     answers, so never twice), or swap it
- *                                     atomically with XDP_FLAGS_REPLACE (legacy)
- *   - another program, no dispatcher → -EBUSY */
+ * responder_attach() attaches the loaded program with a BPF link (BPF_XDP,
+ * kernel >= 5.9) and pins the link, and the program, under the bpf root:
+ *   <root>/links/xdp-<ifindex>        the link: the attachment lives as long
+ *                                     as this pin (or an open fd) does
+ *   <root>/links/xdp-<ifindex>-prog   the program it runs (for its tag)
+ * A restarted agent reopens both pins (BPF_OBJ_GET needs only access to the
+ * files, no capability), so it needs no CAP_SYS_ADMIN, which opening the
+ * attached program by id (BPF_PROG_GET_FD_BY_ID) would. The pinned link is
+ * still ours when it is attached to ifindex and the device, as netlink
+ * reports it in our network namespace, runs the link's program: an ifindex
+ * reused by a new device (a deleted device's link is defunct, ifindex 0) or
+ * a device that moved to another namespace leaves a stale pin, removed.
+ * At (re)attach:
+ *   - our link, program of this build (tag)  → keep it: no gap
+ *   - our link, program of another build     → bpf_link_update(): atomic
+ *   - nothing attached                       → link, pin
+ *   - a netlink attachment of an older l2lb build (before links; see
+ *     legacy_is_ours())                      → detach it, then link (one
+ *                                              syscall without responder)
+ *   - anything else, in particular a link of another agent (another bpf
+ *     root: the kernel never lets netlink or a second link replace a
+ *     link)                                  → -EBUSY, naming the program
+ * Detach = BPF_LINK_DETACH (other holders of the link, such as a responder
+ * of the same root in this process, cannot keep it) and unpin. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/sockios.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
-#include <xdp/libxdp.h>
 
 #include "l2resp.skel.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "responder-internal.h"
 
-#define MAX_OURS 10 /* libxdp's dispatcher has 10 slots */
-
-static int libxdp_log(enum libxdp_print_level level, const char *fmt, va_list ap)
-{
-        responder_log_library(level == LIBXDP_WARN, "libxdp", fmt, ap);
-        return 0;
-}
-
-/* What is attached to a device, as far as we care. */
-struct scan {
-        enum xdp_attach_mode mode;
-        bool legacy;         /* one program directly on the device, no dispatcher */
-        uint32_t foreign_id; /* that program, when it is not ours */
-        size_t n;            /* programs of ours */
-        uint32_t ids[MAX_OURS];
-        bool current[MAX_OURS]; /* of this build (same tag as our loaded variants) */
+/* What netlink says is attached to a device (0: nothing), per mode. */
+struct dev_xdp {
+        uint32_t drv_id, skb_id, hw_id;
 };
 
-static const char *mode_name(enum xdp_attach_mode m)
+static int dev_query(int ifindex, struct dev_xdp *d)
 {
-        switch (m) {
-        case XDP_MODE_NATIVE:
-                return "native";
-        case XDP_MODE_SKB:
-                return "generic";
-        case XDP_MODE_HW:
-                return "offload";
-        default:
-                return "none";
-        }
+        LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+        *d = (struct dev_xdp){};
+        if (bpf_xdp_query(ifindex, 0, &q) < 0)
+                return negative_errno();
+        d->drv_id = q.drv_prog_id;
+        d->skb_id = q.skb_prog_id;
+        d->hw_id = q.hw_prog_id;
+        return 0;
 }
 
-/* 1 if the program uses our entries map (and *current says whether it is of
- * this build), 0 if not, -errno. */
-static int prog_is_ours(struct responder *r, int fd, bool *current)
+static uint32_t dev_any_id(const struct dev_xdp *d)
 {
-        struct bpf_prog_info info = {};
-        uint32_t len = sizeof(info),
-                 ids[16] = {0}; /* zeroed for valgrind, which does not know the kernel fills it */
+        return d->drv_id ? d->drv_id : d->skb_id ? d->skb_id : d->hw_id;
+}
 
-        info.nr_map_ids = ELEMENTSOF(ids);
-        info.map_ids = (uint64_t)(uintptr_t)ids;
-        if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-                return -errno;
-        for (uint32_t i = 0; i < info.nr_map_ids && i < ELEMENTSOF(ids); i++) {
-                if (ids[i] == r->entries_map_id) {
-                        *current = memcmp(info.tag, r->tags[0], 8) == 0 ||
-                                   memcmp(info.tag, r->tags[1], 8) == 0;
-                        return 1;
-                }
-                for (size_t j = 0; j < ELEMENTSOF(r->old_map_ids); j++)
-                        if (r->old_map_ids[j] && ids[i] == r->old_map_ids[j]) {
-                                *current = false; /* an older build, on an older layout */
-                                return 1;
-                        }
+static bool dev_runs(const struct dev_xdp *d, uint32_t id)
+{
+        return id && (d->drv_id == id || d->skb_id == id || d->hw_id == id);
+}
+
+static const char *dev_mode(const struct dev_xdp *d, uint32_t id)
+{
+        return d->drv_id == id ? "native" : d->skb_id == id ? "generic" : "offload";
+}
+
+static char *links_dir(struct responder *r)
+{
+        return xasprintf("%s/%s", r->root, RESPONDER_LINKS_DIR);
+}
+
+static char *link_pin(struct responder *r, int ifindex, bool prog)
+{
+        return xasprintf("%s/%s/xdp-%d%s", r->root, RESPONDER_LINKS_DIR, ifindex,
+                         prog ? "-prog" : "");
+}
+
+/* Our pinned link for ifindex, if it still holds the device. */
+struct our_link {
+        int fd;           /* -1: none pinned */
+        bool valid;       /* attached to the device, which runs its program */
+        uint32_t prog_id; /* the link's program */
+        uint32_t link_id;
+        bool current; /* the pinned program is of this build and is the link's */
+};
+
+static void our_link_close(struct our_link *l)
+{
+        if (l->fd >= 0)
+                (void)close(l->fd);
+        l->fd = -1;
+}
+
+static void unpin_link(struct responder *r, int ifindex)
+{
+        _cleanup_free_ char *lp = link_pin(r, ifindex, false), *pp = link_pin(r, ifindex, true);
+
+        if (unlink(lp) < 0 && errno != ENOENT)
+                log_warn_errno(errno, "cannot unpin XDP link", "path=%s", log_q(lp));
+        if (unlink(pp) < 0 && errno != ENOENT)
+                log_warn_errno(errno, "cannot unpin XDP program", "path=%s", log_q(pp));
+}
+
+static bool prog_pin_current(struct responder *r, int ifindex, uint32_t prog_id)
+{
+        _cleanup_free_ char *pp = link_pin(r, ifindex, true);
+        struct bpf_prog_info info = {};
+        uint32_t len = sizeof(info);
+        int fd = bpf_obj_get(pp);
+        bool current;
+
+        if (fd < 0)
+                return false;
+        current = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.id == prog_id &&
+                  (memcmp(info.tag, r->tags[0], 8) == 0 || memcmp(info.tag, r->tags[1], 8) == 0);
+        (void)close(fd);
+        return current;
+}
+
+/* Opens the pinned link of ifindex. 0 (l->fd -1 if there is none), or -errno
+ * for a pin that cannot be read. */
+static int our_link_open(struct responder *r, int ifindex, const struct dev_xdp *d,
+                         struct our_link *l)
+{
+        _cleanup_free_ char *lp = link_pin(r, ifindex, false);
+        struct bpf_link_info info = {};
+        uint32_t len = sizeof(info);
+
+        *l = (struct our_link){.fd = bpf_obj_get(lp)};
+        if (l->fd < 0) {
+                l->fd = -1;
+                return errno == ENOENT ? 0 : negative_errno();
         }
-        /* An l2lb responder whose maps are not pinned under our root: its
-         * agent lost its pins (bpffs not kept across a restart, root removed
-         * by hand). It answers from entries nobody updates any more until
-         * their deadlines pass; replace it rather than refuse the device. */
-        if (strncmp(info.name, "l2lb_responder", strlen("l2lb_responder")) == 0) {
-                log_warn("replacing an l2lb responder that uses other maps (lost pins?)",
-                         "prog_id=%u", info.id);
-                *current = false;
-                return 1;
+        if (bpf_obj_get_info_by_fd(l->fd, &info, &len) < 0) {
+                int err = negative_errno();
+
+                our_link_close(l);
+                return err;
+        }
+        l->link_id = info.id;
+        l->prog_id = info.prog_id;
+        l->valid = info.type == BPF_LINK_TYPE_XDP && (int)info.xdp.ifindex == ifindex &&
+                   dev_runs(d, info.prog_id);
+        l->current = l->valid && prog_pin_current(r, ifindex, info.prog_id);
+        return 0;
+}
+
+/* Removes a pinned link that no longer holds the device (defunct after the
+ * device went away, or on a device with the same ifindex that left our
+ * network namespace: ours, so detached). */
+static void drop_stale_link(struct responder *r, int ifindex, struct our_link *l)
+{
+        log_info("removing stale XDP link pin", "ifindex=%d link_id=%u prog_id=%u", ifindex,
+                 l->link_id, l->prog_id);
+        (void)bpf_link_detach(l->fd); /* -EINVAL/-ENOLINK when already defunct: fine */
+        unpin_link(r, ifindex);
+        our_link_close(l);
+}
+
+static int pin_new(struct responder *r, int ifindex, int link_fd, int prog_fd)
+{
+        _cleanup_free_ char *dir = links_dir(r), *lp = link_pin(r, ifindex, false),
+                            *pp = link_pin(r, ifindex, true);
+
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "cannot create link directory", "path=%s",
+                                       log_q(dir));
+        (void)unlink(pp); /* a leftover of a link that died without us */
+        if (bpf_obj_pin(prog_fd, pp) < 0)
+                return log_error_errno(errno, "cannot pin XDP program", "path=%s", log_q(pp));
+        if (bpf_obj_pin(link_fd, lp) < 0) {
+                int err = log_error_errno(errno, "cannot pin XDP link", "path=%s", log_q(lp));
+
+                (void)unlink(pp);
+                return err;
         }
         return 0;
 }
 
-static int scan_add(struct responder *r, struct scan *s, const struct xdp_program *p)
+static int pin_prog(struct responder *r, int ifindex, int prog_fd)
 {
-        bool current = false;
-        int ours;
+        _cleanup_free_ char *pp = link_pin(r, ifindex, true);
 
-        ours = prog_is_ours(r, xdp_program__fd(p), &current);
-        if (ours <= 0)
-                return ours;
-        if (s->n < MAX_OURS) {
-                s->ids[s->n] = xdp_program__id(p);
-                s->current[s->n] = current;
-                s->n++;
-        }
-        return 1;
-}
-
-static int scan_device(struct responder *r, int ifindex, struct scan *s)
-{
-        struct xdp_multiprog *mp;
-        int err = 0;
-
-        *s = (struct scan){.mode = XDP_MODE_UNSPEC};
-        mp = xdp_multiprog__get_from_ifindex(ifindex);
-        err = (int)libxdp_get_error(mp);
-        if (err == -ENOENT)
-                return 0; /* nothing attached */
-        if (err < 0)
-                return err;
-        s->mode = xdp_multiprog__attach_mode(mp);
-        s->legacy = xdp_multiprog__is_legacy(mp);
-        if (s->legacy) {
-                const struct xdp_program *main_prog = xdp_multiprog__main_prog(mp);
-
-                if (main_prog) {
-                        err = scan_add(r, s, main_prog);
-                        if (err == 0)
-                                s->foreign_id = xdp_program__id(main_prog);
-                }
-        } else
-                for (struct xdp_program *p = xdp_multiprog__next_prog(NULL, mp); p && err >= 0;
-                     p = xdp_multiprog__next_prog(p, mp))
-                        err = scan_add(r, s, p);
-        xdp_multiprog__close(mp);
-        return err < 0 ? err : 0;
-}
-
-/* Load a fresh copy of one variant on our maps and let libxdp attach it. */
-static int attach_variant(struct responder *r, int ifindex, enum xdp_attach_mode mode, bool fixed,
-                          uint32_t *ret_id)
-{
-        const char *name = fixed ? "l2lb_responder_fixed" : "l2lb_responder";
-        LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = "l2resp");
-        struct xdp_program *xp = NULL;
-        struct bpf_object *obj;
-        struct bpf_program *p;
-        struct bpf_map *m;
-        const void *elf;
-        size_t size;
-        int err = 0;
-
-        elf = l2resp__elf_bytes(&size);
-        obj = bpf_object__open_mem(elf, size, &oopts);
-        if (!obj)
+        if (unlink(pp) < 0 && errno != ENOENT)
                 return -errno;
-        bpf_object__for_each_map(m, obj)
-        {
-                const char *mn = bpf_map__name(m);
-                int fd = streq(mn, "l2_entries") ? r->entries_fd : -1;
+        return bpf_obj_pin(prog_fd, pp) < 0 ? negative_errno() : 0;
+}
 
-                if (fd >= 0 && (err = bpf_map__reuse_fd(m, fd)) < 0)
-                        goto out;
-        }
-        bpf_object__for_each_program(p, obj)
-        {
-                err = bpf_program__set_autoload(p, streq(bpf_program__name(p), name));
-                if (err < 0)
-                        goto out;
-        }
-        {
-                DECLARE_LIBXDP_OPTS(xdp_program_opts, xopts, .obj = obj, .prog_name = name);
+static uint32_t mode_flags(enum responder_xdp_mode mode)
+{
+        return mode == RESPONDER_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
 
-                xp = xdp_program__create(&xopts);
-        }
-        err = (int)libxdp_get_error(xp);
-        if (err < 0) {
-                xp = NULL;
-                goto out;
-        }
-        err = xdp_program__attach(xp, ifindex, mode, 0);
-        if (err >= 0)
-                *ret_id = xdp_program__id(xp);
-out:
-        xdp_program__close(xp);
-        bpf_object__close(obj);
+/* A new link, pinned; the attachment lives as long as the pin. */
+static int link_fresh(struct responder *r, int ifindex, enum responder_xdp_mode mode)
+{
+        LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = mode_flags(mode));
+        int prog_fd = responder_xdp_prog_fd(r, false), fd, err;
+
+        fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+        if (fd < 0)
+                return negative_errno();
+        err = pin_new(r, ifindex, fd, prog_fd);
+        if (err < 0)
+                (void)bpf_link_detach(fd); /* closing would do too: the fd is its only holder */
+        (void)close(fd);
         return err;
 }
 
-/* The full variant, or the fixed-length one where the kernel refuses to put
- * a program that resizes frames into libxdp's dispatcher (-EINVAL). */
-static int attach_fresh(struct responder *r, int ifindex, enum xdp_attach_mode mode,
-                        uint32_t *ret_id)
+static uint32_t prog_id_of(int fd)
 {
-        int err;
+        struct bpf_prog_info info = {};
+        uint32_t len = sizeof(info);
 
-        responder_log_defer_begin();
-        err = attach_variant(r, ifindex, mode, false, ret_id);
-        if (err == -EINVAL) {
-                responder_log_defer_end(false);
-                log_warn("responder refused by the kernel; using the variant that never resizes "
-                         "frames (Neighbor Solicitations without a source link-layer option go "
-                         "unanswered)",
-                         "ifindex=%d", ifindex);
-                responder_log_defer_begin();
-                err = attach_variant(r, ifindex, mode, true, ret_id);
+        return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+/* Whether the program with this id on ifindex is libxdp's dispatcher, by the
+ * state libxdp pins for it (<bpffs>/xdp/dispatch-<ifindex>-<id>). */
+static bool libxdp_dispatcher(int ifindex, uint32_t id)
+{
+        _cleanup_free_ char *p = xasprintf("/sys/fs/bpf/xdp/dispatch-%d-%u", ifindex, id);
+
+        return access(p, F_OK) == 0;
+}
+
+/* Whether the program with this id, attached by netlink (not a link of
+ * ours), is an older l2lb build's responder, which we replace (the upgrade
+ * from builds before links). With CAP_SYS_ADMIN (BPF_PROG_GET_FD_BY_ID) we
+ * look at it: it uses our entries map, or an entries map of an earlier
+ * layout pinned in our root, or it is named l2lb_responder* (an older build
+ * whose pins were lost). Without it (the agent's normal capability set) we
+ * cannot see the program; it is taken for the previous agent's when that
+ * agent's pins were in our root when we opened it and no agent of ours has
+ * pinned a link there yet (r->legacy_upgrade): agents of older builds
+ * refused devices with programs of others, so the program they left is
+ * theirs, unless it is libxdp's dispatcher (where older builds could use
+ * it), which may run the programs of others too. *old_fd receives the
+ * program when it could be opened. */
+static bool legacy_is_ours(struct responder *r, int ifindex, uint32_t id, int *old_fd)
+{
+        uint32_t ids[16] = {0}; /* zeroed for valgrind, which does not know the kernel fills it */
+        struct bpf_prog_info info = {};
+        uint32_t len = sizeof(info);
+        int fd;
+
+        *old_fd = -1;
+        fd = bpf_prog_get_fd_by_id(id);
+        if (fd < 0)
+                return errno == EPERM && r->legacy_upgrade && !libxdp_dispatcher(ifindex, id);
+        info.nr_map_ids = ELEMENTSOF(ids);
+        info.map_ids = (uint64_t)(uintptr_t)ids;
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+                (void)close(fd);
+                return false;
         }
-        responder_log_defer_end(err < 0);
-        return err;
+        *old_fd = fd;
+        for (uint32_t i = 0; i < info.nr_map_ids && i < ELEMENTSOF(ids); i++) {
+                if (ids[i] == r->entries_map_id)
+                        return true;
+                for (size_t j = 0; j < ELEMENTSOF(r->old_map_ids); j++)
+                        if (r->old_map_ids[j] && ids[i] == r->old_map_ids[j])
+                                return true;
+        }
+        return strncmp(info.name, "l2lb_responder", strlen("l2lb_responder")) == 0;
+}
+
+/* Replace an older build's netlink attachment by our link, in its mode. */
+static int replace_legacy(struct responder *r, int ifindex, const struct dev_xdp *d, uint32_t id,
+                          int old_fd)
+{
+        enum responder_xdp_mode mode =
+            d->skb_id == id ? RESPONDER_XDP_GENERIC : RESPONDER_XDP_NATIVE;
+        LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd);
+
+        /* A link cannot replace a program attached by netlink: detach it
+         * first (with its fd when we have one, so that only that program
+         * goes: libbpf then adds XDP_FLAGS_REPLACE). The kernel refuses
+         * with -EBUSY if it is a link. */
+        if (bpf_xdp_detach(ifindex, mode_flags(mode), old_fd >= 0 ? &opts : NULL) < 0)
+                return negative_errno();
+        return link_fresh(r, ifindex, mode);
 }
 
 static bool iface_is_veth(struct responder *r, const char *ifname)
@@ -236,55 +301,6 @@ static bool iface_is_veth(struct responder *r, const char *ifname)
 
         (void)snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
         return ioctl(r->packet_fd, SIOCETHTOOL, &ifr) == 0 && streq(info.driver, "veth");
-}
-
-static int detach_id(int ifindex, uint32_t id, enum xdp_attach_mode mode)
-{
-        struct xdp_program *p = xdp_program__from_id(id);
-        int err = (int)libxdp_get_error(p);
-
-        if (err < 0)
-                return err;
-        err = xdp_program__detach(p, ifindex, mode, 0);
-        xdp_program__close(p);
-        return err;
-}
-
-static uint32_t mode_flags(enum xdp_attach_mode mode)
-{
-        return mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-}
-
-/* Replace our old program by this build's, never leaving the device without
- * one of ours. */
-static int upgrade(struct responder *r, int ifindex, const struct scan *s)
-{
-        uint32_t id = 0;
-        int err;
-
-        if (s->legacy) {
-                LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
-                int old_fd = bpf_prog_get_fd_by_id(s->ids[0]);
-
-                if (old_fd < 0)
-                        return -errno;
-                opts.old_prog_fd = old_fd;
-                err = bpf_xdp_attach(ifindex, responder_xdp_prog_fd(r, false),
-                                     mode_flags(s->mode) | XDP_FLAGS_REPLACE, &opts);
-                (void)close(old_fd);
-                return err;
-        }
-        err = attach_fresh(r, ifindex, s->mode, &id);
-        if (err < 0)
-                return err;
-        for (size_t i = 0; i < s->n; i++) {
-                int e = detach_id(ifindex, s->ids[i], s->mode);
-
-                if (e < 0 && e != -ENOENT)
-                        log_warn_errno(e, "cannot detach old responder", "ifindex=%d prog_id=%u",
-                                       ifindex, s->ids[i]);
-        }
-        return 0;
 }
 
 /* Store mac into the entries on ifindex unless this process already did. */
@@ -310,17 +326,55 @@ static int refresh_macs(struct responder *r, int ifindex, const uint8_t mac[6])
         return 0;
 }
 
+/* Keep or update our pinned link. */
+static int attach_keep(struct responder *r, int ifindex, const char *ifname,
+                       const struct dev_xdp *d, struct our_link *l)
+{
+        int prog_fd = responder_xdp_prog_fd(r, false), err;
+
+        if (l->current) {
+                log_info("responder already attached", "device=%s mode=%s prog_id=%u link_id=%u",
+                         log_q(ifname), dev_mode(d, l->prog_id), l->prog_id, l->link_id);
+                return 0;
+        }
+        if (bpf_link_update(l->fd, prog_fd, NULL) < 0) {
+                /* -EINVAL: the old program was loaded with another expected
+                 * attach type (not through libbpf's SEC("xdp")), which the
+                 * kernel does not swap: a new link, after a short gap */
+                if (errno != EINVAL)
+                        return log_error_errno(errno, "cannot replace responder of another build",
+                                               "device=%s link_id=%u prog_id=%u", log_q(ifname),
+                                               l->link_id, l->prog_id);
+                log_warn("cannot swap the program inside the pinned link; replacing the link",
+                         "device=%s link_id=%u prog_id=%u", log_q(ifname), l->link_id, l->prog_id);
+                (void)bpf_link_detach(l->fd); /* the kernel accepts it for any live XDP link */
+                unpin_link(r, ifindex);
+                err = link_fresh(r, ifindex,
+                                 d->skb_id == l->prog_id ? RESPONDER_XDP_GENERIC
+                                                         : RESPONDER_XDP_NATIVE);
+                if (err < 0)
+                        return log_error_errno(err, "cannot attach responder", "device=%s",
+                                               log_q(ifname));
+                return 0;
+        }
+        err = pin_prog(r, ifindex, prog_fd);
+        if (err < 0) /* the link runs ours; only the next start's check needs the pin */
+                log_warn_errno(err, "cannot pin XDP program", "device=%s", log_q(ifname));
+        log_info("responder replaced by this build", "device=%s mode=%s old_prog_id=%u prog_id=%u",
+                 log_q(ifname), dev_mode(d, l->prog_id), l->prog_id, prog_id_of(prog_fd));
+        return 0;
+}
+
 int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode mode)
 {
-        enum xdp_attach_mode xmode = mode == RESPONDER_XDP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE;
         char ifname[16] = "?";
+        struct our_link l;
+        struct dev_xdp d;
         uint8_t mac[6];
-        struct scan s;
-        uint32_t id = 0;
+        uint32_t id;
         int err;
 
         assert(r);
-        (void)libxdp_set_print(libxdp_log);
         (void)responder_iface_name(r, ifindex, ifname);
         err = responder_iface_mac(r, ifindex, mac);
         if (err < 0)
@@ -330,92 +384,144 @@ int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode m
         if (err < 0)
                 return log_error_errno(err, "cannot update entries with the interface's MAC",
                                        "device=%s", log_q(ifname));
-        err = scan_device(r, ifindex, &s);
+        err = dev_query(ifindex, &d);
         if (err < 0)
                 return log_error_errno(err, "cannot query XDP programs", "device=%s",
                                        log_q(ifname));
-        if (s.foreign_id)
-                return log_error_errno(EBUSY,
-                                       "cannot attach responder: another XDP program is attached "
-                                       "without libxdp's dispatcher",
-                                       "device=%s prog_id=%u", log_q(ifname), s.foreign_id);
+        err = our_link_open(r, ifindex, &d, &l);
+        if (err < 0)
+                return log_error_errno(err, "cannot open pinned XDP link", "device=%s",
+                                       log_q(ifname));
+        if (l.fd >= 0 && l.valid) {
+                err = attach_keep(r, ifindex, ifname, &d, &l);
+                our_link_close(&l);
+                return err;
+        }
+        if (l.fd >= 0)
+                drop_stale_link(r, ifindex, &l);
 
-        for (size_t i = 0; i < s.n; i++)
-                if (s.current[i]) {
-                        /* Ours and of this build: leave it running. Drop any
-                         * older copy a crash in the middle of an upgrade left. */
-                        for (size_t j = 0; j < s.n; j++)
-                                if (!s.current[j] && !s.legacy)
-                                        (void)detach_id(ifindex, s.ids[j], s.mode);
-                        log_info("responder already attached", "device=%s mode=%s prog_id=%u",
-                                 log_q(ifname), mode_name(s.mode), s.ids[i]);
-                        return 0;
+        id = dev_any_id(&d);
+        if (id) {
+                int old_fd = -1;
+
+                if (!legacy_is_ours(r, ifindex, id, &old_fd))
+                        err = -EBUSY;
+                else {
+                        err = replace_legacy(r, ifindex, &d, id, old_fd);
+                        if (err >= 0)
+                                log_info("netlink-attached responder of an older build replaced "
+                                         "by a link",
+                                         "device=%s old_prog_id=%u", log_q(ifname), id);
                 }
-
-        if (s.n > 0) {
-                err = upgrade(r, ifindex, &s);
+                if (old_fd >= 0)
+                        (void)close(old_fd);
+                if (err == -EBUSY)
+                        return log_error_errno(EBUSY,
+                                               "cannot attach responder: another XDP program is "
+                                               "attached to the device; l2lb does not replace it",
+                                               "device=%s prog_id=%u mode=%s", log_q(ifname), id,
+                                               dev_mode(&d, id));
                 if (err < 0)
-                        return log_error_errno(err, "cannot replace responder of another build",
-                                               "device=%s", log_q(ifname));
-                log_info("responder replaced by this build", "device=%s mode=%s", log_q(ifname),
-                         mode_name(s.mode));
+                        return log_error_errno(err, "cannot replace responder of an older build",
+                                               "device=%s prog_id=%u", log_q(ifname), id);
                 return 0;
         }
 
-        err = attach_fresh(r, ifindex, xmode, &id);
-        if (err == -EOPNOTSUPP && xmode == XDP_MODE_NATIVE) {
+        err = link_fresh(r, ifindex, mode);
+        if (err == -EOPNOTSUPP && mode == RESPONDER_XDP_NATIVE) {
                 log_warn("no native XDP on device; using generic mode", "device=%s", log_q(ifname));
-                xmode = XDP_MODE_SKB;
-                err = attach_fresh(r, ifindex, xmode, &id);
+                mode = RESPONDER_XDP_GENERIC;
+                err = link_fresh(r, ifindex, mode);
         }
         if (err < 0)
                 return log_error_errno(err, "cannot attach responder", "device=%s mode=%s",
-                                       log_q(ifname), mode_name(xmode));
-        if (xmode == XDP_MODE_NATIVE && iface_is_veth(r, ifname))
+                                       log_q(ifname),
+                                       mode == RESPONDER_XDP_GENERIC ? "generic" : "native");
+        if (mode == RESPONDER_XDP_NATIVE && iface_is_veth(r, ifname))
                 log_warn("native XDP on a veth: replies reach the peer only if the peer device "
                          "has an XDP program attached; use generic mode otherwise",
                          "device=%s", log_q(ifname));
-        if (scan_device(r, ifindex, &s) < 0)
-                s.legacy = false;
-        log_info("responder attached", "device=%s mode=%s dispatcher=%s prog_id=%u", log_q(ifname),
-                 mode_name(xmode), s.legacy ? "no" : "yes", id);
+        log_info("responder attached", "device=%s mode=%s prog_id=%u", log_q(ifname),
+                 mode == RESPONDER_XDP_GENERIC ? "generic" : "native",
+                 prog_id_of(responder_xdp_prog_fd(r, false)));
         return 0;
 }
 
 int responder_detach(struct responder *r, int ifindex)
 {
-        struct scan s;
-        int err, first_err = 0;
+        struct our_link l;
+        struct dev_xdp d;
+        int err;
 
         assert(r);
-        (void)libxdp_set_print(libxdp_log);
-        err = scan_device(r, ifindex, &s);
+        err = dev_query(ifindex, &d);
         if (err == -ENODEV)
-                s.n = 0; /* the device is gone, and its attachment with it */
+                d = (struct dev_xdp){}; /* the device is gone, and its attachment with it */
         else if (err < 0)
                 return log_error_errno(err, "cannot query XDP programs", "ifindex=%d", ifindex);
-        for (size_t i = 0; i < s.n; i++) {
-                err = detach_id(ifindex, s.ids[i], s.mode);
-                if (err < 0 && !first_err)
-                        first_err = log_error_errno(err, "cannot detach responder",
-                                                    "ifindex=%d prog_id=%u", ifindex, s.ids[i]);
+        err = our_link_open(r, ifindex, &d, &l);
+        if (err < 0)
+                return log_error_errno(err, "cannot open pinned XDP link", "ifindex=%d", ifindex);
+        if (l.fd < 0)
+                return 0;
+        if (!l.valid) {
+                drop_stale_link(r, ifindex, &l);
+                return 0;
         }
-        if (s.n > 0 && !first_err)
-                log_info("responder detached", "ifindex=%d", ifindex);
-        return first_err;
+        if (bpf_link_detach(l.fd) < 0) {
+                err = log_error_errno(errno, "cannot detach responder", "ifindex=%d link_id=%u",
+                                      ifindex, l.link_id);
+                our_link_close(&l);
+                return err;
+        }
+        unpin_link(r, ifindex);
+        our_link_close(&l);
+        log_info("responder detached", "ifindex=%d", ifindex);
+        return 0;
 }
 
 int responder_is_attached(struct responder *r, int ifindex, uint32_t *ret_prog_id)
 {
-        struct scan s;
+        struct our_link l;
+        struct dev_xdp d;
         int err;
 
         assert(r);
-        (void)libxdp_set_print(libxdp_log);
-        err = scan_device(r, ifindex, &s);
+        err = dev_query(ifindex, &d);
+        if (err < 0)
+                return err;
+        err = our_link_open(r, ifindex, &d, &l);
         if (err < 0)
                 return err;
         if (ret_prog_id)
-                *ret_prog_id = s.n > 0 ? s.ids[0] : 0;
-        return s.n > 0;
+                *ret_prog_id = l.valid ? l.prog_id : 0;
+        our_link_close(&l);
+        return l.valid;
+}
+
+int responder_unpin_links(struct responder *r)
+{
+        _cleanup_free_ char *dir = links_dir(r);
+        struct dirent *de;
+        int err = 0;
+        DIR *dp;
+
+        dp = opendir(dir);
+        if (!dp)
+                return errno == ENOENT ? 0
+                                       : log_warn_errno(errno, "cannot open link directory",
+                                                        "path=%s", log_q(dir));
+        while ((de = readdir(dp))) {
+                _cleanup_free_ char *p = NULL;
+
+                if (!startswith(de->d_name, "xdp-"))
+                        continue;
+                p = xasprintf("%s/%s", dir, de->d_name);
+                if (unlink(p) < 0 && errno != ENOENT)
+                        err = log_warn_errno(errno, "cannot unpin", "path=%s", log_q(p));
+        }
+        (void)closedir(dp);
+        if (rmdir(dir) < 0 && errno != ENOENT)
+                err = log_warn_errno(errno, "cannot remove link directory", "path=%s", log_q(dir));
+        return err;
 }

@@ -4,7 +4,6 @@
  * groups). Not for users of responder.h. */
 #pragma once
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -39,7 +38,11 @@ struct responder {
          * programs of older builds that use them are ours too (to replace) */
         uint32_t old_map_ids[2];
         uint8_t tags[2][8]; /* program tags of this build: full and fixed variant */
-        int packet_fd;      /* AF_PACKET raw socket: sends, and interface ioctls */
+        /* our entries map was pinned before this open and no link of ours
+         * is pinned yet: a program attached by netlink is the responder an
+         * agent of an older build left (see responder-attach.c) */
+        bool legacy_upgrade;
+        int packet_fd; /* AF_PACKET raw socket: sends, and interface ioctls */
         struct mcast_group *groups;
         size_t n_groups;
         struct iface_mac *macs;
@@ -47,12 +50,11 @@ struct responder {
         struct responder_stats stats;
 };
 
-/* Library log messages (libbpf, libxdp) as log lines; between defer_begin
- * and defer_end warnings are held back and emitted as warnings only if the
- * operation failed (as debug otherwise). */
-void responder_log_library(bool warning, const char *lib, const char *fmt, va_list ap);
-void responder_log_defer_begin(void);
-void responder_log_defer_end(bool failed);
+/* Pinned links (and their programs) live in <root>/RESPONDER_LINKS_DIR. */
+#define RESPONDER_LINKS_DIR "links"
+/* Remove every link pin and the directory; a link is detached once no
+ * process holds it open any more. */
+int responder_unpin_links(struct responder *r);
 
 void responder_key_init(struct l2resp_key *k, const struct ipaddr *ip, int ifindex);
 /* The name and the Ethernet address of ifindex, from the packet socket's

@@ -41,64 +41,25 @@ _Static_assert(sizeof(struct l2resp_value) == 40, "l2resp_value layout");
 _Static_assert(sizeof(struct l2resp_set_args) == 48, "l2resp_set_args layout");
 _Static_assert(AF_INET == L2RESP_AF_INET && AF_INET6 == L2RESP_AF_INET6, "address families");
 
-/* Warnings of libbpf and libxdp held back while an attach runs: libxdp
- * probes kernel features by loading programs that may fail (on our CI
- * kernel, every freplace load fails), so its warnings only matter when the
- * attach fails as a whole. */
-static struct {
-        bool active;
-        unsigned n; /* lines seen; the last ELEMENTSOF(lines) are kept */
-        char lines[16][512];
-} deferred;
-
-void responder_log_defer_begin(void)
-{
-        deferred.active = true;
-        deferred.n = 0;
-}
-
-void responder_log_defer_end(bool failed)
-{
-        unsigned n = deferred.n, keep = (unsigned)ELEMENTSOF(deferred.lines);
-
-        deferred.active = false;
-        for (unsigned i = n > keep ? n - keep : 0; i < n; i++)
-                log_emit(failed ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG, 0, "libbpf/libxdp", "detail=%s",
-                         log_q(deferred.lines[i % keep]));
-        deferred.n = 0;
-}
-
+/* libbpf's messages as log lines: warnings stay warnings, the rest is debug. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-void responder_log_library(bool warning, const char *lib, const char *fmt, va_list ap)
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-        enum log_level l = warning ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG;
+        enum log_level l = level == LIBBPF_WARN ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG;
         char buf[512];
         size_t n;
 
-        if (!(warning && deferred.active) && !log_enabled(l))
-                return;
+        if (!log_enabled(l))
+                return 0;
         (void)vsnprintf(buf, sizeof(buf), fmt, ap); /* a long line is cut */
         n = strlen(buf);
         while (n > 0 && buf[n - 1] == '\n')
                 buf[--n] = 0;
-        if (warning && deferred.active) {
-                unsigned keep = (unsigned)ELEMENTSOF(deferred.lines);
-
-                (void)snprintf(deferred.lines[deferred.n++ % keep], sizeof(deferred.lines[0]),
-                               "%s: %s", lib, buf);
-                return;
-        }
-        log_emit(l, 0, lib, "detail=%s", log_q(buf));
-}
-#pragma GCC diagnostic pop
-
-/* libbpf's messages as log lines: warnings stay warnings, the rest is debug. */
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-        responder_log_library(level == LIBBPF_WARN, "libbpf", fmt, ap);
+        log_emit(l, 0, "libbpf", "detail=%s", log_q(buf));
         return 0;
 }
+#pragma GCC diagnostic pop
 
 uint64_t responder_deadline_from_usec(uint64_t usec)
 {
@@ -248,6 +209,7 @@ int responder_open(const char *bpf_root, struct responder **ret)
 {
         _cleanup_free_ char *entries_pin = NULL;
         struct responder *r;
+        bool had_pins;
         int err;
 
         assert(ret);
@@ -266,6 +228,7 @@ int responder_open(const char *bpf_root, struct responder **ret)
                 goto fail;
         }
         entries_pin = pin_path(r->root, L2RESP_PIN_ENTRIES);
+        had_pins = access(entries_pin, F_OK) == 0;
         err = bpf_map__set_pin_path(r->skel->maps.l2_entries, entries_pin);
         if (err < 0) {
                 log_error_errno(err, "cannot set pin paths", "root=%s", log_q(r->root));
@@ -299,7 +262,13 @@ int responder_open(const char *bpf_root, struct responder **ret)
                                 continue;
                         (void)map_id(fd, &r->old_map_ids[i]);
                         (void)close(fd);
+                        had_pins = true;
                 }
+        }
+        {
+                _cleanup_free_ char *links = pin_path(r->root, RESPONDER_LINKS_DIR);
+
+                r->legacy_upgrade = had_pins && access(links, F_OK) < 0;
         }
 
         r->packet_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
@@ -347,7 +316,9 @@ int responder_unpin(struct responder *r)
         assert(r);
         /* with the pins of earlier layouts, should any be left (and the
          * first layout's interface map) */
-        err = unpin(r, L2RESP_PIN_ENTRIES);
+        err = responder_unpin_links(r);
+        if ((e = unpin(r, L2RESP_PIN_ENTRIES)) < 0)
+                err = e;
         for (size_t i = 0; i < ELEMENTSOF(old); i++)
                 if ((e = unpin(r, old[i])) < 0)
                         err = e;

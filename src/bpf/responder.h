@@ -14,16 +14,17 @@
  *   responder_close(r)                         frees memory; datapath keeps running
  *
  * Restart without a gap: the maps are pinned (entries keep their deadlines
- * and counters) and the program stays attached when the agent exits (libxdp
- * pins it under <bpffs>/xdp, or it is attached to the device directly), so
- * replies continue, until each deadline passes, while no agent runs. The
- * next agent opens the same pins, and responder_attach() recognises the
- * attached program as its own by the maps it uses and leaves it in place; a
- * program of a different build is replaced atomically (the new one is added
- * before the old one is removed, or swapped with XDP_FLAGS_REPLACE).
+ * and counters) and the program is attached through a BPF link pinned under
+ * the bpf root, so it stays attached when the agent exits and replies
+ * continue, until each deadline passes, while no agent runs. The next agent
+ * opens the same pins, and responder_attach() reopens the pinned link (file
+ * access only: no CAP_SYS_ADMIN), keeps it when its program is of this
+ * build and swaps in this build's program atomically otherwise
+ * (bpf_link_update). Removing the bpf root detaches the program.
  *
  * Several agents on one machine (one per network namespace, as in tests and
- * the lab) must use different bpf roots. Pins live in the mount namespace's
+ * the lab) must use different bpf roots; a second agent on the same device
+ * (another root) is refused with -EBUSY. Pins live in the mount namespace's
  * bpffs: run agents in the host's mount namespace (`nsenter --net=...`), not
  * under `ip netns exec`, whose private /sys hides /sys/fs/bpf so pins would
  * die with the process.
@@ -90,20 +91,22 @@ struct responder_stats {
 int responder_open(const char *bpf_root, struct responder **ret);
 /* Frees everything; leaves maps, pins and attachments in place. NULL is ok. */
 void responder_close(struct responder *r);
-/* Remove the pinned maps and the bpf root directory (tests, uninstall).
- * Attached programs keep their maps until detached. */
+/* Remove the pinned maps and links and the bpf root directory (tests,
+ * uninstall): a link goes, and detaches, once no process holds it open. */
 int responder_unpin(struct responder *r);
 
-/* Attach to ifindex, or keep an attachment of our own that is already
- * there; either way, entries on ifindex get the interface's current MAC
- * (call it again after a MAC change). -EBUSY if another XDP program
- * occupies the device without libxdp's dispatcher. */
+/* Attach to ifindex through a pinned link, or keep (or update to this
+ * build) the link of ours that is already there; either way, entries on
+ * ifindex get the interface's current MAC (call it again after a MAC
+ * change). -EBUSY if another XDP program occupies the device (another
+ * agent's link included); a netlink attachment of an older l2lb build is
+ * replaced (see responder-attach.c). */
 int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode mode);
-/* Detach every program of ours from ifindex. 0 if none was attached.
+/* Detach our link from ifindex and unpin it. 0 if none was attached.
  * Entries for ifindex stay (the agent removes them). */
 int responder_detach(struct responder *r, int ifindex);
-/* Whether a program using our maps is attached to ifindex: 1 yes, 0 no.
- * ret_prog_id (optional) receives its id. */
+/* Whether our pinned link holds ifindex: 1 yes, 0 no. ret_prog_id
+ * (optional) receives the id of its program. */
 int responder_is_attached(struct responder *r, int ifindex, uint32_t *ret_prog_id);
 /* Answer for ip on ifindex while now < deadline_ns: insert the entry (zero
  * counters) or store the new deadline into the existing one (counters kept),

@@ -100,9 +100,6 @@ const char *tbpf_root(const char *name)
         static char buf[256];
 
         snprintf(buf, sizeof(buf), "/sys/fs/bpf/l2lb-test-%s-%d", name, (int)getpid());
-        /* libxdp's state (its lock directory "xdp") goes there too, so the
-         * test leaves nothing behind in /sys/fs/bpf */
-        setenv("LIBXDP_BPFFS", buf, 1);
         return buf;
 }
 

@@ -26,8 +26,7 @@ int tsh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Runs a command and returns its standard output (malloc'ed, NULL on error). */
 char *tsh_output(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A bpf root unique to this process and test name, e.g.
- * /sys/fs/bpf/l2lb-test-datapath-1234 (static buffer); points LIBXDP_BPFFS
- * there, so libxdp's state is removed with it. */
+ * /sys/fs/bpf/l2lb-test-datapath-1234 (static buffer). */
 const char *tbpf_root(const char *name);
 
 /* Removes a bpf root and the pins in it, whatever state the responder is

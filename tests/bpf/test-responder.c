@@ -2,7 +2,8 @@
  * update, delete, list, reconcile), counters surviving deadline updates and
  * agent restarts (reopening the pinned maps), isolation of bpf roots,
  * solicited-node group refcounting, and attachment bookkeeping (idempotent
- * attach, detach, refusing a foreign program, replacing an older build). */
+ * attach, detach, refusing a foreign program or another bpf root's link,
+ * replacing an older build: by netlink, or inside our pinned link). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,12 +14,15 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/bpf.h>
+#include <linux/capability.h>
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -450,7 +454,9 @@ static void test_attach_replaces_older_build(void **state)
         map_fd = bpf_obj_get(pin);
         assert_true(map_fd >= 0);
         prog_fd = attach_pass_using_map(F.if1, map_fd, "l2lb_old");
-        assert_int_equal(responder_is_attached(F.r, F.if1, &old_id), 1);
+        /* attached by netlink, not through a link of ours */
+        assert_int_equal(responder_is_attached(F.r, F.if1, NULL), 0);
+        assert_int_equal(bpf_xdp_query_id(F.if1, XDP_FLAGS_DRV_MODE, &old_id), 0);
 
         assert_int_equal(responder_attach(F.r, F.if1, RESPONDER_XDP_NATIVE), 0);
         assert_int_equal(responder_is_attached(F.r, F.if1, &new_id), 1);
@@ -490,6 +496,208 @@ static void test_attach_replaces_older_layout(void **state)
         close(map_fd);
 }
 
+/* A responder in the bpf root F.root + suffix, attached to if0 (generic);
+ * *id receives its program's id. */
+static struct responder *attached_in_root(const char *suffix, uint32_t *id)
+{
+        struct responder *r = NULL;
+        char root[300];
+
+        snprintf(root, sizeof(root), "%s%s", F.root, suffix);
+        assert_int_equal(responder_open(root, &r), 0);
+        assert_int_equal(responder_attach(r, F.if0, RESPONDER_XDP_GENERIC), 0);
+        assert_int_equal(responder_is_attached(r, F.if0, id), 1);
+        return r;
+}
+
+/* A second agent on the same device with another bpf root: it must refuse
+ * the device, and the first agent's responder stays (they used to replace
+ * each other's program). */
+static void test_attach_refuses_other_root(void **state)
+{
+        uint32_t id = 0, id_after = 0;
+        struct responder *other;
+
+        (void)state;
+        other = attached_in_root("-other", &id);
+        assert_int_equal(responder_attach(F.r, F.if0, RESPONDER_XDP_GENERIC), -EBUSY);
+        assert_int_equal(responder_attach(F.r, F.if0, RESPONDER_XDP_NATIVE), -EBUSY);
+        assert_int_equal(responder_is_attached(F.r, F.if0, NULL), 0);
+        assert_int_equal(responder_detach(F.r, F.if0), 0);
+        assert_int_equal(responder_is_attached(other, F.if0, &id_after), 1);
+        assert_int_equal(id, id_after);
+        assert_int_equal(responder_detach(other, F.if0), 0);
+        assert_int_equal(responder_unpin(other), 0);
+        responder_close(other);
+}
+
+/* The agent of a link-based build that differs from ours left its link
+ * pinned: the new agent swaps the program inside the same link (atomic; the
+ * device is never without a responder) and pins its program. */
+static void link_of_other_build(bool libbpf_like)
+{
+        LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_SKB_MODE);
+        /* as libbpf loads SEC("xdp") programs, the responder's included */
+        LIBBPF_OPTS(bpf_prog_load_opts, lopts, .expected_attach_type = BPF_XDP);
+        char dir[300], lpin[320], ppin[320];
+        struct bpf_link_info info = {};
+        uint32_t len = sizeof(info), new_id = 0, old_id;
+        int prog_fd, link_fd;
+
+        if (!libbpf_like)
+                lopts.expected_attach_type = 0;
+        snprintf(dir, sizeof(dir), "%s/links", F.root);
+        snprintf(lpin, sizeof(lpin), "%s/xdp-%d", dir, F.if0);
+        snprintf(ppin, sizeof(ppin), "%s/xdp-%d-prog", dir, F.if0);
+        prog_fd = bpf_prog_load(
+            BPF_PROG_TYPE_XDP, "l2lb_responder", "GPL",
+            (struct bpf_insn[]){
+                {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+                {.code = BPF_JMP | BPF_EXIT},
+            },
+            2, &lopts);
+        assert_true(prog_fd >= 0);
+        link_fd = bpf_link_create(prog_fd, F.if0, BPF_XDP, &opts);
+        assert_true(link_fd >= 0);
+        assert_true(mkdir(dir, 0700) == 0 || errno == EEXIST);
+        assert_int_equal(bpf_obj_pin(link_fd, lpin), 0);
+        assert_int_equal(bpf_obj_pin(prog_fd, ppin), 0);
+        assert_int_equal(responder_is_attached(F.r, F.if0, &old_id), 1);
+        close(prog_fd);
+
+        assert_int_equal(responder_attach(F.r, F.if0, RESPONDER_XDP_GENERIC), 0);
+        assert_int_equal(responder_is_attached(F.r, F.if0, &new_id), 1);
+        assert_true(new_id != old_id);
+        /* the same link, now running this build, or (when the kernel does
+         * not swap programs of different attach types) a new link */
+        assert_int_equal(bpf_obj_get_info_by_fd(link_fd, &info, &len), 0);
+        if (libbpf_like)
+                assert_int_equal(info.prog_id, new_id);
+        else
+                assert_int_equal(info.xdp.ifindex, 0);
+        assert_int_equal(bpf_xdp_query_id(F.if0, XDP_FLAGS_SKB_MODE, &old_id), 0);
+        assert_int_equal(old_id, new_id);
+        /* and a restart keeps it */
+        responder_close(F.r);
+        F.r = NULL;
+        assert_int_equal(responder_open(F.root, &F.r), 0);
+        assert_int_equal(responder_attach(F.r, F.if0, RESPONDER_XDP_GENERIC), 0);
+        assert_int_equal(responder_is_attached(F.r, F.if0, &old_id), 1);
+        assert_int_equal(old_id, new_id);
+        assert_int_equal(responder_detach(F.r, F.if0), 0);
+        assert_int_equal(bpf_xdp_query_id(F.if0, XDP_FLAGS_SKB_MODE, &old_id), 0);
+        assert_int_equal(old_id, 0);
+        close(link_fd);
+}
+
+static void test_attach_updates_link_of_other_build(void **state)
+{
+        (void)state;
+        link_of_other_build(true);
+        link_of_other_build(false);
+}
+
+/* Runs in a child without CAP_SYS_ADMIN (as the agent runs): opens the
+ * fixture's root, attaches to if1; returns 0, or 1 for -EBUSY, 2 otherwise. */
+static int attach_without_sys_admin(void)
+{
+        pid_t pid = fork();
+        int status = 0;
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+                struct __user_cap_data_struct d[2] = {};
+                struct responder *r = NULL;
+                int err;
+
+                if (syscall(SYS_capget, &h, d) < 0)
+                        _exit(3);
+                d[CAP_SYS_ADMIN / 32].effective &= ~(1U << (CAP_SYS_ADMIN % 32));
+                d[CAP_SYS_ADMIN / 32].permitted &= ~(1U << (CAP_SYS_ADMIN % 32));
+                if (syscall(SYS_capset, &h, d) < 0 || bpf_prog_get_fd_by_id(1) >= 0 ||
+                    errno != EPERM)
+                        _exit(3);
+                if (responder_open(F.root, &r) < 0)
+                        _exit(4);
+                err = responder_attach(r, F.if1, RESPONDER_XDP_NATIVE);
+                responder_close(r);
+                _exit(err == 0 ? 0 : err == -EBUSY ? 1 : 2);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        return WEXITSTATUS(status);
+}
+
+/* Without CAP_SYS_ADMIN the program an agent of a build before links left
+ * attached by netlink cannot be opened by id: it is replaced when our root
+ * held pins before and no link of ours was ever pinned there (the first
+ * start after the upgrade), and refused otherwise. */
+static void test_upgrade_from_netlink_without_sys_admin(void **state)
+{
+        char pin[300], dir[300];
+        uint32_t old_id = 0, new_id = 0;
+        int map_fd, prog_fd;
+
+        (void)state;
+        snprintf(pin, sizeof(pin), "%s/%s", F.root, L2RESP_PIN_ENTRIES);
+        snprintf(dir, sizeof(dir), "%s/links", F.root);
+        map_fd = bpf_obj_get(pin);
+        assert_true(map_fd >= 0);
+        prog_fd = attach_pass_using_map(F.if1, map_fd, "l2lb_old");
+        assert_int_equal(bpf_xdp_query_id(F.if1, XDP_FLAGS_DRV_MODE, &old_id), 0);
+        /* a link of ours was pinned in this root before: not an upgrade */
+        assert_true(mkdir(dir, 0700) == 0 || errno == EEXIST);
+        assert_int_equal(attach_without_sys_admin(), 1);
+        assert_int_equal(bpf_xdp_query_id(F.if1, XDP_FLAGS_DRV_MODE, &new_id), 0);
+        assert_int_equal(new_id, old_id);
+        /* the first start of this build on the root, but the program is
+         * libxdp's dispatcher (by its pinned state), which may run others' */
+        assert_int_equal(rmdir(dir), 0);
+        {
+                bool made_xdp = mkdir("/sys/fs/bpf/xdp", 0700) == 0;
+                char disp[100];
+
+                snprintf(disp, sizeof(disp), "/sys/fs/bpf/xdp/dispatch-%d-%u", F.if1, old_id);
+                assert_int_equal(mkdir(disp, 0700), 0);
+                assert_int_equal(attach_without_sys_admin(), 1);
+                assert_int_equal(rmdir(disp), 0);
+                if (made_xdp)
+                        assert_int_equal(rmdir("/sys/fs/bpf/xdp"), 0);
+        }
+        /* the old build's responder */
+        assert_int_equal(attach_without_sys_admin(), 0);
+        assert_int_equal(responder_is_attached(F.r, F.if1, &new_id), 1);
+        assert_true(new_id != old_id);
+        assert_int_equal(responder_detach(F.r, F.if1), 0);
+        close(prog_fd);
+        close(map_fd);
+}
+
+/* An interface index comes back with a new device: the pin of the old
+ * device's link (defunct since the device went) is stale and replaced. */
+static void test_attach_after_ifindex_reuse(void **state)
+{
+        uint32_t id = 0;
+
+        (void)state;
+        assert_int_equal(tsh("ip link add l2rx index 4242 type veth peer name l2rxp && "
+                             "ip link set l2rx up"),
+                         0);
+        assert_int_equal(responder_attach(F.r, 4242, RESPONDER_XDP_GENERIC), 0);
+        assert_int_equal(tsh("ip link del l2rx"), 0);
+        assert_int_equal(responder_is_attached(F.r, 4242, NULL), 0);
+        assert_int_equal(tsh("ip link add l2ry index 4242 type veth peer name l2ryp && "
+                             "ip link set l2ry up"),
+                         0);
+        assert_int_equal(responder_is_attached(F.r, 4242, NULL), 0);
+        assert_int_equal(responder_attach(F.r, 4242, RESPONDER_XDP_GENERIC), 0);
+        assert_int_equal(responder_is_attached(F.r, 4242, &id), 1);
+        assert_true(id != 0);
+        assert_int_equal(responder_detach(F.r, 4242), 0);
+        assert_int_equal(tsh("ip link del l2ry"), 0);
+}
+
 static void test_mac_follows_interface(void **state)
 {
         static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0x0a},
@@ -515,20 +723,16 @@ static void test_mac_follows_interface(void **state)
         assert_int_equal(responder_entry_set(F.r, &a, 999999, 1), -ENODEV);
 }
 
-/* An agent whose pins were lost (bpffs not kept, root removed) finds its
- * old responder attached with maps it cannot open: it replaces it instead of
- * refusing the device for ever. */
+/* An agent whose pins were lost (bpffs not kept, root removed): its link
+ * went with them, so the device is free again for the next agent instead of
+ * refused for ever. */
 static void test_attach_replaces_orphan(void **state)
 {
-        struct responder *orphan = NULL;
         uint32_t old_id = 0, new_id = 0;
-        char root[300];
+        struct responder *orphan;
 
         (void)state;
-        snprintf(root, sizeof(root), "%s-orphan", F.root);
-        assert_int_equal(responder_open(root, &orphan), 0);
-        assert_int_equal(responder_attach(orphan, F.if0, RESPONDER_XDP_GENERIC), 0);
-        assert_int_equal(responder_is_attached(orphan, F.if0, &old_id), 1);
+        orphan = attached_in_root("-orphan", &old_id);
         assert_int_equal(responder_unpin(orphan), 0);
         responder_close(orphan);
         /* the fixture's responder (another root) takes the device over */
@@ -574,6 +778,10 @@ int main(void)
             cmocka_unit_test_setup(test_attach_replaces_older_layout, each_setup),
             cmocka_unit_test_setup(test_mac_follows_interface, each_setup),
             cmocka_unit_test_setup(test_attach_replaces_orphan, each_setup),
+            cmocka_unit_test_setup(test_attach_refuses_other_root, each_setup),
+            cmocka_unit_test_setup(test_attach_updates_link_of_other_build, each_setup),
+            cmocka_unit_test_setup(test_attach_after_ifindex_reuse, each_setup),
+            cmocka_unit_test_setup(test_upgrade_from_netlink_without_sys_admin, each_setup),
             cmocka_unit_test(test_unpin),
         };
 

@@ -182,7 +182,7 @@ ag_node_ready() { # NODE: status Ready=True (no kubelet here)
 ag_start_agent() {
 	local node=${1:?node}
 	shift
-	LIBXDP_BPFFS=$(ag_bpf_root "$node") setsid nsenter --net="/run/netns/$(ag_ns "$node")" -- \
+	setsid nsenter --net="/run/netns/$(ag_ns "$node")" -- \
 		"$AG_BUILD/l2lb-agent" --kubeconfig="$AG_AGENT_KC" --node-name="$node" --devices=net0 \
 		--enable-external-ips --l2-announcements-lease-duration=3s \
 		--l2-announcements-renew-deadline=1s --l2-announcements-retry-period=500ms \

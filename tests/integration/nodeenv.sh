@@ -208,7 +208,7 @@ ne_start_agent() {
 	caps=$(ne_manifest_caps)
 	nnp=$(ne_manifest_nnp)
 	# shellcheck disable=SC2086 # $nnp is one word or none
-	NODE_NAME=$NE_NODE POD_NAMESPACE=$NE_NAMESPACE LIBXDP_BPFFS=$NE_BPF \
+	NODE_NAME=$NE_NODE POD_NAMESPACE=$NE_NAMESPACE \
 		nsenter --net="/run/netns/$NE_NODE" -- \
 		setpriv $nnp --bounding-set="$caps" --inh-caps=-all -- \
 		"$L2LB_BUILD/l2lb-agent" "${args[@]}" --kubeconfig="$NE_WORK/agent.kubeconfig" \

@@ -413,12 +413,15 @@ check "3. kill -9: never two answerers" never_two "$cap" "$ip"
 check "3. kill -9: every service is held by $O" wait_for 5 holds_all "$O"
 
 # ---- 10. a node whose responder cannot be attached is no candidate ----
-# (another program on its net0, without libxdp's dispatcher): it must not
+# (another program attached to its net0): it must not
 # take leases it could not answer for, nor retry the attach in a busy loop
 pass_obj=$AG_BUILD/src/bpf/xdp-pass.bpf.o
 if [[ -f $pass_obj ]]; then
 	D=$H # the agent killed in step 3
 	xdpflag=$([[ $AG_XDP_MODE == native ]] && echo xdpdrv || echo xdpgeneric)
+	# the dead agent's responder goes with its pinned link (netlink cannot
+	# detach a link)
+	rm -f "$(ag_bpf_root "$D")"/links/xdp-*
 	ip -n "$(ag_ns "$D")" link set dev net0 "$xdpflag" off
 	ip -n "$(ag_ns "$D")" link set dev net0 "$xdpflag" obj "$pass_obj" sec xdp
 	t_blocked=$SECONDS

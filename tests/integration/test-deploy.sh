@@ -16,7 +16,7 @@
 #     agent, with only its rights and only the DaemonSet's capabilities, in a
 #     node's network namespace, writes its Lease, the policy status and Events,
 #     answers ARP for the IP, and after a restart still does (re-adopting the
-#     attached responder needs CAP_SYS_ADMIN)
+#     attached responder: its pinned BPF link, without CAP_SYS_ADMIN)
 #   - RBAC is minimal: forbidden reads and writes are denied
 # It starts its own control plane on a veth address (the node's namespace must
 # reach it), so it leaves the shared instance alone.
@@ -212,7 +212,7 @@ check "l2lb status (status socket) shows the lease held" \
 check "l2lb bpf l2 list shows the entry" \
 	bash -c "'$L2LB_BUILD/l2lb' bpf l2 list --bpf-root='$NE_BPF/l2lb' | grep -q '^$NE_SEG.100 '"
 # restart with the DaemonSet's capabilities: the responder stays attached and
-# must be re-adopted (BPF_PROG_GET_FD_BY_ID: CAP_SYS_ADMIN)
+# must be re-adopted (its pinned BPF link; no CAP_SYS_ADMIN)
 # shellcheck disable=SC2154 # ne_start_agent l2lb-agent set it (eval)
 ne_stop_pid "$pid_l2lb_agent"
 ne_start_agent l2lb-agent "$NE_WORK/config-seed"
