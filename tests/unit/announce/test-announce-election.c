@@ -1,7 +1,7 @@
 /* The lease election of one core against the in-memory store: lease bodies
  * as client-go writes them, the renewal cadence, renew-deadline expiry,
  * follower expiry by observation, conflicts, deletions, restart
- * re-adoption, shutdown, cordon and link-down handover, garbage collection
+ * re-adoption, shutdown, cordon, exclusion and link-down handover, garbage collection
  * and gratuitous announcements. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -593,6 +593,71 @@ static void test_cordon_handover(void **state)
         world_done(&w);
 }
 
+/* The label node.kubernetes.io/exclude-from-external-load-balancers, as the
+ * Kubernetes service controller reads it. */
+static void test_exclude_label_values(void **state)
+{
+        static const struct {
+                const char *value;
+                bool excluded;
+        } cases[] = {
+            {"", true},       {"true", true},      {"True", true},   {"1", true},
+            {"yes", true},    {"karpenter", true}, {"false", false}, {"False", false},
+            {"FALSE", false}, {"f", false},        {"F", false},     {"0", false},
+        };
+        struct labels l = {0};
+
+        (void)state;
+        assert_false(announce_node_excluded(&l));
+        labels_set(&l, "node.kubernetes.io/exclude-from-external-load-balancer", "true");
+        assert_false(announce_node_excluded(&l)); /* a near miss is no match */
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                labels_set(&l, ANNOUNCE_EXCLUDE_LABEL, cases[i].value);
+                if (announce_node_excluded(&l) != cases[i].excluded)
+                        fail_msg("value \"%s\": expected excluded=%d", cases[i].value,
+                                 cases[i].excluded);
+        }
+        labels_done(&l);
+}
+
+/* Labelled excluded: like a cordon, silent at once and every lease handed
+ * over; the label removed: taken back. */
+static void test_exclude_label_handover(void **state)
+{
+        struct world w;
+
+        (void)state;
+        setup(&w, true);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        w.hold_writes = true;
+        world_clear(&w);
+        feed_node(w.a, NODE, "{\"" ANNOUNCE_EXCLUDE_LABEL "\":\"\"}", true, false);
+        world_settle(&w);
+        EXPECT_NO_ENTRIES(&w);
+        assert_int_equal(w.n_held_actions, 1);
+        assert_string_equal(w.held_actions[0].reason, "release");
+        assert_string_equal(spec_str(&w.held_actions[0], "holderIdentity"), "");
+        assert_int_equal(
+            world_count_events(&w, ANNOUNCE_STOPPED, "node excluded from external load balancers"),
+            1);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
+        world_advance(&w, 10 * SEC);
+        /* never taken back; still the designated node, it may collect the
+         * lease nobody wanted */
+        for (size_t i = 0; i < w.n_held_actions; i++)
+                assert_string_equal(w.held_actions[i].reason, "gc");
+        EXPECT_NO_ENTRIES(&w);
+        while (w.n_held_actions)
+                world_answer(&w, 0, ANNOUNCE_LEASE_OK);
+        /* "false" does not exclude (Kubernetes >= 1.28 reads the value) */
+        w.hold_writes = false;
+        feed_node(w.a, NODE, "{\"" ANNOUNCE_EXCLUDE_LABEL "\":\"false\"}", true, false);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        world_done(&w);
+}
+
 static void test_interface_down_handover(void **state)
 {
         struct world w;
@@ -710,6 +775,8 @@ int main(void)
             cmocka_unit_test(test_restart_readoption),
             cmocka_unit_test(test_shutdown_renew_all),
             cmocka_unit_test(test_cordon_handover),
+            cmocka_unit_test(test_exclude_label_values),
+            cmocka_unit_test(test_exclude_label_handover),
             cmocka_unit_test(test_interface_down_handover),
             cmocka_unit_test(test_gc),
             cmocka_unit_test(test_garp_series),
