@@ -11,9 +11,10 @@
  * (Calico, Flannel, Weave, Antrea, OVN-Kubernetes, kube-router, NodeLocal
  * DNSCache, kube-proxy IPVS). */
 static const char *const excluded_prefixes[] = {
-    "cilium_", "lo",      "lxc",       "cni",        "docker",       "cali",
-    "flannel", "weave",   "vethwe",    "antrea-",    "ovn-k8s-",     "genev_sys_",
-    "kube-bridge", "kube-dummy-if", "nodelocaldns", "kube-ipvs", NULL,
+    "cilium_",   "lo",         "lxc",         "cni",           "docker",
+    "cali",      "flannel",    "weave",       "vethwe",        "antrea-",
+    "ovn-k8s-",  "genev_sys_", "kube-bridge", "kube-dummy-if", "nodelocaldns",
+    "kube-ipvs", NULL,
 };
 
 static bool kind_in(const char *kind, const char *const *list)
@@ -27,8 +28,8 @@ static bool kind_in(const char *kind, const char *const *list)
 const char *devices_skip_reason(const struct device_facts *f)
 {
         static const char *const bridges[] = {"bridge", "openvswitch", NULL};
-        static const char *const tunnels[] = {"vxlan",     "geneve",   "gretap", "ip6gretap",
-                                              "erspan",    "ip6erspan", "bareudp", NULL};
+        static const char *const tunnels[] = {"vxlan",  "geneve",    "gretap",  "ip6gretap",
+                                              "erspan", "ip6erspan", "bareudp", NULL};
         const char *kind;
 
         assert(f);

@@ -52,22 +52,25 @@ n() { ip -n "$NS" "$@"; }
 ip netns add "$NS" || die "cannot create network namespace $NS"
 n link set lo up
 # the uplink of a kind node: a veth, an address, the default route
-n link add eth0 type veth peer name uplink0 && n addr add 192.0.2.2/24 dev eth0 &&
-	n link set eth0 up && n link set uplink0 up && n route add default via 192.0.2.1 dev eth0 ||
+{ n link add eth0 type veth peer name uplink0 && n addr add 192.0.2.2/24 dev eth0 &&
+	n link set eth0 up && n link set uplink0 up && n route add default via 192.0.2.1 dev eth0; } ||
 	die "cannot create eth0"
 # a second veth with an address, no default route
-n link add eth1 type veth peer name uplink1 && n addr add 198.51.100.2/24 dev eth1 &&
-	n link set eth1 up && n link set uplink1 up || die "cannot create eth1"
+{ n link add eth1 type veth peer name uplink1 && n addr add 198.51.100.2/24 dev eth1 &&
+	n link set eth1 up && n link set uplink1 up; } ||
+	die "cannot create eth1"
 # a pod's veth pair as a CNI leaves it on the host: no address
-n link add veth3f2a type veth peer name lxc3f2a && n link set veth3f2a up && n link set lxc3f2a up ||
+{ n link add veth3f2a type veth peer name lxc3f2a && n link set veth3f2a up && n link set lxc3f2a up; } ||
 	die "cannot create the pod veths"
 # a bridge with an address and a port
-n link add br0 type bridge && n addr add 203.0.113.1/24 dev br0 && n link set br0 up &&
+{ n link add br0 type bridge && n addr add 203.0.113.1/24 dev br0 && n link set br0 up &&
 	n link add brport0 type veth peer name brport1 && n link set brport0 master br0 &&
-	n link set brport0 up && n link set brport1 up || die "cannot create the bridge"
+	n link set brport0 up && n link set brport1 up; } ||
+	die "cannot create the bridge"
 # a tunnel with an address
-n link add vx0 type vxlan id 42 dstport 4789 dev eth0 && n addr add 10.244.0.0/32 dev vx0 &&
-	n link set vx0 up || die "cannot create the VXLAN device"
+{ n link add vx0 type vxlan id 42 dstport 4789 dev eth0 && n addr add 10.244.0.0/32 dev vx0 &&
+	n link set vx0 up; } ||
+	die "cannot create the VXLAN device"
 # kube-proxy's IPVS device: a dummy where the kernel has them, else a bridge
 # (the check goes by name)
 if n link add kube-ipvs0 type dummy 2>/dev/null; then
@@ -77,7 +80,8 @@ else
 	n link add kube-ipvs0 type bridge || die "cannot create kube-ipvs0"
 	dummies=0
 fi
-n addr add 10.96.0.10/32 dev kube-ipvs0 && n link set kube-ipvs0 up || die "cannot set kube-ipvs0 up"
+{ n addr add 10.96.0.10/32 dev kube-ipvs0 && n link set kube-ipvs0 up; } ||
+	die "cannot set kube-ipvs0 up"
 # no strictARP
 in_netns "$NS" sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0 ||
 	die "cannot set the ARP sysctls"
@@ -125,7 +129,7 @@ check "l2lb status: says the devices were chosen by detection" status_says '^Dev
 
 
 # ---- the default route moves ----
-n route del default && n route add default via 198.51.100.1 dev eth1 || die "cannot move the default route"
+{ n route del default && n route add default via 198.51.100.1 dev eth1; } || die "cannot move the default route"
 check "the default route on eth1: eth1 chosen, eth0 no longer" \
 	wait_for 5 logged 'msg="devices chosen" devices=eth1$'
 check "l2lb status: eth1 alone" wait_for 5 devices_are eth1

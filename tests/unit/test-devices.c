@@ -12,9 +12,12 @@
 #include "agent/devices.h"
 #include "lib/util.h"
 
-#define UP   (IFF_UP | IFF_BROADCAST | IFF_MULTICAST)
+#define UP (IFF_UP | IFF_BROADCAST | IFF_MULTICAST)
 /* name, kind, flags, master, Ethernet, global address, default route */
-#define D(n, k, fl, m, eth, addr, defr) {n, k, fl, m, eth, addr, defr}
+#define D(n, k, fl, m, eth, addr, defr)                                                            \
+        {                                                                                          \
+                n, k, fl, m, eth, addr, defr                                                       \
+        }
 
 static void test_choice(void **state)
 {
@@ -51,7 +54,8 @@ static void test_choice(void **state)
             {D("kube-ipvs0", "dummy", UP, 0, true, true, false), "excluded name prefix"},
             {D("nodelocaldns", "dummy", UP, 0, true, true, false), "excluded name prefix"},
             /* no address, down, not Ethernet, loopback */
-            {D("ens6", NULL, UP, 0, true, false, false), "no global unicast address nor default route"},
+            {D("ens6", NULL, UP, 0, true, false, false),
+             "no global unicast address nor default route"},
             {D("ens7", NULL, IFF_BROADCAST, 0, true, true, true), "down (IFF_UP not set)"},
             {D("wg0", "wireguard", UP, 0, false, true, false), "not an Ethernet device"},
             {D("lo", NULL, UP | IFF_LOOPBACK, 0, false, true, false), "not an Ethernet device"},
@@ -79,12 +83,24 @@ static void test_global_unicast(void **state)
                 const char *ip;
                 bool global;
         } cases[] = {
-            {"192.0.2.1", true},   {"10.1.2.3", true},    {"172.18.0.2", true},
-            {"100.64.0.1", true},  {"0.0.0.0", false},    {"127.0.0.1", false},
-            {"169.254.20.10", false}, {"224.0.0.1", false}, {"239.255.255.250", false},
-            {"255.255.255.255", false}, {"2001:db8::1", true}, {"fd00::1", true},
-            {"::", false},         {"::1", false},        {"fe80::1", false},
-            {"febf::1", false},    {"fec0::1", true},     {"ff02::1", false},
+            {"192.0.2.1", true},
+            {"10.1.2.3", true},
+            {"172.18.0.2", true},
+            {"100.64.0.1", true},
+            {"0.0.0.0", false},
+            {"127.0.0.1", false},
+            {"169.254.20.10", false},
+            {"224.0.0.1", false},
+            {"239.255.255.250", false},
+            {"255.255.255.255", false},
+            {"2001:db8::1", true},
+            {"fd00::1", true},
+            {"::", false},
+            {"::1", false},
+            {"fe80::1", false},
+            {"febf::1", false},
+            {"fec0::1", true},
+            {"ff02::1", false},
         };
 
         (void)state;
