@@ -36,9 +36,10 @@ struct agent {
         /* ifindex → struct link_info: the Ethernet devices, or with the
          * devices key empty, the devices chosen (devices.h) */
         GHashTable *devices;
-        GHashTable *skipped; /* ifindex → why not chosen (static string), devices key empty */
-        bool self_excluded;  /* our Node is labelled exclude-from-external-load-balancers */
-        int ipvs_ifindex;    /* kube-ipvs0, 0 if none */
+        GHashTable *skipped;  /* ifindex → why not chosen (static string), devices key empty */
+        bool devices_changed; /* the chosen devices changed: log them at the next run */
+        bool self_excluded;   /* our Node is labelled exclude-from-external-load-balancers */
+        int ipvs_ifindex;     /* kube-ipvs0, 0 if none */
         const char *ipvs_problem; /* devices_ipvs_arp_problem() at the last check */
         uint64_t ipvs_warned;     /* mono: last warning about it */
         sd_event_source *ipvs_timer;

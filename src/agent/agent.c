@@ -277,11 +277,17 @@ static void arm_wakeup(struct agent *a, uint64_t when)
         (void)sd_event_source_set_enabled(a->wakeup, SD_EVENT_ONESHOT);
 }
 
+static void log_chosen(struct agent *a);
+
 static void run_core(struct agent *a)
 {
         struct announce_decisions d = {0};
         int r;
 
+        if (a->devices_changed) {
+                a->devices_changed = false;
+                log_chosen(a);
+        }
         r = announcer_run(a->ann, agent_mono(a), wall(), &d);
         if (r < 0) {
                 log_error_errno(r, "announcer run failed");
@@ -440,12 +446,16 @@ static void log_chosen(struct agent *a)
 }
 
 /* Why a device is not chosen, once per reason: at info when it looks like
- * an uplink (an address or a default route), else (pod veths) at debug. */
-static void note_skipped(struct agent *a, const struct link_info *l, const char *why)
+ * an uplink (an address or a default route), else (pod veths) at debug;
+ * not when it was chosen until now (said as "no longer chosen"). */
+static void note_skipped(struct agent *a, const struct link_info *l, const char *why,
+                         bool was_chosen)
 {
         if (g_hash_table_lookup(a->skipped, GINT_TO_POINTER(l->ifindex)) == why)
                 return;
         g_hash_table_replace(a->skipped, GINT_TO_POINTER(l->ifindex), (gpointer)why);
+        if (was_chosen)
+                return;
         if (l->global_addr || l->default_route)
                 log_info("device not chosen", "device=%s kind=%s reason=%s", l->name,
                          isempty(l->kind) ? "none" : l->kind, log_q(why));
@@ -525,7 +535,7 @@ static void on_link(void *ud, const struct link_info *l, bool removed)
         if (!removed && devices_auto(a)) {
                 skip = skip_reason(l);
                 if (skip)
-                        note_skipped(a, l, skip);
+                        note_skipped(a, l, skip, old != NULL);
                 else
                         g_hash_table_remove(a->skipped, GINT_TO_POINTER(l->ifindex));
         }
@@ -556,9 +566,11 @@ static void on_link(void *ud, const struct link_info *l, bool removed)
                 if (a->started && agent_device_configured(a, l->name))
                         agent_attach_pass(a);
         }
-        /* a->links is set once the first dump has been reported */
+        /* said once the loop has handled what is pending (a route moving
+         * from one device to another is one change); a->links is set once
+         * the first dump has been reported */
         if (a->links && membership && devices_auto(a))
-                log_chosen(a);
+                a->devices_changed = true;
         if (a->links && (was_ipvs || a->ipvs_ifindex == l->ifindex))
                 check_ipvs(a);
         if (a->run)

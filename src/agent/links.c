@@ -36,26 +36,31 @@ struct links {
 #define BUFSZ     (MNL_SOCKET_BUFFER_SIZE * 4)
 #define RESYNC_US (100 * USEC_PER_MSEC)
 
+/* Attributes by type into tb[0..max]: mnl_attr_parse's callback. */
+struct attrs {
+        const struct nlattr **tb;
+        uint16_t max;
+};
+
 static int attr_cb(const struct nlattr *attr, void *data)
 {
-        const struct nlattr **tb = data;
-        int type = mnl_attr_get_type(attr);
+        const struct attrs *a = data;
 
-        if (mnl_attr_type_valid(attr, IFLA_MAX) < 0)
+        if (mnl_attr_type_valid(attr, a->max) < 0)
                 return MNL_CB_OK;
-        tb[type] = attr;
+        a->tb[mnl_attr_get_type(attr)] = attr;
         return MNL_CB_OK;
 }
 
-static int linkinfo_cb(const struct nlattr *attr, void *data)
+/* The attributes of a message whose fixed header is hdrlen bytes. */
+static int parse_attrs(const struct nlmsghdr *nlh, size_t hdrlen, const struct nlattr **tb,
+                       uint16_t max)
 {
-        const struct nlattr **tb = data;
-        int type = mnl_attr_get_type(attr);
+        struct attrs a = {tb, max};
 
-        if (mnl_attr_type_valid(attr, IFLA_INFO_MAX) < 0)
-                return MNL_CB_OK;
-        tb[type] = attr;
-        return MNL_CB_OK;
+        if (nlh->nlmsg_len < mnl_nlmsg_size(hdrlen))
+                return -EBADMSG;
+        return mnl_attr_parse(nlh, (unsigned)hdrlen, attr_cb, &a) < 0 ? -EBADMSG : 0;
 }
 
 static void schedule_resync(struct links *l)
@@ -76,7 +81,7 @@ static void parse_link(const struct nlmsghdr *nlh, struct link_info *info)
         struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
         const struct nlattr *tb[IFLA_MAX + 1] = {0};
 
-        (void)mnl_attr_parse(nlh, sizeof(*ifm), attr_cb, tb);
+        (void)parse_attrs(nlh, sizeof(*ifm), tb, IFLA_MAX);
         info->ifindex = ifm->ifi_index;
         if (tb[IFLA_IFNAME])
                 (void)snprintf(info->name, sizeof(info->name), "%s",
@@ -92,8 +97,9 @@ static void parse_link(const struct nlmsghdr *nlh, struct link_info *info)
                 info->master = (int)mnl_attr_get_u32(tb[IFLA_MASTER]);
         if (tb[IFLA_LINKINFO]) {
                 const struct nlattr *li[IFLA_INFO_MAX + 1] = {0};
+                struct attrs a = {li, IFLA_INFO_MAX};
 
-                if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_cb, li) >= 0 &&
+                if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], attr_cb, &a) >= 0 &&
                     li[IFLA_INFO_KIND])
                         (void)snprintf(info->kind, sizeof(info->kind), "%s",
                                        mnl_attr_get_str(li[IFLA_INFO_KIND]));
@@ -148,17 +154,6 @@ struct facts {
         GHashTable *deflt;  /* ifindex set: a default route */
 };
 
-static int addr_attr_cb(const struct nlattr *attr, void *data)
-{
-        const struct nlattr **tb = data;
-        int type = mnl_attr_get_type(attr);
-
-        if (mnl_attr_type_valid(attr, IFA_MAX) < 0)
-                return MNL_CB_OK;
-        tb[type] = attr;
-        return MNL_CB_OK;
-}
-
 static int addr_cb(const struct nlmsghdr *nlh, void *data)
 {
         struct facts *f = data;
@@ -168,8 +163,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
         struct ipaddr a;
         size_t len;
 
-        if (nlh->nlmsg_type != RTM_NEWADDR || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifa)) ||
-            mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, tb) < 0)
+        if (nlh->nlmsg_type != RTM_NEWADDR || parse_attrs(nlh, sizeof(*ifa), tb, IFA_MAX) < 0)
                 return MNL_CB_OK;
         /* IFA_LOCAL is the address itself on point-to-point IPv4 links */
         at = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
@@ -183,17 +177,6 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
         return MNL_CB_OK;
 }
 
-static int route_attr_cb(const struct nlattr *attr, void *data)
-{
-        const struct nlattr **tb = data;
-        int type = mnl_attr_get_type(attr);
-
-        if (mnl_attr_type_valid(attr, RTA_MAX) < 0)
-                return MNL_CB_OK;
-        tb[type] = attr;
-        return MNL_CB_OK;
-}
-
 static int route_cb(const struct nlmsghdr *nlh, void *data)
 {
         struct facts *f = data;
@@ -201,8 +184,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
         const struct nlattr *tb[RTA_MAX + 1] = {0};
         uint32_t table;
 
-        if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*rt)) ||
-            mnl_attr_parse(nlh, sizeof(*rt), route_attr_cb, tb) < 0)
+        if (nlh->nlmsg_type != RTM_NEWROUTE || parse_attrs(nlh, sizeof(*rt), tb, RTA_MAX) < 0)
                 return MNL_CB_OK;
         table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rt->rtm_table;
         if (rt->rtm_dst_len != 0 || rt->rtm_type != RTN_UNICAST || table == RT_TABLE_LOCAL)

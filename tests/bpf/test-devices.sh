@@ -6,14 +6,14 @@
 #   1. chosen: eth0, a veth with an address and the default route (a kind
 #      node's uplink); not chosen: a veth with an address but no default route,
 #      a pod-style veth pair without address (one end named lxc*), a bridge
-#      with an address and its port, a VXLAN device with an address,
-#      kube-ipvs0 (a dummy where the kernel has them), another dummy
+#      with an address and its port, a VXLAN device with an address, a dummy
+#      with an address (where the kernel has dummies), kube-ipvs0 (below)
 #   2. `l2lb status` lists eth0 alone, as chosen by detection
 #   3. the default route moves to eth1: eth1 chosen, eth0 no longer
-#   4. kube-ipvs0 present with arp_ignore=0: the IPVS warning; strictARP's
-#      sysctls set (arp_ignore=1, arp_announce=2): resolved at the next check
-#      (a link change); kube-ipvs0 removed with the sysctls back at 0: no
-#      warning
+#   4. no kube-ipvs0, arp_ignore=0: no IPVS warning; kube-ipvs0 appears: the
+#      warning; arp_announce still 1: warned again; strictARP's sysctls set
+#      (arp_ignore=1, arp_announce=2): resolved at the next check (a link
+#      change), and no more warnings
 # Needs root and bpffs (the agent loads its responder). Everything created is
 # removed on exit.
 set -uo pipefail
@@ -37,9 +37,9 @@ on_exit() {
 		kill "$PID" 2>/dev/null
 		wait "$PID" 2>/dev/null
 	fi
-	if ((failed > 0)) || [[ $rc != 0 ]]; then
+	if ((${failed:-0} > 0)) || [[ $rc != 0 ]]; then
 		echo "--- agent log:"
-		grep -v 'msg=libbpf' "$WORK/agent.log" 2>/dev/null | tail -n 40
+		grep -vE 'msg=libbpf|retrying API request' "$WORK/agent.log" 2>/dev/null | tail -n 40
 	fi
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$BPF" "$WORK"
@@ -71,17 +71,12 @@ n link set lo up
 { n link add vx0 type vxlan id 42 dstport 4789 dev eth0 && n addr add 10.244.0.0/32 dev vx0 &&
 	n link set vx0 up; } ||
 	die "cannot create the VXLAN device"
-# kube-proxy's IPVS device: a dummy where the kernel has them, else a bridge
-# (the check goes by name)
-if n link add kube-ipvs0 type dummy 2>/dev/null; then
-	n link add dummy0 type dummy && n addr add 100.64.0.1/32 dev dummy0 && n link set dummy0 up
+# another dummy with an address, where the kernel has dummies
+dummies=0
+if n link add dummy0 type dummy 2>/dev/null; then
+	{ n addr add 100.64.0.1/32 dev dummy0 && n link set dummy0 up; } || die "cannot set dummy0 up"
 	dummies=1
-else
-	n link add kube-ipvs0 type bridge || die "cannot create kube-ipvs0"
-	dummies=0
 fi
-{ n addr add 10.96.0.10/32 dev kube-ipvs0 && n link set kube-ipvs0 up; } ||
-	die "cannot set kube-ipvs0 up"
 # no strictARP
 in_netns "$NS" sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0 ||
 	die "cannot set the ARP sysctls"
@@ -96,7 +91,9 @@ contexts: [{name: c, context: {cluster: c, user: u}}]
 current-context: c
 EOF
 mkdir -p "$BPF"
-in_netns "$NS" "$L2LB_BUILD/l2lb-agent" --kubeconfig="$WORK/kubeconfig" --node-name=devtest \
+# nsenter execs the agent: $! is its PID (in_netns, a function, would be a
+# subshell's)
+nsenter --net="/run/netns/$NS" -- "$L2LB_BUILD/l2lb-agent" --kubeconfig="$WORK/kubeconfig" --node-name=devtest \
 	--bpf-root="$BPF/l2lb" --status-socket="$WORK/agent.sock" --prometheus-serve-addr= \
 	--log-level=debug </dev/null >"$WORK/agent.log" 2>&1 &
 PID=$!
@@ -114,7 +111,6 @@ check "lxc3f2a (pod veth, lxc prefix): not chosen" skipped lxc3f2a "excluded nam
 check "br0 (bridge with an address): not chosen" skipped br0 "bridge-like device"
 check "brport0 (bridge port): not chosen" skipped brport0 "bridge port or bond slave"
 check "vx0 (VXLAN with an address): not chosen" skipped vx0 "tunnel device"
-check "kube-ipvs0: not chosen" skipped kube-ipvs0 "excluded name prefix"
 if ((dummies)); then
 	check "dummy0 (dummy with an address): not chosen" skipped dummy0 "dummy device"
 fi
@@ -133,25 +129,42 @@ check "l2lb status: says the devices were chosen by detection" status_says '^Dev
 check "the default route on eth1: eth1 chosen, eth0 no longer" \
 	wait_for 5 logged 'msg="devices chosen" devices=eth1$'
 check "l2lb status: eth1 alone" wait_for 5 devices_are eth1
+check "the move is one change: no 'no device chosen' in between" bash -c "! grep -q 'no device chosen' '$WORK/agent.log'"
 check "eth0 no longer chosen, with its reason" \
 	logged 'msg="device no longer chosen" device=eth0 reason="veth without default route"'
 
 # ---- kube-proxy IPVS without strictARP ----
 ipvs_warning='msg="kube-proxy runs in IPVS mode without strictARP'
-check "kube-ipvs0 with arp_ignore=0: the IPVS warning" logged "$ipvs_warning.*arp_ignore=0"
+check "no kube-ipvs0, arp_ignore=0: no IPVS warning" test "$(count "$ipvs_warning")" -eq 0
+# kube-proxy's IPVS device appears: a dummy where the kernel has them, else
+# a bridge (the check goes by name)
+n link add kube-ipvs0 type dummy 2>/dev/null || n link add kube-ipvs0 type bridge ||
+	die "cannot create kube-ipvs0"
+{ n addr add 10.96.0.10/32 dev kube-ipvs0 && n link set kube-ipvs0 up; } || die "cannot set kube-ipvs0 up"
+check "kube-ipvs0 appears, arp_ignore=0: the IPVS warning" \
+	wait_for 5 logged "$ipvs_warning.*arp_ignore=0 arp_announce=0"
+check "kube-ipvs0: not chosen" skipped kube-ipvs0 "excluded name prefix"
 check "l2lb status: the IPVS warning" status_says '^Warning: .*strictARP'
-in_netns "$NS" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-n link set kube-ipvs0 down # a link change: the agent checks again
-check "strictARP's sysctls set: resolved" \
+in_netns "$NS" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=1
+n link set kube-ipvs0 mtu 1400 # a link change: the agent checks again
+check "arp_ignore=1 but arp_announce=1: still warned" \
+	wait_for 5 logged "$ipvs_warning.*arp_announce < 2.*arp_ignore=1 arp_announce=1"
+in_netns "$NS" sysctl -qw net.ipv4.conf.all.arp_announce=2
+n link set kube-ipvs0 mtu 1300
+check "strictARP's sysctls set (arp_ignore=1, arp_announce=2): resolved" \
 	wait_for 5 logged 'msg="ARP for IPVS service IPs fixed" ipvs_device=present arp_ignore=1 arp_announce=2'
 no_warning() { ! status_says '^Warning:'; }
 check "l2lb status: no IPVS warning" no_warning
 warnings=$(count "$ipvs_warning")
-in_netns "$NS" sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0
-n link del kube-ipvs0 # a link change: the agent checks again
+n link set kube-ipvs0 mtu 1200
 sleep 0.5
-check "no kube-ipvs0, arp_ignore=0: no new warning" test "$(count "$ipvs_warning")" -eq "$warnings"
+check "no new warning once resolved" test "$(count "$ipvs_warning")" -eq "$warnings"
 
 check "the agent still runs" kill -0 "$PID"
+stop_agent() { kill "$PID" && wait "$PID"; }
+check "SIGTERM: the agent exits with status 0" stop_agent
+PID=
+check "no sanitizer report in the agent's log (ASan builds)" \
+	bash -c "! grep -qE 'Sanitizer|runtime error' '$WORK/agent.log'"
 echo "$passed passed, $failed failed"
 ((failed == 0))
