@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <limits.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_arp.h>
 #include <linux/rtnetlink.h>
@@ -434,17 +435,23 @@ void links_free(struct links *l)
         free(l);
 }
 
+/* A small non-negative integer from a sysctl file, -1 if unreadable. */
 static int read_sysctl(const char *path)
 {
         FILE *f = fopen(path, "re");
-        int v = -1;
+        char buf[32], *end;
+        long v = -1;
 
         if (!f)
                 return -1;
-        if (fscanf(f, "%d", &v) != 1)
-                v = -1;
+        if (fgets(buf, sizeof(buf), f)) {
+                errno = 0;
+                v = strtol(buf, &end, 10);
+                if (errno || end == buf || (*end && *end != '\n') || v < 0 || v > INT_MAX)
+                        v = -1;
+        }
         (void)fclose(f); /* read-only */
-        return v;
+        return (int)v;
 }
 
 void links_arp_sysctls(int *ret_arp_ignore, int *ret_arp_announce)
