@@ -1,8 +1,8 @@
 /* One NETLINK_ROUTE socket subscribed to link, address and route changes,
  * and one for dumps. The dumps at start are read synchronously so the agent
  * knows its devices before its first run. Address and route notifications
- * only mark the facts stale: a batch of them (pod churn adds routes) costs
- * one dump of addresses and routes, 100 ms later, as Cilium batches. */
+ * only mark the facts stale (routes: default routes only): a batch of them
+ * costs one dump of addresses and routes, 100 ms later, as Cilium batches. */
 #include "links.h"
 
 #include <errno.h>
@@ -116,9 +116,15 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
         switch (nlh->nlmsg_type) {
         case RTM_NEWADDR:
         case RTM_DELADDR:
+                schedule_resync(l);
+                return MNL_CB_OK;
         case RTM_NEWROUTE:
         case RTM_DELROUTE:
-                schedule_resync(l);
+                /* only default routes matter: pod routes (one per pod with
+                 * some CNIs) cost no dump */
+                if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct rtmsg)) &&
+                    ((const struct rtmsg *)mnl_nlmsg_get_payload(nlh))->rtm_dst_len == 0)
+                        schedule_resync(l);
                 return MNL_CB_OK;
         case RTM_NEWLINK:
         case RTM_DELLINK:
