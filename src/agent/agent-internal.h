@@ -33,7 +33,16 @@ struct agent {
         struct announcer *ann;
         struct responder *resp;
         struct links *links;
-        GHashTable *devices;  /* ifindex → struct link_info */
+        /* ifindex → struct link_info: the Ethernet devices, or with the
+         * devices key empty, the devices chosen (devices.h) */
+        GHashTable *devices;
+        GHashTable *skipped;  /* ifindex → why not chosen (static string), devices key empty */
+        bool devices_changed; /* the chosen devices changed: log them at the next run */
+        bool self_excluded;   /* our Node is labelled exclude-from-external-load-balancers */
+        int ipvs_ifindex;     /* kube-ipvs0, 0 if none */
+        const char *ipvs_problem; /* devices_ipvs_arp_problem() at the last check */
+        uint64_t ipvs_warned;     /* mono: last warning about it */
+        sd_event_source *ipvs_timer;
         GHashTable *attached; /* ifindex set */
         /* ifindex → struct attach_failure: the responder could not be
          * attached; retried with a backoff, and the device is reported to

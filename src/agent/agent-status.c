@@ -166,6 +166,11 @@ static json_t *status_json(struct agent *a)
                               g_hash_table_contains(a->attached, GINT_TO_POINTER(l->ifindex))));
         }
         json_object_set_new(o, "devices", devs);
+        /* auto: `devices` empty, the devices listed are those detection chose */
+        json_object_set_new(o, "deviceSelection",
+                            json_string(strv_length(a->cfg->devices) ? "configured" : "auto"));
+        if (a->ipvs_problem)
+                json_object_set_new(o, "ipvsArpProblem", json_string(a->ipvs_problem));
         if (announcer_leases(a->ann, now, &leases, &n_leases) >= 0) {
                 for (size_t i = 0; i < n_leases; i++) {
                         json_t *l =

@@ -22,6 +22,7 @@
 #include "announce/timing.h"
 #include "bpf/responder.h"
 #include "daemon/program.h"
+#include "devices.h"
 #include "kube/api.h"
 #include "kube/events.h"
 #include "kube/informer.h"
@@ -276,11 +277,17 @@ static void arm_wakeup(struct agent *a, uint64_t when)
         (void)sd_event_source_set_enabled(a->wakeup, SD_EVENT_ONESHOT);
 }
 
+static void log_chosen(struct agent *a);
+
 static void run_core(struct agent *a)
 {
         struct announce_decisions d = {0};
         int r;
 
+        if (a->devices_changed) {
+                a->devices_changed = false;
+                log_chosen(a);
+        }
         r = announcer_run(a->ann, agent_mono(a), wall(), &d);
         if (r < 0) {
                 log_error_errno(r, "announcer run failed");
@@ -358,14 +365,31 @@ static void check_synced(struct agent *a)
                 agent_schedule_run(a);                                                             \
         }
 
+/* Our Node labelled exclude-from-external-load-balancers: said once. */
+static void upsert_node(struct agent *a, const struct k8s_node *n)
+{
+        if (streq(n->meta.name, a->node_name)) {
+                bool excluded = announce_node_excluded(&n->meta.labels);
+
+                if (excluded && !a->self_excluded)
+                        log_warn("this node is labelled " ANNOUNCE_EXCLUDE_LABEL
+                                 ": it announces nothing",
+                                 "value=%s",
+                                 log_q(labels_get(&n->meta.labels, ANNOUNCE_EXCLUDE_LABEL)));
+                else if (!excluded && a->self_excluded)
+                        log_info("this node is no longer excluded from external load balancers");
+                a->self_excluded = excluded;
+        }
+        announcer_upsert_node(a->ann, n);
+}
+
 HANDLERS(policy, struct k8s_l2policy, announcer_upsert_policy(a->ann, o),
          announcer_remove_policy(a->ann, o->meta.name))
 HANDLERS(service, struct k8s_service, announcer_upsert_service(a->ann, o),
          announcer_remove_service(a->ann, o->meta.namespace, o->meta.name))
 HANDLERS(slice, struct k8s_endpointslice, announcer_upsert_endpointslice(a->ann, o),
          announcer_remove_endpointslice(a->ann, o->meta.namespace, o->meta.name))
-HANDLERS(node, struct k8s_node, announcer_upsert_node(a->ann, o),
-         announcer_remove_node(a->ann, o->meta.name))
+HANDLERS(node, struct k8s_node, upsert_node(a, o), announcer_remove_node(a->ann, o->meta.name))
 HANDLERS(lease, struct k8s_lease, announcer_upsert_lease(a->ann, o, agent_mono(a)),
          announcer_remove_lease(a->ann, o->meta.name, agent_mono(a)))
 
@@ -374,18 +398,160 @@ static void on_synced(void *ud)
         check_synced(ud);
 }
 
+/* ---- devices ---- */
+
+/* The devices key empty: the agent chooses its devices (devices.h). */
+static bool devices_auto(struct agent *a)
+{
+        return strv_length(a->cfg->devices) == 0;
+}
+
+static const char *skip_reason(const struct link_info *l)
+{
+        struct device_facts f = {
+            .name = l->name,
+            .kind = l->kind,
+            .flags = l->flags,
+            .master = l->master,
+            .ether = l->ether,
+            .global_addr = l->global_addr,
+            .default_route = l->default_route,
+        };
+
+        return devices_skip_reason(&f);
+}
+
+static gint name_cmp(gconstpointer x, gconstpointer y)
+{
+        return strcmp(((const struct link_info *)x)->name, ((const struct link_info *)y)->name);
+}
+
+/* One line with the chosen devices (the devices key empty). */
+static void log_chosen(struct agent *a)
+{
+        GList *vals = g_list_sort(g_hash_table_get_values(a->devices), name_cmp);
+        GString *names = g_string_new(NULL);
+
+        for (GList *v = vals; v; v = v->next)
+                g_string_append_printf(names, "%s%s", names->len ? "," : "",
+                                       ((const struct link_info *)v->data)->name);
+        if (names->len)
+                log_info("devices chosen", "devices=%s", names->str);
+        else
+                log_warn("no device chosen: none is up, Ethernet, with a global unicast address "
+                         "or a default route and not a bridge, tunnel, dummy or pod veth; set "
+                         "`devices`");
+        g_string_free(names, TRUE);
+        g_list_free(vals);
+}
+
+/* Why a device is not chosen, once per reason: at info when it looks like
+ * an uplink (an address or a default route), else (pod veths) at debug;
+ * not when it was chosen until now (said as "no longer chosen"). */
+static void note_skipped(struct agent *a, const struct link_info *l, const char *why,
+                         bool was_chosen)
+{
+        if (g_hash_table_lookup(a->skipped, GINT_TO_POINTER(l->ifindex)) == why)
+                return;
+        g_hash_table_replace(a->skipped, GINT_TO_POINTER(l->ifindex), (gpointer)why);
+        if (was_chosen)
+                return;
+        if (l->global_addr || l->default_route)
+                log_info("device not chosen", "device=%s kind=%s reason=%s", l->name,
+                         isempty(l->kind) ? "none" : l->kind, log_q(why));
+        else
+                log_debug("device not chosen", "device=%s kind=%s reason=%s", l->name,
+                          isempty(l->kind) ? "none" : l->kind, log_q(why));
+}
+
+/* The device is gone, or no longer chosen: the core stops using it. */
+static void drop_device(struct agent *a, const struct link_info *old, bool removed)
+{
+        if (!removed && g_hash_table_contains(a->attached, GINT_TO_POINTER(old->ifindex))) {
+                int r = responder_detach(a->resp, old->ifindex);
+
+                if (r < 0)
+                        log_warn_errno(r, "cannot detach the responder", "device=%s", old->name);
+        }
+        announcer_remove_device(a->ann, old->name);
+        agent_attach_forget(a, old->ifindex);
+        g_hash_table_remove(a->devices, GINT_TO_POINTER(old->ifindex));
+}
+
+#define IPVS_RECHECK (60 * USEC_PER_SEC)
+#define IPVS_REWARN  (600 * USEC_PER_SEC)
+
+/* kube-proxy in IPVS mode without strictARP: every node answers ARP for the
+ * service IPs. Checked on link changes and every minute (a sysctl change
+ * makes no netlink event); warned about every ten minutes while it lasts. */
+static void check_ipvs(struct agent *a)
+{
+        int ignore = -1, announce = -1;
+        const char *problem;
+        uint64_t now = agent_mono(a);
+
+        if (a->ipvs_ifindex)
+                links_arp_sysctls(&ignore, &announce);
+        problem = devices_ipvs_arp_problem(a->ipvs_ifindex != 0, ignore, announce);
+        if (problem && (problem != a->ipvs_problem || now >= a->ipvs_warned + IPVS_REWARN)) {
+                log_warn("kube-proxy runs in IPVS mode without strictARP: the kernel of every node "
+                         "answers ARP for the service IPs, so the one-answerer guarantee is lost; "
+                         "set ipvs.strictARP: true in kube-proxy's configuration",
+                         "problem=%s arp_ignore=%d arp_announce=%d", log_q(problem), ignore,
+                         announce);
+                a->ipvs_warned = now;
+        } else if (!problem && a->ipvs_problem)
+                log_info("ARP for IPVS service IPs fixed",
+                         "ipvs_device=%s arp_ignore=%d "
+                         "arp_announce=%d",
+                         a->ipvs_ifindex ? "present" : "absent", ignore, announce);
+        a->ipvs_problem = problem;
+}
+
+static int on_ipvs_timer(sd_event_source *s, uint64_t usec, void *ud)
+{
+        (void)s;
+        check_ipvs(ud);
+        (void)sd_event_source_set_time(s, usec + IPVS_RECHECK);
+        return 0;
+}
+
 static void on_link(void *ud, const struct link_info *l, bool removed)
 {
         struct agent *a = ud;
         struct link_info *old = g_hash_table_lookup(a->devices, GINT_TO_POINTER(l->ifindex));
         char mac[18], old_mac[18];
+        bool was_ipvs = a->ipvs_ifindex != 0 && a->ipvs_ifindex == l->ifindex;
+        const char *skip = NULL;
+        bool membership = false;
 
+        if (removed) {
+                g_hash_table_remove(a->skipped, GINT_TO_POINTER(l->ifindex));
+                if (was_ipvs)
+                        a->ipvs_ifindex = 0;
+        } else if (streq(l->name, IPVS_DEVICE))
+                a->ipvs_ifindex = l->ifindex;
+        else if (was_ipvs)
+                a->ipvs_ifindex = 0; /* renamed */
+        if (!removed && devices_auto(a)) {
+                skip = skip_reason(l);
+                if (skip)
+                        note_skipped(a, l, skip, old != NULL);
+                else
+                        g_hash_table_remove(a->skipped, GINT_TO_POINTER(l->ifindex));
+        }
         if (removed) {
                 if (old) {
                         log_info("device removed", "device=%s", old->name);
-                        announcer_remove_device(a->ann, old->name);
-                        agent_attach_forget(a, l->ifindex);
-                        g_hash_table_remove(a->devices, GINT_TO_POINTER(l->ifindex));
+                        drop_device(a, old, true);
+                        membership = true;
+                }
+        } else if (skip) {
+                if (old) {
+                        log_info("device no longer chosen", "device=%s reason=%s", old->name,
+                                 log_q(skip));
+                        drop_device(a, old, false);
+                        membership = true;
                 }
         } else if (l->ether) {
                 if (!old || old->carrier != l->carrier || !streq(old->name, l->name) ||
@@ -402,12 +568,20 @@ static void on_link(void *ud, const struct link_info *l, bool removed)
                                  agent_mac_format(l->mac, mac));
                 if (old && !streq(old->name, l->name))
                         announcer_remove_device(a->ann, old->name);
+                membership = !old || !streq(old->name, l->name);
                 g_hash_table_replace(a->devices, GINT_TO_POINTER(l->ifindex),
                                      g_memdup2(l, sizeof(*l)));
                 agent_report_device(a, l);
                 if (a->started && agent_device_configured(a, l->name))
                         agent_attach_pass(a);
         }
+        /* said once the loop has handled what is pending (a route moving
+         * from one device to another is one change); a->links is set once
+         * the first dump has been reported */
+        if (a->links && membership && devices_auto(a))
+                a->devices_changed = true;
+        if (a->links && (was_ipvs || a->ipvs_ifindex == l->ifindex))
+                check_ipvs(a);
         if (a->run)
                 agent_schedule_run(a);
 }
@@ -454,6 +628,7 @@ int agent_new(sd_event *e, const struct l2lb_config *cfg, struct agent **ret)
         a->node_name = isempty(cfg->node_name) ? program_default_name("NODE_NAME", "", false)
                                                : xstrdup(cfg->node_name);
         a->devices = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+        a->skipped = g_hash_table_new(NULL, NULL);
         r = agent_attach_setup(a);
         if (r < 0)
                 goto fail;
@@ -504,6 +679,14 @@ int agent_new(sd_event *e, const struct l2lb_config *cfg, struct agent **ret)
         r = links_open(e, on_link, a, &a->links);
         if (r < 0)
                 goto fail;
+        if (devices_auto(a))
+                log_chosen(a);
+        check_ipvs(a);
+        r = sd_event_add_time_relative(e, &a->ipvs_timer, CLOCK_MONOTONIC, IPVS_RECHECK,
+                                       USEC_PER_SEC, on_ipvs_timer, a);
+        if (r < 0)
+                goto fail;
+        (void)sd_event_source_set_enabled(a->ipvs_timer, SD_EVENT_ON);
         r = program_kube_connect(e, cfg, "l2lb-agent", &a->client);
         if (r < 0)
                 goto fail;
@@ -627,6 +810,7 @@ void agent_free(struct agent *a)
         (void)sd_event_source_disable_unref(a->run);
         (void)sd_event_source_disable_unref(a->wakeup);
         (void)sd_event_source_disable_unref(a->stop_timer);
+        (void)sd_event_source_disable_unref(a->ipvs_timer);
         for (int i = 0; i < N_INFORMERS; i++)
                 kube_informer_free(a->inf[i]);
         kube_recorder_free(a->recorder);
@@ -636,6 +820,7 @@ void agent_free(struct agent *a)
         announcer_free(a->ann);
         agent_attach_done(a);
         g_hash_table_unref(a->devices);
+        g_hash_table_unref(a->skipped);
         (void)sd_event_unref(a->event);
         free(a->node_name);
         free(a);

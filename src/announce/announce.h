@@ -134,6 +134,15 @@ struct announce_decisions {
  * wildcard). An empty or NULL list names nothing. */
 bool announce_devices_list(char *const *devices, const char *name);
 
+/* Kubernetes' label excluding a node from external load balancers. */
+#define ANNOUNCE_EXCLUDE_LABEL "node.kubernetes.io/exclude-from-external-load-balancers"
+
+/* Whether a Node with these labels is excluded from announcing, as the
+ * Kubernetes service controller reads the label: present with any value
+ * except one Go's strconv.ParseBool reads as false ("0", "f", "F", "false",
+ * "False", "FALSE"). Such a node announces nothing and is no candidate. */
+bool announce_node_excluded(const struct labels *node_labels);
+
 /* Returns 0 (allocation failure aborts, see lib/util.h). */
 int announcer_new(const struct announcer_config *c, struct announcer **ret);
 void announcer_free(struct announcer *a);

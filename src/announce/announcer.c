@@ -274,6 +274,16 @@ void announcer_remove_endpointslice(struct announcer *a, const char *ns, const c
         table_del(a, a->slices, k);
 }
 
+bool announce_node_excluded(const struct labels *node_labels)
+{
+        static const char *const false_values[] = {"0", "f", "F", "false", "False", "FALSE", NULL};
+        const char *v;
+
+        assert(node_labels);
+        v = labels_get(node_labels, ANNOUNCE_EXCLUDE_LABEL);
+        return v && !strv_contains((char *const *)false_values, v);
+}
+
 static bool node_equal(const void *pa, const void *pb)
 {
         const struct node_info *x = pa, *y = pb;
@@ -292,6 +302,7 @@ void announcer_upsert_node(struct announcer *a, const struct k8s_node *n)
         v->name = xstrdup(n->meta.name);
         v->ready = n->ready;
         v->unschedulable = n->unschedulable;
+        v->excluded = announce_node_excluded(&n->meta.labels);
         labels_copy(&v->labels, &n->meta.labels);
         table_put(a, a->nodes, v->name, v, node_equal, (void (*)(void *))node_info_free);
 }

@@ -14,6 +14,8 @@ const char *local_status_to_string(enum local_status s)
                 return "node not known yet";
         case LOCAL_CORDONED:
                 return "node cordoned";
+        case LOCAL_EXCLUDED:
+                return "node excluded from external load balancers";
         case LOCAL_NOT_SELECTED:
                 return "no policy selects the service on this node";
         case LOCAL_LINKS_DOWN:
@@ -153,6 +155,8 @@ static enum local_status local_status(const struct model_svc *m, const struct no
                 return LOCAL_NODE_UNKNOWN;
         if (self->unschedulable)
                 return LOCAL_CORDONED;
+        if (self->excluded)
+                return LOCAL_EXCLUDED;
         if (m->n_entries == 0)
                 return LOCAL_NOT_SELECTED;
         for (size_t i = 0; i < m->n_entries; i++)
@@ -312,6 +316,7 @@ static void build_prepare(struct build *b)
                 b->pol_nodes[p] = xnew(bool, m->n_nodes);
                 for (size_t n = 0; n < m->n_nodes; n++)
                         b->pol_nodes[p][n] = m->nodes[n]->ready && !m->nodes[n]->unschedulable &&
+                                             !m->nodes[n]->excluded &&
                                              l2pol_matches_node(b->pols[p], &m->nodes[n]->labels);
         }
         b->devs = (const struct device_info **)table_values(in->devices, &b->n_devs);

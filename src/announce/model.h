@@ -12,11 +12,12 @@
  * This node's *entries* for a service are the union over the policies that
  * select it and match this node's labels of (their addresses × the devices
  * matching their interface patterns). This node is a *candidate* for the
- * service when its Node is known and not cordoned, at least one entry is on a
+ * service when its Node is known, not cordoned and not labelled
+ * exclude-from-external-load-balancers, at least one entry is on a
  * device with carrier, and, for externalTrafficPolicy Local, it has a ready
- * endpoint. Other nodes are candidates when they are Ready, not cordoned,
- * match a selecting policy's node selector and (Local) have a ready endpoint:
- * their devices are unknown here, which only matters for balance.
+ * endpoint. Other nodes are candidates when they are Ready, not cordoned nor
+ * excluded, match a selecting policy's node selector and (Local) have a ready
+ * endpoint: their devices are unknown here, which only matters for balance.
  *
  * Services whose address sets intersect form a group (connected components);
  * the group's canonical service is the lowest namespace/name. The model is
@@ -35,6 +36,7 @@ struct node_info {
         struct labels labels;
         bool ready;
         bool unschedulable;
+        bool excluded; /* announce_node_excluded(labels) */
 };
 
 struct device_info {
@@ -61,6 +63,7 @@ enum local_status {
         LOCAL_CANDIDATE,
         LOCAL_NODE_UNKNOWN, /* our Node object has not been seen */
         LOCAL_CORDONED,     /* spec.unschedulable */
+        LOCAL_EXCLUDED,     /* labelled exclude-from-external-load-balancers */
         LOCAL_NOT_SELECTED, /* no policy matching this node selects it, or no device matches */
         LOCAL_LINKS_DOWN,   /* every device carrying an entry has no carrier */
         LOCAL_NO_ENDPOINT,  /* externalTrafficPolicy Local without a ready local endpoint */

@@ -125,8 +125,14 @@ static int cmd_status(const struct l2lb_config *cfg)
         printf("Synced:      %s\n", json_is_true(json_object_get(o, "synced")) ? "yes" : "no");
         printf("Leases held: %lld\n",
                (long long)json_integer_value(json_object_get(o, "leasesHeld")));
-        printf("\nDevices:\n  %-16s %-8s %-18s %-8s %s\n", "NAME", "IFINDEX", "MAC", "CARRIER",
-               "RESPONDER");
+        if (json_object_get(o, "ipvsArpProblem"))
+                printf("Warning:     kube-proxy IPVS without strictARP: %s\n",
+                       jstr(o, "ipvsArpProblem"));
+        printf("\nDevices (%s):\n  %-16s %-8s %-18s %-8s %s\n",
+               streq_ptr(json_string_value(json_object_get(o, "deviceSelection")), "auto")
+                   ? "chosen by detection, `devices` is empty"
+                   : "configured",
+               "NAME", "IFINDEX", "MAC", "CARRIER", "RESPONDER");
         json_array_foreach(json_object_get(o, "devices"), i, v)
             printf("  %-16s %-8lld %-18s %-8s %s\n", jstr(v, "name"),
                    (long long)json_integer_value(json_object_get(v, "ifindex")), jstr(v, "mac"),

@@ -66,7 +66,7 @@ static const struct config_key keys[] = {
     K("default-lb-service-ipam", T_STRING, default_lb_service_ipam, "lbipam", OP, lb_ipam_choices,
       "IPAM for LoadBalancer services without loadBalancerClass"),
     K("devices", T_LIST, devices, "", AG | CL, NULL,
-      "comma-separated devices to announce on (empty: every Ethernet device)"),
+      "comma-separated devices to announce on (empty: chosen as Cilium detects devices)"),
     K("enable-bgp-control-plane", T_BOOL, enable_bgp_control_plane, "false", OP, NULL,
       "accept loadBalancerClass io.cilium/bgp-control-plane"),
     K("enable-external-ips", T_BOOL, enable_external_ips, "false", AG | CL, NULL,

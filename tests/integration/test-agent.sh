@@ -17,8 +17,9 @@
 #      carry it
 #   5. agent restart (SIGTERM, start again): same holder, leaseTransitions
 #      unchanged, no request unanswered during the restart (arping every 100 ms)
-#   4. SIGTERM with --release-on-shutdown, and `kubectl cordon` of the
-#      holder's Node: takeover within one retry period (+ margin)
+#   4. SIGTERM with --release-on-shutdown, `kubectl cordon` of the holder's
+#      Node, and the label node.kubernetes.io/exclude-from-external-load-balancers
+#      on it: takeover within one retry period (+ margin)
 #   8. the holder's net0 loses carrier: another node takes over (Cilium #35507)
 #   7. a frozen holder (SIGSTOP) falls silent before another node answers,
 #      never two answers for one request; thawed (SIGCONT), it stays silent
@@ -304,28 +305,43 @@ check "4. ... and holds every lease $H held" wait_for 3 holds_nothing "$H"
 check "4. never two answerers during the handover" never_two "$cap" "$ip"
 ag_start_agent "$H"
 
-# cordon the holder's Node: handed over within one retry period
-H=$(holder_of svc0)
-O=$(other_worker "$H")
-sleep 1.5 # $O's agent is up again
-cap=$AG_WORK/arp-cordon.cap
-ag_capture_start "$cap"
-ag_arping_start "$ip" 0.1
-sleep 0.3
-t0=$(ag_now)
-k cordon "$H" >/dev/null
-t1=$(ag_now)
-wait_for 5 seen_holder_is svc0 "$O"
-sleep 0.5
-ag_arping_stop
-ag_capture_stop
-read -r dl da < <(measure_takeover "$(lease_of svc0)" "$H" "$t0" "$cap" "$ip")
-echo "     kubectl cordon $H (kubectl ran $(fsub "$t1" "$t0") s): $O holds the lease after $dl s, answers after $da s"
-check "4. cordon: $O answers within the kubectl call + retry period + $MARGIN s" \
-	fle "${da/none/99}" "$(fadd "$(fsub "$t1" "$t0")" "$(fadd "$RETRY" "$MARGIN")")"
-check "4. cordon: $H holds nothing any more" wait_for 3 holds_nothing "$H"
-check "4. never two answerers during the handover" never_two "$cap" "$ip"
-k uncordon "$H" >/dev/null
+# A change of the holder's Node hands svc0 over within one retry period:
+# handover_by WHAT OFF UNDO, OFF and UNDO commands run with the Node's name
+handover_by() {
+	local what=${1:?what} off=${2:?command} undo=${3:?command} H O cap t0 t1 dl da
+	H=$(holder_of svc0)
+	O=$(other_worker "$H")
+	sleep 1.5 # $O's agent is up again
+	cap=$AG_WORK/arp-$what.cap
+	ag_capture_start "$cap"
+	ag_arping_start "$ip" 0.1
+	sleep 0.3
+	t0=$(ag_now)
+	"$off" "$H" >/dev/null
+	t1=$(ag_now)
+	wait_for 5 seen_holder_is svc0 "$O"
+	sleep 0.5
+	ag_arping_stop
+	ag_capture_stop
+	read -r dl da < <(measure_takeover "$(lease_of svc0)" "$H" "$t0" "$cap" "$ip")
+	echo "     $what $H (kubectl ran $(fsub "$t1" "$t0") s): $O holds the lease after $dl s, answers after $da s"
+	check "4. $what: $O answers within the kubectl call + retry period + $MARGIN s" \
+		fle "${da/none/99}" "$(fadd "$(fsub "$t1" "$t0")" "$(fadd "$RETRY" "$MARGIN")")"
+	check "4. $what: $H holds nothing any more" wait_for 3 holds_nothing "$H"
+	check "4. never two answerers during the handover" never_two "$cap" "$ip"
+	HANDED_OVER_BY=$H
+	"$undo" "$H" >/dev/null
+}
+cordon() { k cordon "$1"; }
+uncordon() { k uncordon "$1"; }
+EXCLUDE=node.kubernetes.io/exclude-from-external-load-balancers
+exclude() { k label node "$1" "$EXCLUDE=true"; }
+include() { k label node "$1" "$EXCLUDE-"; }
+handover_by cordon cordon uncordon
+# the label Kubernetes defines (MetalLB honours it): like a cordon
+handover_by exclusion-label exclude include
+check "4. exclusion-label: $HANDED_OVER_BY's agent said so, once" \
+	test "$(grep -c "this node is labelled $EXCLUDE" "$AG_WORK/$HANDED_OVER_BY.log")" -eq 1
 
 # ---- 8. carrier loss on the holder's net0 ----
 H=$(holder_of svc0)

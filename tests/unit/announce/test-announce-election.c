@@ -1,7 +1,7 @@
 /* The lease election of one core against the in-memory store: lease bodies
  * as client-go writes them, the renewal cadence, renew-deadline expiry,
  * follower expiry by observation, conflicts, deletions, restart
- * re-adoption, shutdown, cordon and link-down handover, garbage collection
+ * re-adoption, shutdown, cordon, exclusion and link-down handover, garbage collection
  * and gratuitous announcements. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -600,33 +600,86 @@ static void test_shutdown_renew_all(void **state)
         world_done(&w);
 }
 
-static void test_cordon_handover(void **state)
+/* A change of our Node (off_labels, off_unschedulable) takes it out: one
+ * run makes it silent and hands the lease over (event reason why); nothing
+ * is taken back meanwhile (gc_ok: as the designated node it may collect the
+ * lease nobody wanted). Undone (on_labels, schedulable): taken back at once. */
+static void check_node_handover(const char *off_labels, bool off_unschedulable, const char *why,
+                                bool gc_ok, const char *on_labels)
 {
         struct world w;
 
-        (void)state;
         setup(&w, true);
         world_settle(&w);
         EXPECT_ENTRIES(&w, "12.0.0.100@3");
         w.hold_writes = true;
         world_clear(&w);
-        feed_node(w.a, NODE, "{}", true, true);
+        feed_node(w.a, NODE, off_labels, true, off_unschedulable);
         world_settle(&w);
         /* One run: silent (entries gone) and the handover write. */
         EXPECT_NO_ENTRIES(&w);
         assert_int_equal(w.n_held_actions, 1);
         assert_string_equal(w.held_actions[0].reason, "release");
         assert_string_equal(spec_str(&w.held_actions[0], "holderIdentity"), "");
-        assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, "node cordoned"), 1);
+        assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, why), 1);
         world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         world_advance(&w, 10 * SEC);
-        assert_int_equal(w.n_held_actions, 0);
-        /* Uncordoned: taken back at once (nobody else took it). */
+        if (!gc_ok)
+                assert_int_equal(w.n_held_actions, 0);
+        for (size_t i = 0; i < w.n_held_actions; i++)
+                assert_string_equal(w.held_actions[i].reason, "gc");
+        EXPECT_NO_ENTRIES(&w);
+        while (w.n_held_actions)
+                world_answer(&w, 0, ANNOUNCE_LEASE_OK);
+        /* Undone: taken back at once (nobody else took it). */
         w.hold_writes = false;
-        feed_node(w.a, NODE, "{}", true, false);
+        feed_node(w.a, NODE, on_labels, true, false);
         world_settle(&w);
         EXPECT_ENTRIES(&w, "12.0.0.100@3");
         world_done(&w);
+}
+
+static void test_cordon_handover(void **state)
+{
+        (void)state;
+        check_node_handover("{}", true, "node cordoned", false, "{}");
+}
+
+/* The label node.kubernetes.io/exclude-from-external-load-balancers, as the
+ * Kubernetes service controller reads it. */
+static void test_exclude_label_values(void **state)
+{
+        static const struct {
+                const char *value;
+                bool excluded;
+        } cases[] = {
+            {"", true},       {"true", true},      {"True", true},   {"1", true},
+            {"yes", true},    {"karpenter", true}, {"false", false}, {"False", false},
+            {"FALSE", false}, {"f", false},        {"F", false},     {"0", false},
+        };
+        struct labels l = {0};
+
+        (void)state;
+        assert_false(announce_node_excluded(&l));
+        labels_set(&l, "node.kubernetes.io/exclude-from-external-load-balancer", "true");
+        assert_false(announce_node_excluded(&l)); /* a near miss is no match */
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                labels_set(&l, ANNOUNCE_EXCLUDE_LABEL, cases[i].value);
+                if (announce_node_excluded(&l) != cases[i].excluded)
+                        fail_msg("value \"%s\": expected excluded=%d", cases[i].value,
+                                 cases[i].excluded);
+        }
+        labels_done(&l);
+}
+
+/* Labelled excluded: like a cordon, but still the designated node; the
+ * value "false" does not exclude (Kubernetes >= 1.28 reads the value). */
+static void test_exclude_label_handover(void **state)
+{
+        (void)state;
+        check_node_handover("{\"" ANNOUNCE_EXCLUDE_LABEL "\":\"\"}", false,
+                            "node excluded from external load balancers", true,
+                            "{\"" ANNOUNCE_EXCLUDE_LABEL "\":\"false\"}");
 }
 
 static void test_interface_down_handover(void **state)
@@ -781,6 +834,8 @@ int main(void)
             cmocka_unit_test(test_restart_readoption),
             cmocka_unit_test(test_shutdown_renew_all),
             cmocka_unit_test(test_cordon_handover),
+            cmocka_unit_test(test_exclude_label_values),
+            cmocka_unit_test(test_exclude_label_handover),
             cmocka_unit_test(test_interface_down_handover),
             cmocka_unit_test(test_gc),
             cmocka_unit_test(test_garp_series),

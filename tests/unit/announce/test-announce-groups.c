@@ -305,9 +305,10 @@ static void test_share_ignores_unready_and_dead(void **state)
 
         (void)state;
         setup(&w);
-        /* NotReady and cordoned nodes are not candidates. */
+        /* NotReady, cordoned and excluded nodes are not candidates. */
         feed_node(w.a, OTHER, "{}", false, false);
         feed_node(w.a, "kind-worker3", "{}", true, true);
+        feed_node(w.a, "kind-worker4", "{\"" ANNOUNCE_EXCLUDE_LABEL "\":\"true\"}", true, false);
         feed_many(&w, 10);
         world_settle(&w);
         assert_int_equal(w.n_by_op[ANNOUNCE_LEASE_CREATE], 10);
