@@ -110,10 +110,9 @@ static const struct config_key keys[] = {
     K("log-level", T_STRING, log_level, "info", ALL, log_level_choices, "minimum log level"),
     K("node-name", T_STRING, node_name, "", AG | CL, NULL,
       "this node's name (default: NODE_NAME, else the host name)"),
-    KO("prometheus-serve-addr", T_STRING, prometheus_serve_addr, "127.0.0.1:9962", "127.0.0.1:9963",
-       OP | AG,
-       "address for /metrics, /healthz and /readyz: HOST:PORT, [IPv6]:PORT, :PORT (every "
-       "interface) or empty (off)"),
+    K("prometheus-serve-addr", T_STRING, prometheus_serve_addr, "", OP | AG, NULL,
+      "address for /metrics, /healthz and /readyz: HOST:PORT, [IPv6]:PORT, :PORT (every "
+      "interface) or empty (off)"),
     K("release-on-shutdown", T_BOOL, release_on_shutdown, "false", AG, NULL,
       "hand leases over on SIGTERM instead of keeping them for a restart"),
     K("status-socket", T_STRING, status_socket, "/run/l2lb/agent.sock", AG | CL, NULL,

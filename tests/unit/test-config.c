@@ -103,11 +103,12 @@ static void test_defaults_and_flags(void **state)
                 assert_false(c.enable_external_ips);
                 /* no external IP may be announced until CIDRs are given */
                 assert_int_equal(strv_length(c.l2_announcements_external_ips_cidrs), 0);
-                /* metrics and health on loopback only, not on every interface */
-                assert_string_equal(c.prometheus_serve_addr, "127.0.0.1:9962");
+                /* no listener unless asked for (never every interface by default):
+                 * the manifests pass the node's or the pod's own address */
+                assert_string_equal(c.prometheus_serve_addr, "");
                 config_done(&c);
                 assert_int_equal(load(&c, CONFIG_OPERATOR, argv, &err), CONFIG_LOADED);
-                assert_string_equal(c.prometheus_serve_addr, "127.0.0.1:9963");
+                assert_string_equal(c.prometheus_serve_addr, "");
                 config_done(&c);
         }
         {
