@@ -1,8 +1,9 @@
 /* l2lb-mount-bpffs: the agent DaemonSet's init container. Makes sure the
  * host's bpffs is mounted at /sys/fs/bpf (systemd mounts it on most
  * distributions; some leave it to whoever needs it), then creates l2lb's own
- * directory in it, /sys/fs/bpf/l2lb (0700), the only part of bpffs the agent
- * container mounts. Then it exits.
+ * directory in it, /sys/fs/bpf/l2lb (0700, also if it was there already:
+ * a kubelet's hostPath DirectoryOrCreate makes it 0755), the only part of
+ * bpffs the agent container mounts. Then it exits.
  *
  * What is at the mount point decides, by the topmost entry for it in
  * /proc/self/mountinfo (later entries are mounted over earlier ones):
@@ -81,7 +82,8 @@ static int mount_type_at(const char *path, char *fstype, size_t size)
                 *sep = 0;
                 type = strtok_r(sep + 3, " ", &save);
                 save = NULL;
-                for (char *t = strtok_r(line, " ", &save); t && n < 5; t = strtok_r(NULL, " ", &save))
+                for (char *t = strtok_r(line, " ", &save); t && n < 5;
+                     t = strtok_r(NULL, " ", &save))
                         fields[n++] = t;
                 if (n < 5 || !type) {
                         r = -EBADMSG;
@@ -172,6 +174,10 @@ int main(int argc, char **argv)
         }
         if (lstat(sub, &st) < 0 || !S_ISDIR(st.st_mode)) {
                 fprintf(stderr, PROG ": %s exists and is not a directory\n", sub);
+                return 1;
+        }
+        if ((st.st_mode & 07777) != 0700 && chmod(sub, 0700) < 0) {
+                fprintf(stderr, PROG ": cannot make %s mode 0700: %s\n", sub, strerror(errno));
                 return 1;
         }
         printf(PROG ": %s ready\n", sub);

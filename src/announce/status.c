@@ -21,7 +21,7 @@ bool policy_status_compute(const struct l2pol *p, const char *refused_external_i
 {
         const char *types[4] = {COND_BAD_NODE_SELECTOR, COND_BAD_INTERFACE_REGEX,
                                 COND_BAD_SERVICE_SELECTOR, COND_EXTERNAL_IPS_NOT_ALLOWED};
-        const char *reasons[4] = {"error", "error", "error", "not-allowed"};
+        const char *reasons[4] = {"error", "error", "error", "NotAllowed"};
         const char *errors[4] = {p->node_selector_error, p->interface_error,
                                  p->service_selector_error, refused_external_ips};
         struct k8s_condition wanted[4];

@@ -6,9 +6,10 @@
  * fixed. A condition is never created just to say "ok". Unlike Cilium, which
  * stops at the first error, all three are evaluated independently.
  *
- * l2lb's own l2lb.io/external-ips-not-allowed (reason "not-allowed") says
- * which external IPs the policy selects but the agent may not announce
- * (outside l2-announcements-external-ips-cidrs); the same life cycle. */
+ * l2lb's own l2lb.io/external-ips-not-allowed (reason "NotAllowed": the
+ * schema allows no dash in reasons) says which external IPs the policy
+ * selects but the agent may not announce (outside
+ * l2-announcements-external-ips-cidrs); the same life cycle. */
 #pragma once
 
 #include <stdbool.h>

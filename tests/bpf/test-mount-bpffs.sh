@@ -3,7 +3,8 @@
 # own (unshare -m, private propagation): every mount made here goes away with
 # it and the host's mounts are untouched (checked at the end). The cases:
 #   a plain directory        → bpffs mounted, l2lb/ created (0700)
-#   run again                → nothing to do, no second mount
+#   run again                → nothing to do, no second mount; the directory's
+#                              mode is 0700 again
 #   the kernel's empty /sys/fs/bpf through a bind mount (a hostPath volume on
 #   a host without bpffs)    → bpffs mounted over it
 #   a path with a space      → found again in mountinfo (octal escapes)
@@ -50,9 +51,11 @@ check "a plain directory: bpffs mounted (exit 0)" \
 echo "     $out" | head -2
 check "... and $work/plain/l2lb created, mode 0700" \
 	test "$(stat -c %F/%a "$work/plain/l2lb" 2>/dev/null)" = "directory/700"
+chmod 0755 "$work/plain/l2lb"
 run "$work/plain"
 check "run again: nothing to do (exit 0, 'already mounted', still one mount)" \
 	bash -c "[[ $rc -eq 0 && '$out' == *'bpffs already mounted at $work/plain'* && \$(findmnt -rn -o TARGET | grep -cxF '$work/plain') -eq 1 ]]"
+check "... and l2lb/, found 0755, is 0700 again" test "$(stat -c %a "$work/plain/l2lb")" = 700
 
 # the kernel's empty /sys/fs/bpf seen through a bind mount, as in a pod
 mkdir "$work/sys" "$work/hostpath"

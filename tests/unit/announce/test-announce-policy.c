@@ -675,7 +675,7 @@ static void test_external_ips_allow_list(void **state)
         c = find_cond(&w, "policy1", COND_REFUSED);
         assert_non_null(c);
         assert_string_equal(c->status, "True");
-        assert_string_equal(c->reason, "not-allowed");
+        assert_string_equal(c->reason, "NotAllowed");
         assert_string_equal(c->message,
                             "not announced: not in l2-announcements-external-ips-cidrs: "
                             "default/deathstar 12.0.0.1, default/deathstar 2001:db8:1::5");
@@ -705,7 +705,7 @@ static void test_external_ips_allow_list(void **state)
         feed_policy(w.a, "{\"metadata\":{\"name\":\"policy1\",\"generation\":1,"
                          "\"resourceVersion\":\"2\"},\"spec\":" BLUE_BOTH ","
                          "\"status\":{\"conditions\":[{\"type\":\"" COND_REFUSED "\","
-                         "\"status\":\"True\",\"reason\":\"not-allowed\",\"message\":\"x\"}]}}");
+                         "\"status\":\"True\",\"reason\":\"NotAllowed\",\"message\":\"x\"}]}}");
         world_settle(&w);
         EXPECT_ENTRIES(&w, "12.0.0.100@3", "12.0.0.128@3");
         c = find_cond(&w, "policy1", COND_REFUSED);
