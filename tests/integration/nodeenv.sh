@@ -25,7 +25,7 @@ NE_NODE=l2lb-$NE_TAG-node-$NE_ID # Node object and netns
 NE_CLIENT=l2lb-$NE_TAG-client-$NE_ID
 NE_HOSTLINK=l2h$NE_ID # host end of the node's eth0 (<= 15 characters)
 NE_BPF=/sys/fs/bpf/l2lb-$NE_TAG-test-$NE_ID
-NE_NAMESPACE=kube-system
+NE_NAMESPACE=${NE_NAMESPACE:-kube-system} # where the manifests were applied (deploy/: l2lb-system)
 NE_PIDS=()
 NE_UP=0 # testenv instance started
 
@@ -132,11 +132,19 @@ ne_configmap_dir() {
 }
 
 # ne_manifest_args KIND NAME: the first container's args, one per line, with
-# $(POD_NAMESPACE) expanded as the kubelet would
+# $(POD_NAMESPACE), $(HOST_IP) (the node's eth0 address) and $(POD_IP)
+# (loopback) expanded as the kubelet would
 ne_manifest_args() {
 	k -n "$NE_NAMESPACE" get "${1:?kind}" "${2:?name}" \
 		-o go-template='{{range (index .spec.template.spec.containers 0).args}}{{.}}{{"\n"}}{{end}}' |
-		sed "s/\$(POD_NAMESPACE)/$NE_NAMESPACE/g"
+		sed -e "s/\$(POD_NAMESPACE)/$NE_NAMESPACE/g" -e "s/\$(HOST_IP)/${NE_NODE_ADDR:-127.0.0.1}/g" \
+			-e "s/\$(POD_IP)/127.0.0.1/g"
+}
+
+# ne_manifest_env KIND NAME VAR: the value of VAR in the first container's env
+ne_manifest_env() {
+	k -n "$NE_NAMESPACE" get "${1:?kind}" "${2:?name}" \
+		-o go-template="{{range (index .spec.template.spec.containers 0).env}}{{if eq .name \"${3:?var}\"}}{{.value}}{{end}}{{end}}"
 }
 
 # ne_manifest_nnp: --nnp (no_new_privs) if the agent container forbids privilege escalation
@@ -185,18 +193,23 @@ ne_port() { # NAME: port of "serving metrics and health" in its log
 
 # ne_start_agent NAME CONFIGDIR [EXTRA ARGS...]: in the node's namespace, the
 # DaemonSet's args and capabilities, its identity, generic XDP (veth), its
-# bpffs and status socket under the test's own paths
+# bpffs (LIBXDP_BPFFS as the DaemonSet sets it, /sys/fs/bpf → $NE_BPF) and
+# status socket under the test's own paths
 ne_start_agent() {
-	local name=${1:?name} cfg=${2:?config dir} args=() a caps nnp
+	local name=${1:?name} cfg=${2:?config dir} args=() a caps nnp libxdp
 	shift 2
+	libxdp=$(ne_manifest_env daemonset l2lb-agent LIBXDP_BPFFS)
+	libxdp=${libxdp:-/sys/fs/bpf}
+	libxdp=$NE_BPF${libxdp#/sys/fs/bpf}
 	while IFS= read -r a; do
 		[[ $a == --config-dir=* ]] && a=--config-dir=$cfg
 		args+=("$a")
 	done < <(ne_manifest_args daemonset l2lb-agent)
 	caps=$(ne_manifest_caps)
 	nnp=$(ne_manifest_nnp)
+	mkdir -p "$libxdp"
 	# shellcheck disable=SC2086 # $nnp is one word or none
-	NODE_NAME=$NE_NODE POD_NAMESPACE=$NE_NAMESPACE LIBXDP_BPFFS=$NE_BPF \
+	NODE_NAME=$NE_NODE POD_NAMESPACE=$NE_NAMESPACE LIBXDP_BPFFS=$libxdp \
 		nsenter --net="/run/netns/$NE_NODE" -- \
 		setpriv $nnp --bounding-set="$caps" --inh-caps=-all -- \
 		"$L2LB_BUILD/l2lb-agent" "${args[@]}" --kubeconfig="$NE_WORK/agent.kubeconfig" \
