@@ -55,14 +55,15 @@ static void unescape(char *s)
  * fstype; "" if nothing is mounted there. Returns 0 or -errno. */
 static int mount_type_at(const char *path, char *fstype, size_t size)
 {
-        FILE *f = fopen("/proc/self/mountinfo", "re");
+        FILE *f;
         char *line = NULL;
         size_t cap = 0;
         int r = 0;
 
+        fstype[0] = 0;
+        f = fopen("/proc/self/mountinfo", "re");
         if (!f)
                 return -errno;
-        fstype[0] = 0;
         for (;;) {
                 char *fields[5], *save = NULL, *sep, *type;
                 size_t n = 0;
