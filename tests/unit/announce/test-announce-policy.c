@@ -56,12 +56,19 @@ static void base_policy(struct world *w)
         feed_policy(w->a, policy("policy1", BLUE_BOTH));
 }
 
-static void setup(struct world *w)
+static void setup_config(struct world *w, const struct announcer_config *c)
 {
-        world_init(w, NODE);
+        world_init_config(w, c);
         announcer_set_synced(w->a);
         base_node(w);
         base_devices(w);
+}
+
+static void setup(struct world *w)
+{
+        struct announcer_config c = world_config(NODE);
+
+        setup_config(w, &c);
 }
 
 static void test_happy_path(void **state)
@@ -275,10 +282,7 @@ static void test_external_ips_disabled_by_config(void **state)
 
         (void)state;
         c.enable_external_ips = false;
-        world_init_config(&w, &c);
-        announcer_set_synced(w.a);
-        base_node(&w);
-        base_devices(&w);
+        setup_config(&w, &c);
         base_policy(&w);
         base_service(&w);
         world_settle(&w);
@@ -342,10 +346,7 @@ static void test_configured_devices(void **state)
 
         (void)state;
         c.devices = devices;
-        world_init_config(&w, &c);
-        announcer_set_synced(w.a);
-        base_node(&w);
-        base_devices(&w);
+        setup_config(&w, &c);
         feed_device(w.a, "bond1", 7, true);
         feed_policy(w.a, policy("policy1", "{\"externalIPs\":true}"));
         base_service(&w);
@@ -475,10 +476,7 @@ static void test_ipv6_and_families(void **state)
 
         (void)state;
         c.enable_ipv6 = false;
-        world_init_config(&w, &c);
-        announcer_set_synced(w.a);
-        base_node(&w);
-        base_devices(&w);
+        setup_config(&w, &c);
         feed_policy(w.a, policy("policy1", "{\"externalIPs\":true,\"interfaces\":[\"net0\"]}"));
         feed_service(w.a, "default", "dual", "{}", "[\"12.0.0.100\",\"fd00::100\"]", NULL, NULL);
         world_settle(&w);
@@ -659,10 +657,7 @@ static void test_external_ips_allow_list(void **state)
 
         (void)state;
         cfg.external_ips_cidrs = (char *const[]){"12.0.0.96/29", "2001:db8::/64", NULL};
-        world_init_config(&w, &cfg);
-        announcer_set_synced(w.a);
-        base_node(&w);
-        base_devices(&w);
+        setup_config(&w, &cfg);
         feed_policy(w.a, "{\"metadata\":{\"name\":\"policy1\",\"generation\":1,"
                          "\"resourceVersion\":\"1\"},\"spec\":" BLUE_BOTH "}");
         /* the gateway (12.0.0.1) and a v6 address outside the list are refused */
@@ -724,10 +719,7 @@ static void test_external_ips_empty_allow_list(void **state)
 
         (void)state;
         cfg.external_ips_cidrs = NULL;
-        world_init_config(&w, &cfg);
-        announcer_set_synced(w.a);
-        base_node(&w);
-        base_devices(&w);
+        setup_config(&w, &cfg);
         base_policy(&w);
         base_service(&w);
         world_settle(&w);
