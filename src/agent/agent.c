@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "agent-internal.h"
+#include "announce/status.h"
 #include "announce/timing.h"
 #include "bpf/responder.h"
 #include "daemon/program.h"
@@ -640,6 +641,7 @@ int agent_new(sd_event *e, const struct l2lb_config *cfg, struct agent **ret)
             .renew_deadline = cfg->l2_announcements_renew_deadline,
             .retry_period = cfg->l2_announcements_retry_period,
             .enable_external_ips = cfg->enable_external_ips,
+            .external_ips_cidrs = cfg->l2_announcements_external_ips_cidrs,
             .enable_ipv4 = cfg->enable_ipv4,
             .enable_ipv6 = cfg->enable_ipv6,
             .devices = cfg->devices,
@@ -647,6 +649,10 @@ int agent_new(sd_event *e, const struct l2lb_config *cfg, struct agent **ret)
         r = announcer_new(&ac, &a->ann);
         if (r < 0)
                 goto fail;
+        if (cfg->enable_external_ips && strv_length(cfg->l2_announcements_external_ips_cidrs) == 0)
+                log_warn("enable-external-ips is on but l2-announcements-external-ips-cidrs is "
+                         "empty: no external IP is announced (policies selecting some say so in "
+                         "condition " COND_EXTERNAL_IPS_NOT_ALLOWED ")");
         if (announcer_timing(a->ann)->adjusted)
                 log_warn("lease timings adjusted as Cilium does (duration >= 1s, renew deadline < "
                          "duration, retry period < renew deadline / 1.2)");

@@ -51,6 +51,10 @@ struct announcer_config {
         uint64_t renew_deadline;
         uint64_t retry_period;
         bool enable_external_ips;
+        /* l2-announcements-external-ips-cidrs: CIDRs an external IP must be
+         * in to be announced; NULL or empty: none is. announcer_new() fails
+         * with -EINVAL on an entry that is not a CIDR. */
+        char *const *external_ips_cidrs;
         bool enable_ipv4;
         bool enable_ipv6;
         /* The `devices` option: names, "prefix+" wildcards. NULL or empty:

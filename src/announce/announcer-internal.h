@@ -8,6 +8,7 @@
 #include "election.h"
 #include "garp.h"
 #include "model.h"
+#include "policy.h"
 #include "service.h"
 #include "timing.h"
 
@@ -29,6 +30,11 @@ struct announcer {
         struct timing t;
         bool external_ips;
         struct announce_svc_families fam;
+        struct iprange *ext_allowed; /* external_ips_cidrs, parsed */
+        size_t n_ext_allowed;
+        /* policy name → message of the policy's refused external IPs (see
+         * announcer_refused_external_ips); NULL when stale */
+        GHashTable *ext_refused;
         char **devices_cfg;
 
         GHashTable *policies; /* name → struct l2pol */
@@ -62,6 +68,10 @@ struct announcer {
         struct announce_counters counters;
 };
 
+/* The message of COND_EXTERNAL_IPS_NOT_ALLOWED for policy p: the external
+ * IPs it selects but may not announce (outside the allowed CIDRs), or NULL
+ * when there are none or external IPs are off. Rebuilt with the model. */
+const char *announcer_refused_external_ips(struct announcer *a, const struct l2pol *p);
 /* The model, rebuilt if an input changed. */
 const struct model *announcer_model(struct announcer *a);
 void announcer_invalidate(struct announcer *a);

@@ -57,6 +57,17 @@ int announcer_new(const struct announcer_config *c, struct announcer **ret)
         a->devices_cfg = strv_copy(c->devices);
         timing_init(&a->t, c->lease_duration, c->renew_deadline, c->retry_period);
         a->external_ips = c->enable_external_ips;
+        a->n_ext_allowed = strv_length(c->external_ips_cidrs);
+        a->ext_allowed = xnew(struct iprange, a->n_ext_allowed);
+        for (size_t i = 0; i < a->n_ext_allowed; i++)
+                if (iprange_parse_cidr(c->external_ips_cidrs[i], &a->ext_allowed[i]) < 0) {
+                        free(a->ext_allowed);
+                        free(a->node);
+                        free(a->ns);
+                        strv_free(a->devices_cfg);
+                        free(a);
+                        return -EINVAL;
+                }
         a->fam = (struct announce_svc_families){c->enable_ipv4, c->enable_ipv6};
         a->policies = TABLE(l2pol_free);
         a->services = TABLE(announce_svc_free);
@@ -76,6 +87,9 @@ void announcer_free(struct announcer *a)
         if (!a)
                 return;
         model_done(&a->model);
+        if (a->ext_refused)
+                g_hash_table_unref(a->ext_refused);
+        free(a->ext_allowed);
         g_hash_table_unref(a->pending);
         g_hash_table_unref(a->slots);
         g_hash_table_unref(a->policies);
@@ -100,6 +114,9 @@ void announcer_invalidate(struct announcer *a)
         /* Drop it now: it borrows pointers into the tables being changed. */
         model_done(&a->model);
         a->model_valid = false;
+        if (a->ext_refused)
+                g_hash_table_unref(a->ext_refused);
+        a->ext_refused = NULL;
         free(a->svc_slots);
         a->svc_slots = NULL;
 }
@@ -124,6 +141,80 @@ const struct model *announcer_model(struct announcer *a)
                 a->designated = announcer_designated(a);
         }
         return &a->model;
+}
+
+static int svc_order(const void *pa, const void *pb)
+{
+        const struct announce_svc *x = *(const struct announce_svc *const *)pa;
+        const struct announce_svc *y = *(const struct announce_svc *const *)pb;
+
+        return strcmp(x->key, y->key);
+}
+
+#define REFUSED_LISTED 10 /* refused addresses a message names; the rest are counted */
+
+/* "<namespace>/<name> <ip>, ..." of the external IPs p selects but may not announce. */
+static char *refused_message(const struct announcer *a, const struct l2pol *p,
+                             struct announce_svc *const *svcs, size_t n_svcs)
+{
+        _cleanup_free_ char *list = NULL;
+        const char *why = a->n_ext_allowed == 0
+                              ? "not announced: l2-announcements-external-ips-cidrs is empty"
+                              : "not announced: not in l2-announcements-external-ips-cidrs";
+        size_t n = 0;
+
+        for (size_t i = 0; i < n_svcs; i++) {
+                const struct announce_svc *s = svcs[i];
+
+                if (!s->class_ok || !l2pol_matches_service(p, s))
+                        continue;
+                for (size_t j = 0; j < s->external_refused.n; j++, n++) {
+                        char ip[IPADDR_STRLEN];
+                        char *next;
+
+                        if (n >= REFUSED_LISTED)
+                                continue;
+                        ipaddr_format(&s->external_refused.items[j], ip);
+                        next = xasprintf("%s%s%s %s", strempty(list), list ? ", " : "", s->key, ip);
+                        free(list);
+                        list = next;
+                }
+        }
+        if (n == 0)
+                return NULL;
+        if (n > REFUSED_LISTED)
+                return xasprintf("%s: %s and %zu more", why, list, n - REFUSED_LISTED);
+        return xasprintf("%s: %s", why, list);
+}
+
+const char *announcer_refused_external_ips(struct announcer *a, const struct l2pol *p)
+{
+        assert(a);
+        assert(p);
+        if (!a->external_ips || !p->external_ips)
+                return NULL;
+        if (!a->ext_refused) {
+                _cleanup_free_ struct announce_svc **svcs = NULL;
+                GHashTableIter it;
+                gpointer v;
+                size_t n = 0;
+
+                a->ext_refused = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
+                svcs = xnew(struct announce_svc *, g_hash_table_size(a->services));
+                g_hash_table_iter_init(&it, a->services);
+                while (g_hash_table_iter_next(&it, NULL, &v))
+                        svcs[n++] = v;
+                qsort_safe(svcs, n, sizeof(*svcs), svc_order);
+                g_hash_table_iter_init(&it, a->policies);
+                while (g_hash_table_iter_next(&it, NULL, &v)) {
+                        const struct l2pol *q = v;
+                        char *m = q->external_ips ? refused_message(a, q, svcs, n) : NULL;
+
+                        if (m)
+                                g_hash_table_replace(a->ext_refused, xstrdup(q->name), m);
+                }
+        }
+        return g_hash_table_lookup(a->ext_refused, p->name);
 }
 
 struct slot *announcer_slot(struct announcer *a, const char *name, uint64_t now)
@@ -211,6 +302,7 @@ static bool service_equal(const void *pa, const void *pb)
         return streq(x->key, y->key) && labels_equal(&x->sel_labels, &y->sel_labels) &&
                x->class_ok == y->class_ok && x->etp_local == y->etp_local &&
                announce_ip_list_equal(&x->external, &y->external) &&
+               announce_ip_list_equal(&x->external_refused, &y->external_refused) &&
                announce_ip_list_equal(&x->ingress, &y->ingress);
 }
 
@@ -220,7 +312,8 @@ void announcer_upsert_service(struct announcer *a, const struct k8s_service *s)
 
         assert(a);
         assert(s);
-        v = announce_svc_from_k8s(s, a->fam);
+        v = announce_svc_from_k8s(s, a->fam,
+                                  (struct announce_ext_allowed){a->ext_allowed, a->n_ext_allowed});
         table_put(a, a->services, v->key, v, service_equal, (void (*)(void *))announce_svc_free);
 }
 

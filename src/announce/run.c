@@ -536,7 +536,8 @@ static void statuses(struct run *r)
                 struct announce_policy_status *st;
                 struct k8s_conditions c;
 
-                if (!policy_status_compute(pols[i], r->wall, &c)) {
+                if (!policy_status_compute(pols[i], announcer_refused_external_ips(a, pols[i]),
+                                           r->wall, &c)) {
                         g_hash_table_remove(a->status_sent, pols[i]->name);
                         continue;
                 }

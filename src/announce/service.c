@@ -81,13 +81,10 @@ static bool family_enabled(struct announce_svc_families fam, int family)
         return family == AF_INET ? fam.ipv4 : fam.ipv6;
 }
 
-static void add_parsed(struct announce_ip_list *l, const char *s, struct announce_svc_families fam)
+/* false: not an address we could announce */
+static bool parse_usable(const char *s, struct announce_svc_families fam, struct ipaddr *ret)
 {
-        struct ipaddr a;
-
-        if (isempty(s) || ipaddr_parse(s, &a) < 0 || !family_enabled(fam, a.family))
-                return; /* not an address we could announce */
-        announce_ip_list_add(l, &a);
+        return !isempty(s) && ipaddr_parse(s, ret) >= 0 && family_enabled(fam, ret->family);
 }
 
 void announce_svc_free(struct announce_svc *s)
@@ -100,14 +97,25 @@ void announce_svc_free(struct announce_svc *s)
         free(s->lease_name);
         labels_done(&s->sel_labels);
         announce_ip_list_done(&s->external);
+        announce_ip_list_done(&s->external_refused);
         announce_ip_list_done(&s->ingress);
         free(s);
 }
 
+static bool ext_allowed(struct announce_ext_allowed allowed, const struct ipaddr *a)
+{
+        for (size_t i = 0; i < allowed.n; i++)
+                if (iprange_contains(&allowed.ranges[i], a))
+                        return true;
+        return false;
+}
+
 struct announce_svc *announce_svc_from_k8s(const struct k8s_service *k,
-                                           struct announce_svc_families fam)
+                                           struct announce_svc_families fam,
+                                           struct announce_ext_allowed allowed)
 {
         struct announce_svc *s;
+        struct ipaddr a;
 
         assert(k);
         s = xnew(struct announce_svc, 1);
@@ -119,8 +127,11 @@ struct announce_svc *announce_svc_from_k8s(const struct k8s_service *k,
         s->class_ok = !k->load_balancer_class || streq(k->load_balancer_class, ANNOUNCE_LB_CLASS);
         s->etp_local = streq_ptr(k->external_traffic_policy, "Local");
         for (size_t i = 0; k->external_ips && k->external_ips[i]; i++)
-                add_parsed(&s->external, k->external_ips[i], fam);
+                if (parse_usable(k->external_ips[i], fam, &a))
+                        announce_ip_list_add(
+                            ext_allowed(allowed, &a) ? &s->external : &s->external_refused, &a);
         for (size_t i = 0; i < k->n_ingress; i++)
-                add_parsed(&s->ingress, k->ingress[i].ip, fam);
+                if (parse_usable(k->ingress[i].ip, fam, &a))
+                        announce_ip_list_add(&s->ingress, &a);
         return s;
 }

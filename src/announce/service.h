@@ -6,7 +6,10 @@
  * io.cilium/l2-announcer. Its external IPs and its ingress IPs are kept apart
  * because policies select them separately (externalIPs / loadBalancerIPs);
  * hostname-only ingress entries, unparseable strings and addresses of a
- * disabled family are dropped here, once. */
+ * disabled family are dropped here, once. External IPs outside the agent's
+ * allowed CIDRs (l2-announcements-external-ips-cidrs) are set apart in
+ * external_refused: anyone who may create a Service could otherwise make the
+ * nodes answer for any address, the gateway's included. */
 #pragma once
 
 #include <stdbool.h>
@@ -32,8 +35,9 @@ struct announce_svc {
         struct labels sel_labels;         /* labels + io.kubernetes.service.{name,namespace} */
         bool class_ok;                    /* loadBalancerClass absent or ours */
         bool etp_local;                   /* externalTrafficPolicy: Local */
-        struct announce_ip_list external; /* spec.externalIPs */
-        struct announce_ip_list ingress;  /* status.loadBalancer.ingress[].ip */
+        struct announce_ip_list external; /* spec.externalIPs inside the allowed CIDRs */
+        struct announce_ip_list external_refused; /* ... and the others */
+        struct announce_ip_list ingress;          /* status.loadBalancer.ingress[].ip */
 };
 
 struct announce_svc_families {
@@ -41,10 +45,17 @@ struct announce_svc_families {
         bool ipv6;
 };
 
+/* The CIDRs external IPs must be in to be announced (none: no external IP is). */
+struct announce_ext_allowed {
+        const struct iprange *ranges;
+        size_t n;
+};
+
 /* Copies what the announcer needs out of an informer's Service. Fails only
  * if copying its labels does. */
 struct announce_svc *announce_svc_from_k8s(const struct k8s_service *s,
-                                           struct announce_svc_families fam);
+                                           struct announce_svc_families fam,
+                                           struct announce_ext_allowed allowed);
 void announce_svc_free(struct announce_svc *s);
 
 /* The lease name, cilium-l2announce-<namespace>-<name> (malloc'ed). */

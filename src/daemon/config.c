@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "lib/addr.h"
 #include "lib/duration.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -24,6 +25,7 @@ enum config_type {
         T_UINT,
         T_FLOAT,
         T_LIST,
+        T_CIDRS, /* a T_LIST whose items must parse as CIDRs */
 };
 
 #define ALL (CONFIG_OPERATOR | CONFIG_AGENT | CONFIG_CLI)
@@ -90,6 +92,10 @@ static const struct config_key keys[] = {
       "namespace of l2lb's Leases"),
     K("kubeconfig", T_STRING, kubeconfig, "", ALL, NULL,
       "kubeconfig file (default: in-cluster configuration)"),
+    K("l2-announcements-external-ips-cidrs", T_CIDRS, l2_announcements_external_ips_cidrs, "", AG,
+      NULL,
+      "comma-separated CIDRs external IPs must be in to be announced (empty: none is, even with "
+      "enable-external-ips)"),
     K("l2-announcements-lease-duration", T_DURATION, l2_announcements_lease_duration, "15s",
       AG | CL, NULL, "how long a lease is valid without renewal"),
     K("l2-announcements-renew-deadline", T_DURATION, l2_announcements_renew_deadline, "5s", AG | CL,
@@ -107,7 +113,8 @@ static const struct config_key keys[] = {
     K("node-name", T_STRING, node_name, "", AG | CL, NULL,
       "this node's name (default: NODE_NAME, else the host name)"),
     K("prometheus-serve-addr", T_STRING, prometheus_serve_addr, "", OP | AG, NULL,
-      "address for /metrics, /healthz and /readyz, e.g. :9963 (empty: off)"),
+      "address for /metrics, /healthz and /readyz: HOST:PORT, [IPv6]:PORT, :PORT (every "
+      "interface) or empty (off)"),
     K("release-on-shutdown", T_BOOL, release_on_shutdown, "false", AG, NULL,
       "hand leases over on SIGTERM instead of keeping them for a restart"),
     K("status-socket", T_STRING, status_socket, "/run/l2lb/agent.sock", AG | CL, NULL,
@@ -206,9 +213,18 @@ static int key_set(struct l2lb_config *c, const struct config_key *k, const char
                 *(double *)p = v;
                 return 0;
         }
-        case T_LIST: {
+        case T_LIST:
+        case T_CIDRS: {
                 char **v = strv_split_comma(value);
 
+                for (char **i = v; k->type == T_CIDRS && i && *i; i++) {
+                        struct iprange ignored;
+
+                        if (iprange_parse_cidr(*i, &ignored) < 0) {
+                                strv_free(v);
+                                goto bad;
+                        }
+                }
                 strv_free(*(char ***)p);
                 *(char ***)p = v;
                 return 0;
@@ -222,6 +238,7 @@ bad : {
             [T_UINT] = "a non-negative integer",
             [T_FLOAT] = "a non-negative number",
             [T_LIST] = "a comma-separated list",
+            [T_CIDRS] = "a comma-separated list of CIDRs such as 192.0.2.0/24",
         };
         char choices[256] = "";
 
@@ -413,7 +430,7 @@ void config_done(struct l2lb_config *c)
                 if (keys[i].type == T_STRING) {
                         free(*(char **)p);
                         *(char **)p = NULL;
-                } else if (keys[i].type == T_LIST) {
+                } else if (keys[i].type == T_LIST || keys[i].type == T_CIDRS) {
                         strv_free(*(char ***)p);
                         *(char ***)p = NULL;
                 }
@@ -438,7 +455,8 @@ static char *format_key(const struct l2lb_config *c, const struct config_key *k)
                 return xasprintf("%" PRIu64, *(const uint64_t *)p);
         case T_FLOAT:
                 return xasprintf("%g", *(const double *)p);
-        case T_LIST: {
+        case T_LIST:
+        case T_CIDRS: {
                 char *const *v = *(char **const *)p;
                 size_t len = 1;
 
@@ -484,6 +502,7 @@ void config_help(unsigned program, FILE *f)
                         keys[i].type == T_BOOL       ? "BOOL"
                         : keys[i].type == T_DURATION ? "DURATION"
                         : keys[i].type == T_LIST     ? "LIST"
+                        : keys[i].type == T_CIDRS    ? "LIST"
                         : keys[i].type == T_STRING   ? "STRING"
                                                      : "NUMBER",
                         keys[i].help, key_default(&keys[i], program));

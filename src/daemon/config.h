@@ -49,6 +49,7 @@ struct l2lb_config {
         uint64_t l2_announcements_renew_deadline;
         uint64_t l2_announcements_retry_period;
         char **devices;
+        char **l2_announcements_external_ips_cidrs; /* validated CIDRs */
         char *node_name;
         char *bpf_root;
         bool release_on_shutdown;

@@ -184,7 +184,8 @@ ag_start_agent() {
 	shift
 	setsid nsenter --net="/run/netns/$(ag_ns "$node")" -- \
 		"$AG_BUILD/l2lb-agent" --kubeconfig="$AG_AGENT_KC" --node-name="$node" --devices=net0 \
-		--enable-external-ips --l2-announcements-lease-duration=3s \
+		--enable-external-ips --l2-announcements-external-ips-cidrs=12.0.0.0/8 \
+		--l2-announcements-lease-duration=3s \
 		--l2-announcements-renew-deadline=1s --l2-announcements-retry-period=500ms \
 		--bpf-root="$(ag_bpf_root "$node")" --status-socket="$(ag_sock "$node")" \
 		--prometheus-serve-addr=":$(ag_metrics_port "$node")" --xdp-mode="${AG_XDP_MODE:-generic}" \

@@ -25,7 +25,7 @@ NE_NODE=l2lb-$NE_TAG-node-$NE_ID # Node object and netns
 NE_CLIENT=l2lb-$NE_TAG-client-$NE_ID
 NE_HOSTLINK=l2h$NE_ID # host end of the node's eth0 (<= 15 characters)
 NE_BPF=/sys/fs/bpf/l2lb-$NE_TAG-test-$NE_ID
-NE_NAMESPACE=kube-system
+NE_NAMESPACE=${NE_NAMESPACE:-kube-system} # where the manifests were applied (deploy/: l2lb-system)
 NE_PIDS=()
 NE_UP=0 # testenv instance started
 
@@ -144,11 +144,13 @@ ne_configmap_dir() {
 }
 
 # ne_manifest_args KIND NAME: the first container's args, one per line, with
-# $(POD_NAMESPACE) expanded as the kubelet would
+# $(POD_NAMESPACE), $(HOST_IP) (the node's eth0 address) and $(POD_IP)
+# (loopback) expanded as the kubelet would
 ne_manifest_args() {
 	k -n "$NE_NAMESPACE" get "${1:?kind}" "${2:?name}" \
 		-o go-template='{{range (index .spec.template.spec.containers 0).args}}{{.}}{{"\n"}}{{end}}' |
-		sed "s/\$(POD_NAMESPACE)/$NE_NAMESPACE/g"
+		sed -e "s/\$(POD_NAMESPACE)/$NE_NAMESPACE/g" -e "s/\$(HOST_IP)/${NE_NODE_ADDR:-127.0.0.1}/g" \
+			-e "s/\$(POD_IP)/127.0.0.1/g"
 }
 
 # ne_manifest_nnp: --nnp (no_new_privs) if the agent container forbids privilege escalation
@@ -197,7 +199,7 @@ ne_port() { # NAME: port of "serving metrics and health" in its log
 
 # ne_start_agent NAME CONFIGDIR [EXTRA ARGS...]: in the node's namespace, the
 # DaemonSet's args and capabilities, its identity, generic XDP (veth), its
-# bpffs and status socket under the test's own paths
+# bpffs (/sys/fs/bpf → $NE_BPF) and status socket under the test's own paths
 ne_start_agent() {
 	local name=${1:?name} cfg=${2:?config dir} args=() a caps nnp
 	shift 2

@@ -101,19 +101,29 @@ static void test_defaults_and_flags(void **state)
                 assert_string_equal(c.k8s_namespace, "kube-system");
                 assert_int_equal(strv_length(c.devices), 0);
                 assert_false(c.enable_external_ips);
+                /* no external IP may be announced until CIDRs are given */
+                assert_int_equal(strv_length(c.l2_announcements_external_ips_cidrs), 0);
+                /* no listener unless asked for (never every interface by default):
+                 * the manifests pass the node's or the pod's own address */
+                assert_string_equal(c.prometheus_serve_addr, "");
+                config_done(&c);
+                assert_int_equal(load(&c, CONFIG_OPERATOR, argv, &err), CONFIG_LOADED);
+                assert_string_equal(c.prometheus_serve_addr, "");
                 config_done(&c);
         }
         {
-                char *argv[] = {"x",
-                                "--l2-announcements-lease-duration=3s",
-                                "--l2-announcements-renew-deadline",
-                                "1s",
-                                "--l2-announcements-retry-period=500ms",
-                                "--devices=eth0, net0",
-                                "--enable-external-ips",
-                                "--k8s-client-qps=12.5",
-                                "--k8s-client-burst=30",
-                                NULL};
+                char *argv[] = {
+                    "x",
+                    "--l2-announcements-lease-duration=3s",
+                    "--l2-announcements-renew-deadline",
+                    "1s",
+                    "--l2-announcements-retry-period=500ms",
+                    "--devices=eth0, net0",
+                    "--enable-external-ips",
+                    "--k8s-client-qps=12.5",
+                    "--k8s-client-burst=30",
+                    "--l2-announcements-external-ips-cidrs=172.18.0.0/16, 2001:db8::/64",
+                    NULL};
 
                 assert_int_equal(load(&c, CONFIG_AGENT, argv, &err), CONFIG_LOADED);
                 assert_true(c.l2_announcements_lease_duration == 3 * USEC_PER_SEC);
@@ -124,6 +134,8 @@ static void test_defaults_and_flags(void **state)
                 assert_true(c.enable_external_ips);
                 assert_true(c.k8s_client_qps == 12.5);
                 assert_true(c.k8s_client_burst == 30);
+                assert_int_equal(strv_length(c.l2_announcements_external_ips_cidrs), 2);
+                assert_string_equal(c.l2_announcements_external_ips_cidrs[1], "2001:db8::/64");
                 config_done(&c);
         }
 }
@@ -158,6 +170,12 @@ static void test_errors(void **state)
         expect_error(CONFIG_OPERATOR, (char *[]){"x", "--devices=eth0", NULL},
                      "unknown flag --devices");
         expect_error(CONFIG_AGENT, (char *[]){"x", "--node-name", NULL}, "needs a value");
+        expect_error(
+            CONFIG_AGENT,
+            (char *[]){"x", "--l2-announcements-external-ips-cidrs=10.0.0.0/8,10.1.2.3", NULL},
+            "invalid value \"10.0.0.0/8,10.1.2.3\" for "
+            "flag --l2-announcements-external-ips-cidrs: expected a comma-separated list of "
+            "CIDRs");
 }
 
 static void test_config_dir(void **state)

@@ -56,12 +56,19 @@ static void base_policy(struct world *w)
         feed_policy(w->a, policy("policy1", BLUE_BOTH));
 }
 
-static void setup(struct world *w)
+static void setup_config(struct world *w, const struct announcer_config *c)
 {
-        world_init(w, NODE);
+        world_init_config(w, c);
         announcer_set_synced(w->a);
         base_node(w);
         base_devices(w);
+}
+
+static void setup(struct world *w)
+{
+        struct announcer_config c = world_config(NODE);
+
+        setup_config(w, &c);
 }
 
 static void test_happy_path(void **state)
@@ -275,14 +282,13 @@ static void test_external_ips_disabled_by_config(void **state)
 
         (void)state;
         c.enable_external_ips = false;
-        world_init_config(&w, &c);
-        announcer_set_synced(w.a);
-        base_node(&w);
-        base_devices(&w);
+        setup_config(&w, &c);
         base_policy(&w);
         base_service(&w);
         world_settle(&w);
         EXPECT_ENTRIES(&w, "12.0.0.128@3");
+        /* switched off: nothing refused, no condition */
+        assert_int_equal(w.n_statuses, 0);
         world_done(&w);
 }
 
@@ -340,10 +346,7 @@ static void test_configured_devices(void **state)
 
         (void)state;
         c.devices = devices;
-        world_init_config(&w, &c);
-        announcer_set_synced(w.a);
-        base_node(&w);
-        base_devices(&w);
+        setup_config(&w, &c);
         feed_device(w.a, "bond1", 7, true);
         feed_policy(w.a, policy("policy1", "{\"externalIPs\":true}"));
         base_service(&w);
@@ -473,10 +476,7 @@ static void test_ipv6_and_families(void **state)
 
         (void)state;
         c.enable_ipv6 = false;
-        world_init_config(&w, &c);
-        announcer_set_synced(w.a);
-        base_node(&w);
-        base_devices(&w);
+        setup_config(&w, &c);
         feed_policy(w.a, policy("policy1", "{\"externalIPs\":true,\"interfaces\":[\"net0\"]}"));
         feed_service(w.a, "default", "dual", "{}", "[\"12.0.0.100\",\"fd00::100\"]", NULL, NULL);
         world_settle(&w);
@@ -645,6 +645,102 @@ static void test_fixed_policy_conditions(void **state)
         world_done(&w);
 }
 
+#define COND_REFUSED "l2lb.io/external-ips-not-allowed"
+
+/* External IPs are announced only inside l2-announcements-external-ips-cidrs;
+ * the others are named in the policy's condition. */
+static void test_external_ips_allow_list(void **state)
+{
+        struct announcer_config cfg = world_config(NODE);
+        struct world w;
+        const struct k8s_condition *c;
+
+        (void)state;
+        cfg.external_ips_cidrs = (char *const[]){"12.0.0.96/29", "2001:db8::/64", NULL};
+        setup_config(&w, &cfg);
+        feed_policy(w.a, "{\"metadata\":{\"name\":\"policy1\",\"generation\":1,"
+                         "\"resourceVersion\":\"1\"},\"spec\":" BLUE_BOTH "}");
+        /* the gateway (12.0.0.1) and a v6 address outside the list are refused */
+        feed_service(w.a, "default", "deathstar", "{\"color\":\"blue\"}",
+                     "[\"12.0.0.100\",\"12.0.0.1\",\"2001:db8::5\",\"2001:db8:1::5\"]",
+                     "[{\"ip\":\"12.0.0.128\"}]", NULL);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3", "12.0.0.128@3", "2001:db8::5@3");
+        assert_int_equal(w.n_statuses, 1);
+        c = find_cond(&w, "policy1", COND_REFUSED);
+        assert_non_null(c);
+        assert_string_equal(c->status, "True");
+        assert_string_equal(c->reason, "NotAllowed");
+        assert_string_equal(c->message,
+                            "not announced: not in l2-announcements-external-ips-cidrs: "
+                            "default/deathstar 12.0.0.1, default/deathstar 2001:db8:1::5");
+        /* a service the policy does not select is not its business */
+        world_clear(&w);
+        feed_service(w.a, "default", "red", "{\"color\":\"red\"}", "[\"12.0.0.2\"]", NULL, NULL);
+        world_settle(&w);
+        assert_int_equal(w.n_statuses, 0);
+        /* long lists are cut */
+        feed_service(w.a, "default", "many", "{\"color\":\"blue\"}",
+                     "[\"12.0.1.1\",\"12.0.1.2\",\"12.0.1.3\",\"12.0.1.4\",\"12.0.1.5\","
+                     "\"12.0.1.6\",\"12.0.1.7\",\"12.0.1.8\",\"12.0.1.9\",\"12.0.1.10\"]",
+                     NULL, NULL);
+        world_settle(&w);
+        world_advance(&w, 11 * SEC); /* the same policy object: rewritten after 10 s */
+        c = find_cond(&w, "policy1", COND_REFUSED);
+        assert_non_null(c);
+        assert_non_null(strstr(c->message, "default/deathstar 12.0.0.1, default/deathstar "
+                                           "2001:db8:1::5, default/many 12.0.1.1, "));
+        assert_non_null(strstr(c->message, "default/many 12.0.1.8 and 2 more"));
+        assert_null(strstr(c->message, "12.0.1.9"));
+        /* fixed: the object says True, nothing is refused any more → False */
+        world_clear(&w);
+        announcer_remove_service(w.a, "default", "many");
+        feed_service(w.a, "default", "deathstar", "{\"color\":\"blue\"}", "[\"12.0.0.100\"]",
+                     "[{\"ip\":\"12.0.0.128\"}]", NULL);
+        feed_policy(w.a, "{\"metadata\":{\"name\":\"policy1\",\"generation\":1,"
+                         "\"resourceVersion\":\"2\"},\"spec\":" BLUE_BOTH ","
+                         "\"status\":{\"conditions\":[{\"type\":\"" COND_REFUSED "\","
+                         "\"status\":\"True\",\"reason\":\"NotAllowed\",\"message\":\"x\"}]}}");
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3", "12.0.0.128@3");
+        c = find_cond(&w, "policy1", COND_REFUSED);
+        assert_non_null(c);
+        assert_string_equal(c->status, "False");
+        assert_string_equal(c->message, "");
+        world_done(&w);
+}
+
+/* An empty allow-list announces no external IP, even with enable-external-ips. */
+static void test_external_ips_empty_allow_list(void **state)
+{
+        struct announcer_config cfg = world_config(NODE);
+        struct world w;
+        const struct k8s_condition *c;
+
+        (void)state;
+        cfg.external_ips_cidrs = NULL;
+        setup_config(&w, &cfg);
+        base_policy(&w);
+        base_service(&w);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.128@3");
+        c = find_cond(&w, "policy1", COND_REFUSED);
+        assert_non_null(c);
+        assert_string_equal(c->status, "True");
+        assert_string_equal(c->message,
+                            "not announced: l2-announcements-external-ips-cidrs is empty: "
+                            "default/deathstar 12.0.0.100");
+        world_done(&w);
+        /* a malformed entry is refused by announcer_new */
+        {
+                struct announcer *a = NULL;
+
+                cfg.external_ips_cidrs = (char *const[]){"12.0.0.0/8", "not-a-cidr", NULL};
+                assert_int_equal(announcer_new(&cfg, &a), -EINVAL);
+                assert_null(a);
+        }
+}
+
 static void test_status_designated_writer(void **state)
 {
         struct world w;
@@ -694,6 +790,8 @@ int main(void)
             cmocka_unit_test(test_lifecycle),
             cmocka_unit_test(test_bad_policy_conditions),
             cmocka_unit_test(test_fixed_policy_conditions),
+            cmocka_unit_test(test_external_ips_allow_list),
+            cmocka_unit_test(test_external_ips_empty_allow_list),
             cmocka_unit_test(test_status_designated_writer),
         };
 
