@@ -432,6 +432,26 @@ static void test_sharing_group_creation_order(void **state)
         api_free(api);
 }
 
+/* After a restart the groups are created again in the import order
+ * (satisfied services, oldest first): still not by address. */
+static void test_sharing_group_order_after_restart(void **state)
+{
+        struct api *api = api_new_started(true, false);
+
+        (void)state;
+        api_pool(api, POOL_A);
+        api_svc(api, "{'metadata':{'name':'x'},'spec':{'type':'LoadBalancer'}}");
+        api_svc(api, KEYED("g1", "k", "80")); /* .1 */
+        api_svc(api, KEYED("g2", "k", "80")); /* .2 */
+        api_delete_svc(api, "default", "x");
+        api_svc(api, KEYED("g3", "k", "80")); /* .0 */
+        api_restart(api, false);
+        assert_string_equal(svc_ips(api, "default", "g3"), "10.0.10.0");
+        api_svc(api, KEYED("s1", "k", "81"));
+        assert_string_equal(svc_ips(api, "default", "s1"), "10.0.10.1");
+        api_free(api);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -446,6 +466,7 @@ int main(void)
             cmocka_unit_test(test_incompatible_reason_in_condition),
             cmocka_unit_test(test_sharing_permit_different_pods),
             cmocka_unit_test(test_sharing_group_creation_order),
+            cmocka_unit_test(test_sharing_group_order_after_restart),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
