@@ -399,14 +399,11 @@ static void test_sharing_permit_different_pods(void **state)
         api_free(api);
 }
 
-/* Several groups of one key accept a service: it joins the group created
- * first, as Cilium does (its per-key list in allocation order), not the
- * lowest address. */
-static void test_sharing_group_creation_order(void **state)
+/* Three groups of key k, all on port 80, created in the order .1, .2, .0. */
+static struct api *three_groups(void)
 {
         struct api *api = api_new_started(true, false);
 
-        (void)state;
         api_pool(api, POOL_A);
         api_svc(api, "{'metadata':{'name':'x'},'spec':{'type':'LoadBalancer'}}");
         api_svc(api, KEYED("g1", "k", "80")); /* group 1: .1 */
@@ -416,6 +413,17 @@ static void test_sharing_group_creation_order(void **state)
         assert_string_equal(svc_ips(api, "default", "g1"), "10.0.10.1");
         assert_string_equal(svc_ips(api, "default", "g2"), "10.0.10.2");
         assert_string_equal(svc_ips(api, "default", "g3"), "10.0.10.0");
+        return api;
+}
+
+/* Several groups of one key accept a service: it joins the group created
+ * first, as Cilium does (its per-key list in allocation order), not the
+ * lowest address. */
+static void test_sharing_group_creation_order(void **state)
+{
+        struct api *api = three_groups();
+
+        (void)state;
         /* fits all three groups: the oldest group (.1), not the lowest (.0) */
         api_svc(api, KEYED("s1", "k", "81"));
         assert_string_equal(svc_ips(api, "default", "s1"), "10.0.10.1");
@@ -436,15 +444,9 @@ static void test_sharing_group_creation_order(void **state)
  * (satisfied services, oldest first): still not by address. */
 static void test_sharing_group_order_after_restart(void **state)
 {
-        struct api *api = api_new_started(true, false);
+        struct api *api = three_groups();
 
         (void)state;
-        api_pool(api, POOL_A);
-        api_svc(api, "{'metadata':{'name':'x'},'spec':{'type':'LoadBalancer'}}");
-        api_svc(api, KEYED("g1", "k", "80")); /* .1 */
-        api_svc(api, KEYED("g2", "k", "80")); /* .2 */
-        api_delete_svc(api, "default", "x");
-        api_svc(api, KEYED("g3", "k", "80")); /* .0 */
         api_restart(api, false);
         assert_string_equal(svc_ips(api, "default", "g3"), "10.0.10.0");
         api_svc(api, KEYED("s1", "k", "81"));
