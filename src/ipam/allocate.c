@@ -13,8 +13,12 @@
  *
  * So a service gets the lowest free address of the first matching pool. A
  * service with a sharing key first joins an existing group with the same
- * key (the lowest such address whose group accepts it and whose pool is a
- * candidate for the service), and only then gets a new address.
+ * key (the first created such group that accepts it and whose pool is a
+ * candidate for the service: Cilium keeps a list per key, appended when an
+ * address is allocated, and joins its first fit), and only then gets a new
+ * address. A group's age is when its address was filed under the key: at
+ * its allocation, or when its members took the key; after a restart, the
+ * import order (oldest service first).
  *
  * Addresses are unique across pools: the allocation index (a GTree keyed by
  * address) holds every allocated address once, with its origin range and
@@ -120,6 +124,7 @@ void alloc_reindex(struct ipam *ipam, struct ipam_alloc *a)
                 }
                 g_ptr_array_add(list, a);
                 a->indexed_key = g_strdup(want);
+                a->filed = ipam->next_filed++;
         }
 }
 
@@ -252,7 +257,7 @@ struct ipam_alloc *alloc_find_shared(const struct ipam *ipam, const struct ipam_
                     alloc_incompatible(a, svc) ||
                     !alloc_range_for_request(ipam, svc, &a->ip, &unselected))
                         continue;
-                if (!best || ipaddr_cmp(&a->ip, &best->ip) < 0)
+                if (!best || a->filed < best->filed)
                         best = a;
         }
         return best;

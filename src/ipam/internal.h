@@ -30,6 +30,7 @@ struct ipam_alloc {
         struct ipam_range *origin;
         GPtrArray *members; /* struct ipam_svc *, in joining order */
         char *indexed_key;  /* sharing key it is filed under in ipam->by_sharing_key */
+        uint64_t filed;     /* when it was filed there (ipam->next_filed): the group's age */
 };
 
 struct released_ip {
@@ -106,6 +107,7 @@ struct ipam {
                                      * depend on other services' groups */
         GTree *allocs;              /* struct ipaddr * → struct ipam_alloc * */
         GHashTable *by_sharing_key; /* key → GPtrArray of struct ipam_alloc * */
+        uint64_t next_filed;        /* ipam_alloc.filed of the next group filed */
 
         /* the operation in progress */
         bool capacity_changed; /* an address was released: retry unsatisfied services */
@@ -176,7 +178,7 @@ const char *alloc_incompatible(const struct ipam_alloc *a, const struct ipam_svc
 int alloc_find_free(const struct ipam *ipam, const struct ipam_svc *svc, int family,
                     struct ipam_range **ret_range, u128 *ret_v);
 /* An existing group svc can join for this family, by sharing key (a usable
- * pool selecting svc contains its address). */
+ * pool selecting svc contains its address): the first created, as Cilium. */
 struct ipam_alloc *alloc_find_shared(const struct ipam *ipam, const struct ipam_svc *svc,
                                      int family);
 /* The usable range granting a requested address; *ret_unselected when a

@@ -454,6 +454,9 @@ int ipam_service_upsert(struct ipam *ipam, const struct k8s_service *k)
                 journal_event(ipam, false, svc->namespace, svc->name, true, "InvalidAnnotation",
                               "Skipped unparsable requested IPs: %s", all);
         }
+        if (ipam->active && req.bad_permit && !streq_ptr(req.bad_permit, svc->req.bad_permit))
+                journal_event(ipam, false, svc->namespace, svc->name, true, "InvalidAnnotation",
+                              "%s", req.bad_permit);
         /* a holder's sharing attributes matter to those waiting to join */
         if (svc->allocs->len > 0 && !svc_request_sharing_equal(&svc->req, &req))
                 ipam->groups_changed = true;

@@ -117,16 +117,25 @@ struct ip_list {
         char **bad;
 };
 
+/* How much of a bad value of len bytes to quote: a long one is quoted in
+ * part, cut at a UTF-8 character boundary (and followed by "..."). */
+static int quoted_len(const char *v, size_t len)
+{
+        size_t cut = MIN(len, (size_t)IPAM_REQUEST_MAX_QUOTED);
+
+        while (cut > 0 && cut < len && ((unsigned char)v[cut] & 0xC0) == 0x80)
+                cut--;
+        return (int)cut;
+}
+
 static void add_bad(struct ip_list *l, const char *where, const char *entry)
 {
-        size_t len = strlen(entry), cut = MIN(len, (size_t)IPAM_REQUEST_MAX_QUOTED);
+        size_t len = strlen(entry);
+        int cut = quoted_len(entry, len);
         _cleanup_free_ char *m = NULL;
 
-        /* a long entry is quoted in part, cut at a UTF-8 character boundary */
-        while (cut > 0 && cut < len && ((unsigned char)entry[cut] & 0xC0) == 0x80)
-                cut--;
-        m = xasprintf("%s: '%.*s%s' is not an IP address", where, (int)cut, entry,
-                      cut < len ? "..." : "");
+        m = xasprintf("%s: '%.*s%s' is not an IP address", where, cut, entry,
+                      (size_t)cut < len ? "..." : "");
         strv_push_n(&l->bad, l->n_bad++, m);
 }
 
@@ -207,6 +216,41 @@ static void parse_ips(const struct k8s_service *s, struct svc_request *r)
         r->bad_entries = l.bad;
 }
 
+/* Go's strconv.ParseBool, as Cilium reads the annotation. */
+static int parse_go_bool(const char *v)
+{
+        static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+        static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (streq(v, yes[i]))
+                        return 1;
+                if (streq(v, no[i]))
+                        return 0;
+        }
+        return -EINVAL;
+}
+
+static void parse_permit(const struct k8s_service *s, struct svc_request *r)
+{
+        const char *v = labels_get(&s->meta.annotations, IPAM_ANNOTATION_PERMIT_DIFFERENT_PODS);
+        size_t len;
+        int b, cut;
+
+        if (!v)
+                return;
+        b = parse_go_bool(v);
+        if (b >= 0) {
+                r->permit_different_pods = b;
+                return;
+        }
+        len = strlen(v);
+        cut = quoted_len(v, len);
+        r->bad_permit = xasprintf("%s: '%.*s%s' is not a boolean (true or false); taken as false",
+                                  IPAM_ANNOTATION_PERMIT_DIFFERENT_PODS, cut, v,
+                                  (size_t)cut < len ? "..." : "");
+}
+
 static void parse_sharing(const struct k8s_service *s, struct svc_request *r)
 {
         const char *key =
@@ -228,6 +272,7 @@ static void parse_sharing(const struct k8s_service *s, struct svc_request *r)
                 r->n_ports = s->n_ports;
         }
         r->etp_local = streq_ptr(s->external_traffic_policy, "Local");
+        parse_permit(s, r);
         if (s->has_selector)
                 labels_pack(&s->selector, &r->selector);
 }
@@ -253,6 +298,7 @@ void svc_request_done(struct svc_request *r)
         free(r->ips);
         strv_free(r->bad_entries);
         free(r->refusal);
+        free(r->bad_permit);
         free(r->sharing_key);
         free(r->cross_ns); /* packed */
         for (size_t i = 0; i < r->n_ports; i++)
@@ -268,6 +314,7 @@ bool svc_request_sharing_equal(const struct svc_request *a, const struct svc_req
         assert(b);
         if (!streq_ptr(a->sharing_key, b->sharing_key) || !strv_equal(a->cross_ns, b->cross_ns) ||
             a->n_ports != b->n_ports || a->etp_local != b->etp_local ||
+            a->permit_different_pods != b->permit_different_pods ||
             !labels_equal(&a->selector, &b->selector))
                 return false;
         for (size_t i = 0; i < a->n_ports; i++)

@@ -20,6 +20,10 @@
 #define IPAM_ANNOTATION_SHARING_KEY_ALIAS "io.cilium/lb-ipam-sharing-key"
 #define IPAM_ANNOTATION_CROSS_NS          "lbipam.cilium.io/sharing-cross-namespace"
 #define IPAM_ANNOTATION_CROSS_NS_ALIAS    "io.cilium/lb-ipam-sharing-cross-namespace"
+/* Cilium PR #45819; no io.cilium/ alias. A boolean as Go's strconv.ParseBool
+ * reads it (1 t T TRUE true True / 0 f F FALSE false False); any other value
+ * counts as false and is described in bad_permit. */
+#define IPAM_ANNOTATION_PERMIT_DIFFERENT_PODS "lbipam.cilium.io/sharing-permit-different-pods"
 
 /* At most this many entries in lbipam.cilium.io/ips (Cilium has no limit).
  * A Service asks for one IP per family, or a handful when it shares or
@@ -50,8 +54,10 @@ struct svc_request {
                              * one allocation), or NULL */
         size_t n_ports;
         struct svc_port *ports;
-        bool etp_local;         /* externalTrafficPolicy Local */
-        struct labels selector; /* spec.selector (empty: none), packed */
+        bool etp_local;             /* externalTrafficPolicy Local */
+        bool permit_different_pods; /* IPAM_ANNOTATION_PERMIT_DIFFERENT_PODS is true */
+        char *bad_permit;           /* its value is not a boolean: described, else NULL */
+        struct labels selector;     /* spec.selector (empty: none), packed */
 };
 
 /* A label set packed in one allocation (items and strings): the core keeps

@@ -34,7 +34,8 @@ const char *sharing_incompatible(const struct svc_request *a, const char *ns_a,
         if (a->etp_local) {
                 if (a->selector.n == 0 || b->selector.n == 0)
                         return SHARING_LOCAL_NO_SELECTOR;
-                if (!labels_equal(&a->selector, &b->selector))
+                if (!labels_equal(&a->selector, &b->selector) &&
+                    !(a->permit_different_pods && b->permit_different_pods))
                         return SHARING_LOCAL_DIFFERENT_PODS;
         }
         return NULL;

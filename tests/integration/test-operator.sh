@@ -5,6 +5,9 @@
 #     until labelled color=blue, then an IP in 12.0.0.128/25 and the
 #     satisfied condition; an Event explains it
 #   - a requested IP (lbipam.cilium.io/ips) and the exact no_pool message
+#   - externalTrafficPolicy Local services selecting different pods share an
+#     IP with lbipam.cilium.io/sharing-permit-different-pods on both; without
+#     it, the exact refusal
 #   - a conflict between two pools with the exact condition
 #   - an operator restart keeps every IP
 #   - two replicas: only the leader writes; killing it (SIGKILL) hands over
@@ -114,6 +117,30 @@ EOF
 check "requested IP granted" wait_for 15 bash -c "[[ \$($KUBECTL -n $ns get svc requested -o jsonpath='{.status.loadBalancer.ingress[0].ip}') == 10.77.0.15 ]]"
 check "requested IP outside every pool: exact no_pool message" \
   wait_for 15 bash -c "[[ \"\$($KUBECTL -n $ns get svc requested-outside -o jsonpath='{.status.conditions[0].message}')\" == \"No pool exists with a CIDR containing '10.99.0.1'\" ]]"
+
+# ---- sharing-permit-different-pods ----
+local_svc() { # local_svc NAME APP PORT EXTRA-ANNOTATIONS
+  cat <<EOF | k -n "$ns" apply -f - >/dev/null
+apiVersion: v1
+kind: Service
+metadata:
+  name: $1
+  labels: {req: "yes"}
+  annotations: {lbipam.cilium.io/sharing-key: "k"$4}
+spec: {type: LoadBalancer, externalTrafficPolicy: Local, selector: {app: $2}, ports: [{port: $3}]}
+EOF
+}
+local_svc permit-a a 81 ', lbipam.cilium.io/sharing-permit-different-pods: "true"'
+check "permit-a gets an IP" wait_for 15 bash -c "[[ -n \$($KUBECTL -n $ns get svc permit-a -o jsonpath='{.status.loadBalancer.ingress[0].ip}') ]]"
+shared=$(ingress_ip permit-a)
+local_svc permit-b b 82 ', lbipam.cilium.io/sharing-permit-different-pods: "true"'
+check "Local services selecting different pods share with the opt-in on both" \
+  wait_for 15 bash -c "[[ \$($KUBECTL -n $ns get svc permit-b -o jsonpath='{.status.loadBalancer.ingress[0].ip}') == $shared ]]"
+local_svc permit-c c 83 ", lbipam.cilium.io/ips: \"$shared\""
+check "without the opt-in: Cilium's exact refusal" \
+  wait_for 15 bash -c "[[ \"\$($KUBECTL -n $ns get svc permit-c -o jsonpath='{.status.conditions[0].message}')\" == \"The IP '$shared' is already allocated to an incompatible service. Reason: ExternalTrafficPolicy local but selecting different set of pods without lbipam.cilium.io/sharing-permit-different-pods on both services\" ]]"
+# the checks below expect one service per IP
+k -n "$ns" delete svc permit-a permit-b permit-c >/dev/null
 
 # ---- conflict ----
 cat <<EOF | k apply -f - >/dev/null

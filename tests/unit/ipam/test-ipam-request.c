@@ -283,6 +283,68 @@ static void test_requested_ips_cap_condition(void **state)
         api_free(api);
 }
 
+/* lbipam.cilium.io/sharing-permit-different-pods is read like Go's
+ * strconv.ParseBool (Cilium PR #45819); anything else is false and
+ * described; there is no io.cilium/ alias. */
+static void test_permit_different_pods_parsing(void **state)
+{
+        static const struct {
+                const char *value;
+                bool permit;
+                const char *bad;
+        } cases[] = {
+            {NULL, false, NULL},
+            {"true", true, NULL},
+            {"True", true, NULL},
+            {"TRUE", true, NULL},
+            {"t", true, NULL},
+            {"T", true, NULL},
+            {"1", true, NULL},
+            {"false", false, NULL},
+            {"False", false, NULL},
+            {"FALSE", false, NULL},
+            {"f", false, NULL},
+            {"F", false, NULL},
+            {"0", false, NULL},
+            {"yes", false,
+             "lbipam.cilium.io/sharing-permit-different-pods: 'yes' is not a "
+             "boolean (true or false); taken as false"},
+            {"", false,
+             "lbipam.cilium.io/sharing-permit-different-pods: '' is not a boolean "
+             "(true or false); taken as false"},
+            {" true", false,
+             "lbipam.cilium.io/sharing-permit-different-pods: ' true' is not a "
+             "boolean (true or false); taken as false"},
+            {"tRUE", false,
+             "lbipam.cilium.io/sharing-permit-different-pods: 'tRUE' is not a "
+             "boolean (true or false); taken as false"},
+        };
+        struct ipam_options o = opts(true, false);
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                g_autofree char *j =
+                    cases[i].value
+                        ? g_strdup_printf("{'metadata':{'name':'x','annotations':{'lbipam.cilium."
+                                          "io/sharing-permit-different-pods':'%s'}},'spec':{"
+                                          "'type':'LoadBalancer'}}",
+                                          cases[i].value)
+                        : g_strdup("{'metadata':{'name':'x'},'spec':{'type':'LoadBalancer'}}");
+                struct k8s_service *s = svc(j);
+                struct svc_request r;
+
+                svc_request_parse(&o, s, &r);
+                assert_int_equal(r.permit_different_pods, cases[i].permit);
+                if (cases[i].bad)
+                        assert_string_equal(r.bad_permit, cases[i].bad);
+                else
+                        assert_null(r.bad_permit);
+                assert_null(r.bad_entries);
+                svc_request_done(&r);
+                k8s_service_free(s);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -292,6 +354,7 @@ int main(void)
             cmocka_unit_test(test_requested_ips_order_and_blanks),
             cmocka_unit_test(test_requested_ips_cap),
             cmocka_unit_test(test_requested_ips_cap_condition),
+            cmocka_unit_test(test_permit_different_pods_parsing),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

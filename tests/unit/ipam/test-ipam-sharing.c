@@ -235,8 +235,9 @@ static const char *why(const char *a_json, const char *b_json)
 
 #define S(ns, ann, spec)                                                                           \
         "{'metadata':{'name':'x','namespace':'" ns "','annotations':{" ann "}},'spec':{" spec "}}"
-#define KEY(k)   "'lbipam.cilium.io/sharing-key':'" k "'"
-#define CROSS(v) ",'lbipam.cilium.io/sharing-cross-namespace':'" v "'"
+#define KEY(k)    "'lbipam.cilium.io/sharing-key':'" k "'"
+#define CROSS(v)  ",'lbipam.cilium.io/sharing-cross-namespace':'" v "'"
+#define PERMIT(v) ",'lbipam.cilium.io/sharing-permit-different-pods':'" v "'"
 
 /* TestIsCompatibleReasons: one case per reason, in Cilium's order. */
 static void test_is_compatible_reasons(void **state)
@@ -266,7 +267,46 @@ static void test_is_compatible_reasons(void **state)
         assert_string_equal(
             why(S("a", KEY("k"), "'externalTrafficPolicy':'Local','selector':{'app':'a'}"),
                 S("a", KEY("k"), "'externalTrafficPolicy':'Local','selector':{'app':'b'}")),
-            "ExternalTrafficPolicy local but selecting different set of pods");
+            "ExternalTrafficPolicy local but selecting different set of pods without "
+            "lbipam.cilium.io/sharing-permit-different-pods on both services");
+        /* the opt-in (Cilium PR #45819): on both sides, a boolean... */
+        assert_string_equal(why(S("a", KEY("k") PERMIT("true"),
+                                  "'externalTrafficPolicy':'Local','selector':{'app':'a'}"),
+                                S("a", KEY("k") PERMIT("True"),
+                                  "'externalTrafficPolicy':'Local','selector':{'app':'b'}")),
+                            "compatible");
+        assert_string_equal(
+            why(S("a", KEY("k") PERMIT("true"),
+                  "'externalTrafficPolicy':'Local','selector':{'app':'a'}"),
+                S("a", KEY("k"), "'externalTrafficPolicy':'Local','selector':{'app':'b'}")),
+            "ExternalTrafficPolicy local but selecting different set of pods without "
+            "lbipam.cilium.io/sharing-permit-different-pods on both services");
+        /* ...true, not merely present */
+        assert_string_equal(
+            why(S("a", KEY("k") PERMIT("true"),
+                  "'externalTrafficPolicy':'Local','selector':{'app':'a'}"),
+                S("a", KEY("k") PERMIT("yes"),
+                  "'externalTrafficPolicy':'Local','selector':{'app':'b'}")),
+            "ExternalTrafficPolicy local but selecting different set of pods without "
+            "lbipam.cilium.io/sharing-permit-different-pods on both services");
+        assert_string_equal(
+            why(S("a", KEY("k") PERMIT("1"),
+                  "'externalTrafficPolicy':'Local','selector':{'app':'a'}"),
+                S("a", KEY("k") PERMIT("false"),
+                  "'externalTrafficPolicy':'Local','selector':{'app':'b'}")),
+            "ExternalTrafficPolicy local but selecting different set of pods without "
+            "lbipam.cilium.io/sharing-permit-different-pods on both services");
+        /* it lifts the same-selector check only: a selector is still needed */
+        assert_string_equal(why(S("a", KEY("k") PERMIT("true"),
+                                  "'externalTrafficPolicy':'Local','selector':{'app':'a'}"),
+                                S("a", KEY("k") PERMIT("true"), "'externalTrafficPolicy':'Local'")),
+                            "ExternalTrafficPolicy local but a service has no selector");
+        /* and the other checks come first */
+        assert_string_equal(why(S("a", KEY("k") PERMIT("true"),
+                                  "'externalTrafficPolicy':'Local','selector':{'app':'a'}"),
+                                S("a", KEY("k") PERMIT("true"),
+                                  "'externalTrafficPolicy':'Cluster','selector':{'app':'b'}")),
+                            "different ExternalTrafficPolicy");
         assert_string_equal(
             why(S("a", KEY("k"), "'externalTrafficPolicy':'Local','selector':{'app':'a'}"),
                 S("a", KEY("k"), "'externalTrafficPolicy':'Local','selector':{'app':'a'}")),
@@ -293,10 +333,124 @@ static void test_incompatible_reason_in_condition(void **state)
         assert_string_equal(svc_message(api, "default", "b"),
                             "The IP '10.0.10.5' is already allocated to an incompatible service. "
                             "Reason: ExternalTrafficPolicy local but selecting different set of "
-                            "pods");
+                            "pods without lbipam.cilium.io/sharing-permit-different-pods on both "
+                            "services");
         api_patch_svc(api, "default", "b", "{'spec':{'selector':{'app':'x'}}}");
         assert_string_equal(svc_ips(api, "default", "b"), "10.0.10.5");
         assert_string_equal(svc_reason(api, "default", "b"), "satisfied");
+        api_free(api);
+}
+
+#define LOCAL(name, app, port, permit)                                                             \
+        "{'metadata':{'name':'" name "','annotations':{'lbipam.cilium.io/sharing-key':'k'" permit  \
+        "}},'spec':{'type':'LoadBalancer','ports':[{'port':" port "}],'externalTrafficPolicy':"    \
+        "'Local','selector':{'app':'" app "'}}}"
+
+/* lbipam.cilium.io/sharing-permit-different-pods through the core: two Local
+ * services selecting different pods share an IP when both carry it, and a
+ * service that drops it leaves the group. */
+static void test_sharing_permit_different_pods(void **state)
+{
+        struct api *api = api_new_started(true, false);
+
+        (void)state;
+        api_pool(api, POOL_A);
+        api_svc(api, LOCAL("a", "x", "80", PERMIT("true")));
+        api_svc(api, LOCAL("b", "y", "81", PERMIT("true")));
+        api_svc(api, LOCAL("c", "z", "82", ""));
+        assert_string_equal(svc_ips(api, "default", "a"), "10.0.10.0");
+        assert_string_equal(svc_ips(api, "default", "b"), "10.0.10.0");
+        assert_string_equal(svc_ips(api, "default", "c"), "10.0.10.1");
+        /* without it on one side, a requested shared IP is refused with Cilium's reason */
+        api_svc(api, "{'metadata':{'name':'d','annotations':{'lbipam.cilium.io/sharing-key':'k'}},"
+                     "'spec':{'type':'LoadBalancer','loadBalancerIP':'10.0.10.0','ports':[{'port':"
+                     "83}],'externalTrafficPolicy':'Local','selector':{'app':'w'}}}");
+        assert_string_equal(svc_ips(api, "default", "d"), "");
+        assert_string_equal(svc_reason(api, "default", "d"),
+                            "already_allocated_incompatible_service");
+        assert_string_equal(svc_message(api, "default", "d"),
+                            "The IP '10.0.10.0' is already allocated to an incompatible service. "
+                            "Reason: ExternalTrafficPolicy local but selecting different set of "
+                            "pods without lbipam.cilium.io/sharing-permit-different-pods on both "
+                            "services");
+        /* adding it lets d in */
+        api_patch_svc(api, "default", "d",
+                      "{'metadata':{'annotations':{'lbipam.cilium.io/sharing-permit-different-"
+                      "pods':'true'}}}");
+        assert_string_equal(svc_ips(api, "default", "d"), "10.0.10.0");
+        assert_string_equal(svc_reason(api, "default", "d"), "satisfied");
+        /* b turns it off: b no longer fits the group and moves */
+        api_patch_svc(api, "default", "b",
+                      "{'metadata':{'annotations':{'lbipam.cilium.io/sharing-permit-different-"
+                      "pods':'false'}}}");
+        assert_string_equal(svc_ips(api, "default", "a"), "10.0.10.0");
+        assert_string_equal(svc_ips(api, "default", "d"), "10.0.10.0");
+        assert_string_equal(svc_ips(api, "default", "b"), "10.0.10.2");
+        assert_true(events_contain(api, "Released IP 10.0.10.0: the service no longer fits its "
+                                        "sharing group: ExternalTrafficPolicy local but selecting "
+                                        "different set of pods without lbipam.cilium.io/sharing-"
+                                        "permit-different-pods on both services"));
+        /* a value that is not a boolean counts as false and is reported */
+        api_svc(api, LOCAL("e", "v", "84", PERMIT("yes")));
+        assert_string_equal(svc_ips(api, "default", "e"), "10.0.10.3");
+        assert_true(events_contain(api, "Warning default/e InvalidAnnotation: lbipam.cilium.io/"
+                                        "sharing-permit-different-pods: 'yes' is not a boolean "
+                                        "(true or false); taken as false"));
+        api_free(api);
+}
+
+/* Three groups of key k, all on port 80, created in the order .1, .2, .0. */
+static struct api *three_groups(void)
+{
+        struct api *api = api_new_started(true, false);
+
+        api_pool(api, POOL_A);
+        api_svc(api, "{'metadata':{'name':'x'},'spec':{'type':'LoadBalancer'}}");
+        api_svc(api, KEYED("g1", "k", "80")); /* group 1: .1 */
+        api_svc(api, KEYED("g2", "k", "80")); /* port taken: group 2, .2 */
+        api_delete_svc(api, "default", "x");  /* .0 free */
+        api_svc(api, KEYED("g3", "k", "80")); /* group 3: .0 */
+        assert_string_equal(svc_ips(api, "default", "g1"), "10.0.10.1");
+        assert_string_equal(svc_ips(api, "default", "g2"), "10.0.10.2");
+        assert_string_equal(svc_ips(api, "default", "g3"), "10.0.10.0");
+        return api;
+}
+
+/* Several groups of one key accept a service: it joins the group created
+ * first, as Cilium does (its per-key list in allocation order), not the
+ * lowest address. */
+static void test_sharing_group_creation_order(void **state)
+{
+        struct api *api = three_groups();
+
+        (void)state;
+        /* fits all three groups: the oldest group (.1), not the lowest (.0) */
+        api_svc(api, KEYED("s1", "k", "81"));
+        assert_string_equal(svc_ips(api, "default", "s1"), "10.0.10.1");
+        /* group 1 is now taken on 81: the next oldest, group 2 (.2) */
+        api_svc(api, KEYED("s2", "k", "81"));
+        assert_string_equal(svc_ips(api, "default", "s2"), "10.0.10.2");
+        /* a group that dissolves and forms again is young */
+        api_delete_svc(api, "default", "s1");
+        api_delete_svc(api, "default", "g1"); /* .1 free */
+        api_svc(api, KEYED("g4", "k", "80")); /* group 4: .1 */
+        assert_string_equal(svc_ips(api, "default", "g4"), "10.0.10.1");
+        api_svc(api, KEYED("s3", "k", "82"));
+        assert_string_equal(svc_ips(api, "default", "s3"), "10.0.10.2");
+        api_free(api);
+}
+
+/* After a restart the groups are created again in the import order
+ * (satisfied services, oldest first): still not by address. */
+static void test_sharing_group_order_after_restart(void **state)
+{
+        struct api *api = three_groups();
+
+        (void)state;
+        api_restart(api, false);
+        assert_string_equal(svc_ips(api, "default", "g3"), "10.0.10.0");
+        api_svc(api, KEYED("s1", "k", "81"));
+        assert_string_equal(svc_ips(api, "default", "s1"), "10.0.10.1");
         api_free(api);
 }
 
@@ -312,6 +466,9 @@ int main(void)
             cmocka_unit_test(test_sharing_respects_selector),
             cmocka_unit_test(test_is_compatible_reasons),
             cmocka_unit_test(test_incompatible_reason_in_condition),
+            cmocka_unit_test(test_sharing_permit_different_pods),
+            cmocka_unit_test(test_sharing_group_creation_order),
+            cmocka_unit_test(test_sharing_group_order_after_restart),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
