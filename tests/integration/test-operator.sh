@@ -49,7 +49,7 @@ k create namespace "$ns" >/dev/null
 start_operator() { # start_operator NAME → pid in $op_pid, log in $work/NAME.log
   "$L2LB_BUILD/l2lb-operator" --kubeconfig="$work/operator.kubeconfig" --identity="$1" \
     --leader-election-lease-duration=2s --leader-election-renew-deadline=1500ms \
-    --leader-election-retry-period=300ms >"$work/$1.log" 2>&1 &
+    --leader-election-retry-period=300ms --enable-ipv6=true >"$work/$1.log" 2>&1 &
   op_pid=$!
   pids+=("$op_pid")
 }
@@ -117,6 +117,47 @@ EOF
 check "requested IP granted" wait_for 15 bash -c "[[ \$($KUBECTL -n $ns get svc requested -o jsonpath='{.status.loadBalancer.ingress[0].ip}') == 10.77.0.15 ]]"
 check "requested IP outside every pool: exact no_pool message" \
   wait_for 15 bash -c "[[ \"\$($KUBECTL -n $ns get svc requested-outside -o jsonpath='{.status.conditions[0].message}')\" == \"No pool exists with a CIDR containing '10.99.0.1'\" ]]"
+
+# ---- IP families, as a dual-stack apiserver keeps them ----
+# kube-testenv runs the apiserver with IPv6DualStack and a dual service range,
+# so spec.ipFamilyPolicy and spec.ipFamilies reach l2lb (1.20 drops them
+# otherwise).
+cat <<EOF | k apply -f - >/dev/null
+apiVersion: cilium.io/v2alpha1
+kind: CiliumLoadBalancerIPPool
+metadata: {name: optest-dual}
+spec:
+  blocks: [{cidr: "10.78.0.0/28"}, {cidr: "fd00:78::/124"}]
+  serviceSelector: {matchLabels: {io.kubernetes.service.namespace: "$ns", fam: "yes"}}
+EOF
+fam_svc() { # fam_svc NAME POLICY FAMILIES
+  cat <<EOF | k -n "$ns" apply -f - >/dev/null
+apiVersion: v1
+kind: Service
+metadata: {name: $1, labels: {fam: "yes"}}
+spec: {type: LoadBalancer, ports: [{port: 80}], ipFamilyPolicy: $2, ipFamilies: $3}
+EOF
+}
+fam_svc fam-dual RequireDualStack '[IPv4, IPv6]'
+fam_svc fam-v6 SingleStack '[IPv6]'
+fam_svc fam-prefer PreferDualStack '[IPv6, IPv4]'
+k -n "$ns" create service loadbalancer fam-default --tcp=80 >/dev/null
+k -n "$ns" label svc fam-default fam=yes >/dev/null
+families_is() { # families_is SVC WANT: the families of its ingress IPs ("4", "6", "4 6")
+  local ip got=()
+  for ip in $(k -n "$ns" get svc "$1" -o jsonpath='{range .status.loadBalancer.ingress[*]}{.ip}{" "}{end}'); do
+    if [[ $ip == *:* ]]; then got+=(6); else got+=(4); fi
+  done
+  [[ "$(printf '%s\n' "${got[@]}" | sort | paste -sd' ')" == "$2" ]]
+}
+check "the apiserver keeps ipFamilyPolicy and ipFamilies" \
+  test "$(k -n "$ns" get svc fam-dual -o jsonpath='{.spec.ipFamilyPolicy} {.spec.ipFamilies}')" = 'RequireDualStack ["IPv4","IPv6"]'
+check "RequireDualStack: one IPv4 and one IPv6 address" wait_for 15 families_is fam-dual "4 6"
+check "SingleStack [IPv6]: one IPv6 address only" wait_for 15 families_is fam-v6 6
+check "PreferDualStack [IPv6, IPv4]: both" wait_for 15 families_is fam-prefer "4 6"
+check "no family fields (SingleStack [IPv4] by default): IPv4 only" wait_for 15 families_is fam-default 4
+k -n "$ns" delete svc fam-dual fam-v6 fam-prefer fam-default >/dev/null
+k delete ippool optest-dual >/dev/null
 
 # ---- sharing-permit-different-pods ----
 local_svc() { # local_svc NAME APP PORT EXTRA-ANNOTATIONS
