@@ -5,6 +5,8 @@
 #        is one the project ships (a program built by meson.build, a target of
 #        the Makefile, a script in the repository) or a well-known tool of the
 #        allow-list below;
+#        Its ```yaml objects of a group that deploy/crds defines (cilium.io)
+#        use a kind and version those CRDs serve;
 #     2. every relative link in README.md and docs/*.md resolves to a file or
 #        directory inside ROOT, and its #anchor, if any, to a heading (GitHub's
 #        slugs) or an explicit id/name of the target page.
@@ -25,7 +27,7 @@ ALLOWED_TOOLS=(
 	systemctl journalctl ssh xargs git meson ninja
 )
 
-problems=0 n_commands=0 n_links=0
+problems=0 n_commands=0 n_links=0 n_objects=0
 problem() { # file line message
 	printf '%s:%s: %s\n' "$1" "$2" "$3"
 	problems=$((problems + 1))
@@ -51,7 +53,27 @@ make_targets() { # root
 		sed 's/:.*//' | tr ' ' '\n' | grep -v '^\.' || true
 }
 
-declare -A PROGRAM=() TARGET=() TOOL=()
+# "group/version kind" for every version the CRDs of deploy/crds serve
+crd_served() { # root
+	local f
+	for f in "$1"/deploy/crds/*.yaml; do
+		[[ -f $f ]] || continue
+		awk '/^  group: /{group=$2} /^    kind: /{kind=$2} /^  - name: /{ver=$3}
+			/^    served: true/{if (ver != "") print group "/" ver " " kind}' "$f"
+	done
+}
+
+declare -A PROGRAM=() TARGET=() TOOL=() SERVED=() CRD_GROUP=()
+
+# A YAML object of the docs: if its apiVersion's group is one of deploy/crds,
+# its version and kind must be served there.
+check_yaml_object() { # file lineno apiVersion kind
+	[[ -n $3 && -n $4 ]] || return 0
+	[[ -n ${CRD_GROUP[${3%%/*}]:-} ]] || return 0
+	n_objects=$((n_objects + 1))
+	[[ -n ${SERVED["$3 $4"]:-} ]] ||
+		problem "$1" "$2" "kind $4 of apiVersion $3 is not served by the CRDs of deploy/crds"
+}
 
 # Split a shell line into simple commands (at unquoted |, ||, &&, ;, &) and
 # check the first word of each. Sets HEREDOC when the line starts a
@@ -151,7 +173,13 @@ check_simple_command() { # root file lineno words...
 
 check_commands() { # root file
 	local root=$1 file=$2 line lineno=0 fence="" cont="" cont_line=0 p t
-	PROGRAM=() TARGET=() TOOL=()
+	local api="" kind="" obj_line=0
+	PROGRAM=() TARGET=() TOOL=() SERVED=() CRD_GROUP=()
+	while IFS= read -r p; do
+		[[ -n $p ]] || continue
+		SERVED[$p]=1
+		CRD_GROUP[${p%%/*}]=1
+	done < <(crd_served "$root")
 	while IFS= read -r p; do [[ -n $p ]] && PROGRAM[$p]=1; done < <(shipped_programs "$root")
 	while IFS= read -r t; do [[ -n $t ]] && TARGET[$t]=1; done < <(make_targets "$root")
 	for t in "${ALLOWED_TOOLS[@]}"; do TOOL[$t]=1; done
@@ -169,7 +197,19 @@ check_commands() { # root file
 			continue
 		fi
 		if [[ $line =~ ^[[:space:]]*\`\`\` ]]; then
-			fence=""
+			[[ $fence == yaml ]] && check_yaml_object "$file" "$obj_line" "$api" "$kind"
+			fence="" api="" kind=""
+			continue
+		fi
+		if [[ $fence == yaml ]]; then
+			if [[ $line == --- ]]; then
+				check_yaml_object "$file" "$obj_line" "$api" "$kind"
+				api="" kind=""
+			elif [[ $line =~ ^apiVersion:[[:space:]]*\"?([^\"[:space:]]+) ]]; then
+				api=${BASH_REMATCH[1]} obj_line=$lineno
+			elif [[ $line =~ ^kind:[[:space:]]*\"?([^\"[:space:]]+) ]]; then
+				kind=${BASH_REMATCH[1]}
+			fi
 			continue
 		fi
 		[[ $fence == sh || $fence == bash || $fence == shell ]] || continue
@@ -306,6 +346,20 @@ make_repo() { # dir
 		executable('l2lb', 'b.c')
 	EOF
 	printf 'build: deps\n\tninja\ndeps:\n\ttrue\n.PHONY: build deps\n' >"$1/Makefile"
+	mkdir -p "$1/deploy/crds"
+	cat >"$1/deploy/crds/pools.yaml" <<-'EOF'
+		spec:
+		  group: cilium.io
+		  names:
+		    kind: CiliumLoadBalancerIPPool
+		  versions:
+		  - name: v2
+		    served: true
+		  - name: v2alpha1
+		    served: true
+		  - name: v1old
+		    served: false
+	EOF
 	printf '#!/bin/sh\n' >"$1/scripts/tool"
 	chmod +x "$1/scripts/tool"
 	cat >"$1/README.md" <<-'EOF'
@@ -334,7 +388,15 @@ make_repo() { # dir
 		  frobnicate-continued
 		```
 		```yaml
-		frobnicate: yaml is not checked
+		frobnicate: yaml is not a command
+		apiVersion: cilium.io/v2alpha1
+		kind: CiliumLoadBalancerIPPool
+		---
+		apiVersion: "cilium.io/v2"
+		kind: CiliumLoadBalancerIPPool
+		---
+		apiVersion: v1
+		kind: Service
 		```
 	MD
 }
@@ -379,6 +441,8 @@ self_test() {
 		not a built program%docs/getting-started.md%s#build/l2lb-agent#build/l2lb-nothing#%build/l2lb-nothing: not a program
 		missing script%docs/getting-started.md%s#scripts/tool#scripts/nothing#%scripts/nothing: no such executable
 		unknown command in a continued line%docs/getting-started.md%s/^l2lb status/frobnicate status/%frobnicate: neither a program
+		kind not in the CRDs%docs/getting-started.md%s/^kind: CiliumLoadBalancerIPPool$/kind: CiliumLoadBalancerPool/%kind CiliumLoadBalancerPool of apiVersion cilium.io/v2alpha1 is not served
+		version not served%docs/getting-started.md%s#^apiVersion: "cilium.io/v2"$#apiVersion: cilium.io/v1old#%kind CiliumLoadBalancerIPPool of apiVersion cilium.io/v1old is not served
 		unknown command in a bash block%docs/getting-started.md%s/^```sh$/```bash/;s/^make build$/frobnicate/%frobnicate: neither a program
 	EOF
 	return "$failed"
@@ -397,4 +461,4 @@ if ((problems > 0)); then
 	echo "$problems problem(s) in the docs" >&2
 	exit 1
 fi
-echo "docs: $n_commands commands in docs/getting-started.md and $n_links relative links in README.md, docs/*.md: ok"
+echo "docs: $n_commands commands and $n_objects objects of deploy/crds in docs/getting-started.md, $n_links relative links in README.md, docs/*.md: ok"
