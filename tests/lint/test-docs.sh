@@ -249,9 +249,14 @@ collect_anchors() { # absolute .md path
 			line=${line/"${BASH_REMATCH[0]}"/}
 		done
 		[[ $line =~ ^#{1,6}[[:space:]]+(.*)$ ]] || continue
-		slug=$(printf '%s' "${BASH_REMATCH[1]}" |
-			sed -E -e 's/[[:space:]]+#+[[:space:]]*$//' -e 's/\[([^]]*)\]\([^)]*\)/\1/g' |
-			tr '[:upper:]' '[:lower:]' | sed -e 's/[^a-z0-9 _-]//g' -e 's/ /-/g')
+		slug=${BASH_REMATCH[1]}
+		[[ $slug =~ ^(.*[^[:space:]])[[:space:]]+#+[[:space:]]*$ ]] && slug=${BASH_REMATCH[1]}
+		while [[ $slug =~ \[([^]]*)\]\([^\)]*\) ]]; do
+			slug=${slug/"${BASH_REMATCH[0]}"/"${BASH_REMATCH[1]}"}
+		done
+		slug=${slug,,}
+		slug=${slug//[^a-z0-9 _-]/}
+		slug=${slug// /-}
 		if [[ -n ${seen[$slug]:-} ]]; then
 			ANCHORS[$md#$slug-${seen[$slug]}]=1
 			seen[$slug]=$((seen[$slug] + 1))
@@ -274,8 +279,8 @@ check_link() { # root file lineno target
 	elif [[ $path == /* ]]; then
 		abs=$root$path
 	else
-		dir=$(dirname "$root/$file")
-		abs=$dir/$path
+		dir=$root/$file
+		abs=${dir%/*}/$path
 	fi
 	abs=$(realpath -m "$abs")
 	if [[ $abs != "$ROOT_REAL" && $abs != "$ROOT_REAL"/* ]]; then
@@ -302,9 +307,12 @@ check_links() { # root file
 			continue
 		fi
 		((fence)) && continue
-		# inline code is not a link (the backticks are literal for sed)
-		# shellcheck disable=SC2016
-		rest=$(printf '%s' "$line" | sed -e 's/``[^`]*``//g' -e 's/`[^`]*`//g')
+		[[ $line == *']'[\(:]* ]] || continue
+		# inline code is not a link
+		rest=$line
+		while [[ $rest =~ \`[^\`]*\` ]]; do
+			rest=${rest/"${BASH_REMATCH[0]}"/}
+		done
 		# reference definitions: [label]: target
 		if [[ $rest =~ ^[[:space:]]*\[[^]]+\]:[[:space:]]+([^[:space:]]+) ]]; then
 			check_link "$root" "$file" "$lineno" "${BASH_REMATCH[1]#<}"
