@@ -34,7 +34,7 @@ struct agent {
         struct responder *resp;
         struct links *links;
         GHashTable *devices;  /* ifindex → struct link_info */
-        GHashTable *attached; /* ifindex set */
+        GHashTable *attached; /* ifindex → struct responder_attachment */
         /* ifindex → struct attach_failure: the responder could not be
          * attached; retried with a backoff, and the device is reported to
          * the core as down meanwhile (a node that cannot answer must not
