@@ -502,6 +502,17 @@ static int attach_over(struct responder *r, int ifindex, const char *ifname,
         return 0;
 }
 
+/* Why an attachment found in place runs in mode, chosen being this
+ * attach's choice (for reason). */
+static const char *kept_reason(enum responder_xdp_mode mode, enum responder_xdp_mode chosen,
+                               const char *reason)
+{
+        if (mode == chosen)
+                return reason;
+        return mode == RESPONDER_XDP_GENERIC ? "attached in generic mode before (no native XDP?)"
+                                             : "attached in native mode before";
+}
+
 int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode mode)
 {
         return responder_attach_report(r, ifindex, mode, NULL);
@@ -543,13 +554,15 @@ int responder_attach_report(struct responder *r, int ifindex, enum responder_xdp
         if (l.fd >= 0 && l.valid) {
                 err = attach_keep(r, ifindex, ifname, &d, &l, want, chosen, &mode);
                 our_link_close(&l);
+                reason = kept_reason(mode, chosen, reason);
         } else {
                 if (l.fd >= 0)
                         drop_stale_link(r, ifindex, &l);
                 id = dev_any_id(&d);
-                if (id)
+                if (id) {
                         err = attach_over(r, ifindex, ifname, &d, id, &mode);
-                else {
+                        reason = kept_reason(mode, chosen, reason);
+                } else {
                         mode = chosen;
                         err = link_fresh(r, ifindex, mode);
                         if (err == -EOPNOTSUPP && mode == RESPONDER_XDP_NATIVE) {
@@ -570,10 +583,6 @@ int responder_attach_report(struct responder *r, int ifindex, enum responder_xdp
         }
         if (err < 0)
                 return err;
-        if (mode != chosen)
-                reason = mode == RESPONDER_XDP_GENERIC && chosen == RESPONDER_XDP_NATIVE
-                             ? "attached in generic mode before (no native XDP?)"
-                             : "attached in this mode before";
         if (mode == RESPONDER_XDP_NATIVE && peer != RESPONDER_PEER_NOT_VETH &&
             peer != RESPONDER_PEER_XDP)
                 log_warn("native XDP on a veth whose peer is not seen running native XDP: replies "
