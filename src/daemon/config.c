@@ -113,7 +113,7 @@ static const struct config_key keys[] = {
     K("status-socket", T_STRING, status_socket, "/run/l2lb/agent.sock", AG | CL, NULL,
       "unix socket of the agent's local status endpoint"),
     K("xdp-mode", T_STRING, xdp_mode, "auto", AG, xdp_mode_choices,
-      "XDP attach mode of the responder"),
+      "XDP attach mode of the responder (auto: per device, generic on veths without XDP peer)"),
 };
 
 #define N_KEYS ELEMENTSOF(keys)
