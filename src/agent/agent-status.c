@@ -159,10 +159,9 @@ static json_t *status_json(struct agent *a)
                 const struct responder_attachment *how =
                     g_hash_table_lookup(a->attached, GINT_TO_POINTER(l->ifindex));
                 char mac[18];
-                json_t *d =
-                    json_pack("{s:s, s:i, s:s, s:b, s:b}", "name", l->name, "ifindex", l->ifindex,
-                              "mac", agent_mac_format(l->mac, mac), "carrier", l->carrier,
-                              "responder", how != NULL);
+                json_t *d = json_pack("{s:s, s:i, s:s, s:b, s:b}", "name", l->name, "ifindex",
+                                      l->ifindex, "mac", agent_mac_format(l->mac, mac), "carrier",
+                                      l->carrier, "responder", how != NULL);
 
                 if (how) {
                         json_object_set_new(d, "xdpMode",

@@ -566,8 +566,8 @@ int responder_attach_report(struct responder *r, int ifindex, enum responder_xdp
                         mode = chosen;
                         err = link_fresh(r, ifindex, mode);
                         if (err == -EOPNOTSUPP && mode == RESPONDER_XDP_NATIVE) {
-                                log_warn("no native XDP on device; using generic mode",
-                                         "device=%s", log_q(ifname));
+                                log_warn("no native XDP on device; using generic mode", "device=%s",
+                                         log_q(ifname));
                                 mode = RESPONDER_XDP_GENERIC;
                                 reason = "no native XDP in the driver";
                                 err = link_fresh(r, ifindex, mode);

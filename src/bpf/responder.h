@@ -61,11 +61,11 @@ enum responder_xdp_mode {
 
 /* What is known of a device's veth peer, for RESPONDER_XDP_AUTO. */
 enum responder_veth_peer {
-        RESPONDER_PEER_NOT_VETH,     /* not a veth: native replies reach the wire */
-        RESPONDER_PEER_XDP,          /* peer in our namespace runs a native XDP program */
-        RESPONDER_PEER_NO_XDP,       /* peer in our namespace, without native XDP program */
-        RESPONDER_PEER_OTHER_NETNS,  /* peer in another network namespace: unknown */
-        RESPONDER_PEER_UNKNOWN,      /* could not be determined */
+        RESPONDER_PEER_NOT_VETH,    /* not a veth: native replies reach the wire */
+        RESPONDER_PEER_XDP,         /* peer in our namespace runs a native XDP program */
+        RESPONDER_PEER_NO_XDP,      /* peer in our namespace, without native XDP program */
+        RESPONDER_PEER_OTHER_NETNS, /* peer in another network namespace: unknown */
+        RESPONDER_PEER_UNKNOWN,     /* could not be determined */
 };
 
 /* The mode to attach in for want (native, generic or auto) on a device

@@ -127,7 +127,8 @@ static int cmd_status(const struct l2lb_config *cfg)
                (long long)json_integer_value(json_object_get(o, "leasesHeld")));
         printf("\nDevices:\n  %-16s %-8s %-18s %-8s %s\n", "NAME", "IFINDEX", "MAC", "CARRIER",
                "RESPONDER");
-        json_array_foreach(json_object_get(o, "devices"), i, v) {
+        json_array_foreach(json_object_get(o, "devices"), i, v)
+        {
                 bool att = json_is_true(json_object_get(v, "responder"));
 
                 /* RESPONDER: the XDP mode and why, e.g. "generic (veth peer ...)" */

@@ -101,10 +101,10 @@ static __always_inline bool ndp_msg_check(struct ethhdr *eth, void *end, __u8 ty
         plen = bpf_ntohs(ip6->payload_len);
         if (plen < sizeof(*msg) || plen > sizeof(*msg) + ND_MAX_OPT_UNITS * 8 || plen % 8 != 0)
                 return false;
-        /* the payload within the frame, unit by unit: constant offsets, as
-         * a packet pointer plus a variable is refused without CAP_PERFMON
-         * (no Spectre v1 sanitation for packet pointers); barrier_var keeps
-         * clang from folding the checks into end - data (refused too) */
+                /* the payload within the frame, unit by unit: constant offsets, as
+                 * a packet pointer plus a variable is refused without CAP_PERFMON
+                 * (no Spectre v1 sanitation for packet pointers); barrier_var keeps
+                 * clang from folding the checks into end - data (refused too) */
 #pragma clang loop unroll(full)
         for (__u32 u = 0; u < ND_MAX_OPT_UNITS; u++) {
                 void *unit_end = (void *)(msg + 1) + (u + 1) * 8;
@@ -135,8 +135,7 @@ static __always_inline bool ndp_ns_check(struct ethhdr *eth, void *end)
                 return ipv6_addr_is_solicited_node_of(&ip6->daddr, &ns->target) &&
                        eth->h_dest[0] == 0x33 && eth->h_dest[1] == 0x33 &&
                        load32(eth->h_dest + 2) == ip6->daddr.s6_addr32[3];
-        return ipv6_addr_equal(&ip6->daddr, &ns->target) &&
-               !ipv6_addr_is_unspecified(&ip6->saddr);
+        return ipv6_addr_equal(&ip6->daddr, &ns->target) && !ipv6_addr_is_unspecified(&ip6->saddr);
 }
 
 /* Whether the frame after eth is a Neighbor Advertisement, valid as far as
@@ -269,10 +268,9 @@ static __always_inline bool ndp_na_rewrite(struct xdp_md *ctx, struct ethhdr *et
                 ipv6_mcast_mac(req_mac, &req_ip);
                 flags = bpf_htonl(ND_NA_FLAG_OVERRIDE);
         }
-        if (!exact &&
-            (resize ? bpf_xdp_adjust_tail(ctx, (int)NDP_NA_FRAME_LEN -
-                                                   (int)bpf_xdp_get_buff_len(ctx)) != 0
-                    : !fits))
+        if (!exact && (resize ? bpf_xdp_adjust_tail(ctx, (int)NDP_NA_FRAME_LEN -
+                                                             (int)bpf_xdp_get_buff_len(ctx)) != 0
+                              : !fits))
                 return false;
 
         data = (void *)(long)ctx->data;
