@@ -485,21 +485,26 @@ static void test_deadline_silences(void **state)
         assert_int_equal(arp_replies(NULL, NULL), 1);
 }
 
-static void test_generic_mode(void **state)
+/* l2a runs generic XDP, and an ARP request gets exactly the reply. */
+static void assert_generic_answers(const char *what)
 {
         uint8_t got[2048];
         size_t got_len = 0;
-        char *out;
+        char *out = tsh_output("ip link show dev l2a");
 
-        (void)state;
-        assert_int_equal(responder_detach(F.r, F.if_node), 0);
-        assert_int_equal(responder_attach(F.r, F.if_node, RESPONDER_XDP_GENERIC), 0);
-        out = tsh_output("ip link show dev l2a");
         assert_non_null(out);
         assert_non_null(strstr(out, "xdpgeneric"));
         free(out);
         assert_int_equal(arp_replies(got, &got_len), 1);
-        assert_frame("ARP reply (generic XDP)", got, got_len, arp_reply, sizeof(arp_reply));
+        assert_frame(what, got, got_len, arp_reply, sizeof(arp_reply));
+}
+
+static void test_generic_mode(void **state)
+{
+        (void)state;
+        assert_int_equal(responder_detach(F.r, F.if_node), 0);
+        assert_int_equal(responder_attach(F.r, F.if_node, RESPONDER_XDP_GENERIC), 0);
+        assert_generic_answers("ARP reply (generic XDP)");
 }
 
 static void test_detach(void **state)
@@ -521,19 +526,10 @@ static void test_detach(void **state)
  * generic XDP, and the neighbor gets its ARP and NDP answers. */
 static void test_auto_nopeer_answers(void **state)
 {
-        uint8_t got[2048];
-        size_t got_len = 0;
-        char *out;
-
         (void)state;
         assert_int_equal(F.how.mode, RESPONDER_XDP_GENERIC);
         assert_string_equal(F.how.reason, "veth peer in another network namespace");
-        out = tsh_output("ip link show dev l2a");
-        assert_non_null(out);
-        assert_non_null(strstr(out, "xdpgeneric"));
-        free(out);
-        assert_int_equal(arp_replies(got, &got_len), 1);
-        assert_frame("ARP reply (auto)", got, got_len, arp_reply, sizeof(arp_reply));
+        assert_generic_answers("ARP reply (auto)");
         assert_int_equal(ns_adverts(), 1);
 }
 
