@@ -56,8 +56,10 @@ static void arm_attach_retry(struct agent *a)
  * run, and a device held by another program stays refused until it goes. */
 static void ensure_attached(struct agent *a, int ifindex)
 {
-        enum responder_xdp_mode mode =
-            streq(a->cfg->xdp_mode, "generic") ? RESPONDER_XDP_GENERIC : RESPONDER_XDP_NATIVE;
+        enum responder_xdp_mode mode = streq(a->cfg->xdp_mode, "generic")  ? RESPONDER_XDP_GENERIC
+                                       : streq(a->cfg->xdp_mode, "native") ? RESPONDER_XDP_NATIVE
+                                                                           : RESPONDER_XDP_AUTO;
+        struct responder_attachment how, *h;
         struct attach_failure *f = g_hash_table_lookup(a->attach_failed, GINT_TO_POINTER(ifindex));
         struct link_info *l = g_hash_table_lookup(a->devices, GINT_TO_POINTER(ifindex));
         uint64_t now = agent_mono(a);
@@ -68,7 +70,7 @@ static void ensure_attached(struct agent *a, int ifindex)
                 return;
         if (f && now < f->retry_at)
                 return;
-        r = responder_attach(a->resp, ifindex, mode);
+        r = responder_attach_report(a->resp, ifindex, mode, &how);
         if (r < 0) {
                 bool first = !f;
 
@@ -89,9 +91,11 @@ static void ensure_attached(struct agent *a, int ifindex)
                 arm_attach_retry(a);
                 return;
         }
-        g_hash_table_add(a->attached, GINT_TO_POINTER(ifindex));
-        log_info("responder attached", "device=%s mode=%s", agent_ifname(a, ifindex, buf),
-                 a->cfg->xdp_mode);
+        h = xnew(struct responder_attachment, 1);
+        *h = how;
+        g_hash_table_insert(a->attached, GINT_TO_POINTER(ifindex), h);
+        log_info("responder attached", "device=%s mode=%s reason=%s", agent_ifname(a, ifindex, buf),
+                 responder_xdp_mode_name(how.mode), log_q(how.reason));
         if (f) {
                 g_hash_table_remove(a->attach_failed, GINT_TO_POINTER(ifindex));
                 arm_attach_retry(a);
@@ -171,7 +175,7 @@ int agent_attach_setup(struct agent *a)
         int r;
 
         assert(a);
-        a->attached = g_hash_table_new(NULL, NULL);
+        a->attached = g_hash_table_new_full(NULL, NULL, NULL, free);
         a->attach_failed = g_hash_table_new_full(NULL, NULL, NULL, free);
         a->entry_devices = g_hash_table_new(NULL, NULL);
         r = sd_event_add_time(a->event, &a->attach_retry, CLOCK_MONOTONIC, UINT64_MAX, 10000,

@@ -43,7 +43,7 @@ struct agent {
         const char *ipvs_problem; /* devices_ipvs_arp_problem() at the last check */
         uint64_t ipvs_warned;     /* mono: last warning about it */
         sd_event_source *ipvs_timer;
-        GHashTable *attached; /* ifindex set */
+        GHashTable *attached; /* ifindex → struct responder_attachment */
         /* ifindex → struct attach_failure: the responder could not be
          * attached; retried with a backoff, and the device is reported to
          * the core as down meanwhile (a node that cannot answer must not

@@ -156,14 +156,19 @@ static json_t *status_json(struct agent *a)
         g_hash_table_iter_init(&it, a->devices);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 struct link_info *l = v;
+                const struct responder_attachment *how =
+                    g_hash_table_lookup(a->attached, GINT_TO_POINTER(l->ifindex));
                 char mac[18];
+                json_t *d = json_pack("{s:s, s:i, s:s, s:b, s:b}", "name", l->name, "ifindex",
+                                      l->ifindex, "mac", agent_mac_format(l->mac, mac), "carrier",
+                                      l->carrier, "responder", how != NULL);
 
-                json_array_append_new(
-                    devs,
-                    json_pack("{s:s, s:i, s:s, s:b, s:b}", "name", l->name, "ifindex", l->ifindex,
-                              "mac", agent_mac_format(l->mac, mac), "carrier", l->carrier,
-                              "responder",
-                              g_hash_table_contains(a->attached, GINT_TO_POINTER(l->ifindex))));
+                if (how) {
+                        json_object_set_new(d, "xdpMode",
+                                            json_string(responder_xdp_mode_name(how->mode)));
+                        json_object_set_new(d, "xdpModeReason", json_string(how->reason));
+                }
+                json_array_append_new(devs, d);
         }
         json_object_set_new(o, "devices", devs);
         /* auto: `devices` empty, the devices listed are those detection chose */

@@ -93,23 +93,34 @@ static __always_inline struct l2resp_value *entry_lookup(struct l2resp_key *key,
         return bpf_map_lookup_elem(&l2_entries, key);
 }
 
+/* One atomic add to a counter of an entry. barrier_var: the counter's
+ * address is computed on each path, so that clang does not merge the adds
+ * of different counters into one add at a variable offset of the map value,
+ * which the verifier refuses without CAP_PERFMON ("tried to add from
+ * different maps, paths or scalars"). */
+static __always_inline void entry_count(__u64 *counter)
+{
+        barrier_var(counter);
+        __sync_fetch_and_add(counter, 1);
+}
+
 /* Requests = replies + unanswered: one atomic add per request. */
 static __always_inline int entry_replied(struct l2resp_value *v)
 {
-        __sync_fetch_and_add(&v->replies, 1);
+        entry_count(&v->replies);
         return XDP_TX;
 }
 
 static __always_inline int entry_unanswered(struct l2resp_value *v)
 {
-        __sync_fetch_and_add(&v->unanswered, 1);
+        entry_count(&v->unanswered);
         return XDP_PASS;
 }
 
 /* Another host claims the entry's address: passed, and counted. */
 static __always_inline int entry_conflict(struct l2resp_value *v)
 {
-        __sync_fetch_and_add(&v->conflicts, 1);
+        entry_count(&v->conflicts);
         return XDP_PASS;
 }
 
@@ -138,11 +149,10 @@ static __always_inline bool entry_alive(struct l2resp_value *v)
 static __always_inline int answer_arp(struct xdp_md *ctx, struct ethhdr *eth, void *end)
 {
         struct l2resp_key key = {};
-        struct arp_eth_ipv4 *arp;
+        struct arp_eth_ipv4 *arp = arp_hdr(eth);
         struct l2resp_value *v;
 
-        arp = arp_parse(eth, end);
-        if (!arp)
+        if (!arp_check(eth, end))
                 return XDP_PASS;
         if (!arp_is_request(arp)) {
                 v = entry_lookup(&key, ctx, L2RESP_AF_INET, arp->ar_sip, 4);
@@ -168,11 +178,10 @@ static __always_inline int answer_arp(struct xdp_md *ctx, struct ethhdr *eth, vo
 static __always_inline int answer_ns(struct xdp_md *ctx, struct ethhdr *eth, void *end, bool resize)
 {
         struct l2resp_key key = {};
+        struct ipv6hdr *ip6 = ndp_ip6(eth);
         struct l2resp_value *v;
-        struct ipv6hdr *ip6;
 
-        ip6 = ndp_ns_parse(eth, end);
-        if (!ip6)
+        if (!ndp_ns_check(eth, end))
                 return XDP_PASS;
         v = entry_lookup(&key, ctx, L2RESP_AF_INET6, &ndp_msg(ip6)->target, 16);
         if (!v || !ndp_ns_is_for(eth, ip6, v->mac) || entry_is_own(eth, v))
@@ -193,11 +202,10 @@ static __always_inline int answer_ns(struct xdp_md *ctx, struct ethhdr *eth, voi
 static __always_inline int watch_na(struct xdp_md *ctx, struct ethhdr *eth, void *end)
 {
         struct l2resp_key key = {};
+        struct ipv6hdr *ip6 = ndp_ip6(eth);
         struct l2resp_value *v;
-        struct ipv6hdr *ip6;
 
-        ip6 = ndp_na_parse(eth, end);
-        if (!ip6)
+        if (!ndp_na_check(eth, end))
                 return XDP_PASS;
         v = entry_lookup(&key, ctx, L2RESP_AF_INET6, &ndp_msg(ip6)->target, 16);
         if (v && ndp_na_claims_for_other(eth, ip6, end, v->mac))
@@ -208,11 +216,10 @@ static __always_inline int watch_na(struct xdp_md *ctx, struct ethhdr *eth, void
 static __always_inline int respond(struct xdp_md *ctx, bool resize)
 {
         void *end = (void *)(long)ctx->data_end;
-        struct ethhdr *eth;
+        struct ethhdr *eth = (void *)(long)ctx->data;
         __u8 type;
 
-        eth = eth_parse((void *)(long)ctx->data, end);
-        if (!eth)
+        if (!eth_fits(eth, end))
                 return XDP_PASS;
         if (eth_proto(eth) == bpf_htons(ETH_P_ARP))
                 return answer_arp(ctx, eth, end);

@@ -28,8 +28,10 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <libmnl/libmnl.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -303,6 +305,88 @@ static bool iface_is_veth(struct responder *r, const char *ifname)
         return ioctl(r->packet_fd, SIOCETHTOOL, &ifr) == 0 && streq(info.driver, "veth");
 }
 
+struct link_peer {
+        bool has_link, other_netns;
+        uint32_t link;
+};
+
+static int link_attr_cb(const struct nlattr *attr, void *data)
+{
+        struct link_peer *p = data;
+
+        if (mnl_attr_type_valid(attr, IFLA_MAX) < 0)
+                return MNL_CB_OK;
+        if (mnl_attr_get_type(attr) == IFLA_LINK && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) {
+                p->has_link = true;
+                p->link = mnl_attr_get_u32(attr);
+        } else if (mnl_attr_get_type(attr) == IFLA_LINK_NETNSID)
+                p->other_netns = true;
+        return MNL_CB_OK;
+}
+
+static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+        return mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_attr_cb, data);
+}
+
+/* IFLA_LINK of ifindex (a veth's peer) and whether it lies in another
+ * network namespace (IFLA_LINK_NETNSID), by RTM_GETLINK. */
+static int link_peer_query(int ifindex, struct link_peer *p)
+{
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+        struct nlmsghdr *nlh;
+        struct ifinfomsg *ifm;
+        int err = 0, n;
+
+        *p = (struct link_peer){};
+        if (!nl)
+                return negative_errno();
+        if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+                err = negative_errno();
+                goto out;
+        }
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_GETLINK;
+        nlh->nlmsg_flags = NLM_F_REQUEST;
+        nlh->nlmsg_seq = 1;
+        ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        ifm->ifi_family = AF_UNSPEC;
+        ifm->ifi_index = ifindex;
+        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+                err = negative_errno();
+                goto out;
+        }
+        n = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
+        if (n < 0 || mnl_cb_run(buf, (size_t)n, 1, mnl_socket_get_portid(nl), link_msg_cb, p) < 0)
+                err = negative_errno();
+out:
+        (void)mnl_socket_close(nl);
+        return err;
+}
+
+/* What the native-XDP replies of ifindex need (responder_xdp_mode_choose()):
+ * on a veth, whether its peer runs a native XDP program. */
+static enum responder_veth_peer veth_peer(struct responder *r, int ifindex, const char *ifname)
+{
+        struct link_peer p;
+        struct dev_xdp d;
+        int err;
+
+        if (!iface_is_veth(r, ifname))
+                return RESPONDER_PEER_NOT_VETH;
+        err = link_peer_query(ifindex, &p);
+        if (err < 0) {
+                log_warn_errno(err, "cannot find the veth peer", "device=%s", log_q(ifname));
+                return RESPONDER_PEER_UNKNOWN;
+        }
+        if (p.other_netns)
+                return RESPONDER_PEER_OTHER_NETNS;
+        if (!p.has_link || p.link == 0 || p.link > INT32_MAX || dev_query((int)p.link, &d) < 0)
+                return RESPONDER_PEER_UNKNOWN;
+        return d.drv_id ? RESPONDER_PEER_XDP : RESPONDER_PEER_NO_XDP;
+}
+
 /* Store mac into the entries on ifindex unless this process already did. */
 static int refresh_macs(struct responder *r, int ifindex, const uint8_t mac[6])
 {
@@ -326,12 +410,43 @@ static int refresh_macs(struct responder *r, int ifindex, const uint8_t mac[6])
         return 0;
 }
 
-/* Keep or update our pinned link. */
+static enum responder_xdp_mode mode_of(const struct dev_xdp *d, uint32_t id)
+{
+        return d->skb_id == id ? RESPONDER_XDP_GENERIC : RESPONDER_XDP_NATIVE;
+}
+
+/* Replace our link by a new one in mode (after a short gap). */
+static int link_replace(struct responder *r, int ifindex, const char *ifname, struct our_link *l,
+                        enum responder_xdp_mode mode)
+{
+        int err;
+
+        (void)bpf_link_detach(l->fd); /* the kernel accepts it for any live XDP link */
+        unpin_link(r, ifindex);
+        err = link_fresh(r, ifindex, mode);
+        if (err < 0)
+                return log_error_errno(err, "cannot attach responder", "device=%s mode=%s",
+                                       log_q(ifname), responder_xdp_mode_name(mode));
+        return 0;
+}
+
+/* Keep or update our pinned link; with auto mode, a native link where
+ * generic is chosen (e.g. left by a build that attached natively to a veth
+ * whose peer has no XDP program, where replies vanish) becomes generic. */
 static int attach_keep(struct responder *r, int ifindex, const char *ifname,
-                       const struct dev_xdp *d, struct our_link *l)
+                       const struct dev_xdp *d, struct our_link *l, enum responder_xdp_mode want,
+                       enum responder_xdp_mode chosen, enum responder_xdp_mode *ret_mode)
 {
         int prog_fd = responder_xdp_prog_fd(r, false), err;
 
+        *ret_mode = mode_of(d, l->prog_id);
+        if (want == RESPONDER_XDP_AUTO && chosen == RESPONDER_XDP_GENERIC &&
+            *ret_mode == RESPONDER_XDP_NATIVE) {
+                log_info("replacing native XDP link by a generic one", "device=%s link_id=%u",
+                         log_q(ifname), l->link_id);
+                *ret_mode = RESPONDER_XDP_GENERIC;
+                return link_replace(r, ifindex, ifname, l, RESPONDER_XDP_GENERIC);
+        }
         if (l->current) {
                 log_info("responder already attached", "device=%s mode=%s prog_id=%u link_id=%u",
                          log_q(ifname), dev_mode(d, l->prog_id), l->prog_id, l->link_id);
@@ -347,15 +462,7 @@ static int attach_keep(struct responder *r, int ifindex, const char *ifname,
                                                l->link_id, l->prog_id);
                 log_warn("cannot swap the program inside the pinned link; replacing the link",
                          "device=%s link_id=%u prog_id=%u", log_q(ifname), l->link_id, l->prog_id);
-                (void)bpf_link_detach(l->fd); /* the kernel accepts it for any live XDP link */
-                unpin_link(r, ifindex);
-                err = link_fresh(r, ifindex,
-                                 d->skb_id == l->prog_id ? RESPONDER_XDP_GENERIC
-                                                         : RESPONDER_XDP_NATIVE);
-                if (err < 0)
-                        return log_error_errno(err, "cannot attach responder", "device=%s",
-                                               log_q(ifname));
-                return 0;
+                return link_replace(r, ifindex, ifname, l, *ret_mode);
         }
         err = pin_prog(r, ifindex, prog_fd);
         if (err < 0) /* the link runs ours; only the next start's check needs the pin */
@@ -365,9 +472,59 @@ static int attach_keep(struct responder *r, int ifindex, const char *ifname,
         return 0;
 }
 
+/* A program of another kind is on the device: replace it when it is an
+ * older l2lb build's netlink attachment, else -EBUSY. */
+static int attach_over(struct responder *r, int ifindex, const char *ifname,
+                       const struct dev_xdp *d, uint32_t id, enum responder_xdp_mode *ret_mode)
+{
+        int old_fd = -1, err;
+
+        *ret_mode = mode_of(d, id);
+        if (!legacy_is_ours(r, ifindex, id, &old_fd))
+                err = -EBUSY;
+        else {
+                err = replace_legacy(r, ifindex, d, id, old_fd);
+                if (err >= 0)
+                        log_info("netlink-attached responder of an older build replaced by a link",
+                                 "device=%s old_prog_id=%u", log_q(ifname), id);
+        }
+        if (old_fd >= 0)
+                (void)close(old_fd);
+        if (err == -EBUSY)
+                return log_error_errno(EBUSY,
+                                       "cannot attach responder: another XDP program is attached "
+                                       "to the device; l2lb does not replace it",
+                                       "device=%s prog_id=%u mode=%s", log_q(ifname), id,
+                                       dev_mode(d, id));
+        if (err < 0)
+                return log_error_errno(err, "cannot replace responder of an older build",
+                                       "device=%s prog_id=%u", log_q(ifname), id);
+        return 0;
+}
+
+/* Why an attachment found in place runs in mode, chosen being this
+ * attach's choice (for reason). */
+static const char *kept_reason(enum responder_xdp_mode mode, enum responder_xdp_mode chosen,
+                               const char *reason)
+{
+        if (mode == chosen)
+                return reason;
+        return mode == RESPONDER_XDP_GENERIC ? "attached in generic mode before (no native XDP?)"
+                                             : "attached in native mode before";
+}
+
 int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode mode)
 {
+        return responder_attach_report(r, ifindex, mode, NULL);
+}
+
+int responder_attach_report(struct responder *r, int ifindex, enum responder_xdp_mode want,
+                            struct responder_attachment *ret)
+{
+        enum responder_xdp_mode chosen, mode;
+        enum responder_veth_peer peer;
         char ifname[16] = "?";
+        const char *reason;
         struct our_link l;
         struct dev_xdp d;
         uint8_t mac[6];
@@ -388,62 +545,52 @@ int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode m
         if (err < 0)
                 return log_error_errno(err, "cannot query XDP programs", "device=%s",
                                        log_q(ifname));
+        peer = veth_peer(r, ifindex, ifname);
+        chosen = responder_xdp_mode_choose(want, peer, &reason);
         err = our_link_open(r, ifindex, &d, &l);
         if (err < 0)
                 return log_error_errno(err, "cannot open pinned XDP link", "device=%s",
                                        log_q(ifname));
         if (l.fd >= 0 && l.valid) {
-                err = attach_keep(r, ifindex, ifname, &d, &l);
+                err = attach_keep(r, ifindex, ifname, &d, &l, want, chosen, &mode);
                 our_link_close(&l);
-                return err;
-        }
-        if (l.fd >= 0)
-                drop_stale_link(r, ifindex, &l);
-
-        id = dev_any_id(&d);
-        if (id) {
-                int old_fd = -1;
-
-                if (!legacy_is_ours(r, ifindex, id, &old_fd))
-                        err = -EBUSY;
-                else {
-                        err = replace_legacy(r, ifindex, &d, id, old_fd);
-                        if (err >= 0)
-                                log_info("netlink-attached responder of an older build replaced "
-                                         "by a link",
-                                         "device=%s old_prog_id=%u", log_q(ifname), id);
+                reason = kept_reason(mode, chosen, reason);
+        } else {
+                if (l.fd >= 0)
+                        drop_stale_link(r, ifindex, &l);
+                id = dev_any_id(&d);
+                if (id) {
+                        err = attach_over(r, ifindex, ifname, &d, id, &mode);
+                        reason = kept_reason(mode, chosen, reason);
+                } else {
+                        mode = chosen;
+                        err = link_fresh(r, ifindex, mode);
+                        if (err == -EOPNOTSUPP && mode == RESPONDER_XDP_NATIVE) {
+                                log_warn("no native XDP on device; using generic mode", "device=%s",
+                                         log_q(ifname));
+                                mode = RESPONDER_XDP_GENERIC;
+                                reason = "no native XDP in the driver";
+                                err = link_fresh(r, ifindex, mode);
+                        }
+                        if (err < 0)
+                                return log_error_errno(err, "cannot attach responder",
+                                                       "device=%s mode=%s", log_q(ifname),
+                                                       responder_xdp_mode_name(mode));
+                        log_info("responder attached", "device=%s mode=%s reason=%s prog_id=%u",
+                                 log_q(ifname), responder_xdp_mode_name(mode), log_q(reason),
+                                 prog_id_of(responder_xdp_prog_fd(r, false)));
                 }
-                if (old_fd >= 0)
-                        (void)close(old_fd);
-                if (err == -EBUSY)
-                        return log_error_errno(EBUSY,
-                                               "cannot attach responder: another XDP program is "
-                                               "attached to the device; l2lb does not replace it",
-                                               "device=%s prog_id=%u mode=%s", log_q(ifname), id,
-                                               dev_mode(&d, id));
-                if (err < 0)
-                        return log_error_errno(err, "cannot replace responder of an older build",
-                                               "device=%s prog_id=%u", log_q(ifname), id);
-                return 0;
-        }
-
-        err = link_fresh(r, ifindex, mode);
-        if (err == -EOPNOTSUPP && mode == RESPONDER_XDP_NATIVE) {
-                log_warn("no native XDP on device; using generic mode", "device=%s", log_q(ifname));
-                mode = RESPONDER_XDP_GENERIC;
-                err = link_fresh(r, ifindex, mode);
         }
         if (err < 0)
-                return log_error_errno(err, "cannot attach responder", "device=%s mode=%s",
-                                       log_q(ifname),
-                                       mode == RESPONDER_XDP_GENERIC ? "generic" : "native");
-        if (mode == RESPONDER_XDP_NATIVE && iface_is_veth(r, ifname))
-                log_warn("native XDP on a veth: replies reach the peer only if the peer device "
-                         "has an XDP program attached; use generic mode otherwise",
+                return err;
+        if (mode == RESPONDER_XDP_NATIVE && peer != RESPONDER_PEER_NOT_VETH &&
+            peer != RESPONDER_PEER_XDP)
+                log_warn("native XDP on a veth whose peer is not seen running native XDP: replies "
+                         "reach the peer only if it has an XDP program; use xdp-mode auto or "
+                         "generic",
                          "device=%s", log_q(ifname));
-        log_info("responder attached", "device=%s mode=%s prog_id=%u", log_q(ifname),
-                 mode == RESPONDER_XDP_GENERIC ? "generic" : "native",
-                 prog_id_of(responder_xdp_prog_fd(r, false)));
+        if (ret)
+                *ret = (struct responder_attachment){.mode = mode, .reason = reason};
         return 0;
 }
 

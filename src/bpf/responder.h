@@ -50,10 +50,37 @@ enum responder_xdp_mode {
         /* Driver mode; falls back to generic mode (with a warning) when the
          * driver has no native XDP. On veth, a reply sent with native XDP_TX
          * reaches the peer only if the peer device has an XDP program (GRO on
-         * the peer does not suffice, measured on 6.18); use generic mode
-         * there, e.g. for veths into a bridge. */
+         * the peer does not suffice, measured on 6.18): there replies vanish. */
         RESPONDER_XDP_NATIVE,
         RESPONDER_XDP_GENERIC,
+        /* Per device (responder_xdp_mode_choose()): native, except on a veth
+         * whose peer is not seen running a native XDP program (generic
+         * there), and generic where native attach is not supported. */
+        RESPONDER_XDP_AUTO,
+};
+
+/* What is known of a device's veth peer, for RESPONDER_XDP_AUTO. */
+enum responder_veth_peer {
+        RESPONDER_PEER_NOT_VETH,    /* not a veth: native replies reach the wire */
+        RESPONDER_PEER_XDP,         /* peer in our namespace runs a native XDP program */
+        RESPONDER_PEER_NO_XDP,      /* peer in our namespace, without native XDP program */
+        RESPONDER_PEER_OTHER_NETNS, /* peer in another network namespace: unknown */
+        RESPONDER_PEER_UNKNOWN,     /* could not be determined */
+};
+
+/* The mode to attach in for want (native, generic or auto) on a device
+ * with that peer; *reason (optional) receives a short constant text for
+ * logs and status. Pure. */
+enum responder_xdp_mode responder_xdp_mode_choose(enum responder_xdp_mode want,
+                                                  enum responder_veth_peer peer,
+                                                  const char **reason);
+/* "native", "generic", "auto" */
+const char *responder_xdp_mode_name(enum responder_xdp_mode mode);
+
+/* How responder_attach_report() attached (or found attached) a device. */
+struct responder_attachment {
+        enum responder_xdp_mode mode; /* native or generic */
+        const char *reason;           /* constant text: why this mode */
 };
 
 struct responder_entry {
@@ -102,6 +129,11 @@ int responder_unpin(struct responder *r);
  * agent's link included); a netlink attachment of an older l2lb build is
  * replaced (see responder-attach.c). */
 int responder_attach(struct responder *r, int ifindex, enum responder_xdp_mode mode);
+/* The same; ret (optional) receives the mode the device runs in and why.
+ * With RESPONDER_XDP_AUTO, a link of ours in native mode on a device where
+ * generic is chosen is replaced by a generic one (a short gap). */
+int responder_attach_report(struct responder *r, int ifindex, enum responder_xdp_mode mode,
+                            struct responder_attachment *ret);
 /* Detach our link from ifindex and unpin it. 0 if none was attached.
  * Entries for ifindex stay (the agent removes them). */
 int responder_detach(struct responder *r, int ifindex);

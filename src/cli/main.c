@@ -134,10 +134,16 @@ static int cmd_status(const struct l2lb_config *cfg)
                    : "configured",
                "NAME", "IFINDEX", "MAC", "CARRIER", "RESPONDER");
         json_array_foreach(json_object_get(o, "devices"), i, v)
-            printf("  %-16s %-8lld %-18s %-8s %s\n", jstr(v, "name"),
-                   (long long)json_integer_value(json_object_get(v, "ifindex")), jstr(v, "mac"),
-                   json_is_true(json_object_get(v, "carrier")) ? "up" : "down",
-                   json_is_true(json_object_get(v, "responder")) ? "attached" : "-");
+        {
+                bool att = json_is_true(json_object_get(v, "responder"));
+
+                /* RESPONDER: the XDP mode and why, e.g. "generic (veth peer ...)" */
+                printf("  %-16s %-8lld %-18s %-8s %s%s%s%s\n", jstr(v, "name"),
+                       (long long)json_integer_value(json_object_get(v, "ifindex")), jstr(v, "mac"),
+                       json_is_true(json_object_get(v, "carrier")) ? "up" : "down",
+                       att ? jstr(v, "xdpMode") : "-", att ? " (" : "",
+                       att ? jstr(v, "xdpModeReason") : "", att ? ")" : "");
+        }
         printf("\nLeases:\n  %-48s %-28s %-20s %s\n", "LEASE", "SERVICE", "HOLDER", "ROLE");
         json_array_foreach(json_object_get(o, "leases"), i, v)
             printf("  %-48s %-28s %-20s %s\n", jstr(v, "lease"), jstr(v, "service"),

@@ -47,7 +47,7 @@ struct config_key {
 static const char *const lb_ipam_choices[] = {"lbipam", "none", NULL};
 static const char *const log_format_choices[] = {"logfmt", "json", NULL};
 static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
-static const char *const xdp_mode_choices[] = {"native", "generic", NULL};
+static const char *const xdp_mode_choices[] = {"auto", "native", "generic", NULL};
 
 #define K(n, t, field, d, p, ch, h)                                                                \
         {                                                                                          \
@@ -119,8 +119,8 @@ static const struct config_key keys[] = {
       "hand leases over on SIGTERM instead of keeping them for a restart"),
     K("status-socket", T_STRING, status_socket, "/run/l2lb/agent.sock", AG | CL, NULL,
       "unix socket of the agent's local status endpoint"),
-    K("xdp-mode", T_STRING, xdp_mode, "native", AG, xdp_mode_choices,
-      "XDP attach mode of the responder"),
+    K("xdp-mode", T_STRING, xdp_mode, "auto", AG, xdp_mode_choices,
+      "XDP attach mode of the responder (auto: per device, generic on veths without XDP peer)"),
 };
 
 #define N_KEYS ELEMENTSOF(keys)

@@ -54,7 +54,7 @@ struct l2lb_config {
         char *bpf_root;
         bool release_on_shutdown;
         char *status_socket;
-        char *xdp_mode; /* "native" | "generic" */
+        char *xdp_mode; /* "auto" | "native" | "generic" */
 
         /* operator leader election */
         uint64_t leader_election_lease_duration;

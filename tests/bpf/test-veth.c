@@ -83,13 +83,15 @@ struct fixture {
         int neigh_pass_fd; /* XDP_PASS program on l2b: native XDP_TX from l2a needs it */
         char root[256];
         struct responder *r;
+        struct responder_attachment how; /* of the attach in setup */
 };
 
 static struct fixture F;
 
-static int setup(void **state)
+/* The pair, the responder attached to l2a in mode, two entries; with
+ * peer_pass an XDP_PASS program on l2b (native XDP_TX from l2a needs it). */
+static int setup_pair(bool peer_pass, enum responder_xdp_mode mode)
 {
-        (void)state;
         F.neigh_pass_fd = -1;
         F.neigh = tnet_new();
         if (F.neigh < 0)
@@ -107,14 +109,15 @@ static int setup(void **state)
                 "ip -6 addr add 2001:db8::1/64 dev l2b nodad") != 0)
                 return -1;
         F.if_neigh = (int)if_nametoindex("l2b");
-        F.neigh_pass_fd = txdp_attach_pass(F.if_neigh);
+        if (peer_pass)
+                F.neigh_pass_fd = txdp_attach_pass(F.if_neigh);
         tnet_enter(F.node);
-        if (F.neigh_pass_fd < 0)
+        if (peer_pass && F.neigh_pass_fd < 0)
                 return -1;
-        snprintf(F.root, sizeof(F.root), "%s", tbpf_root("veth"));
+        snprintf(F.root, sizeof(F.root), "%s", tbpf_root(peer_pass ? "veth" : "veth-nopeer"));
         if (responder_open(F.root, &F.r) < 0)
                 return -1;
-        if (responder_attach(F.r, F.if_node, RESPONDER_XDP_NATIVE) < 0)
+        if (responder_attach_report(F.r, F.if_node, mode, &F.how) < 0)
                 return -1;
         {
                 struct ipaddr a = tip("192.0.2.10"), b = tip("2001:db8::10");
@@ -125,6 +128,20 @@ static int setup(void **state)
                         return -1;
         }
         return 0;
+}
+
+static int setup(void **state)
+{
+        (void)state;
+        return setup_pair(true, RESPONDER_XDP_NATIVE);
+}
+
+/* As a container network, kind, a pod: nothing on the peer, the default
+ * mode (auto). */
+static int setup_nopeer(void **state)
+{
+        (void)state;
+        return setup_pair(false, RESPONDER_XDP_AUTO);
 }
 
 static void cleanup(void)
@@ -294,13 +311,15 @@ static void test_kernel_resolves(void **state)
         free(v6);
 }
 
-static void test_ns_one_advert(void **state)
+/* The neighbor solicits 2001:db8::10: the number of NAs that came back; the
+ * first must be na_reply, byte for byte. */
+static int ns_adverts(void)
 {
         uint8_t ns[86], want[86], got[2048];
         size_t got_len = 0;
         uint16_t c;
+        int n;
 
-        (void)state;
         memcpy(ns, ns_request, sizeof(ns));
         c = tcsum_icmp6(ns + 22, ns + 38, ns + 54, 32);
         ns[56] = (uint8_t)(c >> 8), ns[57] = (uint8_t)c;
@@ -308,9 +327,18 @@ static void test_ns_one_advert(void **state)
         c = tcsum_icmp6(want + 22, want + 38, want + 54, 32);
         want[56] = (uint8_t)(c >> 8), want[57] = (uint8_t)c;
 
-        assert_int_equal(neigh_exchange(ns, sizeof(ns), ETH_P_IPV6, is_na, 400, got, &got_len), 1);
-        assert_frame("NA", got, got_len, want, sizeof(want));
-        assert_int_equal(tcsum_icmp6(got + 22, got + 38, got + 54, 32), 0);
+        n = neigh_exchange(ns, sizeof(ns), ETH_P_IPV6, is_na, 400, got, &got_len);
+        if (n > 0) {
+                assert_frame("NA", got, got_len, want, sizeof(want));
+                assert_int_equal(tcsum_icmp6(got + 22, got + 38, got + 54, 32), 0);
+        }
+        return n;
+}
+
+static void test_ns_one_advert(void **state)
+{
+        (void)state;
+        assert_int_equal(ns_adverts(), 1);
 }
 
 static void test_gratuitous(void **state)
@@ -457,21 +485,26 @@ static void test_deadline_silences(void **state)
         assert_int_equal(arp_replies(NULL, NULL), 1);
 }
 
-static void test_generic_mode(void **state)
+/* l2a runs generic XDP, and an ARP request gets exactly the reply. */
+static void assert_generic_answers(const char *what)
 {
         uint8_t got[2048];
         size_t got_len = 0;
-        char *out;
+        char *out = tsh_output("ip link show dev l2a");
 
-        (void)state;
-        assert_int_equal(responder_detach(F.r, F.if_node), 0);
-        assert_int_equal(responder_attach(F.r, F.if_node, RESPONDER_XDP_GENERIC), 0);
-        out = tsh_output("ip link show dev l2a");
         assert_non_null(out);
         assert_non_null(strstr(out, "xdpgeneric"));
         free(out);
         assert_int_equal(arp_replies(got, &got_len), 1);
-        assert_frame("ARP reply (generic XDP)", got, got_len, arp_reply, sizeof(arp_reply));
+        assert_frame(what, got, got_len, arp_reply, sizeof(arp_reply));
+}
+
+static void test_generic_mode(void **state)
+{
+        (void)state;
+        assert_int_equal(responder_detach(F.r, F.if_node), 0);
+        assert_int_equal(responder_attach(F.r, F.if_node, RESPONDER_XDP_GENERIC), 0);
+        assert_generic_answers("ARP reply (generic XDP)");
 }
 
 static void test_detach(void **state)
@@ -489,6 +522,81 @@ static void test_detach(void **state)
         assert_int_equal(arp_replies(NULL, NULL), 0);
 }
 
+/* Default (auto) mode, peer in another namespace without any XDP program:
+ * generic XDP, and the neighbor gets its ARP and NDP answers. */
+static void test_auto_nopeer_answers(void **state)
+{
+        (void)state;
+        assert_int_equal(F.how.mode, RESPONDER_XDP_GENERIC);
+        assert_string_equal(F.how.reason, "veth peer in another network namespace");
+        assert_generic_answers("ARP reply (auto)");
+        assert_int_equal(ns_adverts(), 1);
+}
+
+/* Forced native mode on the same pair: the program answers (its counter
+ * says so) but the replies never reach the peer. Auto mode then replaces
+ * the native link by a generic one, and answers arrive again. */
+static void test_native_forced_vanishes(void **state)
+{
+        struct responder_attachment how;
+        struct responder_entry before, after;
+
+        (void)state;
+        assert_int_equal(responder_detach(F.r, F.if_node), 0);
+        assert_int_equal(responder_attach_report(F.r, F.if_node, RESPONDER_XDP_NATIVE, &how), 0);
+        assert_int_equal(how.mode, RESPONDER_XDP_NATIVE);
+        before = entry("192.0.2.10");
+        assert_int_equal(arp_replies(NULL, NULL), 0);
+        assert_int_equal(ns_adverts(), 0);
+        after = entry("192.0.2.10");
+        assert_true(after.replies - before.replies == 1); /* XDP_TX, lost on the way */
+
+        assert_int_equal(responder_attach_report(F.r, F.if_node, RESPONDER_XDP_AUTO, &how), 0);
+        assert_int_equal(how.mode, RESPONDER_XDP_GENERIC);
+        assert_int_equal(responder_is_attached(F.r, F.if_node, NULL), 1);
+        assert_int_equal(arp_replies(NULL, NULL), 1);
+        assert_int_equal(ns_adverts(), 1);
+}
+
+static struct responder_attachment attach_auto(const char *dev)
+{
+        struct responder_attachment how = {0};
+        int ifindex = (int)if_nametoindex(dev);
+
+        assert_true(ifindex > 0);
+        assert_int_equal(responder_attach_report(F.r, ifindex, RESPONDER_XDP_AUTO, &how), 0);
+        assert_int_equal(responder_detach(F.r, ifindex), 0);
+        return how;
+}
+
+/* Peers in our namespace are looked at: without a native XDP program the
+ * device gets generic mode, with one native; a device without native XDP
+ * (a bridge) falls back to generic. */
+static void test_auto_same_netns(void **state)
+{
+        struct responder_attachment how;
+        int pass_fd;
+
+        (void)state;
+        assert_int_equal(tsh("ip link add l2c type veth peer name l2d && ip link set l2c up && "
+                             "ip link set l2d up && ip link add l2e type bridge && "
+                             "ip link set l2e up"),
+                         0);
+        how = attach_auto("l2c");
+        assert_int_equal(how.mode, RESPONDER_XDP_GENERIC);
+        assert_string_equal(how.reason, "veth peer has no native XDP program");
+        pass_fd = txdp_attach_pass((int)if_nametoindex("l2d"));
+        assert_true(pass_fd >= 0);
+        how = attach_auto("l2c");
+        assert_int_equal(how.mode, RESPONDER_XDP_NATIVE);
+        assert_string_equal(how.reason, "veth peer runs native XDP");
+        close(pass_fd);
+        how = attach_auto("l2e");
+        assert_int_equal(how.mode, RESPONDER_XDP_GENERIC);
+        assert_string_equal(how.reason, "no native XDP in the driver");
+        assert_int_equal(tsh("ip link del l2c && ip link del l2e"), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -504,9 +612,17 @@ int main(void)
             cmocka_unit_test(test_generic_mode),
             cmocka_unit_test(test_detach),
         };
+        const struct CMUnitTest nopeer[] = {
+            cmocka_unit_test(test_auto_nopeer_answers),
+            cmocka_unit_test(test_native_forced_vanishes),
+            cmocka_unit_test(test_auto_same_netns),
+        };
+        int failed;
 
         if (!tbpf_usable())
                 return 77;
         tcleanup_at_exit(cleanup);
-        return cmocka_run_group_tests(tests, setup, teardown);
+        failed = cmocka_run_group_tests(tests, setup, teardown);
+        return failed + cmocka_run_group_tests_name("veth, no XDP on the peer", nopeer,
+                                                    setup_nopeer, teardown);
 }

@@ -37,11 +37,12 @@ declare -A AG_INDEX=([kind-control-plane]=0 [kind-worker]=1 [kind-worker2]=2)
 AG_NEIGHBOR_NS=${AG_PREFIX}nb
 AG_L2=0
 AG_SUBNET=""           # 10.251.N
-# XDP mode of the agents: native needs an XDP program on the far (host) end
-# of each node's net0 veth, or frames sent with XDP_TX are lost there; with
-# src/bpf's pass-through program built, ag_topology --l2 attaches it and the
-# agents run native, else generic
-AG_XDP_MODE=${AG_XDP_MODE:-}
+# XDP mode of the agents: auto (default: no --xdp-mode, the agent's default;
+# net0's peer is on the host, in another namespace, without XDP program, so
+# the agent picks generic), generic, or native: that needs an XDP program on
+# the far (host) end of each node's net0 veth, or frames sent with XDP_TX are
+# lost there; ag_topology --l2 attaches src/bpf's pass-through program
+AG_XDP_MODE=${AG_XDP_MODE:-auto}
 AG_EXTRA_PIDS=()       # helpers (tcpdump, watchers) to stop on cleanup
 AG_ADMIN_KC=""
 AG_AGENT_KC=$AG_WORK/agent.kubeconfig
@@ -119,9 +120,6 @@ ag_topology() {
 		mkdir -p "$(ag_bpf_root "$node")"
 		i=$((i + 1))
 	done
-	if [[ -z $AG_XDP_MODE ]]; then
-		if ((AG_L2)) && [[ -f $AG_BUILD/src/bpf/xdp-pass.bpf.o ]]; then AG_XDP_MODE=native; else AG_XDP_MODE=generic; fi
-	fi
 	if ((AG_L2)) && [[ $AG_XDP_MODE == native ]]; then
 		local ports=()
 		for node in "${AG_NODES[@]}"; do ports+=("$(ag_host_port "$node")"); done
@@ -180,15 +178,16 @@ ag_node_ready() { # NODE: status Ready=True (no kubelet here)
 
 # ag_start_agent NODE [FLAGS...]: start (or restart) NODE's agent; pid in AG_PID[NODE]
 ag_start_agent() {
-	local node=${1:?node}
+	local node=${1:?node} xdp=()
 	shift
+	[[ $AG_XDP_MODE == auto ]] || xdp=(--xdp-mode="$AG_XDP_MODE")
 	setsid nsenter --net="/run/netns/$(ag_ns "$node")" -- \
 		"$AG_BUILD/l2lb-agent" --kubeconfig="$AG_AGENT_KC" --node-name="$node" --devices=net0 \
 		--enable-external-ips --l2-announcements-external-ips-cidrs=12.0.0.0/8 \
 		--l2-announcements-lease-duration=3s \
 		--l2-announcements-renew-deadline=1s --l2-announcements-retry-period=500ms \
 		--bpf-root="$(ag_bpf_root "$node")" --status-socket="$(ag_sock "$node")" \
-		--prometheus-serve-addr=":$(ag_metrics_port "$node")" --xdp-mode="${AG_XDP_MODE:-generic}" \
+		--prometheus-serve-addr=":$(ag_metrics_port "$node")" "${xdp[@]}" \
 		"${AG_AGENT_FLAGS[@]}" "$@" </dev/null >>"$AG_WORK/$node.log" 2>&1 &
 	AG_PID[$node]=$!
 }

@@ -10,7 +10,9 @@
 #      responder maps
 #   2. the neighbor's ARP request gets exactly one reply, from the holder's MAC
 #   9. `l2lb status` on the holder's socket shows the lease and the IP with
-#      counters; `l2lb bpf l2 list` shows the entry
+#      counters, and net0's XDP mode with its reason (default auto: generic,
+#      as net0's peer has no XDP program, and ARP is answered);
+#      `l2lb bpf l2 list` shows the entry
 #  11. the neighbor claims a service IP (gratuitous ARP reply and request):
 #      the holder's status, metric and log report the conflicts; a new MAC on
 #      the holder's net0 is announced (gratuitous ARP) within 1 s and answers
@@ -173,6 +175,13 @@ check "9. l2lb status: the holder's lease is listed with role holder" \
 # shellcheck disable=SC2016 # an awk program: awk expands its $ fields
 check "9. l2lb status: ${SVC_IP[$s]} announced on net0, live, with counters (>= 5 requests, >= 5 replies)" \
 	awk -v ip="${SVC_IP[$s]}" '$1 == ip && $2 == "net0" && $3 == "live" && $4 >= 5 && $5 >= 5 { f = 1 } END { exit !f }' <<<"$st"
+if [[ $AG_XDP_MODE == auto ]]; then
+	check "9. l2lb status: default xdp-mode auto runs net0 (veth, peer on the host) in generic XDP, saying why" \
+		grep -qE '^ +net0 .* generic \(veth peer in another network namespace\)$' <<<"$st"
+else
+	check "9. l2lb status: net0 runs in $AG_XDP_MODE XDP (configured)" \
+		grep -qE "^ +net0 .* $AG_XDP_MODE \(configured\)\$" <<<"$st"
+fi
 bl=$(ag_bpf_list "$H" 2>&1)
 # shellcheck disable=SC2016 # an awk program: awk expands its $ fields
 check "9. l2lb bpf l2 list: the entry, live, with counters" \

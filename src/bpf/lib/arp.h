@@ -34,22 +34,25 @@ struct arp_eth_ipv4 {
         __u8 ar_tip[4];
 };
 
-/* The ARP request or reply in the frame after eth, or NULL unless it is one
- * for IPv4 over Ethernet from a unicast sender. A request asks for ar_tip;
- * a reply (or any announcement) tells where ar_sip is. */
-static __always_inline struct arp_eth_ipv4 *arp_parse(struct ethhdr *eth, void *end)
+static __always_inline struct arp_eth_ipv4 *arp_hdr(struct ethhdr *eth)
 {
-        struct arp_eth_ipv4 *arp = (void *)(eth + 1);
+        return (void *)(eth + 1);
+}
+
+/* Whether the frame after eth is an ARP request or reply for IPv4 over
+ * Ethernet from a unicast sender (at arp_hdr()). A request asks for ar_tip;
+ * a reply (or any announcement) tells where ar_sip is. */
+static __always_inline bool arp_check(struct ethhdr *eth, void *end)
+{
+        struct arp_eth_ipv4 *arp = arp_hdr(eth);
 
         if ((void *)(arp + 1) > end)
-                return NULL;
+                return false;
         if (arp->ar_hrd != bpf_htons(ARPHRD_ETHER) || arp->ar_pro != bpf_htons(ETH_P_IP) ||
             arp->ar_hln != ETH_ALEN || arp->ar_pln != 4 ||
             (arp->ar_op != bpf_htons(ARPOP_REQUEST) && arp->ar_op != bpf_htons(ARPOP_REPLY)))
-                return NULL;
-        if (eth_addr_is_multicast(eth->h_source))
-                return NULL;
-        return arp;
+                return false;
+        return !eth_addr_is_multicast(eth->h_source);
 }
 
 static __always_inline bool arp_is_request(const struct arp_eth_ipv4 *arp)

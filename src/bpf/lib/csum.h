@@ -18,7 +18,7 @@ static __always_inline __u64 csum_words(const void *p, int words)
 {
         __u64 s = 0;
 
-#pragma unroll
+#pragma clang loop unroll(full)
         for (int i = 0; i < words; i++)
                 s += load32((const __u8 *)p + 4 * i);
         return s;

@@ -9,14 +9,16 @@
 
 #include "load.h"
 
-/* The Ethernet header at data, or NULL if the frame is shorter than one. */
-static __always_inline struct ethhdr *eth_parse(void *data, void *end)
+/* Whether the frame from data to end holds an Ethernet header.
+ *
+ * The parsers here return whether a header passes, and the caller points at
+ * it (its place is fixed): not a pointer or NULL, as comparing a packet
+ * pointer with NULL is refused by the verifier ("pointer comparison
+ * prohibited") unless the loader has CAP_PERFMON, which the agent should
+ * not need. */
+static __always_inline bool eth_fits(const void *data, const void *end)
 {
-        struct ethhdr *eth = data;
-
-        if ((void *)(eth + 1) > end)
-                return NULL;
-        return eth;
+        return (const void *)((const struct ethhdr *)data + 1) <= end;
 }
 
 /* struct ethhdr is packed in <linux/if_ether.h>: reading h_proto as a field

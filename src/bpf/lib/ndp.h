@@ -74,74 +74,83 @@ static __always_inline __u8 ndp_type(struct ethhdr *eth, void *end)
         return msg->icmph.icmp6_type;
 }
 
-/* The IPv6 header of the Neighbor Discovery message of type type in the
- * frame after eth, or NULL unless it passes the checks shared by
+/* The IPv6 header of the frame after eth. */
+static __always_inline struct ipv6hdr *ndp_ip6(struct ethhdr *eth)
+{
+        return (void *)(eth + 1);
+}
+
+/* Whether the frame after eth carries a Neighbor Discovery message of type
+ * type (IPv6 header at ndp_ip6()) that passes the checks shared by
  * solicitations and advertisements (§7.1.1, §7.1.2): hop limit 255, code 0,
  * a payload of whole options within the frame, a unicast target from a
  * source that is not multicast, in a frame from a unicast Ethernet sender.
  * The options and the checksum are left to ndp_msg_valid, once the target
  * matched. */
-static __always_inline struct ipv6hdr *ndp_msg_parse(struct ethhdr *eth, void *end, __u8 type)
+static __always_inline bool ndp_msg_check(struct ethhdr *eth, void *end, __u8 type)
 {
-        struct ipv6hdr *ip6 = (void *)(eth + 1);
+        struct ipv6hdr *ip6 = ndp_ip6(eth);
         struct nd_msg *msg = ndp_msg(ip6);
         __u32 plen;
 
         if ((void *)(msg + 1) > end)
-                return NULL;
+                return false;
         if (!ipv6_is_version6(ip6) || ip6->nexthdr != IPPROTO_ICMPV6 || ip6->hop_limit != 255 ||
             msg->icmph.icmp6_type != type || msg->icmph.icmp6_code != 0)
-                return NULL;
+                return false;
         plen = bpf_ntohs(ip6->payload_len);
-        if (plen < sizeof(*msg) || plen > sizeof(*msg) + ND_MAX_OPT_UNITS * 8 || plen % 8 != 0 ||
-            (void *)(ip6 + 1) + plen > end)
-                return NULL;
+        if (plen < sizeof(*msg) || plen > sizeof(*msg) + ND_MAX_OPT_UNITS * 8 || plen % 8 != 0)
+                return false;
+                /* the payload within the frame, unit by unit: constant offsets, as
+                 * a packet pointer plus a variable is refused without CAP_PERFMON
+                 * (no Spectre v1 sanitation for packet pointers); barrier_var keeps
+                 * clang from folding the checks into end - data (refused too) */
+#pragma clang loop unroll(full)
+        for (__u32 u = 0; u < ND_MAX_OPT_UNITS; u++) {
+                void *unit_end = (void *)(msg + 1) + (u + 1) * 8;
+
+                if (u >= (plen - sizeof(*msg)) / 8)
+                        break;
+                barrier_var(unit_end);
+                if (unit_end > end)
+                        return false;
+        }
         if (ipv6_addr_is_multicast(&ip6->saddr) || ipv6_addr_is_multicast(&msg->target))
-                return NULL;
-        if (eth_addr_is_multicast(eth->h_source))
-                return NULL;
-        return ip6;
+                return false;
+        return !eth_addr_is_multicast(eth->h_source);
 }
 
-/* The IPv6 header of the Neighbor Solicitation in the frame after eth, or
- * NULL unless it is one that may be ours to answer: ndp_msg_parse's checks,
- * asked by a unicast or unspecified (DAD) source, and a destination that is
- * the target or its solicited-node group (on the matching Ethernet group),
- * the group only for DAD (§7.1.1). */
-static __always_inline struct ipv6hdr *ndp_ns_parse(struct ethhdr *eth, void *end)
+/* Whether the frame after eth is a Neighbor Solicitation that may be ours
+ * to answer: ndp_msg_check's checks, asked by a unicast or unspecified (DAD)
+ * source, and a destination that is the target or its solicited-node group
+ * (on the matching Ethernet group), the group only for DAD (§7.1.1). */
+static __always_inline bool ndp_ns_check(struct ethhdr *eth, void *end)
 {
-        struct ipv6hdr *ip6 = ndp_msg_parse(eth, end, NDISC_NEIGHBOUR_SOLICITATION);
-        struct nd_msg *ns;
+        struct ipv6hdr *ip6 = ndp_ip6(eth);
+        struct nd_msg *ns = ndp_msg(ip6);
 
-        if (!ip6)
-                return NULL;
-        ns = ndp_msg(ip6);
-        if (ipv6_addr_is_multicast(&ip6->daddr)) {
-                if (!ipv6_addr_is_solicited_node_of(&ip6->daddr, &ns->target) ||
-                    eth->h_dest[0] != 0x33 || eth->h_dest[1] != 0x33 ||
-                    load32(eth->h_dest + 2) != ip6->daddr.s6_addr32[3])
-                        return NULL;
-        } else if (!ipv6_addr_equal(&ip6->daddr, &ns->target) ||
-                   ipv6_addr_is_unspecified(&ip6->saddr))
-                return NULL;
-        return ip6;
+        if (!ndp_msg_check(eth, end, NDISC_NEIGHBOUR_SOLICITATION))
+                return false;
+        if (ipv6_addr_is_multicast(&ip6->daddr))
+                return ipv6_addr_is_solicited_node_of(&ip6->daddr, &ns->target) &&
+                       eth->h_dest[0] == 0x33 && eth->h_dest[1] == 0x33 &&
+                       load32(eth->h_dest + 2) == ip6->daddr.s6_addr32[3];
+        return ipv6_addr_equal(&ip6->daddr, &ns->target) && !ipv6_addr_is_unspecified(&ip6->saddr);
 }
 
-/* The IPv6 header of the Neighbor Advertisement in the frame after eth, or
- * NULL unless it is a valid one as far as ndp_msg_parse checks, from a
- * specified source, and not marked solicited if sent to a group (§7.1.2).
- * Solicited or not, to whomever: any advertisement for an address tells
- * where the advertiser thinks it is. */
-static __always_inline struct ipv6hdr *ndp_na_parse(struct ethhdr *eth, void *end)
+/* Whether the frame after eth is a Neighbor Advertisement, valid as far as
+ * ndp_msg_check checks, from a specified source, and not marked solicited
+ * if sent to a group (§7.1.2). Solicited or not, to whomever: any
+ * advertisement for an address tells where the advertiser thinks it is. */
+static __always_inline bool ndp_na_check(struct ethhdr *eth, void *end)
 {
-        struct ipv6hdr *ip6 = ndp_msg_parse(eth, end, NDISC_NEIGHBOUR_ADVERTISEMENT);
+        struct ipv6hdr *ip6 = ndp_ip6(eth);
 
-        if (!ip6 || ipv6_addr_is_unspecified(&ip6->saddr))
-                return NULL;
-        if (ipv6_addr_is_multicast(&ip6->daddr) &&
-            (ndp_msg(ip6)->icmph.icmp6_dataun.un_data32[0] & bpf_htonl(ND_NA_FLAG_SOLICITED)))
-                return NULL;
-        return ip6;
+        if (!ndp_msg_check(eth, end, NDISC_NEIGHBOUR_ADVERTISEMENT) ||
+            ipv6_addr_is_unspecified(&ip6->saddr))
+                return false;
+        return !ipv6_addr_is_multicast(&ip6->daddr) ||
+               !(ndp_msg(ip6)->icmph.icmp6_dataun.un_data32[0] & bpf_htonl(ND_NA_FLAG_SOLICITED));
 }
 
 /* True if the solicitation went to its solicited-node group or, unicast, to
@@ -152,7 +161,7 @@ static __always_inline bool ndp_ns_is_for(const struct ethhdr *eth, const struct
         return ipv6_addr_is_multicast(&ip6->daddr) || eth_addr_equal(eth->h_dest, mac);
 }
 
-/* The rest of §7.1.1 / §7.1.2 for a message ndp_msg_parse accepted: options
+/* The rest of §7.1.1 / §7.1.2 for a message ndp_msg_check accepted: options
  * of non-zero length that tile the message exactly, and a valid checksum.
  * The link-layer address option of type lla_type (source in a solicitation,
  * target in an advertisement) only where lla_ok, and of the one length an
@@ -168,7 +177,7 @@ static __always_inline bool ndp_msg_valid(struct ipv6hdr *ip6, void *end, __u8 l
         __u64 sum;
 
         sum = csum_ipv6_pseudo(ip6, plen, IPPROTO_ICMPV6) + csum_words(msg, sizeof(*msg) / 4);
-#pragma unroll
+#pragma clang loop unroll(full)
         for (__u32 u = 0; u < ND_MAX_OPT_UNITS; u++) {
                 __u8 *unit = (__u8 *)(msg + 1) + u * 8;
 
@@ -193,7 +202,7 @@ static __always_inline bool ndp_msg_valid(struct ipv6hdr *ip6, void *end, __u8 l
         return next_opt == units && csum_fold(sum) == 0xffff;
 }
 
-/* ndp_msg_valid for a solicitation ndp_ns_parse accepted: a source
+/* ndp_msg_valid for a solicitation ndp_ns_check accepted: a source
  * link-layer address option only from a specified source. */
 static __always_inline bool ndp_ns_valid(struct ipv6hdr *ip6, void *end)
 {
@@ -203,7 +212,7 @@ static __always_inline bool ndp_ns_valid(struct ipv6hdr *ip6, void *end)
                              !ipv6_addr_is_unspecified(&ip6->saddr), NULL, &has_slla);
 }
 
-/* True if the advertisement ndp_na_parse accepted is valid (ndp_msg_valid)
+/* True if the advertisement ndp_na_check accepted is valid (ndp_msg_valid)
  * and tells that its target is at another MAC than mac: neither the frame
  * nor the target link-layer address option (if any) is mac. An
  * advertisement of ours looped back, or relayed by a proxy with our address
@@ -221,7 +230,7 @@ static __always_inline bool ndp_na_claims_for_other(const struct ethhdr *eth, st
         return !has_tlla || !eth_addr_equal(tlla, mac);
 }
 
-/* Turns the solicitation (eth, ip6: as ndp_ns_parse returned them) into the
+/* Turns the solicitation (eth, ip6: as ndp_ns_check accepted them) into the
  * advertisement "target is at mac", solicited and overriding, back to the
  * requester, with the target link-layer address option; for DAD (from ::)
  * overriding but not solicited, to all nodes (ff02::1 on 33:33:00:00:00:01,
@@ -240,8 +249,15 @@ static __always_inline bool ndp_na_rewrite(struct xdp_md *ctx, struct ethhdr *et
         __be32 flags = bpf_htonl(ND_NA_FLAG_SOLICITED_OVERRIDE);
         void *data = (void *)(long)ctx->data;
         void *end = (void *)(long)ctx->data_end;
-        long len = (long)(end - data);
+        /* the frame's length: packet pointers are compared with <, never
+         * subtracted or tested for equality (refused without CAP_PERFMON);
+         * barrier_var keeps clang from folding the two tests into == */
+        void *reply_end = data + NDP_NA_FRAME_LEN;
+        bool fits = reply_end <= end, exact;
         __u64 sum;
+
+        barrier_var(reply_end);
+        exact = fits && !(reply_end < end);
 
         /* Everything the reply needs, before the frame may move. */
         __builtin_memcpy(mac, mac_in, ETH_ALEN);
@@ -252,9 +268,9 @@ static __always_inline bool ndp_na_rewrite(struct xdp_md *ctx, struct ethhdr *et
                 ipv6_mcast_mac(req_mac, &req_ip);
                 flags = bpf_htonl(ND_NA_FLAG_OVERRIDE);
         }
-        if (len != NDP_NA_FRAME_LEN &&
-            (resize ? bpf_xdp_adjust_tail(ctx, (int)NDP_NA_FRAME_LEN - (int)len) != 0
-                    : len < (long)NDP_NA_FRAME_LEN))
+        if (!exact && (resize ? bpf_xdp_adjust_tail(ctx, (int)NDP_NA_FRAME_LEN -
+                                                             (int)bpf_xdp_get_buff_len(ctx)) != 0
+                              : !fits))
                 return false;
 
         data = (void *)(long)ctx->data;
