@@ -40,8 +40,8 @@ json_t *output_str(const char *s)
  * (YAML 1.1 booleans, null, numbers), or not at all? */
 static bool yaml_needs_quotes(const char *s)
 {
-        static const char *const special[] = {"true", "false", "yes", "no", "on", "off", "y",
-                                              "n",    "null",  "~"};
+        static const char *const special[] = {"true", "false", "yes", "no",   "on",
+                                              "off",  "y",     "n",   "null", "~"};
         char *end;
 
         if (!*s || strchr("-?:,[]{}#&*!|>'\"%@` ", *s) || strpbrk(s, ": #") ||
@@ -106,7 +106,8 @@ static int emit_value(yaml_emitter_t *em, json_t *v)
                 return r < 0 ? r : emit(em, &ev);
         }
         case JSON_STRING:
-                return emit_scalar(em, json_string_value(v), yaml_needs_quotes(json_string_value(v)));
+                return emit_scalar(em, json_string_value(v),
+                                   yaml_needs_quotes(json_string_value(v)));
         case JSON_INTEGER:
                 (void)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
                 return emit_scalar(em, num, false);
