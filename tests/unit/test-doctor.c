@@ -45,10 +45,22 @@ struct row {
         const char *needle;      /* in the message */
 };
 
-static void m_none(struct doctor_facts *f, struct doctor_device *d) { (void)f, (void)d; }
-static void m_no_bpffs(struct doctor_facts *f, struct doctor_device *d) { (void)d, f->bpffs = false; }
-static void m_no_root(struct doctor_facts *f, struct doctor_device *d) { (void)d, f->bpf_root_present = false; }
-static void m_ipvs(struct doctor_facts *f, struct doctor_device *d) { (void)d, f->ipvs = true; }
+static void m_none(struct doctor_facts *f, struct doctor_device *d)
+{
+        (void)f, (void)d;
+}
+static void m_no_bpffs(struct doctor_facts *f, struct doctor_device *d)
+{
+        (void)d, f->bpffs = false;
+}
+static void m_no_root(struct doctor_facts *f, struct doctor_device *d)
+{
+        (void)d, f->bpf_root_present = false;
+}
+static void m_ipvs(struct doctor_facts *f, struct doctor_device *d)
+{
+        (void)d, f->ipvs = true;
+}
 static void m_ipvs_strict(struct doctor_facts *f, struct doctor_device *d)
 {
         (void)d;
@@ -62,8 +74,14 @@ static void m_ipvs_half(struct doctor_facts *f, struct doctor_device *d)
         f->ipvs = true;
         f->arp_ignore = 1;
 }
-static void m_rp_dev(struct doctor_facts *f, struct doctor_device *d) { (void)f, d->rp_filter = 1; }
-static void m_rp_all(struct doctor_facts *f, struct doctor_device *d) { (void)d, f->rp_filter_all = 1; }
+static void m_rp_dev(struct doctor_facts *f, struct doctor_device *d)
+{
+        (void)f, d->rp_filter = 1;
+}
+static void m_rp_all(struct doctor_facts *f, struct doctor_device *d)
+{
+        (void)d, f->rp_filter_all = 1;
+}
 static void m_rp_loose(struct doctor_facts *f, struct doctor_device *d)
 {
         f->rp_filter_all = 1;
@@ -90,11 +108,26 @@ static void m_veth_away(struct doctor_facts *f, struct doctor_device *d)
         (void)f;
         d->peer = DOCTOR_PEER_ELSEWHERE;
 }
-static void m_other_prog(struct doctor_facts *f, struct doctor_device *d) { (void)f, d->xdp_progs = l2lb_other; }
-static void m_no_prog(struct doctor_facts *f, struct doctor_device *d) { (void)f, d->xdp_progs = none; }
-static void m_xdp_unknown(struct doctor_facts *f, struct doctor_device *d) { (void)f, d->xdp_known = false; }
-static void m_unsynced(struct doctor_facts *f, struct doctor_device *d) { (void)d, f->clock_synced = 0; }
-static void m_no_devs(struct doctor_facts *f, struct doctor_device *d) { (void)d, f->n_devs = 0; }
+static void m_other_prog(struct doctor_facts *f, struct doctor_device *d)
+{
+        (void)f, d->xdp_progs = l2lb_other;
+}
+static void m_no_prog(struct doctor_facts *f, struct doctor_device *d)
+{
+        (void)f, d->xdp_progs = none;
+}
+static void m_xdp_unknown(struct doctor_facts *f, struct doctor_device *d)
+{
+        (void)f, d->xdp_known = false;
+}
+static void m_unsynced(struct doctor_facts *f, struct doctor_device *d)
+{
+        (void)d, f->clock_synced = 0;
+}
+static void m_no_devs(struct doctor_facts *f, struct doctor_device *d)
+{
+        (void)d, f->n_devs = 0;
+}
 
 static const struct row rows[] = {
     {"healthy bpffs", m_none, "bpffs", DOCTOR_OK, NULL},
@@ -108,10 +141,10 @@ static const struct row rows[] = {
     {"rp_filter strict on dev", m_rp_dev, "rp-filter", DOCTOR_WARN, "rp_filter=2"},
     {"rp_filter strict on all", m_rp_all, "rp-filter", DOCTOR_WARN, "ARP/NDP replies are not"},
     {"rp_filter loose wins", m_rp_loose, "rp-filter", DOCTOR_OK, "rp_filter=2"},
-    {"not a veth", m_none, "veth-peer", (enum doctor_level)-1, NULL},
+    {"not a veth", m_none, "veth-peer", (enum doctor_level) - 1, NULL},
     {"veth peer without XDP", m_veth_bare, "veth-peer", DOCTOR_FAIL, "peer0 has no XDP"},
     {"veth peer with XDP", m_veth_ok, "veth-peer", DOCTOR_OK, NULL},
-    {"veth generic mode", m_veth_generic, "veth-peer", (enum doctor_level)-1, NULL},
+    {"veth generic mode", m_veth_generic, "veth-peer", (enum doctor_level) - 1, NULL},
     {"veth peer elsewhere", m_veth_away, "veth-peer", DOCTOR_SKIP, "cannot check"},
     {"only l2lb's program", m_none, "xdp-programs", DOCTOR_OK, "only l2lb"},
     {"another program", m_other_prog, "xdp-programs", DOCTOR_WARN, "xdp_firewall"},
