@@ -8,17 +8,20 @@
 #     dir), --context picks a context and refuses an absent one
 #   - l2lb doctor in a netns of its own: kube-ipvs0 without strict ARP is a
 #     WARN (exit 1); with arp_ignore=1 arp_announce=2 the check is OK
-# Env: KUBECONFIG (admin), L2LB_BUILD. Needs root (netns).
+# Env: KUBECONFIG (admin), KUBECTL, L2LB_BUILD. Needs root (netns).
 set -uo pipefail
 
-: "${KUBECONFIG:?} ${L2LB_BUILD:?}"
+: "${KUBECONFIG:?} ${KUBECTL:?} ${L2LB_BUILD:?}"
 l2lb=$L2LB_BUILD/l2lb
 work=$(mktemp -d /tmp/l2lb-cli-test-XXXXXX)
 netns=l2lb-cli-$$
+pool=clitest-$$
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   ip netns del "$netns" 2>/dev/null
+  "$KUBECTL" delete ippool "$pool" >/dev/null 2>&1
+  "$KUBECTL" -n kube-system delete lease "cilium-l2announce-clitest-$$" >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -77,6 +80,32 @@ cp "$KUBECONFIG" "$work/home/.kube/config"
 kc() { env -u KUBECONFIG -u KUBERNETES_SERVICE_HOST HOME="$work/home" "$l2lb" "$@"; }
 expect_rc 0 "pools from ~/.kube/config" kc pools -o json
 check "pools -o json: items" jq -e '.items | type == "array"' "$work/out"
+# a pool and an announcement Lease (no service behind it: service null)
+cat <<YAML | "$KUBECTL" apply -f - >/dev/null || fail "create the pool and the lease"
+apiVersion: cilium.io/v2
+kind: CiliumLoadBalancerIPPool
+metadata: {name: $pool}
+spec:
+  blocks: [{cidr: 10.99.0.0/30}, {start: "10.99.1.1", stop: "10.99.1.9"}]
+---
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: cilium-l2announce-clitest-$$, namespace: kube-system}
+spec: {holderIdentity: node-a, leaseDurationSeconds: 15, leaseTransitions: 2}
+YAML
+kc pools -o json >"$work/pools.json" 2>&1
+check "pools -o json: name, blocks, disabled, conflict" jq -e --arg p "$pool" \
+  '.items[] | select(.name == $p) | .blocks == ["10.99.0.0/30", "10.99.1.1-10.99.1.9"]
+   and .disabled == false and .conflict == false and has("used") and has("available")' \
+  "$work/pools.json"
+kc leases -o yaml >"$work/leases.yaml" 2>&1
+check "leases -o yaml: the lease" grep -qx -- "- lease: cilium-l2announce-clitest-$$" "$work/leases.yaml"
+check "leases -o yaml: holder and transitions" \
+  bash -c "grep -qx '  holder: node-a' '$work/leases.yaml' && grep -qx '  leaseTransitions: 2' '$work/leases.yaml'"
+kc leases -o json >"$work/leases.json" 2>&1
+check "leases -o json: a lease without service" jq -e --arg l "cilium-l2announce-clitest-$$" \
+  '.items[] | select(.lease == $l) | .service == null and .holder == "node-a" and .leaseTransitions == 2 and .ips == []' \
+  "$work/leases.json"
 ctx=$(sed -n 's/^current-context: *//p' "$KUBECONFIG" | tr -d '"')
 expect_rc 0 "--context with the kubeconfig's context" kc leases --context "$ctx" -o yaml
 expect_rc 1 "--context with an absent context exits 1" kc leases --context=no-such-context
