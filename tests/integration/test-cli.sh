@@ -94,6 +94,7 @@ metadata: {name: cilium-l2announce-clitest-$$, namespace: kube-system}
 spec: {holderIdentity: node-a, leaseDurationSeconds: 15, leaseTransitions: 2}
 YAML
 kc pools -o json >"$work/pools.json" 2>&1
+# shellcheck disable=SC2016 # jq programs: jq expands their $ variables
 check "pools -o json: name, blocks, disabled, conflict" jq -e --arg p "$pool" \
   '.items[] | select(.name == $p) | .blocks == ["10.99.0.0/30", "10.99.1.1-10.99.1.9"]
    and .disabled == false and .conflict == false and has("used") and has("available")' \
@@ -103,6 +104,7 @@ check "leases -o yaml: the lease" grep -qx -- "- lease: cilium-l2announce-clites
 check "leases -o yaml: holder and transitions" \
   bash -c "grep -qx '  holder: node-a' '$work/leases.yaml' && grep -qx '  leaseTransitions: 2' '$work/leases.yaml'"
 kc leases -o json >"$work/leases.json" 2>&1
+# shellcheck disable=SC2016 # jq programs: jq expands their $ variables
 check "leases -o json: a lease without service" jq -e --arg l "cilium-l2announce-clitest-$$" \
   '.items[] | select(.lease == $l) | .service == null and .holder == "node-a" and .leaseTransitions == 2 and .ips == []' \
   "$work/leases.json"
