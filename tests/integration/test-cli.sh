@@ -8,10 +8,13 @@
 #     dir), --context picks a context and refuses an absent one
 #   - l2lb doctor in a netns of its own: kube-ipvs0 without strict ARP is a
 #     WARN (exit 1); with arp_ignore=1 arp_announce=2 the check is OK
-# Env: KUBECONFIG (admin), KUBECTL, L2LB_BUILD. Needs root (netns).
+#   - doctor on a veth: the responder in native mode with a peer without XDP
+#     is a FAIL, OK once the peer has one; a foreign XDP program is a WARN
+# Env: KUBECONFIG (admin), KUBECTL, L2LB_BUILD, L2LB_TOP. Needs root (netns,
+# bpftool).
 set -uo pipefail
 
-: "${KUBECONFIG:?} ${KUBECTL:?} ${L2LB_BUILD:?}"
+: "${KUBECONFIG:?} ${KUBECTL:?} ${L2LB_BUILD:?} ${L2LB_TOP:?}"
 l2lb=$L2LB_BUILD/l2lb
 work=$(mktemp -d /tmp/l2lb-cli-test-XXXXXX)
 netns=l2lb-cli-$$
@@ -127,6 +130,25 @@ ip netns exec "$netns" "$l2lb" doctor --devices=eth1 -o json >"$work/doctor.json
 check "doctor -o json: strict ARP is OK" jq -e \
   '[.checks[] | select(.check == "ipvs")][0].level == "OK" and (.problems | type == "number")' \
   "$work/doctor.json"
+
+# the responder in native mode on a veth: its peer needs an XDP program
+# (bpffs mounted inside the netns' private mount namespace; gone with it)
+obj=$L2LB_BUILD/src/bpf
+ip -n "$netns" link set eth1 up
+ip -n "$netns" link set eth1-peer up
+ip netns exec "$netns" bash -c "mount -t bpf bpf /sys/fs/bpf && bpftool prog loadall '$obj/l2resp.bpf.o' /sys/fs/bpf/t &&
+  bpftool net attach xdpdrv pinned /sys/fs/bpf/t/l2lb_responder dev eth1 && rm -rf /sys/fs/bpf/t &&
+  '$l2lb' doctor --devices=eth1 >'$work/doctor1' 2>&1;
+  '$L2LB_TOP/scripts/xdp-pass-attach' '$obj/xdp-pass.bpf.o' eth1-peer >/dev/null &&
+  { '$l2lb' doctor --devices=eth1 >'$work/doctor2' 2>&1; true; }" || fail "attach the responder in the netns"
+check "doctor: native responder on a veth whose peer has no XDP program is a FAIL" \
+  grep -q "^FAIL  veth-peer .*eth1-peer has no XDP program" "$work/doctor1"
+check "doctor: l2lb's own program is not foreign" grep -q "^OK    xdp-programs  eth1: only l2lb's" "$work/doctor1"
+check "doctor: with an XDP program on the peer the check is OK" grep -q "^OK    veth-peer " "$work/doctor2"
+ip netns exec "$netns" bash -c "'$L2LB_TOP/scripts/xdp-pass-attach' '$obj/xdp-pass.bpf.o' eth1 >/dev/null &&
+  { '$l2lb' doctor --devices=eth1 >'$work/doctor3' 2>&1; true; }"
+check "doctor: a foreign XDP program on the device is a WARN" \
+  grep -q "^WARN  xdp-programs  eth1: XDP program(s) not l2lb's on it: xdp_pass" "$work/doctor3"
 
 echo "test-cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
