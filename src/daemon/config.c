@@ -89,7 +89,8 @@ static const struct config_key keys[] = {
     K("k8s-namespace", T_STRING, k8s_namespace, "kube-system", ALL, NULL,
       "namespace of l2lb's Leases"),
     K("kubeconfig", T_STRING, kubeconfig, "", ALL, NULL,
-      "kubeconfig file (default: in-cluster configuration)"),
+      "kubeconfig file (default: $KUBECONFIG, else in-cluster; the l2lb command tries "
+      "~/.kube/config before in-cluster)"),
     K("l2-announcements-lease-duration", T_DURATION, l2_announcements_lease_duration, "15s",
       AG | CL, NULL, "how long a lease is valid without renewal"),
     K("l2-announcements-renew-deadline", T_DURATION, l2_announcements_renew_deadline, "5s", AG | CL,
