@@ -23,7 +23,7 @@ STEP_TITLES=(
 	[5]="deathstar-2 (12.0.0.101): a worker holds the lease and answers ARP"
 	[6]="LB-IPAM: pool-blue gives deathstar-3 an IP in 12.0.0.128/25"
 	[7]="Resilience: kill the node holding 12.0.0.100, the lease and ARP move"
-	[8]="l2lb config view | grep l2 shows the lease settings"
+	[8]="l2lb config view | grep l2 (a worker's agent) shows the lease settings"
 )
 
 if [[ -t 1 ]]; then
@@ -384,7 +384,9 @@ elapsed_between() { # T0 T1 (EPOCHREALTIME values) -> ms
 }
 
 step_8() {
-	host 'l2lb config view | grep l2' || fail "l2lb config view failed" || return
+	# config view asks an agent: kind-worker's, over its status socket
+	host "l2lb --status-socket=$STATE/kind-worker/agent.sock config view | grep l2" ||
+		fail "l2lb config view failed" || return
 	local want
 	for want in 'enable-l2-announcements +true' 'l2-announcements-lease-duration +3s' \
 		'l2-announcements-renew-deadline +1s' 'l2-announcements-retry-period +500ms'; do

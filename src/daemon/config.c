@@ -91,7 +91,8 @@ static const struct config_key keys[] = {
     K("k8s-namespace", T_STRING, k8s_namespace, "kube-system", ALL, NULL,
       "namespace of l2lb's Leases"),
     K("kubeconfig", T_STRING, kubeconfig, "", ALL, NULL,
-      "kubeconfig file (default: in-cluster configuration)"),
+      "kubeconfig file (default: $KUBECONFIG, else in-cluster; the l2lb command tries "
+      "~/.kube/config before in-cluster)"),
     K("l2-announcements-external-ips-cidrs", T_CIDRS, l2_announcements_external_ips_cidrs, "", AG,
       NULL,
       "comma-separated CIDRs external IPs must be in to be announced (empty: none is, even with "

@@ -13,10 +13,15 @@ int kube_connect(sd_event *e, const struct kube_connect_options *opts, struct ku
             .burst = opts->burst,
             .user_agent = opts->user_agent,
         };
+        const struct kube_config_source src = {
+            .path = opts->kubeconfig,
+            .context = opts->context,
+            .home = opts->home,
+        };
         int r;
 
         assert(opts);
-        r = kube_config_load(opts->kubeconfig, &kc, &err);
+        r = kube_config_load_source(&src, &kc, &err);
         if (r < 0)
                 return log_error_errno(r, "cannot load Kubernetes client configuration",
                                        "error_detail=%s", log_q(err));

@@ -5,6 +5,8 @@
 
 struct kube_connect_options {
         const char *kubeconfig; /* NULL or "": $KUBECONFIG, else in-cluster */
+        const char *context;    /* NULL or "": the current-context */
+        bool home;              /* also try ~/.kube/config before in-cluster (the CLI) */
         double qps;
         unsigned burst;
         const char *user_agent;

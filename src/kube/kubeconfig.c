@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "lib/util.h"
@@ -314,7 +315,8 @@ static int parse_user(struct kc_doc *kd, yaml_node_t *user, const char *uname,
         return 0;
 }
 
-static int parse_docs(struct kc_doc *docs, size_t n, struct kube_config *c, char **err)
+static int parse_docs(struct kc_doc *docs, size_t n, const char *context, struct kube_config *c,
+                      char **err)
 {
         struct kc_doc *dctx = NULL, *dcluster = NULL, *duser = NULL;
         yaml_node_t *ctx, *cluster, *user;
@@ -327,6 +329,8 @@ static int parse_docs(struct kc_doc *docs, size_t n, struct kube_config *c, char
                         *err = xasprintf("kubeconfig is not a mapping");
                         return -EINVAL;
                 }
+        if (!isempty(context))
+                cur = context; /* --context: chosen over current-context */
         for (size_t f = 0; f < n && isempty(cur); f++)
                 cur = yscalar(ymap_get(&docs[f].doc, docs[f].root, "current-context"), &bad);
         if (isempty(cur)) {
@@ -402,12 +406,13 @@ static void kc_docs_free(struct kc_doc *docs, size_t n)
 }
 
 /* The configuration the loaded files make together. */
-static int kc_build(struct kc_doc *docs, size_t n, struct kube_config **ret, char **err)
+static int kc_build(struct kc_doc *docs, size_t n, const char *context, struct kube_config **ret,
+                    char **err)
 {
         struct kube_config *c = xnew(struct kube_config, 1);
         int r;
 
-        r = parse_docs(docs, n, c, err);
+        r = parse_docs(docs, n, context, c, err);
         if (r < 0) {
                 kube_config_free(c);
                 if (!*err)
@@ -433,7 +438,7 @@ int kube_config_parse(const char *text, size_t len, const char *base_dir, struct
                 free(doc);
                 return r;
         }
-        r = kc_build(doc, 1, ret, ret_error);
+        r = kc_build(doc, 1, NULL, ret, ret_error);
         kc_docs_free(doc, 1);
         return r;
 }
@@ -462,7 +467,8 @@ static int kc_doc_read(struct kc_doc *kd, const char *path, bool skip_missing, c
         return r;
 }
 
-int kube_config_from_file(const char *path, struct kube_config **ret, char **ret_error)
+static int from_file(const char *path, const char *context, struct kube_config **ret,
+                     char **ret_error)
 {
         struct kc_doc *doc = xnew(struct kc_doc, 1);
         int r;
@@ -474,14 +480,20 @@ int kube_config_from_file(const char *path, struct kube_config **ret, char **ret
                 free(doc);
                 return r;
         }
-        r = kc_build(doc, 1, ret, ret_error);
+        r = kc_build(doc, 1, context, ret, ret_error);
         kc_docs_free(doc, 1);
         if (r < 0)
                 prefix_error(ret_error, path);
         return r;
 }
 
-int kube_config_from_path_list(const char *list, struct kube_config **ret, char **ret_error)
+int kube_config_from_file(const char *path, struct kube_config **ret, char **ret_error)
+{
+        return from_file(path, NULL, ret, ret_error);
+}
+
+static int from_path_list(const char *list, const char *context, struct kube_config **ret,
+                          char **ret_error)
 {
         g_auto(GStrv) paths = NULL;
         struct kc_doc *docs;
@@ -514,12 +526,17 @@ int kube_config_from_path_list(const char *list, struct kube_config **ret, char 
                 *ret_error = xasprintf("none of the kubeconfig files %s exists", list);
                 r = -ENOENT;
         } else if (r >= 0) {
-                r = kc_build(docs, n, ret, ret_error);
+                r = kc_build(docs, n, context, ret, ret_error);
                 if (r < 0)
                         prefix_error(ret_error, list);
         }
         kc_docs_free(docs, n);
         return r;
+}
+
+int kube_config_from_path_list(const char *list, struct kube_config **ret, char **ret_error)
+{
+        return from_path_list(list, NULL, ret, ret_error);
 }
 
 int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret, char **ret_error)
@@ -569,13 +586,34 @@ int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret, char **
 
 int kube_config_load(const char *path, struct kube_config **ret, char **ret_error)
 {
-        const char *env = getenv("KUBECONFIG");
+        const struct kube_config_source src = {.path = path};
 
+        return kube_config_load_source(&src, ret, ret_error);
+}
+
+int kube_config_load_source(const struct kube_config_source *src, struct kube_config **ret,
+                            char **ret_error)
+{
+        const char *env = getenv("KUBECONFIG"), *home = getenv("HOME");
+        _cleanup_free_ char *home_config = NULL;
+
+        assert(src);
         *ret_error = NULL;
-        if (!isempty(path))
-                return kube_config_from_file(path, ret, ret_error);
+        if (!isempty(src->path))
+                return from_file(src->path, src->context, ret, ret_error);
         if (!isempty(env))
-                return kube_config_from_path_list(env, ret, ret_error);
+                return from_path_list(env, src->context, ret, ret_error);
+        if (src->home && !isempty(home)) {
+                home_config = xasprintf("%s/.kube/config", home);
+                if (access(home_config, F_OK) == 0)
+                        return from_file(home_config, src->context, ret, ret_error);
+        }
+        if (!isempty(src->context)) {
+                *ret_error = xasprintf("context \"%s\" given but no kubeconfig found "
+                                       "(--kubeconfig, $KUBECONFIG%s)",
+                                       src->context, src->home ? ", ~/.kube/config" : "");
+                return -ENOENT;
+        }
         return kube_config_in_cluster(NULL, ret, ret_error);
 }
 

@@ -37,6 +37,17 @@ int kube_config_from_path_list(const char *list, struct kube_config **ret, char 
 int kube_config_in_cluster(const char *sa_dir, struct kube_config **ret, char **ret_error);
 /* path non-empty: that kubeconfig; else $KUBECONFIG if set; else in-cluster. */
 int kube_config_load(const char *path, struct kube_config **ret, char **ret_error);
+
+struct kube_config_source {
+        const char *path;    /* NULL or "": look further */
+        const char *context; /* NULL or "": the current-context; else this one (error if absent) */
+        bool home;           /* try $HOME/.kube/config before in-cluster, as kubectl does */
+};
+/* kube_config_load() with a context choice and kubectl's search: path, else
+ * $KUBECONFIG, else (home) ~/.kube/config if it exists, else in-cluster
+ * (refused when a context was asked for). */
+int kube_config_load_source(const struct kube_config_source *src, struct kube_config **ret,
+                            char **ret_error);
 void kube_config_free(struct kube_config *c);
 
 /* How to reach an https server under its tls-server-name: *ret_url is the

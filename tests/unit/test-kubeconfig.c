@@ -392,6 +392,72 @@ static void test_kubeconfig_merge(void **state)
         unsetenv("KUBECONFIG");
 }
 
+/* kubectl's search for the CLI: $KUBECONFIG, then ~/.kube/config, then
+ * in-cluster; --context picks a context of the merged files. */
+static void test_context_and_home(void **state)
+{
+        struct kube_config *c = NULL;
+        char *err = NULL, home[600], kube[700];
+        const char *two = "current-context: one\ncontexts:\n"
+                          "- name: one\n  context: {cluster: c1, namespace: ns-one}\n"
+                          "- name: two\n  context: {cluster: c2, namespace: ns-two}\n"
+                          "clusters:\n- name: c1\n  cluster: {server: 'https://one:1'}\n"
+                          "- name: c2\n  cluster: {server: 'https://two:2'}\n";
+        struct kube_config_source src = {.home = true};
+
+        (void)state;
+        snprintf(home, sizeof(home), "%s/home", dir);
+        snprintf(kube, sizeof(kube), "%s/.kube", home);
+        assert_int_equal(mkdir(home, 0700), 0);
+        assert_int_equal(mkdir(kube, 0700), 0);
+        twrite_file(kube, "config", two);
+        unsetenv("KUBECONFIG");
+        unsetenv("KUBERNETES_SERVICE_HOST");
+        setenv("HOME", home, 1);
+
+        /* ~/.kube/config when nothing else is given */
+        assert_int_equal(kube_config_load_source(&src, &c, &err), 0);
+        assert_string_equal(c->server, "https://one:1");
+        assert_string_equal(c->namespace, "ns-one");
+        kube_config_free(c);
+        /* ... but only when asked (the daemons go in-cluster) */
+        assert_int_equal(kube_config_load(NULL, &c, &err), -ENOENT);
+        assert_non_null(strstr(err, "not running in a cluster"));
+        free(err);
+
+        /* --context over current-context, in ~/.kube/config and $KUBECONFIG */
+        src.context = "two";
+        assert_int_equal(kube_config_load_source(&src, &c, &err), 0);
+        assert_string_equal(c->server, "https://two:2");
+        assert_string_equal(c->namespace, "ns-two");
+        kube_config_free(c);
+        twrite_file(dir, "two.yaml", two);
+        snprintf(kube, sizeof(kube), "%s/two.yaml", dir);
+        src.path = kube;
+        assert_int_equal(kube_config_load_source(&src, &c, &err), 0);
+        assert_string_equal(c->server, "https://two:2");
+        kube_config_free(c);
+        src.path = NULL;
+        setenv("KUBECONFIG", kube, 1);
+        assert_int_equal(kube_config_load_source(&src, &c, &err), 0);
+        assert_string_equal(c->server, "https://two:2");
+        kube_config_free(c);
+
+        /* an absent context is an error, not the current one */
+        src.context = "three";
+        assert_int_equal(kube_config_load_source(&src, &c, &err), -EINVAL);
+        assert_non_null(strstr(err, "context \"three\" not found"));
+        free(err);
+
+        /* no file anywhere: in-cluster, which cannot honour a context */
+        unsetenv("KUBECONFIG");
+        setenv("HOME", dir, 1);
+        assert_int_equal(kube_config_load_source(&src, &c, &err), -ENOENT);
+        assert_non_null(strstr(err, "context \"three\" given but no kubeconfig"));
+        free(err);
+        unsetenv("HOME");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -406,6 +472,7 @@ int main(void)
             cmocka_unit_test(test_tls_server_name),
             cmocka_unit_test(test_client_tls_options),
             cmocka_unit_test(test_kubeconfig_merge),
+            cmocka_unit_test(test_context_and_home),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
