@@ -116,10 +116,12 @@ if ((dummies)); then
 fi
 check "lo: not chosen" skipped lo "not an Ethernet device"
 
-status() { in_netns "$NS" "$L2LB_BUILD/l2lb" --status-socket="$WORK/agent.sock" status; }
+# the agent has no apiserver, so it is never ready: `l2lb status` prints its
+# state and exits 1, which is not what these checks look at
+status() { in_netns "$NS" "$L2LB_BUILD/l2lb" --status-socket="$WORK/agent.sock" status || true; }
 devices_listed() { status | sed -n '/^Devices/,/^$/p' | awk 'NR > 2 && NF { print $1 }' | paste -sd, -; }
 devices_are() { [[ $(devices_listed) == "$1" ]]; }
-status_says() { status | grep -q -- "$1"; }
+status_says() { status | grep -- "$1" >/dev/null; }
 check "l2lb status: the devices chosen by detection, eth0 alone" wait_for 10 devices_are eth0
 check "l2lb status: says the devices were chosen by detection" status_says '^Devices (chosen by detection'
 
