@@ -222,7 +222,9 @@ ag_stop_agent() {
 	return $rc
 }
 
-ag_status() { "$AG_BUILD/l2lb" --status-socket="$(ag_sock "${1:?node}")" status; }
+# the agent's state as `l2lb status` prints it; that exits 1 for an agent that
+# is not ready (or absent: then nothing is printed), callers read the output
+ag_status() { "$AG_BUILD/l2lb" --status-socket="$(ag_sock "${1:?node}")" status || true; }
 ag_bpf_list() { "$AG_BUILD/l2lb" --bpf-root="$(ag_bpf_root "${1:?node}")" bpf l2 list; }
 ag_metrics() { ag_in "${1:?node}" curl -s --max-time 5 "http://127.0.0.1:$(ag_metrics_port "$1")/metrics"; }
 
