@@ -23,7 +23,7 @@ STEP_TITLES=(
 	[5]="deathstar-2 (12.0.0.101): a worker holds the lease and answers ARP"
 	[6]="LB-IPAM: pool-blue gives deathstar-3 an IP in 12.0.0.128/25"
 	[7]="Resilience: kill the node holding 12.0.0.100, the lease and ARP move"
-	[8]="l2lb config view | grep l2 (a worker's agent) shows the lease settings"
+	[8]="l2lb config view | grep l2 (a live worker's agent) shows the lease settings"
 )
 
 if [[ -t 1 ]]; then
@@ -384,8 +384,15 @@ elapsed_between() { # T0 T1 (EPOCHREALTIME values) -> ms
 }
 
 step_8() {
-	# config view asks an agent: kind-worker's, over its status socket
-	host "l2lb --status-socket=$STATE/kind-worker/agent.sock config view | grep l2" ||
+	# config view asks an agent over its status socket, as the seed asks a
+	# cilium pod: a worker whose agent answers (step 7 killed one of them)
+	local node=
+	for node in "${WORKERS[@]}" "${NODES[@]}"; do
+		(cd "$WORK" && l2lb --status-socket="$STATE/$node/agent.sock" config view) >/dev/null 2>&1 && break
+		node=
+	done
+	[[ -n $node ]] || fail "no agent answers on its status socket" || return
+	host "l2lb --status-socket=$STATE/$node/agent.sock config view | grep l2" ||
 		fail "l2lb config view failed" || return
 	local want
 	for want in 'enable-l2-announcements +true' 'l2-announcements-lease-duration +3s' \

@@ -8,7 +8,6 @@
 #include <cmocka.h>
 #include <glib.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "helpers.h"
 #include "lib/addr.h"
@@ -537,14 +536,6 @@ static void test_order_spills_over(void **state)
 
 /* ---- pools with many blocks (issue 11: a pool with 10,000 blocks) ---- */
 
-static double cpu_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* A pool of n /30 blocks at 10.128.0.0 + 4 i, without block skip, plus
  * extra (a JSON fragment, or ""). */
 static char *many_blocks_pool(const char *name, int n, int skip, const char *extra)
@@ -566,10 +557,10 @@ static char *many_blocks_pool(const char *name, int n, int skip, const char *ext
         return g_string_free(s, FALSE);
 }
 
-/* Creating, editing and settling conflicts of a pool with 40,000 blocks is
- * linear: it took seconds when every pair of ranges was compared (conflict
- * settlement) and every new block looked for its old range (edit). The
- * bound is CPU time, far above the linear cost even under sanitizers. */
+/* Creating, editing and settling conflicts of a pool with 40,000 blocks:
+ * the counts, the conflict messages at the very end of the pool, the
+ * allocation. What it costs is measured by bench/ipam/bench-ipam-blocks
+ * (it took seconds when every pair of ranges was compared), not here. */
 static void test_many_blocks(void **state)
 {
         enum { N = 40000 };
@@ -578,14 +569,9 @@ static void test_many_blocks(void **state)
         g_autofree char *edited = many_blocks_pool("big", N, N / 2, "");
         g_autofree char *dup = many_blocks_pool("big", N, N / 2, "{'cidr':'10.130.112.253/32'}");
         g_autofree char *count = NULL;
-        double t;
 
         (void)state;
-        t = cpu_s();
         assert_int_equal(api_pool(api, "%s", big), 0);
-        t = cpu_s() - t;
-        print_message("create: %.3f s CPU\n", t);
-        assert_true(t < 1.0);
         count = g_strdup_printf("%d", 4 * N);
         assert_string_equal(pool_cond(api, "big", TOTAL, "message"), count);
         assert_string_equal(pool_cond(api, "big", CONFLICT, "status"), "False");
@@ -602,22 +588,14 @@ static void test_many_blocks(void **state)
         api_delete_pool(api, "late");
 
         /* an edit keeping every block but one */
-        t = cpu_s();
         api_pool(api, "%s", edited);
-        t = cpu_s() - t;
-        print_message("edit: %.3f s CPU\n", t);
-        assert_true(t < 1.0);
         g_free(count);
         count = g_strdup_printf("%d", 4 * (N - 1));
         assert_string_equal(pool_cond(api, "big", TOTAL, "message"), count);
         assert_string_equal(svc_ips(api, "default", "s1"), "10.128.0.0");
 
         /* an overlap inside it, at the very end */
-        t = cpu_s();
         api_pool(api, "%s", dup);
-        t = cpu_s() - t;
-        print_message("internal overlap: %.3f s CPU\n", t);
-        assert_true(t < 1.0);
         assert_string_equal(pool_cond(api, "big", CONFLICT, "message"),
                             "Pool conflicts since range '10.130.112.252 - 10.130.112.255' overlaps "
                             "range '10.130.112.253 - 10.130.112.253' from IP Pool 'big'");
