@@ -88,7 +88,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return ret;
 }
 
-static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
+int httpd_parse_listen_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
 {
         const char *colon = strrchr(addr, ':');
         char host[128];
@@ -153,7 +153,7 @@ int httpd_start(sd_event *e, const char *addr, httpd_handler_t handler, void *us
         struct httpd *h;
         int fd, r;
 
-        r = parse_addr(addr, &ss, &len);
+        r = httpd_parse_listen_addr(addr, &ss, &len);
         if (r < 0)
                 return log_error_errno(r, "invalid listen address (expected HOST:PORT or :PORT)",
                                        "address=%s", log_q(addr));

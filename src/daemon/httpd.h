@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <systemd/sd-event.h>
 
 struct httpd;
@@ -19,6 +20,7 @@ typedef void (*httpd_handler_t)(const char *method, const char *path, struct htt
                                 void *userdata);
 
 /* addr: "HOST:PORT", ":PORT" (all addresses) or "[v6]:PORT". */
+int httpd_parse_listen_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len);
 int httpd_start(sd_event *e, const char *addr, httpd_handler_t handler, void *userdata,
                 struct httpd **ret);
 /* The same on a unix stream socket at path (replaced if it exists; parent
