@@ -448,7 +448,10 @@ if [[ -f $pass_obj ]]; then
 	# detach a link)
 	rm -f "$(ag_bpf_root "$D")"/links/xdp-*
 	ip -n "$(ag_ns "$D")" link set dev net0 "$xdpflag" off
-	ip -n "$(ag_ns "$D")" link set dev net0 "$xdpflag" obj "$pass_obj" sec xdp
+	# (not iproute2's ELF loader: it would leave /sys/fs/bpf/xdp behind)
+	generic=()
+	[[ $xdpflag == xdpgeneric ]] && generic=(--generic)
+	ag_in "$D" "$AG_TOP/scripts/xdp-pass-attach" "${generic[@]}" "$pass_obj" net0 >/dev/null
 	t_blocked=$SECONDS
 	ag_start_agent "$D"
 	wait_for 10 status_has "$D" '^Synced: +yes'
