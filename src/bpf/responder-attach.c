@@ -296,13 +296,19 @@ static int replace_legacy(struct responder *r, int ifindex, const struct dev_xdp
         return link_fresh(r, ifindex, mode);
 }
 
-static bool iface_is_veth(struct responder *r, const char *ifname)
+static bool iface_is_veth(const char *ifname)
 {
         struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
         struct ifreq ifr = {.ifr_data = (void *)&info};
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        bool veth;
 
+        if (fd < 0)
+                return false;
         (void)snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-        return ioctl(r->packet_fd, SIOCETHTOOL, &ifr) == 0 && streq(info.driver, "veth");
+        veth = ioctl(fd, SIOCETHTOOL, &ifr) == 0 && streq(info.driver, "veth");
+        (void)close(fd);
+        return veth;
 }
 
 struct link_peer {
@@ -365,15 +371,15 @@ out:
         return err;
 }
 
-/* What the native-XDP replies of ifindex need (responder_xdp_mode_choose()):
- * on a veth, whether its peer runs a native XDP program. */
-static enum responder_veth_peer veth_peer(struct responder *r, int ifindex, const char *ifname)
+enum responder_veth_peer responder_veth_peer(int ifindex, const char *ifname, int *ret_peer)
 {
         struct link_peer p;
         struct dev_xdp d;
         int err;
 
-        if (!iface_is_veth(r, ifname))
+        if (ret_peer)
+                *ret_peer = 0;
+        if (!iface_is_veth(ifname))
                 return RESPONDER_PEER_NOT_VETH;
         err = link_peer_query(ifindex, &p);
         if (err < 0) {
@@ -384,6 +390,8 @@ static enum responder_veth_peer veth_peer(struct responder *r, int ifindex, cons
                 return RESPONDER_PEER_OTHER_NETNS;
         if (!p.has_link || p.link == 0 || p.link > INT32_MAX || dev_query((int)p.link, &d) < 0)
                 return RESPONDER_PEER_UNKNOWN;
+        if (ret_peer)
+                *ret_peer = (int)p.link;
         return d.drv_id ? RESPONDER_PEER_XDP : RESPONDER_PEER_NO_XDP;
 }
 
@@ -545,7 +553,7 @@ int responder_attach_report(struct responder *r, int ifindex, enum responder_xdp
         if (err < 0)
                 return log_error_errno(err, "cannot query XDP programs", "device=%s",
                                        log_q(ifname));
-        peer = veth_peer(r, ifindex, ifname);
+        peer = responder_veth_peer(ifindex, ifname, NULL);
         chosen = responder_xdp_mode_choose(want, peer, &reason);
         err = our_link_open(r, ifindex, &d, &l);
         if (err < 0)

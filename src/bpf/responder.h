@@ -76,6 +76,11 @@ enum responder_xdp_mode responder_xdp_mode_choose(enum responder_xdp_mode want,
                                                   const char **reason);
 /* "native", "generic", "auto" */
 const char *responder_xdp_mode_name(enum responder_xdp_mode mode);
+/* What the native-XDP replies of a device need: on a veth, where its peer is
+ * and whether it runs a native XDP program (netlink, ethtool). *ret_peer
+ * (optional) receives the peer's ifindex when it is in this network
+ * namespace, else 0. */
+enum responder_veth_peer responder_veth_peer(int ifindex, const char *ifname, int *ret_peer);
 
 /* How responder_attach_report() attached (or found attached) a device. */
 struct responder_attachment {

@@ -1,9 +1,9 @@
 /* Gathering the doctor's facts from this node's network namespace: sysfs,
- * /proc/sys, ethtool, libbpf (the XDP programs of a device), adjtimex. */
+ * /proc/sys, libbpf (the XDP programs of a device), the responder's veth peer
+ * query, adjtimex. */
 #include "doctor.h"
 
 #include <glib.h>
-#include <linux/ethtool.h>
 #include <linux/magic.h>
 #include <linux/sockios.h>
 #include <net/if.h>
@@ -22,6 +22,9 @@
 #include <linux/if_link.h>
 #endif
 
+#ifdef L2LB_HAVE_BPF
+#include "bpf/responder.h"
+#endif
 #include "cli/doctor-check.h"
 #include "lib/util.h"
 
@@ -44,24 +47,6 @@ static bool is_ether(int fd, const char *name)
 
         (void)snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
         return ioctl(fd, SIOCGIFHWADDR, &ifr) == 0 && ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER;
-}
-
-static bool is_veth(int fd, const char *name)
-{
-        struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
-        struct ifreq ifr = {0};
-
-        (void)snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-        ifr.ifr_data = (void *)&info;
-        return ioctl(fd, SIOCETHTOOL, &ifr) == 0 && streq(info.driver, "veth");
-}
-
-/* IFLA_LINK as sysfs shows it: a veth's peer ifindex (in the peer's netns). */
-static int iflink(const char *name)
-{
-        _cleanup_free_ char *path = xasprintf("/sys/class/net/%s/iflink", name);
-
-        return read_int(path);
 }
 
 /* net.ipv4.conf.<dev>.<key> */
@@ -136,17 +121,6 @@ static void xdp_query(int ifindex, struct xdp_info *x)
 #endif
 }
 
-static bool has_xdp(int ifindex)
-{
-        struct xdp_info x;
-        bool r;
-
-        xdp_query(ifindex, &x);
-        r = x.progs && x.progs[0];
-        strv_free(x.progs);
-        return r;
-}
-
 struct gathered {
         struct doctor_facts f;
         struct doctor_device *devs;
@@ -155,12 +129,16 @@ struct gathered {
         size_t n;
 };
 
-static void gather_device(struct gathered *g, int fd, const char *name)
+static void gather_device(struct gathered *g, const char *name)
 {
         struct doctor_device *d;
         struct xdp_info *x;
-        int ifindex = (int)if_nametoindex(name), peer;
+        int ifindex = (int)if_nametoindex(name);
+#ifdef L2LB_HAVE_BPF
+        enum responder_veth_peer kind;
         char pname[IF_NAMESIZE];
+        int peer;
+#endif
 
         if (ifindex == 0)
                 return; /* named in devices but absent here */
@@ -179,19 +157,21 @@ static void gather_device(struct gathered *g, int fd, const char *name)
         d->xdp_known = x->known;
         d->xdp_mode = x->mode;
         d->xdp_progs = (const char *const *)x->progs;
-        if (is_veth(fd, name)) {
-                peer = iflink(name);
-                /* the peer is here if the device with that index is a veth whose
-                 * peer is this one (an index alone may be another netns') */
-                if (peer > 0 && if_indextoname((unsigned)peer, pname) && is_veth(fd, pname) &&
-                    iflink(pname) == ifindex) {
+#ifdef L2LB_HAVE_BPF
+        /* the agent's own finding (xdp-mode auto): where the veth peer is, and
+         * whether it runs a native XDP program */
+        kind = responder_veth_peer(ifindex, name, &peer);
+        if (kind == RESPONDER_PEER_XDP || kind == RESPONDER_PEER_NO_XDP) {
+                if (peer > 0 && if_indextoname((unsigned)peer, pname)) {
                         d->peer = DOCTOR_PEER_HERE;
                         g->peers[g->n] = xstrdup(pname);
                         d->peer_name = g->peers[g->n];
-                        d->peer_xdp = has_xdp(peer);
+                        d->peer_xdp = kind == RESPONDER_PEER_XDP;
                 } else
                         d->peer = DOCTOR_PEER_ELSEWHERE;
-        }
+        } else if (kind != RESPONDER_PEER_NOT_VETH)
+                d->peer = DOCTOR_PEER_ELSEWHERE; /* another network namespace, or unknown */
+#endif
         g->n++;
 }
 
@@ -211,14 +191,14 @@ static void gather(const struct l2lb_config *cfg, struct gathered *g)
         f->rp_filter_all = conf("all", "rp_filter");
         if (cfg->devices && cfg->devices[0])
                 for (size_t i = 0; cfg->devices[i]; i++)
-                        gather_device(g, fd, cfg->devices[i]);
+                        gather_device(g, cfg->devices[i]);
         else {
                 /* the agent's default: every Ethernet device (kube-ipvs0 is a dummy) */
                 struct if_nameindex *ifs = if_nameindex();
 
                 for (struct if_nameindex *i = ifs; i && i->if_index; i++)
                         if (!streq(i->if_name, "kube-ipvs0") && is_ether(fd, i->if_name))
-                                gather_device(g, fd, i->if_name);
+                                gather_device(g, i->if_name);
                 if (ifs)
                         if_freenameindex(ifs);
         }
