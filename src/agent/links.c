@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
-#include <limits.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_arp.h>
 #include <linux/rtnetlink.h>
@@ -441,29 +440,10 @@ void links_free(struct links *l)
         free(l);
 }
 
-/* A small non-negative integer from a sysctl file, -1 if unreadable. */
-static int read_sysctl(const char *path)
-{
-        FILE *f = fopen(path, "re");
-        char buf[32], *end;
-        long v = -1;
-
-        if (!f)
-                return -1;
-        if (fgets(buf, sizeof(buf), f)) {
-                errno = 0;
-                v = strtol(buf, &end, 10);
-                if (errno || end == buf || (*end && *end != '\n') || v < 0 || v > INT_MAX)
-                        v = -1;
-        }
-        (void)fclose(f); /* read-only */
-        return (int)v;
-}
-
 void links_arp_sysctls(int *ret_arp_ignore, int *ret_arp_announce)
 {
         assert(ret_arp_ignore);
         assert(ret_arp_announce);
-        *ret_arp_ignore = read_sysctl("/proc/sys/net/ipv4/conf/all/arp_ignore");
-        *ret_arp_announce = read_sysctl("/proc/sys/net/ipv4/conf/all/arp_announce");
+        *ret_arp_ignore = read_int_file("/proc/sys/net/ipv4/conf/all/arp_ignore");
+        *ret_arp_announce = read_int_file("/proc/sys/net/ipv4/conf/all/arp_announce");
 }

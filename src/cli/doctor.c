@@ -28,19 +28,6 @@
 #include "cli/doctor-check.h"
 #include "lib/util.h"
 
-/* An integer file (/proc/sys/..., sysfs), -1 if unreadable. */
-static int read_int(const char *path)
-{
-        _cleanup_free_ char *text = NULL;
-        char *end;
-        long v;
-
-        if (read_full_file(path, &text, NULL) < 0)
-                return -1;
-        v = strtol(text, &end, 10);
-        return end == text || v < 0 || v > 1000000 ? -1 : (int)v;
-}
-
 static bool is_ether(int fd, const char *name)
 {
         struct ifreq ifr = {0};
@@ -54,7 +41,7 @@ static int conf(const char *dev, const char *key)
 {
         _cleanup_free_ char *path = xasprintf("/proc/sys/net/ipv4/conf/%s/%s", dev, key);
 
-        return read_int(path);
+        return read_int_file(path);
 }
 
 struct xdp_info {

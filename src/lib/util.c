@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -388,4 +389,19 @@ int read_full_file(const char *path, char **ret, size_t *ret_size)
         if (ret_size)
                 *ret_size = len;
         return 0;
+}
+
+int read_int_file(const char *path)
+{
+        _cleanup_free_ char *text = NULL;
+        char *end;
+        long v;
+
+        if (read_full_file(path, &text, NULL) < 0)
+                return -1;
+        errno = 0;
+        v = strtol(text, &end, 10);
+        if (errno || end == text || (*end && !streq(end, "\n")) || v < 0 || v > INT_MAX)
+                return -1;
+        return (int)v;
 }

@@ -143,3 +143,6 @@ char *str_escape_control(const char *s);
 
 /* Read a whole small file (config files, tokens). Returns -errno. */
 int read_full_file(const char *path, char **ret, size_t *ret_size);
+/* A file holding one non-negative integer (/proc/sys, sysfs), a trailing
+ * newline allowed; -1 if unreadable or anything else. */
+int read_int_file(const char *path);

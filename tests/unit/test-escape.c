@@ -81,11 +81,40 @@ static void test_log_one_line(void **state)
         assert_non_null(strstr(buf, "holder=\"y?\\ntime=0"));
 }
 
+/* read_int_file: the sysctl and sysfs files the agent and the doctor read. */
+static void test_read_int_file(void **state)
+{
+        static const struct {
+                const char *content;
+                int want;
+        } cases[] = {
+            {"1\n", 1},   {"2", 2},      {"0\n", 0},  {"", -1},
+            {"-1\n", -1}, {"1 2\n", -1}, {"x\n", -1}, {"99999999999\n", -1},
+        };
+        char dir[] = "/tmp/l2lb-test-int-XXXXXX";
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                _cleanup_free_ char *path = xasprintf("%s/f%zu", dir, i);
+                FILE *f = fopen(path, "we");
+
+                assert_non_null(f);
+                assert_int_equal(fputs(cases[i].content, f) >= 0 || !*cases[i].content, 1);
+                assert_int_equal(fclose(f), 0);
+                assert_int_equal(read_int_file(path), cases[i].want);
+                assert_int_equal(unlink(path), 0);
+        }
+        assert_int_equal(read_int_file("/nonexistent/l2lb"), -1);
+        assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_escape_control),
             cmocka_unit_test(test_log_one_line),
+            cmocka_unit_test(test_read_int_file),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
