@@ -397,7 +397,7 @@ int read_int_file(const char *path)
         char *end;
         long v;
 
-        if (read_full_file(path, &text, NULL) < 0)
+        if (read_full_file(path, &text, NULL) < 0 || !text)
                 return -1;
         errno = 0;
         v = strtol(text, &end, 10);
