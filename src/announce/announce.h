@@ -44,8 +44,38 @@
 struct announcer;
 struct timing; /* announce/timing.h */
 
+/* l2-announcements-election: how the one answering node of each address is
+ * chosen (docs/l2announce.md).
+ *
+ * NODE_HEARTBEAT (default): one heartbeat Lease per node
+ * (ANNOUNCE_HEARTBEAT_PREFIX + node), renewed by its agent; the binding of
+ * each address to a node lives in ANNOUNCE_SHARDS Leases
+ * (ANNOUNCE_SHARD_PREFIX + index, bindings in the ANNOUNCE_ANNOTATION_BINDINGS
+ * annotation) and changes only when the address must move. The
+ * cilium-l2announce-* Leases are written after a move, best effort, for
+ * kubectl readers, and never read for decisions.
+ *
+ * LEASE_PER_SERVICE: one client-go style Lease per service (or shared-address
+ * group), as Cilium does. */
+enum announce_election {
+        ANNOUNCE_ELECTION_NODE_HEARTBEAT,
+        ANNOUNCE_ELECTION_LEASE_PER_SERVICE,
+};
+
+#define ANNOUNCE_LEASE_PREFIX         "cilium-l2announce-"
+#define ANNOUNCE_HEARTBEAT_PREFIX     "l2lb-node-"
+#define ANNOUNCE_SHARD_PREFIX         "l2lb-assign-"
+#define ANNOUNCE_ANNOTATION_BINDINGS  "l2lb.io/bindings"
+#define ANNOUNCE_ANNOTATION_CANDIDACY "l2lb.io/candidacy"
+
+/* "node-heartbeat", "lease-per-service". */
+const char *announce_election_to_string(enum announce_election e);
+/* The enum value, or -EINVAL. */
+int announce_election_from_string(const char *s);
+
 struct announcer_config {
         const char *node_name;
+        enum announce_election election;
         const char *lease_namespace;
         uint64_t lease_duration; /* µs; sanitised here as Cilium does */
         uint64_t renew_deadline;
@@ -89,7 +119,12 @@ struct announce_lease_action {
         char *name;             /* Lease name, in the configured namespace */
         char *resource_version; /* UPDATE: also in the body; DELETE: precondition */
         json_t *body;           /* CREATE/UPDATE: the Lease; NULL for DELETE */
-        const char *reason;     /* "acquire", "renew", "re-adopt", "release", "gc" */
+        const char *reason;     /* "acquire", "renew", "re-adopt", "release", "gc", ... */
+        /* Best effort (the compatibility cilium-l2announce Leases of the
+         * node-heartbeat election): sent with KUBE_CALL_LOW, after every
+         * other request. Otherwise the write is time-critical and goes with
+         * KUBE_CALL_PRIORITY. */
+        bool low_priority;
 };
 
 struct announce_entry {

@@ -407,6 +407,26 @@ void announcer_remove_node(struct announcer *a, const char *name)
         table_del(a, a->nodes, name);
 }
 
+const char *announce_election_to_string(enum announce_election e)
+{
+        switch (e) {
+        case ANNOUNCE_ELECTION_NODE_HEARTBEAT:
+                return "node-heartbeat";
+        case ANNOUNCE_ELECTION_LEASE_PER_SERVICE:
+                return "lease-per-service";
+        }
+        return "unknown";
+}
+
+int announce_election_from_string(const char *s)
+{
+        if (streq_ptr(s, "node-heartbeat"))
+                return ANNOUNCE_ELECTION_NODE_HEARTBEAT;
+        if (streq_ptr(s, "lease-per-service"))
+                return ANNOUNCE_ELECTION_LEASE_PER_SERVICE;
+        return -EINVAL;
+}
+
 bool announce_devices_list(char *const *devices, const char *name)
 {
         assert(name);

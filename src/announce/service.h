@@ -15,12 +15,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "announce.h"
 #include "api/objects.h"
 #include "lib/addr.h"
 #include "lib/labels.h"
 
-#define ANNOUNCE_LB_CLASS     "io.cilium/l2-announcer"
-#define ANNOUNCE_LEASE_PREFIX "cilium-l2announce-"
+#define ANNOUNCE_LB_CLASS "io.cilium/l2-announcer"
 
 struct announce_ip_list {
         size_t n;

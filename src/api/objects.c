@@ -661,6 +661,13 @@ void k8s_lease_free(struct k8s_lease *l)
         free(l);
 }
 
+/* The node-heartbeat election keeps its bindings and candidacy in l2lb.io/
+ * annotations of its Leases (announce/). */
+static bool keep_lease_annotation(const char *key)
+{
+        return startswith(key, "l2lb.io/");
+}
+
 int k8s_lease_decode(json_t *json, struct k8s_lease **ret, char **ret_error)
 {
         struct jd d = {0};
@@ -669,7 +676,7 @@ int k8s_lease_decode(json_t *json, struct k8s_lease **ret, char **ret_error)
 
         if (!json_is_object(json))
                 jd_fail(&d, "Lease: expected an object");
-        decode_meta(&d, json, &l->meta, NULL);
+        decode_meta(&d, json, &l->meta, keep_lease_annotation);
         spec = jd_obj(&d, json, "spec", "");
         l->holder = jd_str(&d, spec, "holderIdentity", "spec");
         l->lease_duration_seconds = jd_int32(&d, spec, "leaseDurationSeconds", "spec", 0);
@@ -702,6 +709,14 @@ json_t *k8s_lease_to_json(const struct k8s_lease *l)
                         json_object_set_new(lab, l->meta.labels.items[i].key,
                                             json_string(l->meta.labels.items[i].value));
                 json_object_set_new(md, "labels", lab);
+        }
+        if (l->meta.annotations.n) {
+                json_t *ann = json_object();
+
+                for (size_t i = 0; i < l->meta.annotations.n; i++)
+                        json_object_set_new(ann, l->meta.annotations.items[i].key,
+                                            json_string(l->meta.annotations.items[i].value));
+                json_object_set_new(md, "annotations", ann);
         }
         json_object_set_new(o, "metadata", md);
         json_object_set_new(spec, "holderIdentity", json_string(strempty(l->holder)));

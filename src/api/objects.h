@@ -80,6 +80,8 @@ struct k8s_endpointslice {
         struct k8s_endpoint *endpoints;
 };
 
+/* meta.annotations keeps the l2lb.io/ keys (k8s_lease_to_json writes them
+ * back). */
 struct k8s_lease {
         struct k8s_meta meta;
         char *holder;
