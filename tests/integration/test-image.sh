@@ -79,10 +79,10 @@ check "compressed size $size bytes is under $limit" [ "${size:-$limit}" -lt "$li
 config=$(skopeo inspect --config "oci-archive:$archive")
 user=$(jq -r '.config.User // ""' <<<"$config")
 uid=${user%%:*}
-check "the configuration's user ($user) is numeric and not root" \
-	eval '[[ $uid =~ ^[0-9]+$ && $uid != 0 ]]'
+nonroot() { [[ $1 =~ ^[0-9]+$ && $1 != 0 ]]; }
+check "the configuration's user ($user) is numeric and not root" nonroot "$uid"
 check "the configuration's PATH is /usr/bin" \
-	eval '[[ $(jq -r ".config.Env[]" <<<"$config") == *PATH=/usr/bin* ]]'
+	grep -qx PATH=/usr/bin < <(jq -r '.config.Env[]' <<<"$config")
 
 # ---- unpacked ----
 if ! skopeo copy --quiet "oci-archive:$archive" "oci:$work/layout:test" >"$work/copy.log" 2>&1 ||
