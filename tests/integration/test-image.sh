@@ -11,7 +11,9 @@
 #     symbolic links to them): no shell, no package manager, nothing else;
 #   - each program starts inside it (chroot, empty environment: only the
 #     image's libraries), the operator as the image's user;
-#   - its compressed size is under 40 MB.
+#   - its compressed size is under 40 MB;
+#   - deploy/ renders ghcr.io/l2lb/l2lb:<version>, deploy/overlays/lab
+#     l2lb.local/l2lb:<version> never pulled, in every container.
 # Self-test: the same checks on a copy without one library, and on a copy
 # with a /bin/sh, must fail.
 # Usage: test-image.sh SOURCE-ROOT VERSION (needs root: chroot, umoci unpack)
@@ -202,6 +204,21 @@ nfiles=$(find "$rootfs" -type f | wc -l)
 nlibs=$(find "$rootfs" -type f -name '*.so*' | wc -l)
 echo "# $nfiles files: ${#image_programs[@]} programs, $nlibs libraries, /etc/passwd, /etc/group;" \
 	"$(du -sh "$rootfs" | cut -f1) unpacked"
+
+# ---- deploy/: the image the manifests run ----
+# images RENDERED: "image pullPolicy" of every container, sorted, unique
+images() { awk '$1 == "image:" {i = $2} $1 == "imagePullPolicy:" {print i, $2}' "$1" | sort -u; }
+kubectl=${KUBECTL:-kubectl}
+for o in "deploy ghcr.io/l2lb/l2lb IfNotPresent" "deploy/overlays/lab l2lb.local/l2lb Never"; do
+	read -r dir iname policy <<<"$o"
+	if "$kubectl" kustomize "$top/$dir" >"$work/rendered.yaml" 2>"$work/rendered.err"; then
+		got=$(images "$work/rendered.yaml")
+		check "$dir runs $iname:$version ($policy) in each container (got: ${got//$'\n'/, })" \
+			[ "$got" = "$iname:$version $policy" ]
+	else
+		fail "kubectl kustomize $dir" "$(cat "$work/rendered.err")"
+	fi
+done
 
 # ---- self-test: the checks catch a missing library and a shell ----
 lib=$(readlink -f "$rootfs/usr/lib/x86_64-linux-gnu/libjansson.so.4" 2>/dev/null ||
