@@ -28,10 +28,11 @@ format:
 	scripts/deps lint
 	scripts/lint format
 
-# the OCI image build/l2lb-<version>.oci.tar (l2lb.local/l2lb:<version>) from
-# a release build in build-release, without a registry (docs/install.md)
+# the OCI image build/l2lb-<version>.oci.tar (IMAGE:<version>) from a
+# release build in build-release, without a registry (docs/install.md)
+IMAGE ?= l2lb.local/l2lb
 image:
-	scripts/image
+	scripts/image --name $(IMAGE)
 
 # debian:bookworm for the Containerfile, by debootstrap (no registry)
 image-base:
