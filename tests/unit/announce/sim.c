@@ -1322,7 +1322,7 @@ void sim_restart(struct sim *s, size_t agent, uint64_t down)
         sim_start_process(s, agent);
 }
 
-void sim_join(struct sim *s, size_t agent)
+void sim_join(struct sim *s, size_t agent, const char *labels)
 {
         struct sim_agent *g = &s->agents[agent];
 
@@ -1331,7 +1331,7 @@ void sim_join(struct sim *s, size_t agent)
         g->dead = true; /* not listening yet: sim_start_process lists */
         if (g->n_dev == 0)
                 sim_device(s, agent, "net0", 3, true);
-        sim_node(s, g->name, true, false);
+        sim_node_labels(s, g->name, labels, true, false);
         sim_start_process(s, agent);
 }
 

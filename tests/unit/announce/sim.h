@@ -206,8 +206,9 @@ void sim_start_process(struct sim *s, size_t agent);
 /* SIGTERM without release (one last renewal, entries stay pinned), then a
  * new process after `down` that lists everything and re-adopts. */
 void sim_restart(struct sim *s, size_t agent, uint64_t down);
-/* A node that was not present: its Node to everyone, its agent starts. */
-void sim_join(struct sim *s, size_t agent);
+/* A node that was not present: its Node (labels: JSON object or NULL) to
+ * everyone, its agent starts (with device net0 up unless devices were set). */
+void sim_join(struct sim *s, size_t agent, const char *labels);
 /* SIGTERM with release, then (after stop_grace) its Node removed. */
 void sim_leave(struct sim *s, size_t agent);
 /* Store partition of one agent (any of the three directions); heal. */

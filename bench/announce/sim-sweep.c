@@ -1,0 +1,113 @@
+/* The simulation's random fault schedules (tests/unit/announce/sweep.h), at
+ * scale: prints the counts and the time per schedule.
+ *
+ *   sim-sweep [--mode lease-per-service|node-heartbeat] [--schedules N]
+ *             [--seed S] [--verbose] [--minimize]
+ *
+ * --minimize: for each failing schedule, the fault script reduced to the
+ * actions it still fails with. Exit status 1 if any schedule failed. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "lib/util.h"
+#include "sweep.h"
+
+static struct {
+        enum announce_election mode;
+        size_t schedules;
+        uint32_t seed;
+        bool verbose;
+        bool minimize;
+        bool failed;
+} opt = {ANNOUNCE_ELECTION_LEASE_PER_SERVICE, 5000, 1, false, false, false};
+
+static double now_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Run as a cmocka test: the simulation reports its own errors through
+ * cmocka's assertions. */
+static void sweep(void **state)
+{
+        struct sim_sweep_result r;
+        double t0 = now_s(), dt;
+
+        (void)state;
+        sim_sweep(opt.mode, opt.seed, opt.schedules, opt.verbose, &r);
+        dt = now_s() - t0;
+        printf("election=%s schedules=%zu violations=%zu long-gaps=%zu failed-schedules=%zu "
+               "faults=%" PRIu64 " simulated=%" PRIu64 " s time=%.1f s per-schedule=%.1f ms\n",
+               announce_election_to_string(opt.mode), r.schedules, r.violations, r.long_gaps,
+               r.failed_schedules, r.faults, r.simulated / 1000000, dt,
+               r.schedules ? dt * 1000 / (double)r.schedules : 0.0);
+        if (r.failed) {
+                opt.failed = true;
+                printf("first failing schedule (replay: --seed %" PRIu32 " --schedules 1):\n%s",
+                       r.failed_seed, r.failed_report);
+                if (opt.minimize) {
+                        char *min = sim_sweep_minimize(opt.mode, r.failed_seed);
+
+                        printf("minimised:\n%s", min ? min : "(passes alone)\n");
+                        free(min);
+                }
+        }
+        sim_sweep_result_done(&r);
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option options[] = {
+            {"mode", required_argument, NULL, 'm'},    {"schedules", required_argument, NULL, 'n'},
+            {"seed", required_argument, NULL, 's'},    {"verbose", no_argument, NULL, 'v'},
+            {"minimize", no_argument, NULL, 'M'},      {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        const struct CMUnitTest tests[] = {cmocka_unit_test(sweep)};
+        int c, m;
+
+        while ((c = getopt_long(argc, argv, "m:n:s:vMh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'm':
+                        m = announce_election_from_string(optarg);
+                        if (m < 0) {
+                                fprintf(stderr, "--mode: unknown election %s\n", optarg);
+                                return 2;
+                        }
+                        opt.mode = (enum announce_election)m;
+                        break;
+                case 'n':
+                        opt.schedules = strtoul(optarg, NULL, 10);
+                        break;
+                case 's':
+                        opt.seed = (uint32_t)strtoul(optarg, NULL, 10);
+                        break;
+                case 'v':
+                        opt.verbose = true;
+                        break;
+                case 'M':
+                        opt.minimize = true;
+                        break;
+                default:
+                        fprintf(stderr,
+                                "usage: %s [--mode lease-per-service|node-heartbeat] "
+                                "[--schedules N] [--seed S] [--verbose] [--minimize]\n",
+                                argv[0]);
+                        return c == 'h' ? 0 : 2;
+                }
+        }
+        if (cmocka_run_group_tests(tests, NULL, NULL) != 0)
+                return 1;
+        return opt.failed ? 1 : 0;
+}
