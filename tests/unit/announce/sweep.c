@@ -77,6 +77,7 @@ struct busy {
 
 struct schedule {
         uint32_t seed;
+        unsigned flags; /* SIM_SWEEP_* */
         uint32_t rng;
         size_t n_agents; /* slots */
         size_t n_initial;
@@ -208,6 +209,9 @@ static void gen_fault(struct schedule *c)
                 bool req = kind == 3 || kind == 5, resp = kind == 3 || kind == 4;
                 bool watch = kind == 3 || (kind == 4 && rnd(c, 2));
 
+                if (kind == 4 && (c->flags & SIM_SWEEP_NO_LOST_RESPONSES_WITH_WATCH))
+                        watch = true;
+
                 dur = between(c, 500 * MSEC, 15 * SEC);
                 if (t + dur > last || !reserve(c, agent, t, t + dur, false))
                         return;
@@ -274,17 +278,19 @@ static void gen_churn(struct schedule *c)
         case 0:
                 if (c->n_slots_svc < MAX_SERVICES)
                         add_act(c, t, A_SVC_CREATE, -1, (int)c->n_slots_svc++,
-                                rnd(c, 3) == 0 ? b : -1, 0);
+                                rnd(c, 3) == 0 && !(c->flags & SIM_SWEEP_NO_SHARED_ADDRESSES) ? b
+                                                                                              : -1,
+                                0);
                 break;
         case 1:
                 add_act(c, t, A_SVC_DELETE, -1, a, 0, 0);
                 break;
         case 2:
-                if (a != b)
+                if (a != b && !(c->flags & SIM_SWEEP_NO_ADDRESS_MOVES))
                         add_act(c, t, A_IP_MOVE, -1, a, b, (int)rnd(c, 2));
                 break;
         case 3:
-                if (a != b)
+                if (a != b && !(c->flags & SIM_SWEEP_NO_SHARED_ADDRESSES))
                         add_act(c, t, A_IP_SHARE, -1, a, b, 0);
                 break;
         case 4:
@@ -309,11 +315,11 @@ static int act_cmp(const void *x, const void *y)
         return a->order < b->order ? -1 : a->order > b->order;
 }
 
-static void generate(struct schedule *c, uint32_t seed)
+static void generate(struct schedule *c, uint32_t seed, unsigned flags)
 {
         size_t n_faults, n_churn;
 
-        *c = (struct schedule){.seed = seed};
+        *c = (struct schedule){.seed = seed, .flags = flags};
         c->rng = seed * UINT32_C(2654435761) ^ UINT32_C(0x9e3779b9);
         if (!c->rng)
                 c->rng = 1;
@@ -732,14 +738,14 @@ static bool run_schedule(enum announce_election mode, struct schedule *c, struct
         return ok;
 }
 
-void sim_sweep(enum announce_election mode, uint32_t seed, size_t n, bool verbose,
+void sim_sweep(enum announce_election mode, unsigned flags, uint32_t seed, size_t n, bool verbose,
                struct sim_sweep_result *r)
 {
         *r = (struct sim_sweep_result){0};
         for (size_t i = 0; i < n; i++) {
                 struct schedule c;
 
-                generate(&c, seed + (uint32_t)i);
+                generate(&c, seed + (uint32_t)i, flags);
                 (void)run_schedule(mode, &c, r, verbose); /* counted in r */
                 r->schedules++;
                 schedule_done(&c);
@@ -770,14 +776,14 @@ static void set_group(struct schedule *c, size_t g, bool off)
                         c->acts[i].off = off;
 }
 
-char *sim_sweep_minimize(enum announce_election mode, uint32_t seed)
+char *sim_sweep_minimize(enum announce_election mode, unsigned flags, uint32_t seed)
 {
         struct schedule c;
         struct sim_sweep_result r = {0};
         bool violation;
         char *report;
 
-        generate(&c, seed);
+        generate(&c, seed, flags);
         (void)run_schedule(mode, &c, &r, false);
         if (r.violations == 0 && r.long_gaps == 0) {
                 sim_sweep_result_done(&r);

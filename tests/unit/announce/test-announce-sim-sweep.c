@@ -18,9 +18,14 @@
 
 #define DEFAULT_SCHEDULES 40
 
-/* The elections the sweep runs: one line per election. */
-static const enum announce_election modes[] = {
-    ANNOUNCE_ELECTION_LEASE_PER_SERVICE,
+/* The elections the sweep runs, one line each, with the fault classes left
+ * out for an election's known limits (sweep.h). */
+static const struct {
+        enum announce_election election;
+        unsigned flags;
+} modes[] = {
+    {ANNOUNCE_ELECTION_LEASE_PER_SERVICE,
+     SIM_SWEEP_NO_ADDRESS_MOVES | SIM_SWEEP_NO_LOST_RESPONSES_WITH_WATCH},
 };
 
 static unsigned long env_number(const char *name, unsigned long dflt)
@@ -46,10 +51,11 @@ static void test_sweep(void **state)
         for (size_t m = 0; m < ELEMENTSOF(modes); m++) {
                 struct sim_sweep_result r;
 
-                sim_sweep(modes[m], seed, n, env_number("L2LB_SIM_VERBOSE", 0) > 0, &r);
+                sim_sweep(modes[m].election, modes[m].flags, seed, n, env_number("L2LB_SIM_VERBOSE", 0) > 0,
+                          &r);
                 print_message("election=%s schedules=%zu violations=%zu long-gaps=%zu "
                               "failed-schedules=%zu faults=%" PRIu64 " simulated=%" PRIu64 " s\n",
-                              announce_election_to_string(modes[m]), r.schedules, r.violations,
+                              announce_election_to_string(modes[m].election), r.schedules, r.violations,
                               r.long_gaps, r.failed_schedules, r.faults, r.simulated / 1000000);
                 if (r.failed) {
                         /* cmocka's print_message truncates: the script is long */
