@@ -181,8 +181,8 @@ void sim_init(struct sim *s, const struct sim_params *p, size_t n_agents)
         s->wall0 = INT64_C(1798761600) * 1000000;
         fake_api_init(&s->api);
         for (size_t k = 0; k < SIM_N_KINDS; k++)
-                s->objects[k] =
-                    g_hash_table_new_full(g_str_hash, g_str_equal, free, (GDestroyNotify)json_decref);
+                s->objects[k] = g_hash_table_new_full(g_str_hash, g_str_equal, free,
+                                                      (GDestroyNotify)json_decref);
         s->n_agents = n_agents;
         s->agents = xnew(struct sim_agent, n_agents);
         for (size_t i = 0; i < n_agents; i++) {
@@ -465,9 +465,9 @@ void sim_endpoints(struct sim *s, const char *ns, const char *svc, uint32_t agen
                         char addr[32];
 
                         snprintf(addr, sizeof(addr), "10.244.%zu.%zu", i, i + 10);
-                        json_array_append_new(
-                            eps, json_pack("{s:[s],s:s,s:{s:b}}", "addresses", addr, "nodeName",
-                                           s->agents[i].name, "conditions", "ready", 1));
+                        json_array_append_new(eps, json_pack("{s:[s],s:s,s:{s:b}}", "addresses",
+                                                             addr, "nodeName", s->agents[i].name,
+                                                             "conditions", "ready", 1));
                 }
         j = json_pack("{s:{s:s,s:s,s:{s:s}},s:s,s:o}", "metadata", "name", svc, "namespace", ns,
                       "labels", "kubernetes.io/service-name", svc, "addressType", "IPv4",
@@ -685,8 +685,8 @@ static bool node_usable(json_t *node)
 
 static bool agent_healthy(const struct sim *s, const struct sim_agent *g)
 {
-        return g->present && g->started && !g->dead && !g->stopping && !g->frozen &&
-               !g->cut_req && !g->cut_resp && !g->cut_watch && !g->l2_drop && !s->api_down;
+        return g->present && g->started && !g->dead && !g->stopping && !g->frozen && !g->cut_req &&
+               !g->cut_resp && !g->cut_watch && !g->l2_drop && !s->api_down;
 }
 
 static bool has_local_endpoint(struct sim *s, json_t *svc, const char *node)
@@ -734,8 +734,8 @@ static bool candidate(struct sim *s, size_t i, json_t *svc)
         const struct sim_agent *g = &s->agents[i];
         json_t *node = g_hash_table_lookup(s->objects[SIM_NODE], g->name), *pol;
         GHashTableIter it;
-        const char *local =
-            json_string_value(json_object_get(json_object_get(svc, "spec"), "externalTrafficPolicy"));
+        const char *local = json_string_value(
+            json_object_get(json_object_get(svc, "spec"), "externalTrafficPolicy"));
 
         if (!node || !node_usable(node))
                 return false;
@@ -830,7 +830,8 @@ static void rebuild_cover(struct sim *s)
                 n = w;
         }
         for (size_t x = 0; x < n; x++) {
-                struct sim_gap_ip *g = &next[x], *old = find_gap_ip(s->gap_ips, s->n_gap_ips, &g->ip);
+                struct sim_gap_ip *g = &next[x],
+                                  *old = find_gap_ip(s->gap_ips, s->n_gap_ips, &g->ip);
 
                 for (size_t i = 0; i < s->n_agents && !g->covered; i++) {
                         bool all = true;
@@ -846,7 +847,7 @@ static void rebuild_cover(struct sim *s)
                 }
                 g->unanswered_since = old ? old->unanswered_since : s->now;
                 g->reported = old ? old->reported : false;
-                g->covered_since = !g->covered                ? NEVER
+                g->covered_since = !g->covered                          ? NEVER
                                    : old && old->covered_since != NEVER ? old->covered_since
                                                                         : s->now;
         }
@@ -867,7 +868,8 @@ static void sample_gaps(struct sim *s)
                         const struct announce_entry *e = &s->agents[i].entries[k];
                         struct sim_gap_ip *g;
 
-                        if (entry_live(s, i, e) && (g = find_gap_ip(s->gap_ips, s->n_gap_ips, &e->ip)))
+                        if (entry_live(s, i, e) &&
+                            (g = find_gap_ip(s->gap_ips, s->n_gap_ips, &e->ip)))
                                 g->answered = true;
                 }
         for (size_t x = 0; x < s->n_gap_ips; x++) {
@@ -1084,8 +1086,8 @@ static void handle_request(struct sim *s, struct sim_event *e)
         }
         if (s->api_down) {
                 /* Connection refused. */
-                respond(s, e, s->now + g->resp_latency + jitter(s, e->agent),
-                        ANNOUNCE_LEASE_ERROR, NULL, false);
+                respond(s, e, s->now + g->resp_latency + jitter(s, e->agent), ANNOUNCE_LEASE_ERROR,
+                        NULL, false);
                 return;
         }
         g->requests[e->op]++;
@@ -1243,8 +1245,7 @@ static uint64_t stop_grace(const struct sim *s, size_t agent)
 {
         const struct sim_agent *g = &s->agents[agent];
 
-        return s->p.stop_grace ? s->p.stop_grace
-                               : g->req_latency + g->resp_latency + 2 * g->jitter;
+        return s->p.stop_grace ? s->p.stop_grace : g->req_latency + g->resp_latency + 2 * g->jitter;
 }
 
 static void stop(struct sim *s, size_t agent, bool release, bool leave)
@@ -1417,7 +1418,7 @@ void sim_api_up(struct sim *s, uint32_t relist_mask)
                 if (!s->agents[i].cut_watch)
                         reconnect(s, i,
                                   i < 32 && (relist_mask & (UINT32_C(1) << i)) ? SIM_HEAL_RELIST
-                                                                              : SIM_HEAL_RESUME);
+                                                                               : SIM_HEAL_RESUME);
 }
 
 void sim_l2_drop(struct sim *s, size_t agent, bool drop)

@@ -67,12 +67,12 @@
 #include "harness.h"
 
 struct sim_params {
-        uint64_t req_latency;   /* client → store */
-        uint64_t resp_latency;  /* store → client */
-        uint64_t watch_latency; /* store → each watch */
-        uint64_t jitter;        /* uniform [0, jitter) added to each of them */
+        uint64_t req_latency;    /* client → store */
+        uint64_t resp_latency;   /* store → client */
+        uint64_t watch_latency;  /* store → each watch */
+        uint64_t jitter;         /* uniform [0, jitter) added to each of them */
         uint64_t client_timeout; /* a request or response lost: ERROR after this */
-        uint64_t stop_grace;     /* SIGTERM: how long the shell waits for results; 0: a round trip */
+        uint64_t stop_grace; /* SIGTERM: how long the shell waits for results; 0: a round trip */
         uint32_t seed;
         struct announcer_config cfg; /* node_name is set per agent */
 };
@@ -105,7 +105,7 @@ struct sim_agent {
         struct announcer *a;
         int64_t mono_offset;
         uint64_t req_latency, resp_latency, watch_latency, jitter;
-        bool present;  /* its node exists (false: not joined yet, or left) */
+        bool present; /* its node exists (false: not joined yet, or left) */
         bool started;
         bool dead;
         bool stopping; /* SIGTERM received, waiting for the last results */
@@ -119,7 +119,7 @@ struct sim_agent {
         size_t n_backlog;
         struct sim_event **held; /* watch events while the watch is cut */
         size_t n_held;
-        GHashTable *cache; /* "kind/key" of objects its informers hold */
+        GHashTable *cache;              /* "kind/key" of objects its informers hold */
         struct announce_entry *entries; /* applied; deadlines in this agent's clock */
         size_t n_entries;
         uint64_t wake_at; /* global */

@@ -120,8 +120,7 @@ static uint64_t between(struct schedule *c, uint64_t lo, uint64_t hi)
         return lo + rnd(c, hi - lo);
 }
 
-static void add_act(struct schedule *c, uint64_t t, enum act_kind k, int agent, int a, int b,
-                    int x)
+static void add_act(struct schedule *c, uint64_t t, enum act_kind k, int agent, int a, int b, int x)
 {
         c->acts = xreallocarray(c->acts, c->n_acts + 1, sizeof(*c->acts));
         c->acts[c->n_acts] = (struct act){.t = t,
@@ -294,8 +293,7 @@ static void gen_churn(struct schedule *c)
                         add_act(c, t, A_IP_SHARE, -1, a, b, 0);
                 break;
         case 4:
-                add_act(c, t, A_POLICY, -1, (int)rnd(c, 2), (int)rnd(c, 3) - 1,
-                        (int)rnd(c, 3) - 1);
+                add_act(c, t, A_POLICY, -1, (int)rnd(c, 2), (int)rnd(c, 3) - 1, (int)rnd(c, 3) - 1);
                 break;
         case 5:
                 add_act(c, t, A_ENDPOINTS, -1, a, (int)random_endpoints(c), 0);
@@ -450,16 +448,20 @@ static void describe(const struct schedule *c, const struct act *x, GString *out
                 g_string_append_printf(out, "delete svc-%03d", x->a);
                 break;
         case A_IP_MOVE:
-                g_string_append_printf(out, "move svc-%03d's address to svc-%03d (%s first)",
-                                       x->a, x->b, x->c ? "add" : "remove");
+                g_string_append_printf(out, "move svc-%03d's address to svc-%03d (%s first)", x->a,
+                                       x->b, x->c ? "add" : "remove");
                 break;
         case A_IP_SHARE:
                 g_string_append_printf(out, "svc-%03d also takes svc-%03d's address", x->b, x->a);
                 break;
         case A_POLICY:
                 g_string_append_printf(out, "policy p%d: nodeSelector %s, interfaces %s", x->a,
-                                       x->b < 0 ? "none" : x->b ? "rack=r1" : "rack=r0",
-                                       x->c < 0 ? "any" : x->c ? "^net1$" : "^net0$");
+                                       x->b < 0 ? "none"
+                                       : x->b   ? "rack=r1"
+                                                : "rack=r0",
+                                       x->c < 0 ? "any"
+                                       : x->c   ? "^net1$"
+                                                : "^net0$");
                 break;
         case A_ENDPOINTS:
                 g_string_append_printf(out, "svc-%03d endpoints on agents mask 0x%x", x->a,
@@ -477,11 +479,10 @@ static char *script(const struct schedule *c)
 {
         GString *out = g_string_new(NULL);
 
-        g_string_append_printf(out,
-                               "seed=%" PRIu32 " agents=%zu%s services=%zu duration=%" PRIu64
-                               " s\n",
-                               c->seed, c->n_initial, c->join_slot >= 0 ? " (+1 joining)" : "",
-                               c->n_services, c->duration / SEC);
+        g_string_append_printf(
+            out, "seed=%" PRIu32 " agents=%zu%s services=%zu duration=%" PRIu64 " s\n", c->seed,
+            c->n_initial, c->join_slot >= 0 ? " (+1 joining)" : "", c->n_services,
+            c->duration / SEC);
         for (size_t i = 0; i < c->n_agents; i++)
                 g_string_append_printf(out,
                                        "  %s: rack r%d, latency req %" PRIu64 " resp %" PRIu64
@@ -526,8 +527,8 @@ static void put_policy(struct sim *s, const struct schedule *c, int k)
         g_string_append_printf(j, "{\"metadata\":{\"name\":\"p%d\"},\"spec\":{\"externalIPs\":true",
                                k);
         if (p->tier)
-                g_string_append_printf(j, ",\"serviceSelector\":{\"matchLabels\":{\"tier\":\"%c\"}}",
-                                       p->tier);
+                g_string_append_printf(
+                    j, ",\"serviceSelector\":{\"matchLabels\":{\"tier\":\"%c\"}}", p->tier);
         if (p->rack >= 0)
                 g_string_append_printf(j, ",\"nodeSelector\":{\"matchLabels\":{\"rack\":\"r%d\"}}",
                                        p->rack);
@@ -675,8 +676,8 @@ static void apply(struct sim *s, struct schedule *c, const struct act *x)
 }
 
 /* Runs one schedule; returns whether it passed. */
-static bool run_schedule(enum announce_election mode, struct schedule *c, struct sim_sweep_result *r,
-                         bool verbose)
+static bool run_schedule(enum announce_election mode, struct schedule *c,
+                         struct sim_sweep_result *r, bool verbose)
 {
         struct sim_params p = sim_default_params();
         struct schedule work = *c; /* apply() changes the objects' state: keep c's */
@@ -721,16 +722,20 @@ static bool run_schedule(enum announce_election mode, struct schedule *c, struct
                        ok ? "ok" : "FAILED", s.violations, s.violations ? " first: " : "",
                        s.violation, s.long_gaps, s.long_gaps ? " first: " : "", s.long_gap);
         if (!ok) {
+                char **report = s.violations ? &r->violation_report : &r->gap_report;
+
                 r->failed_schedules++;
-                if (!r->failed) {
+                if (!*report) {
                         char *text = script(c);
 
-                        r->failed = true;
-                        r->failed_seed = c->seed;
-                        r->failed_report = xasprintf(
+                        if (s.violations)
+                                r->violation_seed = c->seed;
+                        else
+                                r->gap_seed = c->seed;
+                        *report = xasprintf(
                             "seed=%" PRIu32 ": %zu violations%s%s, %zu long gaps%s%s\n%s", c->seed,
-                            s.violations, s.violations ? ", first: " : "", s.violation,
-                            s.long_gaps, s.long_gaps ? ", first: " : "", s.long_gap, text);
+                            s.violations, s.violations ? ", first: " : "", s.violation, s.long_gaps,
+                            s.long_gaps ? ", first: " : "", s.long_gap, text);
                         free(text);
                 }
         }
@@ -754,8 +759,10 @@ void sim_sweep(enum announce_election mode, unsigned flags, uint32_t seed, size_
 
 void sim_sweep_result_done(struct sim_sweep_result *r)
 {
-        free(r->failed_report);
-        r->failed_report = NULL;
+        free(r->violation_report);
+        r->violation_report = NULL;
+        free(r->gap_report);
+        r->gap_report = NULL;
 }
 
 /* Whether the schedule fails the same way (a violation, or only long gaps)
@@ -811,8 +818,12 @@ char *sim_sweep_minimize(enum announce_election mode, unsigned flags, uint32_t s
         }
         r = (struct sim_sweep_result){0};
         (void)run_schedule(mode, &c, &r, false);
-        report = r.failed_report;
-        r.failed_report = NULL;
+        report = violation ? r.violation_report : r.gap_report;
+        if (violation)
+                r.violation_report = NULL;
+        else
+                r.gap_report = NULL;
+        sim_sweep_result_done(&r);
         schedule_done(&c);
         return report;
 }

@@ -24,10 +24,12 @@ struct sim_sweep_result {
         size_t failed_schedules; /* with either */
         uint64_t simulated;      /* µs simulated in all */
         uint64_t faults;         /* fault and churn actions applied */
-        /* The first failing schedule: its seed, what failed, its script. */
-        bool failed;
-        uint32_t failed_seed;
-        char *failed_report;
+        /* The first schedule with a double answer, and the first with a
+         * long gap: what failed, its seed and fault script (NULL: none). */
+        uint32_t violation_seed;
+        char *violation_report;
+        uint32_t gap_seed;
+        char *gap_report;
 };
 
 /* Fault classes left out of the schedules (an election's known limits). */
