@@ -480,11 +480,7 @@ void sim_endpoints(struct sim *s, const char *ns, const char *svc, uint32_t agen
 void sim_node_labels(struct sim *s, const char *name, const char *labels, bool ready,
                      bool unschedulable)
 {
-        json_t *j = J("{\"metadata\":{\"name\":\"%s\",\"labels\":%s},"
-                      "\"spec\":{\"unschedulable\":%s},"
-                      "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"%s\"}]}}",
-                      name, labels ? labels : "{}", unschedulable ? "true" : "false",
-                      ready ? "True" : "False");
+        json_t *j = node_json(name, labels, ready, unschedulable);
 
         store_object(s, SIM_NODE, name, j);
         json_decref(j);
