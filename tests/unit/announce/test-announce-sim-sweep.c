@@ -16,7 +16,7 @@
 #include "lib/util.h"
 #include "sweep.h"
 
-#define DEFAULT_SCHEDULES 40
+#define DEFAULT_SCHEDULES 20
 
 /* The elections the sweep runs, one line each: the fault classes left out
  * for an election's known limits (sweep.h), and whether long gaps fail the
