@@ -65,14 +65,19 @@ void feed_policy(struct announcer *a, const char *json)
         k8s_l2policy_free(p);
 }
 
+json_t *node_json(const char *name, const char *labels, bool ready, bool unschedulable)
+{
+        return J("{\"metadata\":{\"name\":\"%s\",\"labels\":%s},"
+                 "\"spec\":{\"unschedulable\":%s},"
+                 "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"%s\"}]}}",
+                 name, labels ? labels : "{}", unschedulable ? "true" : "false",
+                 ready ? "True" : "False");
+}
+
 void feed_node(struct announcer *a, const char *name, const char *labels, bool ready,
                bool unschedulable)
 {
-        json_t *j = J("{\"metadata\":{\"name\":\"%s\",\"labels\":%s},"
-                      "\"spec\":{\"unschedulable\":%s},"
-                      "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"%s\"}]}}",
-                      name, labels ? labels : "{}", unschedulable ? "true" : "false",
-                      ready ? "True" : "False");
+        json_t *j = node_json(name, labels, ready, unschedulable);
         struct k8s_node *n = NULL;
         char *err = NULL;
 

@@ -36,6 +36,8 @@ json_t *J(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void feed_service(struct announcer *a, const char *ns, const char *name, const char *labels,
                   const char *ext, const char *ingress, const char *extra);
 void feed_policy(struct announcer *a, const char *json);
+/* A Node object: labels a JSON object or NULL, condition Ready. */
+json_t *node_json(const char *name, const char *labels, bool ready, bool unschedulable);
 void feed_node(struct announcer *a, const char *name, const char *labels, bool ready,
                bool unschedulable);
 /* endpoints: JSON array of endpoint objects. */
