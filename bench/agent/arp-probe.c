@@ -13,12 +13,15 @@
  *
  *   start <t> ips <n> round_ms <r> rate <frames/s> gap_ms <g>
  *   change <t> <ip> <old mac or -> <new mac>   the answering MAC changed
- *   double <t> <ip> <mac1> <mac2>   two MACs answered one request round
+ *   double <t> <ip> <mac1> <mac2> <ms>  two MACs answered one request round,
+ *                                   the second <ms> after the first
  *   silent <t> <ip> <since> <last mac or ->    no reply for GAP_MS (so far)
  *   gap <t> <ip> <since> <seconds> <old mac or -> <new mac>
  *                                   the first reply after a silence > GAP_MS
  *   summary <t> ips <n> answered <k> silent <s> rounds <r> sent <n> replies <n>
- *           doubles <n> gaps <n> changes <n> late_ms <max lag of a send>
+ *           doubles <n> gaps <n> changes <n> late_ms <max lag of a send since
+ *           the summary before: the probe's own delay, > GAP_MS makes silences
+ *           of its own>
  *   owner <mac> <number of addresses it answers now>
  *
  * summary and owner lines on SIGUSR1 and at exit (SIGTERM, SIGINT). An
@@ -45,14 +48,15 @@
 #include "lib/util.h"
 
 struct target {
-        uint32_t ip;       /* network order */
-        uint8_t mac[6];    /* current answering MAC */
+        uint32_t ip;    /* network order */
+        uint8_t mac[6]; /* current answering MAC */
         bool has_mac;
-        bool silent;       /* a "silent" line was printed for this silence */
-        bool doubled;      /* a "double" line was printed for this round */
-        uint64_t round;    /* round of the latest request sent */
+        bool silent;    /* a "silent" line was printed for this silence */
+        bool doubled;   /* a "double" line was printed for this round */
+        uint64_t round; /* round of the latest request sent */
         uint8_t round_mac[6];
         bool round_has;    /* round_mac answered in `round` */
+        double round_t;    /* when it did (monotonic) */
         double last_reply; /* monotonic seconds; start time before the first */
         double since_wall; /* wall time of the last reply (or the start) */
 };
@@ -80,19 +84,21 @@ static void mac_str(const uint8_t *m, bool has, char out[18])
         if (!has)
                 snprintf(out, 18, "-");
         else
-                snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+                snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                         m[5]);
 }
 
 static int cmp_ip(const void *a, const void *b)
 {
-        uint32_t x = ntohl(((const struct target *)a)->ip), y = ntohl(((const struct target *)b)->ip);
+        uint32_t x = ntohl(((const struct target *)a)->ip),
+                 y = ntohl(((const struct target *)b)->ip);
 
         return x < y ? -1 : x > y;
 }
 
 static struct target *find(struct target *t, size_t n, uint32_t ip)
 {
-        struct target key = { .ip = ip };
+        struct target key = {.ip = ip};
 
         return bsearch(&key, t, n, sizeof(*t), cmp_ip);
 }
@@ -122,11 +128,13 @@ static void summary(struct target *t, size_t n)
                         memcpy(own[nown++].mac, t[i].mac, 6);
                 own[j].count++;
         }
-        printf("summary %.6f ips %zu answered %zu silent %zu rounds %llu sent %llu replies %llu doubles %llu gaps %llu "
+        printf("summary %.6f ips %zu answered %zu silent %zu rounds %llu sent %llu replies %llu "
+               "doubles %llu gaps %llu "
                "changes %llu late_ms %.1f\n",
                clock_s(CLOCK_REALTIME), n, answered, silent, (unsigned long long)st.rounds,
-               (unsigned long long)st.sent, (unsigned long long)st.replies, (unsigned long long)st.doubles,
-               (unsigned long long)st.gaps, (unsigned long long)st.changes, st.late_max * 1000);
+               (unsigned long long)st.sent, (unsigned long long)st.replies,
+               (unsigned long long)st.doubles, (unsigned long long)st.gaps,
+               (unsigned long long)st.changes, st.late_max * 1000);
         for (j = 0; j < nown; j++) {
                 char m[18];
 
@@ -134,6 +142,7 @@ static void summary(struct target *t, size_t n)
                 printf("owner %s %zu\n", m, own[j].count);
         }
         free(own);
+        st.late_max = 0;
 }
 
 static void reply(struct target *t, const uint8_t *mac, double now, double wall)
@@ -145,18 +154,20 @@ static void reply(struct target *t, const uint8_t *mac, double now, double wall)
         if (t->round_has && memcmp(t->round_mac, mac, 6) && !t->doubled) {
                 mac_str(t->round_mac, true, a);
                 mac_str(mac, true, b);
-                printf("double %.6f %s %s %s\n", wall, ip, a, b);
+                printf("double %.6f %s %s %s %.1f\n", wall, ip, a, b, (now - t->round_t) * 1000);
                 st.doubles++;
                 t->doubled = true;
         }
         if (!t->round_has) {
                 memcpy(t->round_mac, mac, 6);
                 t->round_has = true;
+                t->round_t = now;
         }
         if (t->silent) {
                 mac_str(t->mac, t->has_mac, a);
                 mac_str(mac, true, b);
-                printf("gap %.6f %s %.6f %.3f %s %s\n", wall, ip, t->since_wall, now - t->last_reply, a, b);
+                printf("gap %.6f %s %.6f %.3f %s %s\n", wall, ip, t->since_wall,
+                       now - t->last_reply, a, b);
                 st.gaps++;
                 t->silent = false;
         }
@@ -194,14 +205,15 @@ static int read_ips(FILE *f, struct target **out, size_t *n)
                         cap = cap ? 2 * cap : 256;
                         *out = xreallocarray(*out, cap, sizeof(**out));
                 }
-                (*out)[(*n)++] = (struct target){ .ip = a.s_addr };
+                (*out)[(*n)++] = (struct target){.ip = a.s_addr};
         }
         return 0;
 }
 
 static void usage(void)
 {
-        fprintf(stderr, "usage: arp-probe -i IFNAME [-f IPFILE] [-p ROUND_MS] [-r MAX_FRAMES_PER_S] [-g GAP_MS]\n");
+        fprintf(stderr, "usage: arp-probe -i IFNAME [-f IPFILE] [-p ROUND_MS] [-r "
+                        "MAX_FRAMES_PER_S] [-g GAP_MS]\n");
         exit(2);
 }
 
@@ -215,12 +227,23 @@ int main(int argc, char **argv)
 
         while ((c = getopt(argc, argv, "i:f:p:r:g:")) != -1) {
                 switch (c) {
-                case 'i': ifname = optarg; break;
-                case 'f': file = optarg; break;
-                case 'p': round_ms = atof(optarg); break;
-                case 'r': rate = atof(optarg); break;
-                case 'g': gap_ms = atof(optarg); break;
-                default: usage();
+                case 'i':
+                        ifname = optarg;
+                        break;
+                case 'f':
+                        file = optarg;
+                        break;
+                case 'p':
+                        round_ms = atof(optarg);
+                        break;
+                case 'r':
+                        rate = atof(optarg);
+                        break;
+                case 'g':
+                        gap_ms = atof(optarg);
+                        break;
+                default:
+                        usage();
                 }
         }
         if (!ifname || round_ms <= 0 || rate <= 0 || gap_ms <= 0)
@@ -251,8 +274,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "arp-probe: %s: %s\n", ifname, strerror(errno));
                 return 1;
         }
-        struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP),
-                                   .sll_ifindex = (int)ifindex };
+        struct sockaddr_ll sll = {
+            .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP), .sll_ifindex = (int)ifindex};
         if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
                 perror("arp-probe: bind");
                 return 1;
@@ -261,7 +284,7 @@ int main(int argc, char **argv)
         /* best effort: a smaller buffer only risks drops, which show as gaps */
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
 
-        struct ifreq ifr = { 0 };
+        struct ifreq ifr = {0};
         uint8_t smac[6];
         uint32_t sip = 0;
         snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
@@ -276,7 +299,7 @@ int main(int argc, char **argv)
         struct {
                 struct ether_header eth;
                 struct ether_arp arp;
-        } __attribute__((packed)) req = { 0 };
+        } __attribute__((packed)) req = {0};
         memset(req.eth.ether_dhost, 0xff, 6);
         memcpy(req.eth.ether_shost, smac, 6);
         req.eth.ether_type = htons(ETHERTYPE_ARP);
@@ -293,7 +316,7 @@ int main(int argc, char **argv)
                 round = (double)n / rate;
         double step = round / (double)n, gap = gap_ms / 1000;
 
-        struct sigaction sa = { .sa_handler = on_signal };
+        struct sigaction sa = {.sa_handler = on_signal};
         sigaction(SIGUSR1, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
@@ -343,7 +366,8 @@ int main(int argc, char **argv)
 
                                 inet_ntop(AF_INET, &x->ip, ip, sizeof(ip));
                                 mac_str(x->mac, x->has_mac, mm);
-                                printf("silent %.6f %s %.6f %s\n", clock_s(CLOCK_REALTIME), ip, x->since_wall, mm);
+                                printf("silent %.6f %s %.6f %s\n", clock_s(CLOCK_REALTIME), ip,
+                                       x->since_wall, mm);
                                 x->silent = true;
                         }
                 }
@@ -352,7 +376,7 @@ int main(int argc, char **argv)
                         summary(t, n);
                 }
                 double wait = due - clock_s(CLOCK_MONOTONIC);
-                struct pollfd p = { .fd = fd, .events = POLLIN };
+                struct pollfd p = {.fd = fd, .events = POLLIN};
                 int to = wait > 0 ? (int)(wait * 1000) : 0;
                 if (to > 10)
                         to = 10;
@@ -362,21 +386,24 @@ int main(int argc, char **argv)
                         uint8_t buf[256];
                         struct sockaddr_ll from;
                         socklen_t fl = sizeof(from);
-                        ssize_t r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+                        ssize_t r =
+                            recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
 
                         if (r < 0)
                                 break;
                         if (from.sll_pkttype == PACKET_OUTGOING ||
                             (size_t)r < sizeof(struct ether_header) + sizeof(struct ether_arp))
                                 continue;
-                        const struct ether_arp *a = (const void *)(buf + sizeof(struct ether_header));
+                        const struct ether_arp *a =
+                            (const void *)(buf + sizeof(struct ether_header));
                         if (ntohs(a->arp_op) != ARPOP_REPLY)
                                 continue;
                         uint32_t ip;
                         memcpy(&ip, a->arp_spa, 4);
                         struct target *x = find(t, n, ip);
                         if (x)
-                                reply(x, a->arp_sha, clock_s(CLOCK_MONOTONIC), clock_s(CLOCK_REALTIME));
+                                reply(x, a->arp_sha, clock_s(CLOCK_MONOTONIC),
+                                      clock_s(CLOCK_REALTIME));
                 }
         }
         summary(t, n);
