@@ -81,11 +81,12 @@ static double clock_s(clockid_t c)
 
 static void mac_str(const uint8_t *m, bool has, char out[18])
 {
+        /* (void): 17 characters and the NUL always fit */
         if (!has)
-                snprintf(out, 18, "-");
+                (void)snprintf(out, 18, "-");
         else
-                snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-                         m[5]);
+                (void)snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+                               m[4], m[5]);
 }
 
 static int cmp_ip(const void *a, const void *b)
@@ -122,7 +123,7 @@ static void summary(struct target *t, size_t n)
                         continue;
                 }
                 answered++;
-                for (j = 0; j < nown && memcmp(own[j].mac, t[i].mac, 6); j++)
+                for (j = 0; j < nown && memcmp(own[j].mac, t[i].mac, 6) != 0; j++)
                         ;
                 if (j == nown)
                         memcpy(own[nown++].mac, t[i].mac, 6);
@@ -151,7 +152,7 @@ static void reply(struct target *t, const uint8_t *mac, double now, double wall)
 
         st.replies++;
         inet_ntop(AF_INET, &t->ip, ip, sizeof(ip));
-        if (t->round_has && memcmp(t->round_mac, mac, 6) && !t->doubled) {
+        if (t->round_has && memcmp(t->round_mac, mac, 6) != 0 && !t->doubled) {
                 mac_str(t->round_mac, true, a);
                 mac_str(mac, true, b);
                 printf("double %.6f %s %s %s %.1f\n", wall, ip, a, b, (now - t->round_t) * 1000);
@@ -171,7 +172,7 @@ static void reply(struct target *t, const uint8_t *mac, double now, double wall)
                 st.gaps++;
                 t->silent = false;
         }
-        if (!t->has_mac || memcmp(t->mac, mac, 6)) {
+        if (!t->has_mac || memcmp(t->mac, mac, 6) != 0) {
                 mac_str(t->mac, t->has_mac, a);
                 mac_str(mac, true, b);
                 printf("change %.6f %s %s %s\n", wall, ip, a, b);
@@ -210,6 +211,20 @@ static int read_ips(FILE *f, struct target **out, size_t *n)
         return 0;
 }
 
+static double number(const char *s)
+{
+        char *end;
+        double v;
+
+        errno = 0;
+        v = strtod(s, &end);
+        if (errno || end == s || *end) {
+                fprintf(stderr, "arp-probe: not a number: %s\n", s);
+                exit(2);
+        }
+        return v;
+}
+
 static void usage(void)
 {
         fprintf(stderr, "usage: arp-probe -i IFNAME [-f IPFILE] [-p ROUND_MS] [-r "
@@ -234,13 +249,13 @@ int main(int argc, char **argv)
                         file = optarg;
                         break;
                 case 'p':
-                        round_ms = atof(optarg);
+                        round_ms = number(optarg);
                         break;
                 case 'r':
-                        rate = atof(optarg);
+                        rate = number(optarg);
                         break;
                 case 'g':
-                        gap_ms = atof(optarg);
+                        gap_ms = number(optarg);
                         break;
                 default:
                         usage();
@@ -257,7 +272,7 @@ int main(int argc, char **argv)
         if (read_ips(in, &t, &n) < 0)
                 return 1;
         if (file)
-                fclose(in);
+                (void)fclose(in); /* read to the end already */
         if (!n) {
                 fprintf(stderr, "arp-probe: no addresses\n");
                 return 1;
@@ -287,7 +302,11 @@ int main(int argc, char **argv)
         struct ifreq ifr = {0};
         uint8_t smac[6];
         uint32_t sip = 0;
-        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+        if (strlen(ifname) >= sizeof(ifr.ifr_name)) {
+                fprintf(stderr, "arp-probe: interface name too long: %s\n", ifname);
+                return 1;
+        }
+        memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
         if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
                 perror("arp-probe: SIOCGIFHWADDR");
                 return 1;
@@ -320,7 +339,10 @@ int main(int argc, char **argv)
         sigaction(SIGUSR1, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
-        setvbuf(stdout, NULL, _IOLBF, 0);
+        if (setvbuf(stdout, NULL, _IOLBF, 0)) {
+                perror("arp-probe: setvbuf");
+                return 1;
+        }
 
         double start = clock_s(CLOCK_MONOTONIC), wall0 = clock_s(CLOCK_REALTIME);
         for (i = 0; i < n; i++) {
@@ -384,7 +406,7 @@ int main(int argc, char **argv)
                         continue;
                 for (;;) {
                         uint8_t buf[256];
-                        struct sockaddr_ll from;
+                        struct sockaddr_ll from = {0};
                         socklen_t fl = sizeof(from);
                         ssize_t r =
                             recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
