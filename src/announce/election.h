@@ -66,9 +66,9 @@ struct slot {
         /* last_ok_sent + timing's pending_lifetime: the deadline while a
          * renewal of the announcing lease is pending (timing.h); 0: none */
         uint64_t pending_deadline;
-        bool adopt;            /* renew at once (re-adoption after a restart) */
-        bool first_renewal;    /* the next renewal is the first after an acquisition */
-        uint64_t retry_at;     /* no write before (after a failure) */
+        bool adopt;         /* renew at once (re-adoption after a restart) */
+        bool first_renewal; /* the next renewal is the first after an acquisition */
+        uint64_t retry_at;  /* no write before (after a failure) */
 
         uint64_t pending_id;
         enum slot_write pending;

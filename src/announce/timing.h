@@ -42,12 +42,12 @@ struct timing {
         uint64_t duration; /* µs, sanitised */
         uint64_t renew_deadline;
         uint64_t retry_period;
-        int32_t duration_s;     /* leaseDurationSeconds we write */
-        uint64_t lifetime;      /* entry lifetime after a successful send */
+        int32_t duration_s;        /* leaseDurationSeconds we write */
+        uint64_t lifetime;         /* entry lifetime after a successful send */
         uint64_t pending_lifetime; /* ... while the next renewal is pending */
-        uint64_t balance_delay; /* how long an over-share node leaves a lease to others */
-        uint64_t gc_after;      /* an empty lease unchanged this long is deleted */
-        bool adjusted;          /* the configured values were sanitised */
+        uint64_t balance_delay;    /* how long an over-share node leaves a lease to others */
+        uint64_t gc_after;         /* an empty lease unchanged this long is deleted */
+        bool adjusted;             /* the configured values were sanitised */
 };
 
 /* Cilium's sanitising of the L2 lease timings: duration < 1s → 1s; renew
