@@ -91,8 +91,13 @@ startup=$(grep 'stopped announcing' "$AG_WORK/$NODE.log" | head -n "$before" | g
 echo "     steady state $STEADY s: renewals $renewals0 → $renewals1 ($(awk -v a="$renewals0" -v b="$renewals1" -v t="$STEADY" 'BEGIN { printf "%.1f", (b - a) / t }')/s), lapses $lapses"
 echo "     (lapses while the $N Leases were acquired at once and first renewed: $startup)"
 check "no entry lapsed during $STEADY s of steady state (renewals merely queued)" test "$lapses" = 0
-live=$(ag_bpf_list "$NODE" 2>/dev/null | awk '$1 ~ /^12\.0\.1\./ && $3 == "live"' | wc -l)
-check "... and every IP is live in the responder map ($live of $N)" test "$live" = "$N"
+bpf=$(ag_bpf_list "$NODE" 2>&1)
+live=$(awk '$1 ~ /^12\.0\.1\./ && $3 == "live"' <<<"$bpf" | wc -l)
+if [[ $live == "$N" ]]; then
+	ok "... and every IP is live in the responder map"
+else
+	fail "... and every IP is live in the responder map ($live of $N)" "$(head -n 5 <<<"$bpf")"
+fi
 check "... all $N Leases held" all_held
 check "renewals went at about the client's rate (>= 7/s)" \
 	awk -v a="$renewals0" -v b="$renewals1" -v t="$STEADY" 'BEGIN { exit !((b - a) / t >= 7) }'
