@@ -280,3 +280,17 @@ size_t announcer_n_held(const struct announcer *a, uint64_t now_mono);
  * node holds now, as this node sees the Leases: free, expired, being
  * acquired, or without any candidate node. */
 size_t announcer_n_unannounced(struct announcer *a, uint64_t now_mono);
+
+/* The node-heartbeat election as this node sees it (l2lb status, metrics). */
+struct announce_heartbeat_info {
+        bool registered;     /* our heartbeat's last write succeeded and its gate is open */
+        int32_t epoch;       /* our heartbeat's leaseTransitions */
+        uint64_t gate;       /* monotonic µs: our entries answer until then */
+        bool coordinator;    /* this node fences and places */
+        size_t n_bound;      /* addresses the shards bind to this node's epoch */
+        size_t n_live_nodes; /* heartbeats alive in our view */
+};
+
+/* -EOPNOTSUPP in the lease-per-service election; else 0. */
+int announcer_heartbeat_info(struct announcer *a, uint64_t now_mono,
+                             struct announce_heartbeat_info *ret);

@@ -27,6 +27,7 @@ struct status_sent {
 struct announcer {
         char *node;
         char *ns;
+        enum announce_election election;
         struct timing t;
         bool external_ips;
         struct announce_svc_families fam;

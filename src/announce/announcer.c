@@ -54,6 +54,7 @@ int announcer_new(const struct announcer_config *c, struct announcer **ret)
         a = xnew(struct announcer, 1);
         a->node = xstrdup(c->node_name);
         a->ns = xstrdup(c->lease_namespace);
+        a->election = c->election;
         a->devices_cfg = strv_copy(c->devices);
         timing_init(&a->t, c->lease_duration, c->renew_deadline, c->retry_period);
         a->external_ips = c->enable_external_ips;
@@ -642,6 +643,20 @@ size_t announcer_n_held(const struct announcer *a, uint64_t now_mono)
                 if (slot_announcing(v, now_mono) && ((struct slot *)v)->want != WANT_RELEASE)
                         n++;
         return n;
+}
+
+int announcer_heartbeat_info(struct announcer *a, uint64_t now_mono,
+                             struct announce_heartbeat_info *ret)
+{
+        assert(a);
+        assert(ret);
+        (void)now_mono;
+        if (a->election != ANNOUNCE_ELECTION_NODE_HEARTBEAT)
+                return -EOPNOTSUPP;
+        /* the node-heartbeat election keeps no state here yet: nothing
+         * registered, bound or seen */
+        *ret = (struct announce_heartbeat_info){0};
+        return 0;
 }
 
 size_t announcer_n_unannounced(struct announcer *a, uint64_t now_mono)
