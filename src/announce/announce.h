@@ -67,6 +67,8 @@ enum announce_election {
 #define ANNOUNCE_SHARD_PREFIX         "l2lb-assign-"
 #define ANNOUNCE_ANNOTATION_BINDINGS  "l2lb.io/bindings"
 #define ANNOUNCE_ANNOTATION_CANDIDACY "l2lb.io/candidacy"
+/* Binding shards l2lb-assign-0 .. l2lb-assign-15 (node-heartbeat election). */
+#define ANNOUNCE_SHARDS 16
 
 /* "node-heartbeat", "lease-per-service". */
 const char *announce_election_to_string(enum announce_election e);
@@ -146,6 +148,10 @@ struct announce_policy_status {
 enum announce_event_kind {
         ANNOUNCE_STARTED,
         ANNOUNCE_STOPPED,
+        /* node-heartbeat: an election Lease carries an annotation (or an entry
+         * of one) that does not parse; it binds nothing (service NULL, lease
+         * the Lease, detail what is wrong). Reported once per version. */
+        ANNOUNCE_MALFORMED,
 };
 
 struct announce_event {
@@ -153,6 +159,7 @@ struct announce_event {
         char *service; /* namespace/name, or the lease name if the service is gone */
         char *lease;
         const char *reason;
+        char *detail; /* ANNOUNCE_MALFORMED: the parse error; else NULL */
 };
 
 struct announce_decisions {
@@ -197,7 +204,8 @@ void announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpoi
 void announcer_remove_endpointslice(struct announcer *a, const char *ns, const char *name);
 void announcer_upsert_node(struct announcer *a, const struct k8s_node *n);
 void announcer_remove_node(struct announcer *a, const char *name);
-/* Leases outside the namespace or without the prefix are ignored.
+/* Leases outside the namespace or without the prefix are ignored (node-heartbeat:
+ * the heartbeat, shard and cilium-l2announce prefixes are taken).
  * observed_mono: when the shell received the event. */
 void announcer_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint64_t observed_mono);
 void announcer_remove_lease(struct announcer *a, const char *name, uint64_t observed_mono);
@@ -262,6 +270,12 @@ struct announce_counters {
         uint64_t lost; /* leases taken away or deadlines passed */
         uint64_t deletions;
         uint64_t writes; /* every lease action emitted */
+        /* node-heartbeat only (acquisitions/releases/lost then count
+         * addresses: bindings gained, handed over, lost to a fence or the
+         * gate) */
+        uint64_t fences;     /* heartbeats of silent nodes fenced by us */
+        uint64_t placements; /* addresses bound by us as coordinator */
+        uint64_t heartbeats; /* heartbeat writes of our own */
 };
 
 const char *announce_role_to_string(enum announce_role r);
@@ -280,3 +294,16 @@ size_t announcer_n_held(const struct announcer *a, uint64_t now_mono);
  * node holds now, as this node sees the Leases: free, expired, being
  * acquired, or without any candidate node. */
 size_t announcer_n_unannounced(struct announcer *a, uint64_t now_mono);
+
+/* node-heartbeat: this node's heartbeat, for status and metrics. Returns 0,
+ * or -EOPNOTSUPP in lease-per-service mode (*ret zeroed). */
+struct announce_heartbeat_info {
+        int32_t epoch;        /* leaseTransitions of our heartbeat (valid if registered) */
+        bool registered;      /* our last heartbeat write succeeded and the gate is open */
+        uint64_t gate;        /* monotonic µs: our entries answer until then */
+        bool coordinator;     /* we fence and place (the lowest-named live node) */
+        size_t n_bound;       /* addresses the shards bind to our current epoch */
+        size_t n_live;        /* nodes whose heartbeat is alive in our view, us included */
+};
+int announcer_heartbeat_info(struct announcer *a, uint64_t now_mono,
+                             struct announce_heartbeat_info *ret);

@@ -7,6 +7,7 @@
 #include "announce.h"
 #include "election.h"
 #include "garp.h"
+#include "heartbeat.h"
 #include "model.h"
 #include "policy.h"
 #include "service.h"
@@ -26,6 +27,8 @@ struct status_sent {
 
 struct announcer {
         char *node;
+        enum announce_election election;
+        struct hb *hb; /* node-heartbeat state; NULL in lease-per-service mode */
         char *ns;
         struct timing t;
         bool external_ips;

@@ -656,6 +656,15 @@ int announcer_run(struct announcer *a, uint64_t now_mono, int64_t now_wall,
                 return 0;
         }
         r.m = announcer_model(a);
+        if (a->hb) {
+                hb_run(a, now_mono, now_wall, &out);
+                garps(&r);
+                statuses(&r);
+                a->started = true;
+                a->renew_all = false;
+                *ret = out;
+                return 0;
+        }
         link_slots(&r);
         sorted_slots(a);
         if (!a->started)
@@ -696,6 +705,7 @@ void announce_decisions_done(struct announce_decisions *d)
         for (size_t i = 0; i < d->n_events; i++) {
                 free(d->events[i].service);
                 free(d->events[i].lease);
+                free(d->events[i].detail);
         }
         free(d->events);
         *d = (struct announce_decisions){.next_wakeup = UINT64_MAX};

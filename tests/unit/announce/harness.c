@@ -231,6 +231,7 @@ struct announcer_config world_config(const char *node)
 
         return (struct announcer_config){
             .node_name = node,
+            .election = ANNOUNCE_ELECTION_LEASE_PER_SERVICE,
             .lease_namespace = LEASE_NS,
             .lease_duration = 3 * SEC,
             .renew_deadline = 1 * SEC,
@@ -267,6 +268,7 @@ static void clear_outputs(struct world *w)
         for (size_t i = 0; i < w->n_events; i++) {
                 free(w->events[i].service);
                 free(w->events[i].lease);
+                free(w->events[i].detail);
         }
         free(w->events);
         w->events = NULL;
