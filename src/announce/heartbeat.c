@@ -918,6 +918,8 @@ static void self_check(struct hrun *r)
         r->alive = me->registered && r->now < me->gate;
         if (r->alive)
                 hwake(r, me->gate);
+        if (r->alive && !me->alive_since)
+                me->alive_since = r->now;
 }
 
 static void self_write(struct hrun *r)
@@ -973,7 +975,7 @@ static void self_write(struct hrun *r)
                          lease_body(r, v->lease, v->o.rv, a->node, a->t.duration_s,
                                     v->o.acquire_time, v->o.transitions,
                                     ANNOUNCE_ANNOTATION_CANDIDACY, r->candidacy),
-                         me->registered ? "renew" : "re-adopt");
+                         me->registered && !me->adopt ? "renew" : "re-adopt");
                 p->epoch = v->o.transitions;
         } else {
                 /* Fenced (holder "") — the fencer incremented the epoch. */
@@ -1045,7 +1047,16 @@ static void fence(struct hrun *r)
 static void place(struct hrun *r)
 {
         const struct model *m = r->m;
+        uint64_t settle = r->h->self.alive_since + r->a->t.balance_delay;
 
+        /* Agents started together register within a moment: a coordinator
+         * that just registered gives them the balance delay to show up
+         * before it binds, instead of binding everything to itself and
+         * rebalancing one address at a time. */
+        if (r->now < settle) {
+                hwake(r, settle);
+                return;
+        }
         for (size_t i = 0; i < m->n_svcs; i++) {
                 const char *prefer = NULL;
 

@@ -581,6 +581,7 @@ static void events(struct run *r, struct slot **slots, size_t n)
                                 : (s->stop_reason ? s->stop_reason : "lease lost");
                 e->service = xstrdup(ms ? ms->svc->key : s->name);
                 e->lease = xstrdup(s->name);
+                e->detail = NULL;
                 s->announcing = now;
                 s->start_reason = NULL;
                 s->stop_reason = NULL;

@@ -476,6 +476,14 @@ static void handle_request(struct sim *s, struct sim_event *e)
         int from;
 
         s->agents[e->agent].requests[e->op]++;
+        if (startswith(e->name, ANNOUNCE_SHARD_PREFIX))
+                s->shard_writes++;
+        else if (startswith(e->name, ANNOUNCE_LEASE_PREFIX) &&
+                 s->p.cfg.election == ANNOUNCE_ELECTION_NODE_HEARTBEAT)
+                s->compat_writes++;
+        else if (startswith(e->name, ANNOUNCE_HEARTBEAT_PREFIX) &&
+                 !streq(e->name + strlen(ANNOUNCE_HEARTBEAT_PREFIX), s->agents[e->agent].name))
+                s->fence_writes++;
         if (e->op != ANNOUNCE_LEASE_DELETE &&
             !lease_free_or_mine(s, e->name, s->agents[e->agent].name))
                 s->foreign_writes++;
@@ -572,6 +580,11 @@ void sim_run_until(struct sim *s, uint64_t t)
 void sim_kill(struct sim *s, size_t agent)
 {
         s->agents[agent].dead = true;
+}
+
+void sim_kick(struct sim *s, size_t agent)
+{
+        kick(s, agent);
 }
 
 void sim_freeze(struct sim *s, size_t agent)
@@ -694,4 +707,5 @@ void sim_reset_requests(struct sim *s)
         for (size_t i = 0; i < s->n_agents; i++)
                 memset(s->agents[i].requests, 0, sizeof(s->agents[i].requests));
         s->foreign_writes = 0;
+        s->shard_writes = s->fence_writes = s->compat_writes = 0;
 }

@@ -70,6 +70,9 @@ struct sim {
         /* writes to a lease another agent held in the store when the request
          * arrived (acquisitions of expired leases; none in steady state) */
         uint64_t foreign_writes;
+        /* node-heartbeat: writes to shards, to other nodes' heartbeats
+         * (fences) and to cilium-l2announce Leases (compat) */
+        uint64_t shard_writes, fence_writes, compat_writes;
         char **policies; /* fed so far, replayed into restarted agents */
         char **services; /* "ns\nname\nexternalIPs JSON" */
 };
@@ -90,6 +93,8 @@ void sim_start(struct sim *s, uint64_t spread);
 void sim_start_agent(struct sim *s, size_t agent, uint64_t at);
 void sim_run_until(struct sim *s, uint64_t t);
 void sim_kill(struct sim *s, size_t agent);
+/* Run the agent's core now (after feeding it something directly). */
+void sim_kick(struct sim *s, size_t agent);
 void sim_freeze(struct sim *s, size_t agent);
 void sim_thaw(struct sim *s, size_t agent);
 /* SIGTERM without release (one last renewal, entries stay pinned), then a
