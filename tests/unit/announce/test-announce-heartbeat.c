@@ -812,7 +812,10 @@ static void failover(size_t agents, uint64_t at)
         t_kill = s.now;
         sim_kill(&s, victim);
         while (left > 0 && s.now < t_kill + 20 * SEC) {
-                sim_run_until(&s, s.now + 1 * MSEC);
+                /* 1 ms resolution once a lease duration minus a renew
+                 * period has passed (nothing can move before: the fence
+                 * waits L from the last renewal seen) */
+                sim_run_until(&s, s.now + (s.now < t_kill + 2 * SEC ? 100 : 1) * MSEC);
                 for (int i = 0; i < 100; i++) {
                         int h = answerer(&s, i);
 
