@@ -280,7 +280,11 @@ struct announce_counters {
 
 const char *announce_role_to_string(enum announce_role r);
 /* Snapshot, sorted by lease name. Free with announce_lease_infos_free.
- * Returns 0. */
+ * Returns 0. node-heartbeat: one per selected service, named by its
+ * cilium-l2announce Lease; holder = the node its lowest address is bound to
+ * (live binding; NULL if none), role HOLDER (we answer it), FOLLOWER (bound
+ * to another node), WAITING (bound to no live node) or NONE (we are no
+ * candidate); deadline = our gate when HOLDER; expires_at unused. */
 int announcer_leases(struct announcer *a, uint64_t now_mono, struct announce_lease_info **ret,
                      size_t *ret_n);
 void announce_lease_infos_free(struct announce_lease_info *l, size_t n);
@@ -288,22 +292,25 @@ const struct announce_counters *announcer_counters(const struct announcer *a);
 /* The effective lease timings (sanitised as Cilium does; .adjusted tells
  * whether the configured ones were changed). */
 const struct timing *announcer_timing(const struct announcer *a);
-/* Leases this node holds and announces now. */
+/* Leases this node holds and announces now (node-heartbeat: addresses this
+ * node answers now). */
 size_t announcer_n_held(const struct announcer *a, uint64_t now_mono);
 /* Selected services with addresses whose (shared-address group's) Lease no
  * node holds now, as this node sees the Leases: free, expired, being
- * acquired, or without any candidate node. */
+ * acquired, or without any candidate node. node-heartbeat: wanted addresses
+ * bound to no live node (no binding, or its epoch fenced). */
 size_t announcer_n_unannounced(struct announcer *a, uint64_t now_mono);
 
-/* node-heartbeat: this node's heartbeat, for status and metrics. Returns 0,
- * or -EOPNOTSUPP in lease-per-service mode (*ret zeroed). */
+/* node-heartbeat: this node's heartbeat, for status and metrics (as of the
+ * last run for coordinator and n_live). Returns 0, or -EOPNOTSUPP in
+ * lease-per-service mode (*ret zeroed). */
 struct announce_heartbeat_info {
-        int32_t epoch;        /* leaseTransitions of our heartbeat (valid if registered) */
-        bool registered;      /* our last heartbeat write succeeded and the gate is open */
-        uint64_t gate;        /* monotonic µs: our entries answer until then */
-        bool coordinator;     /* we fence and place (the lowest-named live node) */
-        size_t n_bound;       /* addresses the shards bind to our current epoch */
-        size_t n_live;        /* nodes whose heartbeat is alive in our view, us included */
+        int32_t epoch;    /* leaseTransitions of our heartbeat (valid if registered) */
+        bool registered;  /* our last heartbeat write succeeded and the gate is open */
+        uint64_t gate;    /* monotonic µs: our entries answer until then */
+        bool coordinator; /* we fence and place (the lowest-named live node) */
+        size_t n_bound;   /* addresses the shards bind to our current epoch */
+        size_t n_live;    /* nodes whose heartbeat is alive in our view, us included */
 };
 int announcer_heartbeat_info(struct announcer *a, uint64_t now_mono,
                              struct announce_heartbeat_info *ret);

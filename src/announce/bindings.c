@@ -189,7 +189,8 @@ size_t bindings_parse(const char *text, int shard, struct bindings *ret, char **
                 char uid8[ANNOUNCE_UID8 + 1];
 
                 if (ipaddr_parse(k, &ip) < 0 || !streq(ipaddr_format(&ip, canon), k)) {
-                        note(&n_bad, ret_error, xasprintf("%s: not an address in canonical form", k));
+                        note(&n_bad, ret_error,
+                             xasprintf("%s: not an address in canonical form", k));
                         continue;
                 }
                 if (shard >= 0 && announce_shard_of(&ip) != (unsigned)shard) {

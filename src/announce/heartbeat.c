@@ -21,8 +21,8 @@ struct hb_pending {
         char *name;
         uint64_t sent;
         char *base_rv;
-        bool release; /* HB_W_SELF: the shutdown release */
-        int32_t epoch; /* HB_W_SELF: the transitions written */
+        bool release;    /* HB_W_SELF: the shutdown release */
+        int32_t epoch;   /* HB_W_SELF: the transitions written */
         char *candidacy; /* HB_W_SELF: the candidacy written */
 };
 
@@ -73,8 +73,8 @@ struct hb *hb_new(const char *node)
         h->peers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)peer_free);
         h->compat =
             g_hash_table_new_full(g_str_hash, g_str_equal, free, (GDestroyNotify)compat_free);
-        h->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, free,
-                                           (GDestroyNotify)pending_free);
+        h->pending =
+            g_hash_table_new_full(g_int64_hash, g_int64_equal, free, (GDestroyNotify)pending_free);
         h->answering = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
         h->answered_ips = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
         return h;
@@ -152,8 +152,8 @@ static char **candidacy_parse(const char *text, char **ret_error)
         json_array_foreach(a, i, v)
         {
                 if (!json_is_string(v)) {
-                        *ret_error = xstrdup(ANNOUNCE_ANNOTATION_CANDIDACY
-                                             ": not an array of policy names");
+                        *ret_error =
+                            xstrdup(ANNOUNCE_ANNOTATION_CANDIDACY ": not an array of policy names");
                         strv_free(out);
                         out = xnew(char *, 1);
                         break;
@@ -452,13 +452,13 @@ struct hrun {
         uint64_t now;
         int64_t wall;
         struct announce_decisions *out;
-        char ***svc_pols;            /* per model service: names of policies selecting it */
-        struct hb_peer **node_peer;  /* per model node: its heartbeat if alive, else NULL */
-        struct wip *ips;             /* sorted by address */
+        char ***svc_pols;           /* per model service: names of policies selecting it */
+        struct hb_peer **node_peer; /* per model node: its heartbeat if alive, else NULL */
+        struct wip *ips;            /* sorted by address */
         size_t n_ips;
-        GHashTable *count;           /* node name → live bindings (GSIZE) */
+        GHashTable *count;                      /* node name → live bindings (GSIZE) */
         struct bindings *next[ANNOUNCE_SHARDS]; /* shard contents to write, NULL: unchanged */
-        struct ipaddr *moving[ANNOUNCE_SHARDS];  /* our addresses the write hands away */
+        struct ipaddr *moving[ANNOUNCE_SHARDS]; /* our addresses the write hands away */
         size_t n_moving[ANNOUNCE_SHARDS];
         char *candidacy; /* ours, JSON text */
         bool alive;      /* we are registered and the gate is open */
@@ -586,8 +586,9 @@ static char *own_candidacy(struct announcer *a)
                                 continue;
                         g_hash_table_iter_init(&jt, a->devices);
                         while (!dev && g_hash_table_iter_next(&jt, NULL, &d))
-                                dev = ((const struct device_info *)d)->up &&
-                                      l2pol_matches_device(p, ((const struct device_info *)d)->name);
+                                dev =
+                                    ((const struct device_info *)d)->up &&
+                                    l2pol_matches_device(p, ((const struct device_info *)d)->name);
                         if (dev)
                                 strv_push(&names, p->name);
                 }
@@ -808,7 +809,8 @@ static struct hb_pending *emit(struct hrun *r, enum hb_write kind, enum announce
             .resource_version = xstrdup(rv),
             .body = body,
             .reason = reason,
-            .low_priority = kind == HB_W_COMPAT || (kind == HB_W_GC && startswith(name, ANNOUNCE_LEASE_PREFIX)),
+            .low_priority =
+                kind == HB_W_COMPAT || (kind == HB_W_GC && startswith(name, ANNOUNCE_LEASE_PREFIX)),
         };
         p->kind = kind;
         p->name = xstrdup(name);
@@ -1144,8 +1146,8 @@ static void release(struct hrun *r)
                                  * this run, then the shard names the best
                                  * other candidate. */
                                 if (shard_writable(r, k))
-                                        hand_over(r, k, &b->ip, w ? choose(r, w, a->node, NULL)
-                                                                  : NULL);
+                                        hand_over(r, k, &b->ip,
+                                                  w ? choose(r, w, a->node, NULL) : NULL);
                                 continue;
                         }
                         if (pick || rebalancing)
@@ -1284,7 +1286,7 @@ static void events(struct hrun *r, GHashTable *now_ips, GHashTable *now_svcs)
         GHashTableIter it;
         gpointer k;
         const char *stop = h->self.stop_reason && !r->alive ? h->self.stop_reason
-                                                             : "address moved to another node";
+                                                            : "address moved to another node";
 
         for (char **m = h->malformed; m && *m; m++) {
                 char *nl = strchr(*m, '\n');
@@ -1382,8 +1384,8 @@ static void compat_writes(struct hrun *r, GHashTable *now_ips)
                 (void)emit(r, HB_W_COMPAT, present ? ANNOUNCE_LEASE_UPDATE : ANNOUNCE_LEASE_CREATE,
                            ms->svc->lease_name, present ? c->o.rv : NULL,
                            lease_body(r, ms->svc->lease_name, present ? c->o.rv : NULL, a->node,
-                                      a->t.duration_s, NULL,
-                                      present ? c->o.transitions + 1 : 0, NULL, NULL),
+                                      a->t.duration_s, NULL, present ? c->o.transitions + 1 : 0,
+                                      NULL, NULL),
                            "compat");
                 c->pending = true;
         }
@@ -1393,7 +1395,8 @@ static bool named_by_binding(struct hb *h, const char *lease)
 {
         for (unsigned k = 0; k < ANNOUNCE_SHARDS; k++)
                 for (size_t i = 0; i < h->shards[k].b.n; i++) {
-                        _cleanup_free_ char *n = announce_heartbeat_name(h->shards[k].b.items[i].node);
+                        _cleanup_free_ char *n =
+                            announce_heartbeat_name(h->shards[k].b.items[i].node);
 
                         if (streq(n, lease))
                                 return true;

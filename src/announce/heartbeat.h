@@ -33,7 +33,7 @@ struct hb_obj {
         int32_t duration_s;
         char uid8[ANNOUNCE_UID8 + 1];
         char *acquire_time;
-        char *annotation; /* candidacy (heartbeat) or bindings (shard), NULL if absent */
+        char *annotation;     /* candidacy (heartbeat) or bindings (shard), NULL if absent */
         uint64_t observed_at; /* local monotonic time this version was first seen */
 };
 
@@ -50,7 +50,7 @@ struct hb_peer {
 struct hb_shard {
         struct hb_obj o;
         struct bindings b;
-        size_t n_bad;       /* malformed parts of this version */
+        size_t n_bad;        /* malformed parts of this version */
         bool exists_unknown; /* a create met AlreadyExists; the watch will tell */
         bool pending;
         uint64_t retry_at;
@@ -73,14 +73,14 @@ struct hb_self {
         int32_t epoch;
         char uid8[ANNOUNCE_UID8 + 1];
         uint64_t last_ok_sent;
-        uint64_t gate; /* entries answer until then */
-        bool adopt;    /* renew at once (first run after a restart) */
+        uint64_t gate;        /* entries answer until then */
+        bool adopt;           /* renew at once (first run after a restart) */
         char *sent_candidacy; /* candidacy carried by our last successful write */
         bool conflict;        /* our last write conflicted; waiting for the watch */
         char *conflict_base;
         uint64_t conflict_sent;
         int32_t conflict_epoch;
-        bool released; /* shutdown release sent */
+        bool released;        /* shutdown release sent */
         uint64_t alive_since; /* first registration of this process (0: not yet) */
         const char *stop_reason;
 };
@@ -92,7 +92,7 @@ struct hb {
         struct hb_shard shards[ANNOUNCE_SHARDS];
         GHashTable *pending; /* action id → struct hb_pending */
         struct hb_self self;
-        GHashTable *answering; /* service key set: answered as of the last run */
+        GHashTable *answering;    /* service key set: answered as of the last run */
         GHashTable *answered_ips; /* canonical ip text set, as of the last run */
         size_t n_answered;
         uint64_t last_rebalance;

@@ -141,9 +141,9 @@ static json_t *store(struct fake_api *f, const char *name, json_t *body)
         char rv[32];
 
         json_t *cur = g_hash_table_lookup(f->leases, name);
-        const char *uid = cur ? json_string_value(json_object_get(
-                                    json_object_get(cur, "metadata"), "uid"))
-                              : NULL;
+        const char *uid =
+            cur ? json_string_value(json_object_get(json_object_get(cur, "metadata"), "uid"))
+                : NULL;
         char fresh[48];
 
         snprintf(rv, sizeof(rv), "%" PRIu64, ++f->rv);

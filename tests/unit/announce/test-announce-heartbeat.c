@@ -95,14 +95,13 @@ static void test_bindings_malformed(void **state)
         assert_int_equal(bad("[]", -1, &good), 1);
         assert_int_equal(bad("nonsense", -1, &good), 1);
         assert_int_equal(bad("\"x\"", -1, &good), 1);
-        assert_int_equal(bad("{\"12.0.0.1\":\"a/1/abcdefgh\",\"12.0.0.1\":\"b/1/abcdefgh\"}", -1,
-                             &good),
-                         1); /* duplicate keys */
+        assert_int_equal(
+            bad("{\"12.0.0.1\":\"a/1/abcdefgh\",\"12.0.0.1\":\"b/1/abcdefgh\"}", -1, &good),
+            1); /* duplicate keys */
         assert_int_equal(good, 0);
         /* single entries: the others stay */
-        assert_int_equal(bad("{\"12.0.0.1\":\"a/1/abcdefgh\",\"12.0.0.300\":\"a/1/abcdefgh\"}",
-                             -1, &good),
-                         1);
+        assert_int_equal(
+            bad("{\"12.0.0.1\":\"a/1/abcdefgh\",\"12.0.0.300\":\"a/1/abcdefgh\"}", -1, &good), 1);
         assert_int_equal(good, 1);
         assert_int_equal(bad("{\"nope\":\"a/1/abcdefgh\"}", -1, &good), 1);
         assert_int_equal(bad("{\"12.0.0.1\":42}", -1, &good), 1);
@@ -253,9 +252,8 @@ static const char *stored_binding(struct world *w, const char *ip)
         free(name);
         if (!shard)
                 return NULL;
-        assert_int_equal(bindings_parse(annotation(shard, ANNOUNCE_ANNOTATION_BINDINGS), -1, &b,
-                                        &err),
-                         0);
+        assert_int_equal(
+            bindings_parse(annotation(shard, ANNOUNCE_ANNOTATION_BINDINGS), -1, &b, &err), 0);
         x = bindings_get(&b, &a);
         if (x)
                 snprintf(out, sizeof(out), "%s/%d/%s", x->node, x->epoch, x->uid8);
@@ -640,8 +638,7 @@ static void test_lease_mode_ignores_heartbeats(void **state)
         announcer_set_synced(w.a);
         world_settle(&w);
         assert_int_equal(w.n_actions, 0);
-        assert_int_equal(announcer_heartbeat_info(w.a, w.now,
-                                                  &(struct announce_heartbeat_info){0}),
+        assert_int_equal(announcer_heartbeat_info(w.a, w.now, &(struct announce_heartbeat_info){0}),
                          -EOPNOTSUPP);
         world_done(&w);
 }
@@ -771,8 +768,7 @@ static void test_hbsim_steady_state(void **state)
         print_message("steady state, 3 nodes, 100 services, 60 s: %" PRIu64
                       " requests (%.2f/s), shard %" PRIu64 ", fence %" PRIu64 ", compat %" PRIu64
                       "\n",
-                      total, (double)total / 60.0, s.shard_writes, s.fence_writes,
-                      s.compat_writes);
+                      total, (double)total / 60.0, s.shard_writes, s.fence_writes, s.compat_writes);
         /* one heartbeat renewal per node per renew period, nothing else */
         for (size_t i = 0; i < 3; i++) {
                 uint64_t n = s.agents[i].requests[ANNOUNCE_LEASE_UPDATE];
@@ -827,9 +823,10 @@ static void failover(size_t agents, uint64_t at)
                 }
         }
         assert_int_equal(left, 0);
-        print_message("failover (%zu nodes): every address of the dead node answered within %" PRIu64
-                      " ms; %" PRIu64 " fence + %" PRIu64 " shard writes\n",
-                      agents, worst / MSEC, s.fence_writes, s.shard_writes);
+        print_message(
+            "failover (%zu nodes): every address of the dead node answered within %" PRIu64
+            " ms; %" PRIu64 " fence + %" PRIu64 " shard writes\n",
+            agents, worst / MSEC, s.fence_writes, s.shard_writes);
         assert_true(worst <= 3 * SEC + 1 * SEC);
         assert_int_equal(s.fence_writes, 1);
         assert_true(s.fence_writes + s.shard_writes <= 17);
@@ -936,9 +933,10 @@ static void test_hbsim_release_shutdown(void **state)
                                      s.agents[who].requests[ANNOUNCE_LEASE_CREATE] +
                                      s.agents[who].requests[ANNOUNCE_LEASE_DELETE],
                                  1);
-                print_message("release on shutdown of %s: answered elsewhere within 100 ms, %" PRIu64
-                              " shard writes\n",
-                              s.agents[who].name, s.shard_writes);
+                print_message(
+                    "release on shutdown of %s: answered elsewhere within 100 ms, %" PRIu64
+                    " shard writes\n",
+                    s.agents[who].name, s.shard_writes);
                 assert_true(s.shard_writes <= ANNOUNCE_SHARDS);
                 if (s.violations)
                         fail_msg("%s", s.violation);
