@@ -54,11 +54,11 @@ int announcer_new(const struct announcer_config *c, struct announcer **ret)
         a = xnew(struct announcer, 1);
         a->node = xstrdup(c->node_name);
         a->election = c->election;
-        if (a->election == ANNOUNCE_ELECTION_NODE_HEARTBEAT)
-                a->hb = hb_new(a->node);
         a->ns = xstrdup(c->lease_namespace);
         a->devices_cfg = strv_copy(c->devices);
         timing_init(&a->t, c->lease_duration, c->renew_deadline, c->retry_period);
+        if (a->election == ANNOUNCE_ELECTION_NODE_HEARTBEAT)
+                a->hb = hb_new(a->node, a->t.duration);
         a->external_ips = c->enable_external_ips;
         a->n_ext_allowed = strv_length(c->external_ips_cidrs);
         a->ext_allowed = xnew(struct iprange, a->n_ext_allowed);

@@ -65,10 +65,11 @@ static void compat_free(struct hb_compat *c)
         free(c);
 }
 
-struct hb *hb_new(const char *node)
+struct hb *hb_new(const char *node, uint64_t duration)
 {
         struct hb *h = xnew(struct hb, 1);
 
+        h->duration = duration;
         h->self_lease = announce_heartbeat_name(node);
         h->peers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)peer_free);
         h->compat =
@@ -200,6 +201,8 @@ static void shard_observe(struct hb *h, unsigned k, const struct k8s_lease *l, u
         s->n_bad = bindings_parse(s->o.annotation, (int)k, &s->b, &err);
         if (s->n_bad > 0) {
                 _cleanup_free_ char *name = announce_shard_name(k);
+
+                s->blocked_until = now + h->duration;
                 _cleanup_free_ char *m = xasprintf("%s (%zu malformed)", err, s->n_bad);
 
                 report(h, name, m);
@@ -271,6 +274,7 @@ bool hb_remove_lease(struct announcer *a, const char *name, uint64_t now)
                         h->shards[k].o.observed_at = now;
                         bindings_done(&h->shards[k].b);
                         h->shards[k].n_bad = 0;
+                        h->shards[k].blocked_until = now + h->duration;
                 }
                 return true;
         }
@@ -759,11 +763,11 @@ static bool shard_writable(struct hrun *r, unsigned k)
                 hwake(r, s->retry_at);
                 return false;
         }
-        /* A version with malformed entries was written outside the
-         * protocol; give every node a lease duration to see it (and fall
-         * silent) before its addresses are placed again. */
-        if (s->n_bad > 0 && r->now < s->o.observed_at + r->a->t.duration) {
-                hwake(r, s->o.observed_at + r->a->t.duration);
+        /* A version with malformed entries, or a deletion, came from
+         * outside the protocol; give every node a lease duration to see it
+         * (and fall silent) before its addresses are placed again. */
+        if (r->now < s->blocked_until) {
+                hwake(r, s->blocked_until);
                 return false;
         }
         return true;

@@ -50,7 +50,10 @@ struct hb_peer {
 struct hb_shard {
         struct hb_obj o;
         struct bindings b;
-        size_t n_bad;        /* malformed parts of this version */
+        size_t n_bad; /* malformed parts of this version */
+        /* written or deleted outside the protocol (malformed, gone): no
+         * placement before then, so that every node has seen it */
+        uint64_t blocked_until;
         bool exists_unknown; /* a create met AlreadyExists; the watch will tell */
         bool pending;
         uint64_t retry_at;
@@ -87,6 +90,7 @@ struct hb_self {
 
 struct hb {
         char *self_lease;
+        uint64_t duration;  /* the sanitised lease duration (µs) */
         GHashTable *peers;  /* heartbeat lease name → struct hb_peer */
         GHashTable *compat; /* lease name → struct hb_compat */
         struct hb_shard shards[ANNOUNCE_SHARDS];
@@ -102,7 +106,7 @@ struct hb {
         char **malformed; /* messages to report as events at the next run */
 };
 
-struct hb *hb_new(const char *node);
+struct hb *hb_new(const char *node, uint64_t duration);
 void hb_free(struct hb *h);
 
 /* Leases of the heartbeat, shard or compat prefix; returns false for others. */

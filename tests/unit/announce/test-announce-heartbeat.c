@@ -599,6 +599,34 @@ static void test_hb_malformed_shard(void **state)
         world_done(&w);
 }
 
+/* A shard deleted by hand: silent at once (nothing binds us), placed again
+ * only after a lease duration, when every node has seen the deletion. */
+static void test_hb_shard_deleted(void **state)
+{
+        struct world w;
+        struct ipaddr ip;
+        char *name;
+
+        (void)state;
+        hb_setup(&w, 1);
+        world_advance(&w, 2 * SEC);
+        EXPECT_ENTRIES(&w, "12.0.0.1@3");
+        parse_ip("12.0.0.1", &ip);
+        name = announce_shard_name(announce_shard_of(&ip));
+        g_hash_table_remove(w.api.leases, name);
+        announcer_remove_lease(w.a, name, w.now);
+        world_settle(&w);
+        EXPECT_NO_ENTRIES(&w);
+        world_advance(&w, 2900 * MSEC);
+        EXPECT_NO_ENTRIES(&w);
+        assert_null(fake_api_get(&w.api, name));
+        world_advance(&w, 200 * MSEC);
+        EXPECT_ENTRIES(&w, "12.0.0.1@3");
+        assert_non_null(fake_api_get(&w.api, name));
+        free(name);
+        world_done(&w);
+}
+
 static void test_hb_introspection(void **state)
 {
         struct world w;
@@ -1032,6 +1060,7 @@ int main(void)
             cmocka_unit_test(test_hb_restart_keeps_pinned),
             cmocka_unit_test(test_hb_restart_fenced_drops_pinned),
             cmocka_unit_test(test_hb_malformed_shard),
+            cmocka_unit_test(test_hb_shard_deleted),
             cmocka_unit_test(test_hb_introspection),
             cmocka_unit_test(test_lease_mode_ignores_heartbeats),
             cmocka_unit_test(test_hbsim_balance),
