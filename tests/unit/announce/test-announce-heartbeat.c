@@ -627,6 +627,47 @@ static void test_hb_shard_deleted(void **state)
         world_done(&w);
 }
 
+/* The designated node deletes the compat Lease of a service no longer
+ * selected, and the empty heartbeat of a deleted Node no binding names —
+ * not a live node's, not one that is still a Node. */
+static void test_hb_garbage(void **state)
+{
+        struct world w;
+
+        (void)state;
+        hb_setup(&w, 2);
+        world_advance(&w, 2 * SEC);
+        assert_string_equal(world_holder(&w, "cilium-l2announce-default-svc-001"), NODE);
+        world_put_lease(&w, "l2lb-node-gone", "", 3, 5);
+        world_put_lease(&w, "l2lb-node-alive", "alive", 3, 0);
+        feed_node(w.a, "known", "{}", false, false);
+        world_put_lease(&w, "l2lb-node-known", "", 3, 1);
+        announcer_remove_service(w.a, "default", "svc-001");
+        world_clear(&w);
+        /* left alone for a lease duration plus the balance delay (4 s)
+         * since the last change seen */
+        world_advance(&w, 1500 * MSEC);
+        EXPECT_ENTRIES(&w, "12.0.0.1@3");
+        assert_non_null(fake_api_get(&w.api, "cilium-l2announce-default-svc-001"));
+        assert_non_null(fake_api_get(&w.api, "l2lb-node-gone"));
+        world_advance(&w, 2 * SEC);
+        assert_null(fake_api_get(&w.api, "cilium-l2announce-default-svc-001"));
+        assert_non_null(fake_api_get(&w.api, "l2lb-node-gone"));
+        world_advance(&w, 1 * SEC);
+        assert_null(fake_api_get(&w.api, "l2lb-node-gone"));
+        assert_non_null(fake_api_get(&w.api, "l2lb-node-known"));
+        /* "alive" stopped renewing: fenced by the coordinator, then deleted
+         * (no Node object) */
+        assert_string_equal(world_holder(&w, "l2lb-node-alive"), "");
+        assert_int_equal(announcer_counters(w.a)->fences, 1);
+        world_advance(&w, 5 * SEC);
+        assert_null(fake_api_get(&w.api, "l2lb-node-alive"));
+        assert_non_null(fake_api_get(&w.api, "l2lb-node-known"));
+        assert_non_null(fake_api_get(&w.api, HB));
+        assert_int_equal(announcer_counters(w.a)->deletions, 3);
+        world_done(&w);
+}
+
 static void test_hb_introspection(void **state)
 {
         struct world w;
@@ -1061,6 +1102,7 @@ int main(void)
             cmocka_unit_test(test_hb_restart_fenced_drops_pinned),
             cmocka_unit_test(test_hb_malformed_shard),
             cmocka_unit_test(test_hb_shard_deleted),
+            cmocka_unit_test(test_hb_garbage),
             cmocka_unit_test(test_hb_introspection),
             cmocka_unit_test(test_lease_mode_ignores_heartbeats),
             cmocka_unit_test(test_hbsim_balance),
