@@ -83,3 +83,8 @@ struct slot *announcer_slot(struct announcer *a, const char *name, uint64_t now)
 /* This node writes policy status and garbage-collects leases: the first
  * Ready, schedulable node by name in the Node cache. */
 bool announcer_designated(const struct announcer *a);
+/* The pinned entries are fed back no more: their addresses were announced
+ * already (no gratuitous series for them). */
+void announcer_forget_pinned(struct announcer *a);
+/* Sorts the entries by address and interface and drops duplicates. */
+void announce_entries_normalise(struct announce_decisions *o);

@@ -535,6 +535,16 @@ void announcer_add_pinned_entry(struct announcer *a, const struct announce_entry
         a->pinned[a->n_pinned++] = *e;
 }
 
+void announcer_forget_pinned(struct announcer *a)
+{
+        for (size_t i = 0; i < a->n_pinned; i++)
+                garp_table_quiet(&a->garps,
+                                 &(struct garp_key){a->pinned[i].ip, a->pinned[i].ifindex});
+        free(a->pinned);
+        a->pinned = NULL;
+        a->n_pinned = 0;
+}
+
 void announcer_set_synced(struct announcer *a)
 {
         assert(a);

@@ -875,12 +875,7 @@ static void adopt(struct hrun *r)
                         me->last_ok_sent = gate > a->t.lifetime ? gate - a->t.lifetime : 0;
                 }
         }
-        for (size_t i = 0; i < a->n_pinned; i++)
-                garp_table_quiet(&a->garps,
-                                 &(struct garp_key){a->pinned[i].ip, a->pinned[i].ifindex});
-        free(a->pinned);
-        a->pinned = NULL;
-        a->n_pinned = 0;
+        announcer_forget_pinned(a);
 }
 
 /* What the view of our heartbeat says about our registration. */
@@ -1218,16 +1213,6 @@ static void shard_writes(struct hrun *r)
 
 /* ---- outputs ---- */
 
-static int entry_order(const void *pa, const void *pb)
-{
-        const struct announce_entry *x = pa, *y = pb;
-        int c = ipaddr_cmp(&x->ip, &y->ip);
-
-        if (c)
-                return c;
-        return x->ifindex < y->ifindex ? -1 : x->ifindex > y->ifindex;
-}
-
 /* We answer x: bound to our registration in the newest shard version we
  * have seen, gate open, not being handed away. */
 static bool answers(const struct hrun *r, const struct ipaddr *ip)
@@ -1241,7 +1226,7 @@ static bool answers(const struct hrun *r, const struct ipaddr *ip)
 static void entries(struct hrun *r, GHashTable *now_ips, GHashTable *now_svcs)
 {
         struct announce_decisions *o = r->out;
-        size_t cap = 0, w = 0;
+        size_t cap = 0;
 
         for (size_t i = 0; i < r->m->n_svcs; i++)
                 cap += r->m->svcs[i].n_entries;
@@ -1262,11 +1247,7 @@ static void entries(struct hrun *r, GHashTable *now_ips, GHashTable *now_svcs)
                         g_hash_table_add(now_svcs, ms->svc->key);
                 }
         }
-        qsort_safe(o->entries, o->n_entries, sizeof(*o->entries), entry_order);
-        for (size_t i = 0; i < o->n_entries; i++)
-                if (w == 0 || entry_order(&o->entries[w - 1], &o->entries[i]) != 0)
-                        o->entries[w++] = o->entries[i];
-        o->n_entries = w;
+        announce_entries_normalise(o);
 }
 
 static void push_event(struct hrun *r, enum announce_event_kind kind, const char *service,

@@ -133,12 +133,7 @@ static void adopt(struct run *r)
                 s->last_ok_sent = deadline - a->t.lifetime;
                 s->announcing = true;
         }
-        for (size_t i = 0; i < a->n_pinned; i++)
-                garp_table_quiet(&a->garps,
-                                 &(struct garp_key){a->pinned[i].ip, a->pinned[i].ifindex});
-        free(a->pinned);
-        a->pinned = NULL;
-        a->n_pinned = 0;
+        announcer_forget_pinned(a);
 }
 
 /* ---- step 3 ---- */
@@ -457,7 +452,7 @@ static bool address_deadline(struct run *r, const struct ipaddr *ip, uint64_t *r
 static void entries(struct run *r)
 {
         struct announce_decisions *o = r->out;
-        size_t w = 0, cap = 0;
+        size_t cap = 0;
 
         for (size_t i = 0; i < r->m->n_svcs; i++)
                 if (slot_answers(service_slot(r, i), r->now))
@@ -479,6 +474,13 @@ static void entries(struct run *r)
                         wake(r, deadline);
                 }
         }
+        announce_entries_normalise(o);
+}
+
+void announce_entries_normalise(struct announce_decisions *o)
+{
+        size_t w = 0;
+
         if (o->n_entries == 0)
                 return;
         qsort_safe(o->entries, o->n_entries, sizeof(*o->entries), entry_order);
