@@ -317,6 +317,14 @@ static void self_result(struct announcer *a, struct hb_pending *p, enum announce
                 }
                 break;
         case ANNOUNCE_LEASE_CONFLICT:
+                if (p->release)
+                        me->released = false; /* again, at the version the watch shows */
+                v->retry_at = now + a->t.retry_period;
+                /* AlreadyExists: a heartbeat of an earlier process of ours
+                 * (or of nobody): not our write, nothing to adopt; the
+                 * watch shows it and we re-adopt it with a write of ours. */
+                if (!p->base_rv)
+                        break;
                 /* Our own write whose result was lost (a retried request),
                  * or a fence: the watch tells which (run). */
                 me->conflict = true;
@@ -335,6 +343,8 @@ static void self_result(struct announcer *a, struct hb_pending *p, enum announce
                 v->o.observed_at = now;
                 break;
         case ANNOUNCE_LEASE_ERROR:
+                if (p->release)
+                        me->released = false;
                 v->retry_at = now + a->t.retry_period;
                 break;
         }
@@ -885,7 +895,7 @@ static void self_check(struct hrun *r)
         struct hb_self *me = &r->h->self;
         struct hb_peer *v = peer_get(r->h, r->h->self_lease);
 
-        if (me->conflict && (!v->o.present || !streq_ptr(v->o.rv, me->conflict_base))) {
+        if (me->conflict && v->o.present && !streq_ptr(v->o.rv, me->conflict_base)) {
                 /* The watch moved past the version we wrote against: either
                  * our own write landed (its result was lost) or we were
                  * fenced. */
@@ -953,10 +963,6 @@ static void self_write(struct hrun *r)
                 return;
         }
         if (!v->o.present) {
-                if (me->conflict) {
-                        /* AlreadyExists: the watch will show it */
-                        return;
-                }
                 p = emit(r, HB_W_SELF, ANNOUNCE_LEASE_CREATE, v->lease, NULL,
                          lease_body(r, v->lease, NULL, a->node, a->t.duration_s, NULL, 0,
                                     ANNOUNCE_ANNOTATION_CANDIDACY, r->candidacy),

@@ -455,6 +455,60 @@ static void test_hb_fenced_reregisters(void **state)
         world_done(&w);
 }
 
+static void feed_json(struct world *w, json_t *o)
+{
+        struct k8s_lease *l = lease_decode(o);
+
+        announcer_upsert_lease(w->a, l, w->now);
+        k8s_lease_free(l);
+}
+
+/* Our create meets AlreadyExists: the heartbeat of an earlier process of
+ * ours (it died without pinned entries). Not our write: its bindings are
+ * answered only after a write of ours succeeds (a fence of that version may
+ * already be under way). */
+static void test_hb_create_conflict_not_adopted(void **state)
+{
+        struct world w;
+        json_t *hb, *shard;
+        struct ipaddr ip;
+        char *name, *ann;
+
+        (void)state;
+        hb_setup(&w, 1);
+        hb = fake_api_put(&w.api, HB, NODE, 3, 0);
+        parse_ip("12.0.0.1", &ip);
+        name = announce_shard_name(announce_shard_of(&ip));
+        shard = fake_api_put(&w.api, name, "", 0, 0);
+        ann = g_strdup_printf("{\"12.0.0.1\":\"" NODE "/0/%.8s\"}", uid_of(hb));
+        json_object_set_new(json_object_get(shard, "metadata"), "annotations",
+                            json_pack("{s:s}", ANNOUNCE_ANNOTATION_BINDINGS, ann));
+        g_hash_table_replace(w.api.leases, strdup(name), json_incref(shard));
+        w.hold_writes = true;
+        world_settle(&w);
+        assert_int_equal(w.n_held_actions, 1);
+        assert_int_equal(w.held_actions[0].op, ANNOUNCE_LEASE_CREATE);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK); /* the store says AlreadyExists */
+        feed_json(&w, hb);
+        feed_json(&w, shard);
+        world_settle(&w);
+        EXPECT_NO_ENTRIES(&w);
+        w.now += 500 * MSEC;
+        world_settle(&w);
+        EXPECT_NO_ENTRIES(&w);
+        assert_int_equal(w.n_held_actions, 1);
+        assert_string_equal(w.held_actions[0].reason, "re-adopt");
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.1@3");
+        assert_int_equal(w.entries[0].deadline, w.now + LIFETIME);
+        g_free(ann);
+        free(name);
+        json_decref(hb);
+        json_decref(shard);
+        world_done(&w);
+}
+
 static void test_hb_release_all(void **state)
 {
         struct world w;
@@ -1097,6 +1151,7 @@ int main(void)
             cmocka_unit_test(test_hb_steady_state_writes),
             cmocka_unit_test(test_hb_conflict_own_write_adopted),
             cmocka_unit_test(test_hb_fenced_reregisters),
+            cmocka_unit_test(test_hb_create_conflict_not_adopted),
             cmocka_unit_test(test_hb_release_all),
             cmocka_unit_test(test_hb_restart_keeps_pinned),
             cmocka_unit_test(test_hb_restart_fenced_drops_pinned),
