@@ -1083,7 +1083,20 @@ static void test_hbsim_join(void **state)
         assert_int_equal(answering(&s, 3, 100), 0);
         sim_reset_requests(&s);
         sim_start_agent(&s, 3, s.now);
-        sim_run_until(&s, 40 * SEC);
+        /* one address at a time per owner, at most one per retry period:
+         * the newcomer gains at most 3 within any 400 ms */
+        {
+                size_t got[5] = {0}, k = 0;
+
+                while (s.now < 40 * SEC) {
+                        sim_run_until(&s, s.now + 100 * MSEC);
+                        got[k % 5] = answering(&s, 3, 100);
+                        if (k >= 4 && got[k % 5] > got[(k + 1) % 5] + 3)
+                                fail_msg("the new node gained %zu addresses in 400 ms",
+                                         got[k % 5] - got[(k + 1) % 5]);
+                        k++;
+                }
+        }
         all_answered(&s, 100);
         print_message("join: %" PRIu64 " shard writes\n", s.shard_writes);
         assert_true(max_load(&s, 100, "after join") <= 26);
