@@ -582,11 +582,6 @@ void sim_kill(struct sim *s, size_t agent)
         s->agents[agent].dead = true;
 }
 
-void sim_kick(struct sim *s, size_t agent)
-{
-        kick(s, agent);
-}
-
 void sim_freeze(struct sim *s, size_t agent)
 {
         s->agents[agent].frozen = true;

@@ -93,8 +93,6 @@ void sim_start(struct sim *s, uint64_t spread);
 void sim_start_agent(struct sim *s, size_t agent, uint64_t at);
 void sim_run_until(struct sim *s, uint64_t t);
 void sim_kill(struct sim *s, size_t agent);
-/* Run the agent's core now (after feeding it something directly). */
-void sim_kick(struct sim *s, size_t agent);
 void sim_freeze(struct sim *s, size_t agent);
 void sim_thaw(struct sim *s, size_t agent);
 /* SIGTERM without release (one last renewal, entries stay pinned), then a

@@ -1047,7 +1047,7 @@ static void test_hbsim_release_shutdown(void **state)
                 sim_reset_requests(&s);
                 t0 = s.now;
                 announcer_release_all(s.agents[who].a);
-                sim_kick(&s, who);
+                sim_device(&s, who, "net0", 3, true); /* unchanged: runs the core */
                 sim_run_until(&s, t0 + 100 * MSEC);
                 assert_int_equal(answering(&s, who, 30), 0);
                 sim_kill(&s, who);
