@@ -17,6 +17,7 @@ enum hb_write {
 };
 
 struct hb_pending {
+        uint64_t id;
         enum hb_write kind;
         char *name;
         uint64_t sent;
@@ -294,7 +295,14 @@ static void self_result(struct announcer *a, struct hb_pending *p, enum announce
         struct hb_self *me = &h->self;
         struct hb_peer *v = peer_get(h, h->self_lease);
 
+        if (p->id != me->pending_id) {
+                /* The watch showed this write already (run: self_check). */
+                if (r == ANNOUNCE_LEASE_OK)
+                        peer_observe(h, v, l, now);
+                return;
+        }
         v->pending = false;
+        me->pending_id = 0;
         switch (r) {
         case ANNOUNCE_LEASE_OK:
                 peer_observe(h, v, l, now);
@@ -826,6 +834,7 @@ static struct hb_pending *emit(struct hrun *r, enum hb_write kind, enum announce
             .low_priority =
                 kind == HB_W_COMPAT || (kind == HB_W_GC && startswith(name, ANNOUNCE_LEASE_PREFIX)),
         };
+        p->id = act->id;
         p->kind = kind;
         p->name = xstrdup(name);
         p->sent = r->now;
@@ -895,6 +904,34 @@ static void self_check(struct hrun *r)
         struct hb_self *me = &r->h->self;
         struct hb_peer *v = peer_get(r->h, r->h->self_lease);
 
+        if (me->pending_id) {
+                gint64 key = (gint64)me->pending_id;
+                const struct hb_pending *p = g_hash_table_lookup(r->h->pending, &key);
+
+                /* The watch shows our write in flight: a newer version than
+                 * the one it was based on, with our name and the epoch it
+                 * wrote (nobody else writes that). It landed, whatever its
+                 * result will say (lost responses, a timeout): the gate
+                 * counts from its send time, and the next renewal need not
+                 * wait for the result. */
+                if (p && p->base_rv && !p->release && v->o.present &&
+                    lease_rv_newer(v->o.rv, p->base_rv) && streq(v->o.holder, a->node) &&
+                    v->o.transitions == p->epoch) {
+                        me->registered = true;
+                        me->adopt = false;
+                        me->epoch = p->epoch;
+                        memcpy(me->uid8, v->o.uid8, sizeof(me->uid8));
+                        free_and_strdup(&me->sent_candidacy, p->candidacy);
+                        if (p->sent >= me->last_ok_sent) {
+                                me->last_ok_sent = p->sent;
+                                me->gate = p->sent + a->t.lifetime;
+                        }
+                        me->conflict = false;
+                        v->pending = false;
+                        v->retry_at = 0;
+                        me->pending_id = 0;
+                }
+        }
         if (me->conflict && v->o.present && !streq_ptr(v->o.rv, me->conflict_base)) {
                 /* The watch moved past the version we wrote against: either
                  * our own write landed (its result was lost) or we were
@@ -959,6 +996,7 @@ static void self_write(struct hrun *r)
                 p->release = true;
                 me->released = true;
                 v->pending = true;
+                me->pending_id = p->id;
                 a->counters.heartbeats++;
                 return;
         }
@@ -997,6 +1035,7 @@ static void self_write(struct hrun *r)
         }
         p->candidacy = xstrdup(r->candidacy);
         v->pending = true;
+        me->pending_id = p->id;
         a->counters.heartbeats++;
 }
 

@@ -84,6 +84,7 @@ struct hb_self {
         uint64_t conflict_sent;
         int32_t conflict_epoch;
         bool released;        /* shutdown release sent */
+        uint64_t pending_id;  /* our heartbeat write in flight (0: none) */
         uint64_t alive_since; /* first registration of this process (0: not yet) */
         const char *stop_reason;
 };

@@ -261,6 +261,14 @@ static const char *stored_binding(struct world *w, const char *ip)
         return x ? out : NULL;
 }
 
+static void feed_json(struct world *w, json_t *o)
+{
+        struct k8s_lease *l = lease_decode(o);
+
+        announcer_upsert_lease(w->a, l, w->now);
+        k8s_lease_free(l);
+}
+
 static void test_hb_registers_and_places(void **state)
 {
         struct world w;
@@ -409,6 +417,48 @@ static void test_hb_conflict_own_write_adopted(void **state)
         world_done(&w);
 }
 
+/* Responses lost (a partition of the response path): the watch shows our
+ * renewal landed, so the gate moves from its send time and the next
+ * renewal goes out on time, not after the client's timeout. */
+static void test_hb_result_lost_watch_shows_write(void **state)
+{
+        struct world w;
+        uint64_t sent;
+        json_t *obj = NULL;
+        bool changed;
+
+        (void)state;
+        hb_setup(&w, 2);
+        world_advance(&w, 2 * SEC);
+        w.hold_writes = true;
+        world_advance(&w, 1 * SEC);
+        assert_int_equal(w.n_held_actions, 1);
+        sent = w.now;
+        /* reaches the store and the watch; the result does not come back */
+        assert_int_equal(fake_api_apply(&w.api, &w.held_actions[0], &obj, &changed),
+                         ANNOUNCE_LEASE_OK);
+        w.now += 3 * MSEC;
+        feed_json(&w, obj);
+        json_decref(obj);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.1@3", "12.0.0.2@3");
+        assert_int_equal(w.entries[0].deadline, sent + LIFETIME);
+        /* the next renewal one renew period later, while the first is
+         * still unanswered */
+        w.now = sent + 1 * SEC;
+        world_settle(&w);
+        assert_int_equal(w.n_held_actions, 2);
+        assert_string_equal(w.held_actions[1].reason, "renew");
+        /* the late timeout of the first changes nothing */
+        world_answer(&w, 0, ANNOUNCE_LEASE_ERROR);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.1@3", "12.0.0.2@3");
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
+        world_settle(&w);
+        assert_int_equal(w.entries[0].deadline, sent + 1 * SEC + LIFETIME);
+        world_done(&w);
+}
+
 /* Someone fenced us (holder "", transitions + 1): silent at once,
  * re-register with the new epoch; bindings of the old epoch are never
  * answered again. */
@@ -453,14 +503,6 @@ static void test_hb_fenced_reregisters(void **state)
         EXPECT_ENTRIES(&w, "12.0.0.1@3", "12.0.0.2@3");
         assert_true(announcer_counters(w.a)->lost >= 2);
         world_done(&w);
-}
-
-static void feed_json(struct world *w, json_t *o)
-{
-        struct k8s_lease *l = lease_decode(o);
-
-        announcer_upsert_lease(w->a, l, w->now);
-        k8s_lease_free(l);
 }
 
 /* Our create meets AlreadyExists: the heartbeat of an earlier process of
@@ -1163,6 +1205,7 @@ int main(void)
             cmocka_unit_test(test_hb_answers_after_shard_seen),
             cmocka_unit_test(test_hb_steady_state_writes),
             cmocka_unit_test(test_hb_conflict_own_write_adopted),
+            cmocka_unit_test(test_hb_result_lost_watch_shows_write),
             cmocka_unit_test(test_hb_fenced_reregisters),
             cmocka_unit_test(test_hb_create_conflict_not_adopted),
             cmocka_unit_test(test_hb_release_all),
