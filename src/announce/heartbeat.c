@@ -22,9 +22,10 @@ struct hb_pending {
         char *name;
         uint64_t sent;
         char *base_rv;
-        bool release;    /* HB_W_SELF: the shutdown release */
-        int32_t epoch;   /* HB_W_SELF: the transitions written */
-        char *candidacy; /* HB_W_SELF: the candidacy written */
+        bool release;        /* HB_W_SELF: the shutdown release */
+        uint64_t first_sent; /* HB_W_SELF: send time of our first write on base_rv */
+        int32_t epoch;       /* HB_W_SELF: the transitions written */
+        char *candidacy;     /* HB_W_SELF: the candidacy written */
 };
 
 static void pending_free(struct hb_pending *p)
@@ -98,6 +99,7 @@ void hb_free(struct hb *h)
                 free(h->shards[k].moving);
         }
         free(h->self.sent_candidacy);
+        free(h->self.base_rv);
         free(h->self.conflict_base);
         strv_free(h->malformed);
         free(h->self_lease);
@@ -337,7 +339,7 @@ static void self_result(struct announcer *a, struct hb_pending *p, enum announce
                  * or a fence: the watch tells which (run). */
                 me->conflict = true;
                 free_and_strdup(&me->conflict_base, p->base_rv);
-                me->conflict_sent = p->sent;
+                me->conflict_sent = p->first_sent;
                 me->conflict_epoch = p->epoch;
                 free_and_strdup(&v->conflict_rv, p->base_rv);
                 v->retry_at = now + a->t.retry_period;
@@ -910,10 +912,10 @@ static void self_check(struct hrun *r)
 
                 /* The watch shows our write in flight: a newer version than
                  * the one it was based on, with our name and the epoch it
-                 * wrote (nobody else writes that). It landed, whatever its
-                 * result will say (lost responses, a timeout): the gate
-                 * counts from its send time, and the next renewal need not
-                 * wait for the result. */
+                 * wrote (nobody else writes that). It, or an earlier retry
+                 * on the same version, landed, whatever the result will say
+                 * (lost responses, a timeout): the gate counts from the
+                 * first of them, and the next renewal need not wait. */
                 if (p && p->base_rv && !p->release && v->o.present &&
                     lease_rv_newer(v->o.rv, p->base_rv) && streq(v->o.holder, a->node) &&
                     v->o.transitions == p->epoch) {
@@ -922,9 +924,9 @@ static void self_check(struct hrun *r)
                         me->epoch = p->epoch;
                         memcpy(me->uid8, v->o.uid8, sizeof(me->uid8));
                         free_and_strdup(&me->sent_candidacy, p->candidacy);
-                        if (p->sent >= me->last_ok_sent) {
-                                me->last_ok_sent = p->sent;
-                                me->gate = p->sent + a->t.lifetime;
+                        if (p->first_sent >= me->last_ok_sent) {
+                                me->last_ok_sent = p->first_sent;
+                                me->gate = p->first_sent + a->t.lifetime;
                         }
                         me->conflict = false;
                         v->pending = false;
@@ -1036,6 +1038,11 @@ static void self_write(struct hrun *r)
         p->candidacy = xstrdup(r->candidacy);
         v->pending = true;
         me->pending_id = p->id;
+        if (p->base_rv && !streq_ptr(p->base_rv, me->base_rv)) {
+                free_and_strdup(&me->base_rv, p->base_rv);
+                me->base_first_sent = r->now;
+        }
+        p->first_sent = p->base_rv ? me->base_first_sent : r->now;
         a->counters.heartbeats++;
 }
 

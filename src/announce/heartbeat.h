@@ -83,8 +83,13 @@ struct hb_self {
         char *conflict_base;
         uint64_t conflict_sent;
         int32_t conflict_epoch;
-        bool released;        /* shutdown release sent */
-        uint64_t pending_id;  /* our heartbeat write in flight (0: none) */
+        bool released;       /* shutdown release sent */
+        uint64_t pending_id; /* our heartbeat write in flight (0: none) */
+        /* Our writes based on one version (retries after errors): only one
+         * of them can land, and a version the watch shows may be any of
+         * them, so it counts from the first one's send time. */
+        char *base_rv;
+        uint64_t base_first_sent;
         uint64_t alive_since; /* first registration of this process (0: not yet) */
         const char *stop_reason;
 };
