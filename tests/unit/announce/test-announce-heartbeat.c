@@ -459,6 +459,39 @@ static void test_hb_result_lost_watch_shows_write(void **state)
         world_done(&w);
 }
 
+/* A renewal that timed out had landed; its retry on the same version is in
+ * flight when the watch shows the version: the gate counts from the first
+ * write's send time (either may have written it), not the retry's. */
+static void test_hb_retry_gate_from_first_write(void **state)
+{
+        struct world w;
+        uint64_t t1;
+        json_t *obj = NULL;
+        bool changed;
+
+        (void)state;
+        hb_setup(&w, 1);
+        world_advance(&w, 2 * SEC);
+        w.hold_writes = true;
+        world_advance(&w, 1 * SEC);
+        assert_int_equal(w.n_held_actions, 1);
+        t1 = w.now;
+        assert_int_equal(fake_api_apply(&w.api, &w.held_actions[0], &obj, &changed),
+                         ANNOUNCE_LEASE_OK);
+        w.now += 100 * MSEC;
+        world_answer(&w, 0, ANNOUNCE_LEASE_ERROR); /* a timeout: the store has it */
+        world_settle(&w);
+        w.now = t1 + 600 * MSEC;
+        world_settle(&w);
+        assert_int_equal(w.n_held_actions, 1); /* the retry, on the same version */
+        feed_json(&w, obj);
+        json_decref(obj);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.1@3");
+        assert_int_equal(w.entries[0].deadline, t1 + LIFETIME);
+        world_done(&w);
+}
+
 /* Someone fenced us (holder "", transitions + 1): silent at once,
  * re-register with the new epoch; bindings of the old epoch are never
  * answered again. */
@@ -1206,6 +1239,7 @@ int main(void)
             cmocka_unit_test(test_hb_steady_state_writes),
             cmocka_unit_test(test_hb_conflict_own_write_adopted),
             cmocka_unit_test(test_hb_result_lost_watch_shows_write),
+            cmocka_unit_test(test_hb_retry_gate_from_first_write),
             cmocka_unit_test(test_hb_fenced_reregisters),
             cmocka_unit_test(test_hb_create_conflict_not_adopted),
             cmocka_unit_test(test_hb_release_all),
