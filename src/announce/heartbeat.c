@@ -600,7 +600,8 @@ static char *own_candidacy(struct announcer *a)
         json_t *arr = json_array();
         char *text;
 
-        if (self && !self->unschedulable && !self->excluded) {
+        /* Shutting down: a candidate for nothing (see coordinator()). */
+        if (self && !self->unschedulable && !self->excluded && !a->shutting_down) {
                 g_hash_table_iter_init(&it, a->policies);
                 while (g_hash_table_iter_next(&it, NULL, &v)) {
                         const struct l2pol *p = v;
@@ -1053,14 +1054,19 @@ static bool coordinator(struct hrun *r)
         GHashTableIter it;
         gpointer v;
 
-        if (!r->alive || r->a->shutting_down)
+        /* A node that is a candidate for nothing does not coordinate:
+         * shutting down (its last renewal says so), or idle. Otherwise a
+         * stopped agent's fresh heartbeat would hold the role for a lease
+         * duration while nobody fences or places. */
+        if (!r->alive || r->a->shutting_down || streq(r->candidacy, "[]"))
                 return false;
         g_hash_table_iter_init(&it, r->h->peers);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 const struct hb_peer *p = v;
                 const char *n = peer_node(p);
 
-                if (n && strcmp(n, r->a->node) < 0 && peer_alive(r, p))
+                if (n && strcmp(n, r->a->node) < 0 && peer_alive(r, p) && p->candidacy &&
+                    p->candidacy[0])
                         return false;
         }
         return true;
