@@ -195,7 +195,7 @@ static void election_json(struct agent *a, json_t *o, uint64_t now)
                               "epoch", (int)hb.epoch, "gateMs",
                               (json_int_t)(hb.gate > now ? (hb.gate - now) / 1000 : 0),
                               "coordinator", hb.coordinator, "boundHere", (json_int_t)hb.n_bound,
-                              "liveNodes", (json_int_t)hb.n_live_nodes));
+                              "liveNodes", (json_int_t)hb.n_live));
                 return;
         }
         json_object_set_new(o, "leaseRenewal",

@@ -246,6 +246,13 @@ static void apply_events(struct agent *a, const struct announce_decisions *d)
                 bool started = ev->kind == ANNOUNCE_STARTED;
                 const char *slash = ev->service ? strchr(ev->service, '/') : NULL;
 
+                if (ev->kind == ANNOUNCE_MALFORMED) {
+                        /* A shard or heartbeat Lease of the election that does
+                         * not parse: it binds nothing until rewritten. */
+                        log_warn("malformed election lease", "lease=%s error=%s",
+                                 strempty(ev->lease), log_q(strempty(ev->detail)));
+                        continue;
+                }
                 log_info(started ? "announcing" : "stopped announcing",
                          "service=%s lease=%s reason=%s", strempty(ev->service),
                          strempty(ev->lease), strempty(ev->reason));

@@ -60,7 +60,7 @@ static bool all_digits(const char *s)
 /* Is resourceVersion a newer than b? Kubernetes calls them opaque, but they
  * are etcd revisions: compare numerically when both are numbers, else any
  * difference counts as newer. */
-static bool rv_newer(const char *a, const char *b)
+bool lease_rv_newer(const char *a, const char *b)
 {
         if (!a || !b)
                 return true;
@@ -147,7 +147,7 @@ bool slot_observe(struct slot *s, const struct k8s_lease *l, uint64_t now, const
         assert(s);
         assert(l);
         assert(self);
-        if (s->rec.present && !rv_newer(l->meta.resource_version, s->rec.resource_version))
+        if (s->rec.present && !lease_rv_newer(l->meta.resource_version, s->rec.resource_version))
                 return false; /* a replay or a lagging watch */
         /* Remember who handed the lease over: it does not want it back. */
         if (isempty(l->holder) && s->rec.present && !isempty(s->rec.holder)) {

@@ -114,6 +114,10 @@ bool slot_expired_other(const struct slot *s, const char *self, uint64_t now,
 /* A write would reuse a resourceVersion that already conflicted. */
 bool slot_stale(const struct slot *s);
 
+/* Is resourceVersion a newer than b? (numerically when both are etcd
+ * revisions; any difference otherwise; NULL counts as older) */
+bool lease_rv_newer(const char *a, const char *b);
+
 /* The Lease body for a write of the given kind, as client-go's leader
  * election would write it. now_wall in µs since the epoch. */
 json_t *slot_body(const struct slot *s, enum slot_write kind, const char *ns, const char *self,

@@ -1031,7 +1031,9 @@ static void check_takeover(struct sim *s, const char *lease, int from, size_t to
         struct ipaddr ips[16];
         size_t n;
 
-        if (from < 0 || (size_t)from == to)
+        /* node-heartbeat writes the cilium-l2announce Leases after a move,
+         * for readers only: a change of their holder moves nothing. */
+        if (from < 0 || (size_t)from == to || s->p.cfg.election == ANNOUNCE_ELECTION_NODE_HEARTBEAT)
                 return;
         n = lease_ips(s, lease, ips, ELEMENTSOF(ips));
         for (size_t k = 0; k < s->agents[from].n_entries; k++) {
@@ -1087,6 +1089,14 @@ static void handle_request(struct sim *s, struct sim_event *e)
                 return;
         }
         g->requests[e->op]++;
+        if (startswith(e->name, ANNOUNCE_SHARD_PREFIX))
+                s->shard_writes++;
+        else if (startswith(e->name, ANNOUNCE_LEASE_PREFIX) &&
+                 s->p.cfg.election == ANNOUNCE_ELECTION_NODE_HEARTBEAT)
+                s->compat_writes++;
+        else if (startswith(e->name, ANNOUNCE_HEARTBEAT_PREFIX) &&
+                 !streq(e->name + strlen(ANNOUNCE_HEARTBEAT_PREFIX), g->name))
+                s->fence_writes++;
         if (e->op != ANNOUNCE_LEASE_DELETE && !lease_free_or_mine(s, e->name, g->name))
                 s->foreign_writes++;
         {
@@ -1463,4 +1473,5 @@ void sim_reset_requests(struct sim *s)
         for (size_t i = 0; i < s->n_agents; i++)
                 memset(s->agents[i].requests, 0, sizeof(s->agents[i].requests));
         s->foreign_writes = 0;
+        s->shard_writes = s->fence_writes = s->compat_writes = 0;
 }

@@ -160,6 +160,9 @@ struct sim {
         /* writes to a lease another agent held in the store when the request
          * arrived (acquisitions of expired leases; none in steady state) */
         uint64_t foreign_writes;
+        /* node-heartbeat: writes to shards, to other nodes' heartbeats
+         * (fences) and to cilium-l2announce Leases (compat) */
+        uint64_t shard_writes, fence_writes, compat_writes;
 };
 
 /* The lab timings (3s/1s/500ms), lease-per-service election, 1-2 ms
