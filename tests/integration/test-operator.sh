@@ -126,14 +126,17 @@ check "requested IP outside every pool: exact no_pool message" \
 # kube-testenv runs the apiserver with IPv6DualStack and a dual service range,
 # so spec.ipFamilyPolicy and spec.ipFamilies reach l2lb (1.20 drops them
 # otherwise).
-cat <<EOF | k apply -f - >/dev/null
+dual_pool() { # dual_pool NAME CIDR4 CIDR6 LABEL: a pool for this namespace's Services labelled LABEL=yes
+  cat <<EOF | k apply -f - >/dev/null
 apiVersion: cilium.io/v2alpha1
 kind: CiliumLoadBalancerIPPool
-metadata: {name: optest-dual}
+metadata: {name: $1}
 spec:
-  blocks: [{cidr: "10.78.0.0/28"}, {cidr: "fd00:78::/124"}]
-  serviceSelector: {matchLabels: {io.kubernetes.service.namespace: "$ns", fam: "yes"}}
+  blocks: [{cidr: "$2"}, {cidr: "$3"}]
+  serviceSelector: {matchLabels: {io.kubernetes.service.namespace: "$ns", $4: "yes"}}
 EOF
+}
+dual_pool optest-dual 10.78.0.0/28 fd00:78::/124 fam
 fam_svc() { # fam_svc NAME POLICY FAMILIES
   cat <<EOF | k -n "$ns" apply -f - >/dev/null
 apiVersion: v1
@@ -170,14 +173,7 @@ if [[ ! $server_minor =~ ^[0-9]+$ ]]; then
 elif ((server_minor < 21)); then
   echo "SKIP: spec.loadBalancerClass and the IPv6-first dual-stack cases need Kubernetes >= 1.21 (this apiserver is 1.$server_minor, which drops loadBalancerClass); run with scripts/kube-testenv --kube-version 1.37"
 else
-  cat <<EOF | k apply -f - >/dev/null
-apiVersion: cilium.io/v2
-kind: CiliumLoadBalancerIPPool
-metadata: {name: optest-cls}
-spec:
-  blocks: [{cidr: "10.79.0.0/28"}, {cidr: "fd00:79::/124"}]
-  serviceSelector: {matchLabels: {io.kubernetes.service.namespace: "$ns", cls: "yes"}}
-EOF
+  dual_pool optest-cls 10.79.0.0/28 fd00:79::/124 cls
   cls_svc() { # cls_svc NAME [CLASS] [POLICY FAMILIES]
     {
       printf 'apiVersion: v1\nkind: Service\nmetadata: {name: %s, labels: {cls: "yes"}}\n' "$1"
