@@ -1026,8 +1026,13 @@ static void self_write(struct hrun *r)
                          me->registered && !me->adopt ? "renew" : "re-adopt");
                 p->epoch = v->o.transitions;
         } else {
-                /* Fenced (holder "") — the fencer incremented the epoch. */
-                epoch = v->o.transitions;
+                /* Fenced or released (holder ""): the marker's transitions
+                 * only says that the epochs below it are dead. A new
+                 * registration takes the next one, never the marker's own:
+                 * a node still seeing the marker must read a binding to the
+                 * new epoch as newer than its view (left alone), not as
+                 * dead. */
+                epoch = v->o.transitions + 1;
                 if (me->epoch >= epoch && me->uid8[0] && streq(me->uid8, v->o.uid8))
                         epoch = me->epoch + 1;
                 p = emit(r, HB_W_SELF, ANNOUNCE_LEASE_UPDATE, v->lease, v->o.rv,
