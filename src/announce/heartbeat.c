@@ -1539,8 +1539,10 @@ void hb_run(struct announcer *a, uint64_t now, int64_t wall, struct announce_dec
         release(&r);
         /* Entries before writes: a hand-over leaves us silent first. */
         entries(&r, now_ips, now_svcs);
-        shard_writes(&r);
+        /* Our own heartbeat first: the shell sends in this order, and a
+         * takeover's shard writes must not make its renewal late. */
         self_write(&r);
+        shard_writes(&r);
         compat_writes(&r, now_ips);
         collect(&r);
         events(&r, now_ips, now_svcs);
