@@ -16,7 +16,7 @@
 #     before
 # Env: L2LB_BUILD, L2LB_TOP (L2LB_TESTENV optional). Root; runs its own
 # kube-testenv instance (the apiserver must listen on an address the node's
-# namespace reaches).
+# namespace reaches); installs the lab's packages (scripts/deps lab).
 set -uo pipefail
 
 : "${L2LB_BUILD:?} ${L2LB_TOP:?}"
@@ -50,6 +50,12 @@ cleanup() {
 trap cleanup EXIT
 
 netns_count() { find /proc/[0-9]*/ns/net -maxdepth 0 -printf '%l\n' 2>/dev/null | sort -u | wc -l; }
+
+# containerd, runc, the CNI plugins, umoci (as lab/lab up installs them)
+"$L2LB_TOP/scripts/deps" lab >/dev/null || {
+	echo "cannot install the lab's packages (scripts/deps lab)"
+	exit 1
+}
 
 # ---- the node's network and the control plane ----
 ip netns add "$netns" || exit 1
