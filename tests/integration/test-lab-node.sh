@@ -49,7 +49,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-netns_count() { find /proc/[0-9]*/ns/net -maxdepth 0 -printf '%l\n' 2>/dev/null | sort -u | wc -l; }
+# NS (e.g. net:[4026532281]) is held by no process and pinned by no mount
+# (whole lists first: grep -q ending a pipeline early fails it, pipefail)
+ns_gone() {
+	local held pinned
+	held=$(find /proc/[0-9]*/ns/net /proc/[0-9]*/ns/mnt -maxdepth 0 -printf '%l\n' 2>/dev/null)
+	pinned=$(cat /proc/[0-9]*/mountinfo 2>/dev/null)
+	! grep -qxF "$1" <<<"$held" && ! grep -qF "$1" <<<"$pinned"
+}
 
 # containerd, runc, the CNI plugins, umoci (as lab/lab up installs them)
 "$L2LB_TOP/scripts/deps" lab >/dev/null || {
@@ -95,8 +102,6 @@ if ! "$L2LB_TOP/lab/image" l2lb.local/pause:1 "$work/pause.tar" "$L2LB_BUILD/lab
 	echo "cannot build the images"
 	exit 1
 fi
-
-netns_before=$(netns_count)
 
 # ---- the node ----
 t0=$SECONDS
@@ -145,6 +150,10 @@ rss=$(find "/sys/fs/cgroup/memory/$node" -name cgroup.procs -exec cat {} + | whi
 done | awk '{s += $1} END {print int(s / 1024)}')
 echo "# memory: ${rss} MB resident in the node's processes (one pod)"
 
+# the pod's network namespace and the node's mount namespace, which must go
+pod_netns=$(readlink "/proc/$("$L2LB_TOP/lab/node" pod-pid --name "$node" --dir "$dir" "ds-$id")/ns/net")
+node_mntns=$(readlink "/proc/$(cut -d' ' -f1 "$dir/pids/containerd.pid")/ns/mnt")
+
 # ---- kill and remove ----
 if ((failed)); then
 	logs=$L2LB_BUILD/test-results/lab-node
@@ -177,6 +186,7 @@ check "no mount of $dir in any mount namespace" test -z "$left_mounts"
 check "the state directory is gone" test ! -e "$dir"
 left_open=$(find /proc/[0-9]*/cwd /proc/[0-9]*/root -maxdepth 0 -printf '%l\n' 2>/dev/null | grep -F "$dir")
 check "no process in the node's directory" test -z "$left_open"
-check "no network namespace left (as many as before the node)" wait_for 10 test "$(netns_count)" -le "$netns_before"
+check "the pod's network namespace $pod_netns is gone" wait_for 10 ns_gone "$pod_netns"
+check "the node's mount namespace $node_mntns is gone" wait_for 10 ns_gone "$node_mntns"
 echo "$passed passed, $failed failed"
 ((failed == 0))
