@@ -4,7 +4,7 @@
 BUILD ?= build
 MESON_FLAGS ?=
 
-.PHONY: all deps build test lint format lab lab-down clean
+.PHONY: all deps build test lint format lab lab-down image image-base clean
 
 all: build
 
@@ -28,6 +28,16 @@ format:
 	scripts/deps lint
 	scripts/lint format
 
+# the OCI image build/l2lb-<version>.oci.tar (IMAGE:<version>) from a
+# release build in build-release, without a registry (docs/install.md)
+IMAGE ?= l2lb.local/l2lb
+image:
+	scripts/image --name $(IMAGE)
+
+# debian:bookworm for the Containerfile, by debootstrap (no registry)
+image-base:
+	scripts/image-base
+
 lab: build
 	lab/lab up
 
@@ -35,4 +45,4 @@ lab-down:
 	lab/lab down
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-release

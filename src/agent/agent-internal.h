@@ -31,6 +31,7 @@ struct agent {
         const struct kube_resource *slices_res;
         struct kube_recorder *recorder;
         struct announcer *ann;
+        enum announce_election election; /* l2-announcements-election */
         struct responder *resp;
         struct links *links;
         /* ifindex → struct link_info: the Ethernet devices, or with the
@@ -63,6 +64,8 @@ struct agent {
         unsigned in_flight;   /* lease writes */
         uint64_t last_api_ok; /* mono: last successful request or watch event */
         uint64_t runs;
+        uint64_t budget_warned_at; /* mono: last warning about the renewal budget */
+        bool budget_warned;        /* ... and it has not been said to clear since */
 
         /* shutdown */
         bool stopping;
@@ -75,6 +78,7 @@ struct agent {
         struct metric *m_held, *m_counters, *m_entries, *m_requests, *m_replies, *m_garp,
             *m_garp_ip, *m_conflicts, *m_heartbeat, *m_ready;
         struct metric *m_unannounced;
+        struct metric *m_election, *m_epoch, *m_coordinator, *m_renewal_qps;
         struct httpd *httpd;
         struct httpd *status;
 };
@@ -108,6 +112,11 @@ bool agent_ready(struct agent *a);
 const char *agent_mac_format(const uint8_t mac[6], char buf[static 18]);
 /* Count n gratuitous packets sent for ip on device dev. */
 void agent_count_garps(struct agent *a, const char *ip, const char *dev, unsigned n);
+/* Renewals per second the Leases held now need (lease-per-service). */
+double agent_renewal_qps_needed(struct agent *a, uint64_t now);
+/* Warn when they need more than k8s-client-qps (rate-limited), and say
+ * when that clears. */
+void agent_check_renewal_budget(struct agent *a);
 /* Metrics, the metrics/health listener and the status socket. */
 int agent_status_setup(struct agent *a);
 void agent_status_done(struct agent *a);

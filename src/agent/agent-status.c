@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "agent-internal.h"
+#include "announce/timing.h"
 #include "bpf/responder.h"
 #include "daemon/client-metrics.h"
 #include "daemon/httpd.h"
@@ -138,6 +139,74 @@ static int on_conflict_check(sd_event_source *s, uint64_t usec, void *ud)
         return 0;
 }
 
+double agent_renewal_qps_needed(struct agent *a, uint64_t now)
+{
+        const struct timing *t = announcer_timing(a->ann);
+
+        /* one renewal per held Lease per renew deadline (timing.h) */
+        return (double)announcer_n_held(a->ann, now) * (double)USEC_PER_SEC /
+               (double)t->renew_deadline;
+}
+
+/* The warning about renewals beyond k8s-client-qps: when it starts, at most
+ * once a minute while it lasts, and once when it clears. */
+#define RENEWAL_BUDGET_REWARN (60 * USEC_PER_SEC)
+
+void agent_check_renewal_budget(struct agent *a)
+{
+        uint64_t now = agent_mono(a);
+        double needed, qps = a->cfg->k8s_client_qps;
+        bool over;
+
+        if (a->election != ANNOUNCE_ELECTION_LEASE_PER_SERVICE)
+                return;
+        needed = agent_renewal_qps_needed(a, now);
+        over = qps > 0 && needed > qps;
+        if (over && (!a->budget_warned_at || now >= a->budget_warned_at + RENEWAL_BUDGET_REWARN)) {
+                log_warn("Lease renewals need more requests per second than k8s-client-qps "
+                         "allows: they wait in the client's queue (ahead of every other "
+                         "request); raise k8s-client-qps, lengthen the lease timings, or use "
+                         "l2-announcements-election node-heartbeat",
+                         "held=%zu renew_period_ms=%" PRIu64
+                         " qps_needed=%.1f k8s_client_qps=%g k8s_client_burst=%" PRIu64,
+                         announcer_n_held(a->ann, now),
+                         announcer_timing(a->ann)->renew_deadline / 1000, needed, qps,
+                         a->cfg->k8s_client_burst);
+                a->budget_warned_at = now;
+                a->budget_warned = true;
+        } else if (!over && a->budget_warned) {
+                log_info("Lease renewals fit k8s-client-qps again",
+                         "held=%zu qps_needed=%.1f k8s_client_qps=%g",
+                         announcer_n_held(a->ann, now), needed, qps);
+                a->budget_warned = false;
+        }
+}
+
+/* What the election looks like from here: the heartbeat's state, or the
+ * per-service Leases' renewal budget. */
+static void election_json(struct agent *a, json_t *o, uint64_t now)
+{
+        struct announce_heartbeat_info hb;
+
+        if (announcer_heartbeat_info(a->ann, now, &hb) >= 0) {
+                json_object_set_new(
+                    o, "heartbeat",
+                    json_pack("{s:b, s:i, s:I, s:b, s:I, s:I}", "registered", hb.registered,
+                              "epoch", (int)hb.epoch, "gateMs",
+                              (json_int_t)(hb.gate > now ? (hb.gate - now) / 1000 : 0),
+                              "coordinator", hb.coordinator, "boundHere", (json_int_t)hb.n_bound,
+                              "liveNodes", (json_int_t)hb.n_live));
+                return;
+        }
+        json_object_set_new(o, "leaseRenewal",
+                            json_pack("{s:I, s:I, s:f, s:f, s:I}", "held",
+                                      (json_int_t)announcer_n_held(a->ann, now), "renewPeriodMs",
+                                      (json_int_t)(announcer_timing(a->ann)->renew_deadline / 1000),
+                                      "qpsNeeded", agent_renewal_qps_needed(a, now), "qps",
+                                      a->cfg->k8s_client_qps, "burst",
+                                      (json_int_t)a->cfg->k8s_client_burst));
+}
+
 static json_t *status_json(struct agent *a)
 {
         struct announce_lease_info *leases = NULL;
@@ -153,6 +222,8 @@ static json_t *status_json(struct agent *a)
         json_object_set_new(o, "ready", json_boolean(agent_ready(a)));
         json_object_set_new(o, "leasesHeld",
                             json_integer((json_int_t)announcer_n_held(a->ann, now)));
+        json_object_set_new(o, "election", json_string(announce_election_to_string(a->election)));
+        election_json(a, o, now);
         g_hash_table_iter_init(&it, a->devices);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 struct link_info *l = v;
@@ -247,6 +318,24 @@ static void on_status(const char *method, const char *path, struct httpd_respons
         }
 }
 
+static void collect_election(struct agent *a, uint64_t now)
+{
+        struct announce_heartbeat_info hb;
+
+        metric_clear(a->m_election);
+        metric_set(a->m_election, 1, announce_election_to_string(a->election));
+        metric_clear(a->m_epoch);
+        metric_clear(a->m_coordinator);
+        metric_clear(a->m_renewal_qps);
+        if (announcer_heartbeat_info(a->ann, now, &hb) >= 0) {
+                /* absent until registered: an epoch 0 would be a real one */
+                if (hb.registered)
+                        metric_set(a->m_epoch, (double)hb.epoch);
+                metric_set(a->m_coordinator, hb.coordinator ? 1 : 0);
+        } else
+                metric_set(a->m_renewal_qps, agent_renewal_qps_needed(a, now));
+}
+
 static void collect(struct metrics *m, void *ud)
 {
         struct agent *a = ud;
@@ -313,6 +402,7 @@ static void collect(struct metrics *m, void *ud)
         if (a->last_api_ok && sd_event_now(a->event, CLOCK_REALTIME, &wall) >= 0)
                 metric_set(a->m_heartbeat, (double)(wall - (now - a->last_api_ok)) / 1e6);
         metric_set(a->m_ready, agent_ready(a) ? 1 : 0);
+        collect_election(a, now);
 }
 
 static void on_http(const char *method, const char *path, struct httpd_response *r, void *ud)
@@ -333,6 +423,7 @@ static void setup_metrics(struct agent *a)
         static const char *const kind[] = {"event", NULL};
         static const char *const ipdev[] = {"ip", "device", NULL};
         static const char *const garp[] = {"type", NULL};
+        static const char *const mode[] = {"mode", NULL};
 
         a->metrics = program_metrics_new();
         a->client_metrics = kube_client_metrics_new(a->metrics, a->client);
@@ -376,6 +467,21 @@ static void setup_metrics(struct agent *a)
                           "When the agent last heard from the API server (Unix time).", NULL);
         a->m_ready = metrics_gauge(a->metrics, "l2lb_agent_ready",
                                    "1 when caches are synced and the responder is attached.", NULL);
+        a->m_election = metrics_gauge(a->metrics, "l2lb_agent_election_info",
+                                      "1 for the l2-announcements-election in use.", mode);
+        a->m_epoch = metrics_gauge(a->metrics, "l2lb_agent_heartbeat_epoch",
+                                   "Epoch (leaseTransitions) of this node's heartbeat Lease "
+                                   "(node-heartbeat election, while registered).",
+                                   NULL);
+        a->m_coordinator = metrics_gauge(a->metrics, "l2lb_agent_coordinator",
+                                         "1 when this node is the coordinator of the "
+                                         "node-heartbeat election.",
+                                         NULL);
+        a->m_renewal_qps = metrics_gauge(
+            a->metrics, "l2lb_agent_lease_renewal_qps_needed",
+            "Requests per second the renewals of the Leases held need (held Leases / renew "
+            "deadline; lease-per-service election). Above k8s-client-qps they queue.",
+            NULL);
         metrics_add_collector(a->metrics, collect, a, NULL);
 }
 

@@ -144,8 +144,11 @@ static void send_action(struct agent *a, const struct announce_lease_action *act
         }
         log_debug("lease write", "lease=%s op=%s reason=%s", act->name, method, act->reason);
         a->in_flight++;
+        /* time-critical writes (renewals above all) go ahead of every other
+         * request of the agent; the compatibility Leases after all of them */
         r = kube_call(a->client, method, path, body, "application/json",
-                      KUBE_CALL_NO_RETRY | KUBE_CALL_PRIORITY, timeout, on_lease_written, w, NULL);
+                      KUBE_CALL_NO_RETRY | (act->low_priority ? KUBE_CALL_LOW : KUBE_CALL_PRIORITY),
+                      timeout, on_lease_written, w, NULL);
         if (act->op == ANNOUNCE_LEASE_DELETE)
                 json_decref(body);
         if (r < 0) {
@@ -243,6 +246,13 @@ static void apply_events(struct agent *a, const struct announce_decisions *d)
                 bool started = ev->kind == ANNOUNCE_STARTED;
                 const char *slash = ev->service ? strchr(ev->service, '/') : NULL;
 
+                if (ev->kind == ANNOUNCE_MALFORMED) {
+                        /* A shard or heartbeat Lease of the election that does
+                         * not parse: it binds nothing until rewritten. */
+                        log_warn("malformed election lease", "lease=%s error=%s",
+                                 strempty(ev->lease), log_q(strempty(ev->detail)));
+                        continue;
+                }
                 log_info(started ? "announcing" : "stopped announcing",
                          "service=%s lease=%s reason=%s", strempty(ev->service),
                          strempty(ev->lease), strempty(ev->reason));
@@ -308,6 +318,7 @@ static void run_core(struct agent *a)
         apply_events(a, &d);
         arm_wakeup(a, d.next_wakeup);
         announce_decisions_done(&d);
+        agent_check_renewal_budget(a);
 }
 
 static int on_run(sd_event_source *s, void *ud)
@@ -633,9 +644,17 @@ int agent_new(sd_event *e, const struct l2lb_config *cfg, struct agent **ret)
         r = agent_attach_setup(a);
         if (r < 0)
                 goto fail;
+        r = announce_election_from_string(cfg->l2_announcements_election);
+        if (r < 0) {
+                log_error("invalid l2-announcements-election", "value=%s",
+                          log_q(cfg->l2_announcements_election));
+                goto fail;
+        }
+        a->election = (enum announce_election)r;
         /* the configured timings: the core sanitises them (announcer_timing) */
         ac = (struct announcer_config){
             .node_name = a->node_name,
+            .election = a->election,
             .lease_namespace = cfg->k8s_namespace,
             .lease_duration = cfg->l2_announcements_lease_duration,
             .renew_deadline = cfg->l2_announcements_renew_deadline,
@@ -743,10 +762,10 @@ int agent_start(struct agent *a)
         assert(a);
         t = announcer_timing(a->ann);
         log_info("starting",
-                 "node=%s namespace=%s lease_duration_ms=%" PRIu64 " renew_deadline_ms=%" PRIu64
-                 " retry_period_ms=%" PRIu64,
-                 a->node_name, a->cfg->k8s_namespace, t->duration / 1000, t->renew_deadline / 1000,
-                 t->retry_period / 1000);
+                 "node=%s namespace=%s election=%s lease_duration_ms=%" PRIu64
+                 " renew_deadline_ms=%" PRIu64 " retry_period_ms=%" PRIu64,
+                 a->node_name, a->cfg->k8s_namespace, announce_election_to_string(a->election),
+                 t->duration / 1000, t->renew_deadline / 1000, t->retry_period / 1000);
         g_hash_table_iter_init(&it, a->devices);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 if (agent_device_configured(a, ((const struct link_info *)v)->name))

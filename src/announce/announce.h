@@ -67,6 +67,8 @@ enum announce_election {
 #define ANNOUNCE_SHARD_PREFIX         "l2lb-assign-"
 #define ANNOUNCE_ANNOTATION_BINDINGS  "l2lb.io/bindings"
 #define ANNOUNCE_ANNOTATION_CANDIDACY "l2lb.io/candidacy"
+/* Binding shards l2lb-assign-0 .. l2lb-assign-15 (node-heartbeat election). */
+#define ANNOUNCE_SHARDS 16
 
 /* "node-heartbeat", "lease-per-service". */
 const char *announce_election_to_string(enum announce_election e);
@@ -146,6 +148,10 @@ struct announce_policy_status {
 enum announce_event_kind {
         ANNOUNCE_STARTED,
         ANNOUNCE_STOPPED,
+        /* node-heartbeat: an election Lease carries an annotation (or an entry
+         * of one) that does not parse; it binds nothing (service NULL, lease
+         * the Lease, detail what is wrong). Reported once per version. */
+        ANNOUNCE_MALFORMED,
 };
 
 struct announce_event {
@@ -153,6 +159,7 @@ struct announce_event {
         char *service; /* namespace/name, or the lease name if the service is gone */
         char *lease;
         const char *reason;
+        char *detail; /* ANNOUNCE_MALFORMED: the parse error; else NULL */
 };
 
 struct announce_decisions {
@@ -197,7 +204,8 @@ void announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpoi
 void announcer_remove_endpointslice(struct announcer *a, const char *ns, const char *name);
 void announcer_upsert_node(struct announcer *a, const struct k8s_node *n);
 void announcer_remove_node(struct announcer *a, const char *name);
-/* Leases outside the namespace or without the prefix are ignored.
+/* Leases outside the namespace or without the prefix are ignored (node-heartbeat:
+ * the heartbeat, shard and cilium-l2announce prefixes are taken).
  * observed_mono: when the shell received the event. */
 void announcer_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint64_t observed_mono);
 void announcer_remove_lease(struct announcer *a, const char *name, uint64_t observed_mono);
@@ -262,11 +270,21 @@ struct announce_counters {
         uint64_t lost; /* leases taken away or deadlines passed */
         uint64_t deletions;
         uint64_t writes; /* every lease action emitted */
+        /* node-heartbeat only (acquisitions/releases/lost then count
+         * addresses: bindings gained, handed over, lost to a fence or the
+         * gate) */
+        uint64_t fences;     /* heartbeats of silent nodes fenced by us */
+        uint64_t placements; /* addresses bound by us as coordinator */
+        uint64_t heartbeats; /* heartbeat writes of our own */
 };
 
 const char *announce_role_to_string(enum announce_role r);
 /* Snapshot, sorted by lease name. Free with announce_lease_infos_free.
- * Returns 0. */
+ * Returns 0. node-heartbeat: one per selected service, named by its
+ * cilium-l2announce Lease; holder = the node its lowest address is bound to
+ * (live binding; NULL if none), role HOLDER (we answer it), FOLLOWER (bound
+ * to another node), WAITING (bound to no live node) or NONE (we are no
+ * candidate); deadline = our gate when HOLDER; expires_at unused. */
 int announcer_leases(struct announcer *a, uint64_t now_mono, struct announce_lease_info **ret,
                      size_t *ret_n);
 void announce_lease_infos_free(struct announce_lease_info *l, size_t n);
@@ -274,9 +292,25 @@ const struct announce_counters *announcer_counters(const struct announcer *a);
 /* The effective lease timings (sanitised as Cilium does; .adjusted tells
  * whether the configured ones were changed). */
 const struct timing *announcer_timing(const struct announcer *a);
-/* Leases this node holds and announces now. */
+/* Leases this node holds and announces now (node-heartbeat: addresses this
+ * node answers now). */
 size_t announcer_n_held(const struct announcer *a, uint64_t now_mono);
 /* Selected services with addresses whose (shared-address group's) Lease no
  * node holds now, as this node sees the Leases: free, expired, being
- * acquired, or without any candidate node. */
+ * acquired, or without any candidate node. node-heartbeat: wanted addresses
+ * bound to no live node (no binding, or its epoch fenced). */
 size_t announcer_n_unannounced(struct announcer *a, uint64_t now_mono);
+
+/* node-heartbeat: this node's heartbeat, for status and metrics (as of the
+ * last run for coordinator and n_live). Returns 0, or -EOPNOTSUPP in
+ * lease-per-service mode (*ret zeroed). */
+struct announce_heartbeat_info {
+        int32_t epoch;    /* leaseTransitions of our heartbeat (valid if registered) */
+        bool registered;  /* our last heartbeat write succeeded and the gate is open */
+        uint64_t gate;    /* monotonic µs: our entries answer until then */
+        bool coordinator; /* we fence and place (the lowest-named live node) */
+        size_t n_bound;   /* addresses the shards bind to our current epoch */
+        size_t n_live;    /* nodes whose heartbeat is alive in our view, us included */
+};
+int announcer_heartbeat_info(struct announcer *a, uint64_t now_mono,
+                             struct announce_heartbeat_info *ret);

@@ -7,6 +7,7 @@
 #include "announce.h"
 #include "election.h"
 #include "garp.h"
+#include "heartbeat.h"
 #include "model.h"
 #include "policy.h"
 #include "service.h"
@@ -26,6 +27,8 @@ struct status_sent {
 
 struct announcer {
         char *node;
+        enum announce_election election;
+        struct hb *hb; /* node-heartbeat state; NULL in lease-per-service mode */
         char *ns;
         struct timing t;
         bool external_ips;
@@ -80,3 +83,8 @@ struct slot *announcer_slot(struct announcer *a, const char *name, uint64_t now)
 /* This node writes policy status and garbage-collects leases: the first
  * Ready, schedulable node by name in the Node cache. */
 bool announcer_designated(const struct announcer *a);
+/* The pinned entries are fed back no more: their addresses were announced
+ * already (no gratuitous series for them). */
+void announcer_forget_pinned(struct announcer *a);
+/* Sorts the entries by address and interface and drops duplicates. */
+void announce_entries_normalise(struct announce_decisions *o);

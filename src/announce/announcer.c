@@ -53,15 +53,19 @@ int announcer_new(const struct announcer_config *c, struct announcer **ret)
         assert(!isempty(c->lease_namespace));
         a = xnew(struct announcer, 1);
         a->node = xstrdup(c->node_name);
+        a->election = c->election;
         a->ns = xstrdup(c->lease_namespace);
         a->devices_cfg = strv_copy(c->devices);
         timing_init(&a->t, c->lease_duration, c->renew_deadline, c->retry_period);
+        if (a->election == ANNOUNCE_ELECTION_NODE_HEARTBEAT)
+                a->hb = hb_new(a->node, a->t.duration);
         a->external_ips = c->enable_external_ips;
         a->n_ext_allowed = strv_length(c->external_ips_cidrs);
         a->ext_allowed = xnew(struct iprange, a->n_ext_allowed);
         for (size_t i = 0; i < a->n_ext_allowed; i++)
                 if (iprange_parse_cidr(c->external_ips_cidrs[i], &a->ext_allowed[i]) < 0) {
                         free(a->ext_allowed);
+                        hb_free(a->hb);
                         free(a->node);
                         free(a->ns);
                         strv_free(a->devices_cfg);
@@ -99,6 +103,7 @@ void announcer_free(struct announcer *a)
         g_hash_table_unref(a->devices);
         g_hash_table_unref(a->status_sent);
         garp_table_done(&a->garps);
+        hb_free(a->hb);
         free(a->svc_slots);
         free(a->sorted);
         free(a->pinned);
@@ -495,6 +500,11 @@ void announcer_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint
 
         assert(a);
         assert(l);
+        if (a->hb) {
+                if (!l->meta.namespace || streq(l->meta.namespace, a->ns))
+                        (void)hb_upsert_lease(a, l, observed_mono);
+                return;
+        }
         if (!our_lease(a, l->meta.namespace, l->meta.name))
                 return;
         s = announcer_slot(a, l->meta.name, observed_mono);
@@ -508,6 +518,10 @@ void announcer_remove_lease(struct announcer *a, const char *name, uint64_t obse
 
         assert(a);
         assert(name);
+        if (a->hb) {
+                (void)hb_remove_lease(a, name, observed_mono);
+                return;
+        }
         s = g_hash_table_lookup(a->slots, name);
         if (s && slot_observe_deleted(s, observed_mono, a->node, &a->t))
                 a->counters.lost++;
@@ -519,6 +533,16 @@ void announcer_add_pinned_entry(struct announcer *a, const struct announce_entry
         assert(e);
         a->pinned = xreallocarray(a->pinned, a->n_pinned + 1, sizeof(*a->pinned));
         a->pinned[a->n_pinned++] = *e;
+}
+
+void announcer_forget_pinned(struct announcer *a)
+{
+        for (size_t i = 0; i < a->n_pinned; i++)
+                garp_table_quiet(&a->garps,
+                                 &(struct garp_key){a->pinned[i].ip, a->pinned[i].ifindex});
+        free(a->pinned);
+        a->pinned = NULL;
+        a->n_pinned = 0;
 }
 
 void announcer_set_synced(struct announcer *a)
@@ -546,6 +570,10 @@ void announcer_lease_result(struct announcer *a, uint64_t id, enum announce_writ
 
         assert(a);
         assert((size_t)r < ELEMENTSOF(map));
+        if (a->hb) {
+                (void)hb_lease_result(a, id, r, lease, now_mono);
+                return;
+        }
         s = g_hash_table_lookup(a->pending, &key);
         if (!s)
                 return;
@@ -637,6 +665,8 @@ size_t announcer_n_held(const struct announcer *a, uint64_t now_mono)
         size_t n = 0;
 
         assert(a);
+        if (a->hb)
+                return hb_n_held(a, now_mono);
         g_hash_table_iter_init(&it, a->slots);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 if (slot_announcing(v, now_mono) && ((struct slot *)v)->want != WANT_RELEASE)
@@ -650,6 +680,8 @@ size_t announcer_n_unannounced(struct announcer *a, uint64_t now_mono)
         size_t n = 0;
 
         assert(a);
+        if (a->hb)
+                return hb_n_unannounced(a, now_mono);
         m = announcer_model(a);
         for (size_t i = 0; i < m->n_svcs; i++) {
                 const struct model_svc *c = &m->svcs[m->groups[m->svcs[i].group].canonical];
@@ -710,6 +742,8 @@ int announcer_leases(struct announcer *a, uint64_t now_mono, struct announce_lea
         assert(a);
         assert(ret);
         assert(ret_n);
+        if (a->hb)
+                return hb_leases(a, now_mono, ret, ret_n);
         m = announcer_model(a);
         l = xnew(struct announce_lease_info, g_hash_table_size(a->slots));
         g_hash_table_iter_init(&it, a->slots);
@@ -732,4 +766,16 @@ int announcer_leases(struct announcer *a, uint64_t now_mono, struct announce_lea
         *ret = l;
         *ret_n = n;
         return 0;
+}
+
+int announcer_heartbeat_info(struct announcer *a, uint64_t now_mono,
+                             struct announce_heartbeat_info *ret)
+{
+        assert(a);
+        assert(ret);
+        if (!a->hb) {
+                *ret = (struct announce_heartbeat_info){0};
+                return -EOPNOTSUPP;
+        }
+        return hb_info(a, now_mono, ret);
 }

@@ -60,7 +60,7 @@ static bool all_digits(const char *s)
 /* Is resourceVersion a newer than b? Kubernetes calls them opaque, but they
  * are etcd revisions: compare numerically when both are numbers, else any
  * difference counts as newer. */
-static bool rv_newer(const char *a, const char *b)
+bool lease_rv_newer(const char *a, const char *b)
 {
         if (!a || !b)
                 return true;
@@ -147,7 +147,7 @@ bool slot_observe(struct slot *s, const struct k8s_lease *l, uint64_t now, const
         assert(s);
         assert(l);
         assert(self);
-        if (s->rec.present && !rv_newer(l->meta.resource_version, s->rec.resource_version))
+        if (s->rec.present && !lease_rv_newer(l->meta.resource_version, s->rec.resource_version))
                 return false; /* a replay or a lagging watch */
         /* Remember who handed the lease over: it does not want it back. */
         if (isempty(l->holder) && s->rec.present && !isempty(s->rec.holder)) {
@@ -204,6 +204,19 @@ void slot_sent(struct slot *s, enum slot_write kind, uint64_t id, uint64_t now)
         s->pending_id = id;
         s->pending_sent = now;
         free_and_strdup(&s->pending_rv, s->rec.resource_version);
+        /* A renewal waiting in the client's queue or on a slow apiserver
+         * does not make the entries lapse (timing.h) */
+        if (kind == SLOT_WRITE_RENEW && slot_announcing(s, now) && s->retry_at == 0 &&
+            s->pending_deadline > s->deadline)
+                s->deadline = s->pending_deadline;
+}
+
+/* A write failed: the entries answer no longer than the last success allows
+ * by itself. */
+static void end_extension(struct slot *s, const struct timing *t)
+{
+        if (s->deadline > s->last_ok_sent + t->lifetime)
+                s->deadline = s->last_ok_sent + t->lifetime;
 }
 
 enum slot_write slot_result(struct slot *s, uint64_t id, enum slot_result r,
@@ -226,6 +239,8 @@ enum slot_write slot_result(struct slot *s, uint64_t id, enum slot_result r,
 
         if (r == SLOT_RESULT_OK && kind != SLOT_WRITE_DELETE && !l)
                 r = SLOT_RESULT_ERROR; /* success without the object: no resourceVersion */
+        if (r != SLOT_RESULT_OK)
+                end_extension(s, t);
 
         switch (r) {
         case SLOT_RESULT_OK:
@@ -255,6 +270,7 @@ enum slot_write slot_result(struct slot *s, uint64_t id, enum slot_result r,
                 if (sent >= s->last_ok_sent) {
                         s->last_ok_sent = sent;
                         s->deadline = sent + t->lifetime;
+                        s->pending_deadline = sent + t->pending_lifetime;
                         s->first_renewal = off_cadence;
                 }
                 break;

@@ -63,9 +63,12 @@ struct slot {
         bool held;
         uint64_t last_ok_sent; /* send time of our last successful write */
         uint64_t deadline;     /* entries answer until then */
-        bool adopt;            /* renew at once (re-adoption after a restart) */
-        bool first_renewal;    /* the next renewal is the first after an acquisition */
-        uint64_t retry_at;     /* no write before (after a failure) */
+        /* last_ok_sent + timing's pending_lifetime: the deadline while a
+         * renewal of the announcing lease is pending (timing.h); 0: none */
+        uint64_t pending_deadline;
+        bool adopt;         /* renew at once (re-adoption after a restart) */
+        bool first_renewal; /* the next renewal is the first after an acquisition */
+        uint64_t retry_at;  /* no write before (after a failure) */
 
         uint64_t pending_id;
         enum slot_write pending;
@@ -111,9 +114,15 @@ bool slot_expired_other(const struct slot *s, const char *self, uint64_t now,
 /* A write would reuse a resourceVersion that already conflicted. */
 bool slot_stale(const struct slot *s);
 
+/* Is resourceVersion a newer than b? (numerically when both are etcd
+ * revisions; any difference otherwise; NULL counts as older) */
+bool lease_rv_newer(const char *a, const char *b);
+
 /* The Lease body for a write of the given kind, as client-go's leader
  * election would write it. now_wall in µs since the epoch. */
 json_t *slot_body(const struct slot *s, enum slot_write kind, const char *ns, const char *self,
                   int64_t now_wall, const struct timing *t);
-/* Marks the write as pending. */
+/* Marks the write as pending. A renewal of the announcing lease, with no
+ * failure since the last success, extends the deadline to
+ * pending_deadline until its result. */
 void slot_sent(struct slot *s, enum slot_write kind, uint64_t id, uint64_t now);

@@ -133,12 +133,7 @@ static void adopt(struct run *r)
                 s->last_ok_sent = deadline - a->t.lifetime;
                 s->announcing = true;
         }
-        for (size_t i = 0; i < a->n_pinned; i++)
-                garp_table_quiet(&a->garps,
-                                 &(struct garp_key){a->pinned[i].ip, a->pinned[i].ifindex});
-        free(a->pinned);
-        a->pinned = NULL;
-        a->n_pinned = 0;
+        announcer_forget_pinned(a);
 }
 
 /* ---- step 3 ---- */
@@ -457,7 +452,7 @@ static bool address_deadline(struct run *r, const struct ipaddr *ip, uint64_t *r
 static void entries(struct run *r)
 {
         struct announce_decisions *o = r->out;
-        size_t w = 0, cap = 0;
+        size_t cap = 0;
 
         for (size_t i = 0; i < r->m->n_svcs; i++)
                 if (slot_answers(service_slot(r, i), r->now))
@@ -479,6 +474,13 @@ static void entries(struct run *r)
                         wake(r, deadline);
                 }
         }
+        announce_entries_normalise(o);
+}
+
+void announce_entries_normalise(struct announce_decisions *o)
+{
+        size_t w = 0;
+
         if (o->n_entries == 0)
                 return;
         qsort_safe(o->entries, o->n_entries, sizeof(*o->entries), entry_order);
@@ -581,6 +583,7 @@ static void events(struct run *r, struct slot **slots, size_t n)
                                 : (s->stop_reason ? s->stop_reason : "lease lost");
                 e->service = xstrdup(ms ? ms->svc->key : s->name);
                 e->lease = xstrdup(s->name);
+                e->detail = NULL;
                 s->announcing = now;
                 s->start_reason = NULL;
                 s->stop_reason = NULL;
@@ -656,6 +659,15 @@ int announcer_run(struct announcer *a, uint64_t now_mono, int64_t now_wall,
                 return 0;
         }
         r.m = announcer_model(a);
+        if (a->hb) {
+                hb_run(a, now_mono, now_wall, &out);
+                garps(&r);
+                statuses(&r);
+                a->started = true;
+                a->renew_all = false;
+                *ret = out;
+                return 0;
+        }
         link_slots(&r);
         sorted_slots(a);
         if (!a->started)
@@ -696,6 +708,7 @@ void announce_decisions_done(struct announce_decisions *d)
         for (size_t i = 0; i < d->n_events; i++) {
                 free(d->events[i].service);
                 free(d->events[i].lease);
+                free(d->events[i].detail);
         }
         free(d->events);
         *d = (struct announce_decisions){.next_wakeup = UINT64_MAX};

@@ -42,8 +42,9 @@ void timing_init(struct timing *t, uint64_t duration, uint64_t renew_deadline,
         /* client-go's holder gives up renew_deadline after its renewal round
          * started, one retry period after the last success */
         t->lifetime = renew_deadline + retry_period;
-        if (t->lifetime > written / 10 * 9)
-                t->lifetime = written / 10 * 9;
+        t->pending_lifetime = written / 10 * 9;
+        if (t->lifetime > t->pending_lifetime)
+                t->lifetime = t->pending_lifetime;
         t->balance_delay = 2 * retry_period;
         t->gc_after = duration + t->balance_delay;
 }

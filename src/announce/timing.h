@@ -25,7 +25,14 @@
  * a whole retry period of slack for the round trip, so a slow apiserver does
  * not make the entry lapse between renewals; a slower one makes it renew
  * earlier. A failed renewal is retried every retry period until it succeeds
- * or the lease is lost. */
+ * or the lease is lost.
+ *
+ * A renewal that waits (in the client's rate limiter, or on a slow
+ * apiserver) does not make the entries lapse: while the renewal of a held,
+ * announcing lease is pending, the entries answer until last successful
+ * send + pending_lifetime (90% of the whole seconds written, the bound
+ * followers keep anyway: they wait the full duration from when they saw
+ * that renewal). A renewal that fails ends the extension at once. */
 #pragma once
 
 #include <stdbool.h>
@@ -35,11 +42,12 @@ struct timing {
         uint64_t duration; /* µs, sanitised */
         uint64_t renew_deadline;
         uint64_t retry_period;
-        int32_t duration_s;     /* leaseDurationSeconds we write */
-        uint64_t lifetime;      /* entry lifetime after a successful send */
-        uint64_t balance_delay; /* how long an over-share node leaves a lease to others */
-        uint64_t gc_after;      /* an empty lease unchanged this long is deleted */
-        bool adjusted;          /* the configured values were sanitised */
+        int32_t duration_s;        /* leaseDurationSeconds we write */
+        uint64_t lifetime;         /* entry lifetime after a successful send */
+        uint64_t pending_lifetime; /* ... while the next renewal is pending */
+        uint64_t balance_delay;    /* how long an over-share node leaves a lease to others */
+        uint64_t gc_after;         /* an empty lease unchanged this long is deleted */
+        bool adjusted;             /* the configured values were sanitised */
 };
 
 /* Cilium's sanitising of the L2 lease timings: duration < 1s → 1s; renew

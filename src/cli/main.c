@@ -167,6 +167,32 @@ static int cmd_config_view(const struct cli *cli)
         return r;
 }
 
+/* The election in use, and the heartbeat's state or the renewal budget. */
+static void election_lines(json_t *o)
+{
+        json_t *hb = json_object_get(o, "heartbeat"), *lr = json_object_get(o, "leaseRenewal");
+
+        printf("Election:    %s\n", tstr(o, "election"));
+        if (hb && json_is_true(json_object_get(hb, "registered")))
+                printf("Heartbeat:   epoch %lld, gate %lld ms left, coordinator %s, IPs bound "
+                       "here %lld, live nodes %lld\n",
+                       tint(hb, "epoch"), tint(hb, "gateMs"),
+                       json_is_true(json_object_get(hb, "coordinator")) ? "yes" : "no",
+                       tint(hb, "boundHere"), tint(hb, "liveNodes"));
+        else if (hb)
+                printf("Heartbeat:   not registered (answering nothing), live nodes %lld\n",
+                       tint(hb, "liveNodes"));
+        if (lr) {
+                double need = json_number_value(json_object_get(lr, "qpsNeeded")),
+                       qps = json_number_value(json_object_get(lr, "qps"));
+
+                printf("Renewals:    %.1f/s needed (%lld Leases every %lld ms), k8s-client-qps "
+                       "%g, burst %lld%s\n",
+                       need, tint(lr, "held"), tint(lr, "renewPeriodMs"), qps, tint(lr, "burst"),
+                       qps > 0 && need > qps ? " (over: renewals queue)" : "");
+        }
+}
+
 static void status_table(json_t *o)
 {
         size_t i;
@@ -176,6 +202,7 @@ static void status_table(json_t *o)
         printf("Ready:       %s\n", json_is_true(json_object_get(o, "ready")) ? "yes" : "no");
         printf("Synced:      %s\n", json_is_true(json_object_get(o, "synced")) ? "yes" : "no");
         printf("Leases held: %lld\n", tint(o, "leasesHeld"));
+        election_lines(o);
         if (json_object_get(o, "ipvsArpProblem"))
                 printf("Warning:     kube-proxy IPVS without strictARP: %s\n",
                        tstr(o, "ipvsArpProblem"));
@@ -224,7 +251,8 @@ static void pick(json_t *to, json_t *from, const char *const *keys)
 static json_t *status_json(json_t *a)
 {
         static const char *const top[] = {
-            "node", "ready", "synced", "leasesHeld", "deviceSelection", "ipvsArpProblem", NULL};
+            "node",     "ready",          "synced",    "leasesHeld",   "deviceSelection",
+            "election", "ipvsArpProblem", "heartbeat", "leaseRenewal", NULL};
         static const char *const dev[] = {"name",      "ifindex", "mac",           "carrier",
                                           "responder", "xdpMode", "xdpModeReason", NULL};
         static const char *const lease[] = {"lease", "service", "holder", "role", NULL};

@@ -48,6 +48,7 @@ static const char *const lb_ipam_choices[] = {"lbipam", "none", NULL};
 static const char *const log_format_choices[] = {"logfmt", "json", NULL};
 static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
 static const char *const xdp_mode_choices[] = {"auto", "native", "generic", NULL};
+static const char *const election_choices[] = {"node-heartbeat", "lease-per-service", NULL};
 
 #define K(n, t, field, d, p, ch, h)                                                                \
         {                                                                                          \
@@ -93,6 +94,10 @@ static const struct config_key keys[] = {
     K("kubeconfig", T_STRING, kubeconfig, "", ALL, NULL,
       "kubeconfig file (default: $KUBECONFIG, else in-cluster; the l2lb command tries "
       "~/.kube/config before in-cluster)"),
+    K("l2-announcements-election", T_STRING, l2_announcements_election, "node-heartbeat", AG,
+      election_choices,
+      "how the one node answering each IP is chosen: one heartbeat Lease per node, or one Lease "
+      "per service as Cilium does"),
     K("l2-announcements-external-ips-cidrs", T_CIDRS, l2_announcements_external_ips_cidrs, "", AG,
       NULL,
       "comma-separated CIDRs external IPs must be in to be announced (empty: none is, even with "

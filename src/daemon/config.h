@@ -48,6 +48,7 @@ struct l2lb_config {
         uint64_t l2_announcements_lease_duration; /* usec */
         uint64_t l2_announcements_renew_deadline;
         uint64_t l2_announcements_retry_period;
+        char *l2_announcements_election; /* "node-heartbeat" | "lease-per-service" */
         char **devices;
         char **l2_announcements_external_ips_cidrs; /* validated CIDRs */
         char *node_name;

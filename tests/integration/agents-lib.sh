@@ -165,7 +165,7 @@ ag_api() {
 	dir=$(dirname "$AG_ADMIN_KC")
 	# shellcheck source=/dev/null disable=SC2153 # kube-testenv's config.env sets SERVER
 	server=$(. "$dir/config.env" && printf '%s' "$SERVER")
-	curl -sS --fail --cacert "$dir/pki/ca.crt" -H "Authorization: Bearer $(cat "$dir/admin.token")" \
+	curl -sS --fail ${AG_API_MAX_TIME:+--max-time "$AG_API_MAX_TIME"} --cacert "$dir/pki/ca.crt" -H "Authorization: Bearer $(cat "$dir/admin.token")" \
 		-X "$1" ${3:+-H "Content-Type: ${4:-application/merge-patch+json}" --data "$3"} "$server$2"
 }
 

@@ -41,6 +41,8 @@ set -uo pipefail
 AG_TESTENV=$L2LB_TESTENV AG_BUILD=$L2LB_BUILD AG_TOP=$L2LB_TOP AG_KUBECTL=$KUBECTL
 # shellcheck source=tests/integration/agents-lib.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/agents-lib.sh"
+# every step checks per-service Leases (holders, transitions, re-adoption)
+AG_AGENT_FLAGS=(--l2-announcements-election=lease-per-service)
 
 # the seed's timings, and margins for a busy 2-core machine
 DURATION=3.0 RETRY=0.5 RENEW=1.0

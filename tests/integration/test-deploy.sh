@@ -237,7 +237,8 @@ check "operator: /healthz and /readyz answer 200" \
 
 # ---- the agent works with its role and capabilities ----
 ne_create_node || die "cannot create Node $NE_NODE"
-ne_start_agent l2lb-agent "$NE_WORK/config-seed"
+# the checks below read the Service's own Lease (lease-per-service)
+ne_start_agent l2lb-agent "$NE_WORK/config-seed" --l2-announcements-election=lease-per-service
 lease=cilium-l2announce-$ns-web
 holder() { k -n l2lb-system get lease "$lease" -o jsonpath='{.spec.holderIdentity}'; }
 echo "     agent capabilities: $(ne_manifest_caps) $(ne_manifest_nnp)"
@@ -278,7 +279,7 @@ check "l2lb bpf l2 list shows the entry" \
 # must be re-adopted (its pinned BPF link; no CAP_SYS_ADMIN)
 # shellcheck disable=SC2154 # ne_start_agent l2lb-agent set it (eval)
 ne_stop_pid "$pid_l2lb_agent"
-ne_start_agent l2lb-agent "$NE_WORK/config-seed"
+ne_start_agent l2lb-agent "$NE_WORK/config-seed" --l2-announcements-election=lease-per-service
 check "agent restarted: re-adopts the attached responder (no permission error)" \
 	wait_for 10 bash -c "grep -q 'responder already attached' '$NE_WORK/l2lb-agent.log' && ! grep -q 'Operation not permitted' '$NE_WORK/l2lb-agent.log'"
 restarted_ok() { ne_http "http://$NE_NODE_ADDR:9962/readyz" >/dev/null && arp_ok && [[ $(holder) == "$NE_NODE" ]]; }

@@ -58,7 +58,8 @@ EOF
 ne_create_node || die "cannot create Node $NE_NODE"
 ne_start_operator op-0 "$NE_WORK/config"
 ne_start_operator op-1 "$NE_WORK/config"
-ne_start_agent agent "$NE_WORK/config"
+# the Lease series below are the per-service Leases'
+ne_start_agent agent "$NE_WORK/config" --l2-announcements-election=lease-per-service
 { op0_port=$(ne_port op-0) && op1_port=$(ne_port op-1); } || die "the operators do not serve metrics"
 ip=$NE_SEG.100
 wait_for 20 bash -c "[[ \$('$KUBECTL' -n kube-system get lease cilium-l2announce-$ns-web -o jsonpath='{.spec.holderIdentity}') == $NE_NODE ]]" >/dev/null ||
@@ -194,6 +195,10 @@ expect "l2lb_agent_lease_transitions_total{event=\"acquisition\"} >= 1" \
 	'sum(l2lb_agent_lease_transitions_total{event="acquisition"})' '>=' 1
 expect "l2lb_agent_lease_transitions_total{event=\"renewal\"} keeps increasing (~1/s at renew deadline 1s)" \
 	'sum(increase(l2lb_agent_lease_transitions_total{event="renewal"}[5s]))' '>=' 2
+expect "l2lb_agent_election_info{mode=\"lease-per-service\"} = 1" \
+	'sum(l2lb_agent_election_info{mode="lease-per-service"})' == 1
+expect "l2lb_agent_lease_renewal_qps_needed = 1 (one Lease, renew deadline 1s)" \
+	'sum(l2lb_agent_lease_renewal_qps_needed)' == 1
 expect "l2lb_responder_entries = 1 (the IP on net0)" 'sum(l2lb_responder_entries)' == 1
 expect "l2lb_responder_gratuitous_ip_sent_total for $ip on net0" \
 	"sum(l2lb_responder_gratuitous_ip_sent_total{ip=\"$ip\",device=\"net0\"})" '>=' 2

@@ -103,6 +103,7 @@ static void test_defaults_and_flags(void **state)
                 assert_false(c.enable_external_ips);
                 /* no external IP may be announced until CIDRs are given */
                 assert_int_equal(strv_length(c.l2_announcements_external_ips_cidrs), 0);
+                assert_string_equal(c.l2_announcements_election, "node-heartbeat");
                 /* no listener unless asked for (never every interface by default):
                  * the manifests pass the node's or the pod's own address */
                 assert_string_equal(c.prometheus_serve_addr, "");
@@ -123,6 +124,7 @@ static void test_defaults_and_flags(void **state)
                     "--k8s-client-qps=12.5",
                     "--k8s-client-burst=30",
                     "--l2-announcements-external-ips-cidrs=172.18.0.0/16, 2001:db8::/64",
+                    "--l2-announcements-election=lease-per-service",
                     NULL};
 
                 assert_int_equal(load(&c, CONFIG_AGENT, argv, &err), CONFIG_LOADED);
@@ -136,6 +138,7 @@ static void test_defaults_and_flags(void **state)
                 assert_true(c.k8s_client_burst == 30);
                 assert_int_equal(strv_length(c.l2_announcements_external_ips_cidrs), 2);
                 assert_string_equal(c.l2_announcements_external_ips_cidrs[1], "2001:db8::/64");
+                assert_string_equal(c.l2_announcements_election, "lease-per-service");
                 config_done(&c);
         }
 }
@@ -166,6 +169,9 @@ static void test_errors(void **state)
                      "non-negative number");
         expect_error(CONFIG_OPERATOR, (char *[]){"x", "--default-lb-service-ipam=metallb", NULL},
                      "lbipam none");
+        expect_error(CONFIG_AGENT, (char *[]){"x", "--l2-announcements-election=lease", NULL},
+                     "invalid value \"lease\" for flag --l2-announcements-election: expected one "
+                     "of node-heartbeat lease-per-service");
         /* an agent key is not an operator flag */
         expect_error(CONFIG_OPERATOR, (char *[]){"x", "--devices=eth0", NULL},
                      "unknown flag --devices");

@@ -133,6 +133,45 @@ static void test_burst_at_least_one(void **state)
         kube_throttle_done(&t);
 }
 
+/* The agent's Lease renewals (priority) while the bucket is the bottleneck:
+ * whatever waited before them and whatever comes after, no ordinary or low
+ * request (policy status, Events) goes while a renewal waits, and renewals
+ * go in the order they came, one per token. */
+static void test_priority_under_overload(void **state)
+{
+        const uint64_t ms = 1000;
+        struct kube_throttle t;
+        uint64_t wait;
+
+        (void)state;
+        /* the agents' defaults: 10 per second, burst 20; the burst is spent */
+        kube_throttle_init(&t, 10, 20, 0);
+        for (size_t i = 0; i < 20; i++) {
+                kube_throttle_push(&t, KUBE_THROTTLE_ORDINARY, &items[7]);
+                assert_ptr_equal(pop(&t, 0, true, NULL), &items[7]);
+        }
+        kube_throttle_push(&t, KUBE_THROTTLE_ORDINARY, &items[0]); /* a status patch */
+        kube_throttle_push(&t, KUBE_THROTTLE_LOW, &items[1]);      /* an Event */
+        kube_throttle_push(&t, KUBE_THROTTLE_PRIORITY, &items[2]); /* renewals */
+        kube_throttle_push(&t, KUBE_THROTTLE_ORDINARY, &items[3]);
+        kube_throttle_push(&t, KUBE_THROTTLE_PRIORITY, &items[4]);
+        assert_null(pop(&t, 0, true, &wait));
+        assert_int_equal(wait, 100 * ms);
+        assert_ptr_equal(pop(&t, 100 * ms, true, NULL), &items[2]);
+        assert_null(pop(&t, 100 * ms, true, &wait));
+        assert_int_equal(wait, 100 * ms);
+        /* a renewal that comes later still goes before the earlier others */
+        kube_throttle_push(&t, KUBE_THROTTLE_PRIORITY, &items[5]);
+        assert_ptr_equal(pop(&t, 200 * ms, true, NULL), &items[4]);
+        assert_ptr_equal(pop(&t, 300 * ms, true, NULL), &items[5]);
+        assert_ptr_equal(pop(&t, 400 * ms, true, NULL), &items[0]);
+        assert_ptr_equal(pop(&t, 500 * ms, true, NULL), &items[3]);
+        assert_ptr_equal(pop(&t, 600 * ms, true, NULL), &items[1]);
+        assert_null(pop(&t, 600 * ms, true, &wait));
+        assert_int_equal(wait, 0);
+        kube_throttle_done(&t);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -141,6 +180,7 @@ int main(void)
             cmocka_unit_test(test_remove),
             cmocka_unit_test(test_bucket),
             cmocka_unit_test(test_burst_at_least_one),
+            cmocka_unit_test(test_priority_under_overload),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

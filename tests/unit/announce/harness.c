@@ -65,14 +65,19 @@ void feed_policy(struct announcer *a, const char *json)
         k8s_l2policy_free(p);
 }
 
+json_t *node_json(const char *name, const char *labels, bool ready, bool unschedulable)
+{
+        return J("{\"metadata\":{\"name\":\"%s\",\"labels\":%s},"
+                 "\"spec\":{\"unschedulable\":%s},"
+                 "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"%s\"}]}}",
+                 name, labels ? labels : "{}", unschedulable ? "true" : "false",
+                 ready ? "True" : "False");
+}
+
 void feed_node(struct announcer *a, const char *name, const char *labels, bool ready,
                bool unschedulable)
 {
-        json_t *j = J("{\"metadata\":{\"name\":\"%s\",\"labels\":%s},"
-                      "\"spec\":{\"unschedulable\":%s},"
-                      "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"%s\"}]}}",
-                      name, labels ? labels : "{}", unschedulable ? "true" : "false",
-                      ready ? "True" : "False");
+        json_t *j = node_json(name, labels, ready, unschedulable);
         struct k8s_node *n = NULL;
         char *err = NULL;
 
@@ -140,8 +145,21 @@ static json_t *store(struct fake_api *f, const char *name, json_t *body)
         json_t *md = json_object_get(o, "metadata");
         char rv[32];
 
+        json_t *cur = g_hash_table_lookup(f->leases, name);
+        const char *uid =
+            cur ? json_string_value(json_object_get(json_object_get(cur, "metadata"), "uid"))
+                : NULL;
+        char fresh[48];
+
         snprintf(rv, sizeof(rv), "%" PRIu64, ++f->rv);
         json_object_set_new(md, "resourceVersion", json_string(rv));
+        /* The apiserver keeps the uid on update and makes a new one on create. */
+        if (!uid) {
+                snprintf(fresh, sizeof(fresh), "%08" PRIx64 "-0000-4000-8000-000000000000",
+                         (f->rv * 2654435761u) & 0xffffffffu);
+                uid = fresh;
+        }
+        json_object_set_new(md, "uid", json_string(uid));
         json_object_set_new(md, "namespace", json_string(LEASE_NS));
         g_hash_table_replace(f->leases, strdup(name), o);
         return json_incref(o);
@@ -231,6 +249,7 @@ struct announcer_config world_config(const char *node)
 
         return (struct announcer_config){
             .node_name = node,
+            .election = ANNOUNCE_ELECTION_LEASE_PER_SERVICE,
             .lease_namespace = LEASE_NS,
             .lease_duration = 3 * SEC,
             .renew_deadline = 1 * SEC,
@@ -267,6 +286,7 @@ static void clear_outputs(struct world *w)
         for (size_t i = 0; i < w->n_events; i++) {
                 free(w->events[i].service);
                 free(w->events[i].lease);
+                free(w->events[i].detail);
         }
         free(w->events);
         w->events = NULL;
@@ -280,6 +300,7 @@ static void clear_outputs(struct world *w)
         w->n_statuses = 0;
         w->n_actions = 0;
         memset(w->n_by_op, 0, sizeof(w->n_by_op));
+        w->n_heartbeat_actions = 0;
         w->seen_first_action_kind = false;
         free(w->first_reason);
         w->first_reason = NULL;
@@ -390,6 +411,8 @@ void world_settle(struct world *w)
 
                         w->n_actions++;
                         w->n_by_op[act->op]++;
+                        if (startswith(act->name, ANNOUNCE_HEARTBEAT_PREFIX))
+                                w->n_heartbeat_actions++;
                         if (!w->seen_first_action_kind) {
                                 w->seen_first_action_kind = true;
                                 w->first_op = act->op;
@@ -416,6 +439,21 @@ void world_answer(struct world *w, size_t i, enum announce_write_result forced)
 {
         assert_true(i < w->n_held_actions);
         apply(w, &w->held_actions[i], forced);
+        drop_held(w, i);
+}
+
+void world_answer_lost(struct world *w, size_t i)
+{
+        const struct announce_lease_action *act;
+        json_t *obj = NULL;
+        bool changed = false;
+
+        assert_true(i < w->n_held_actions);
+        act = &w->held_actions[i];
+        assert_int_equal(fake_api_apply(&w->api, act, &obj, &changed), ANNOUNCE_LEASE_OK);
+        feed_watch(w, act->name, obj);
+        json_decref(obj);
+        announcer_lease_result(w->a, act->id, ANNOUNCE_LEASE_CONFLICT, NULL, w->now);
         drop_held(w, i);
 }
 

@@ -36,6 +36,8 @@ json_t *J(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void feed_service(struct announcer *a, const char *ns, const char *name, const char *labels,
                   const char *ext, const char *ingress, const char *extra);
 void feed_policy(struct announcer *a, const char *json);
+/* A Node object: labels a JSON object or NULL, condition Ready. */
+json_t *node_json(const char *name, const char *labels, bool ready, bool unschedulable);
 void feed_node(struct announcer *a, const char *name, const char *labels, bool ready,
                bool unschedulable);
 /* endpoints: JSON array of endpoint objects. */
@@ -87,6 +89,7 @@ struct world {
         size_t n_statuses;
         size_t n_actions;
         size_t n_by_op[3];
+        size_t n_heartbeat_actions; /* to l2lb-node-* Leases */
         uint64_t next_wakeup;
         bool seen_first_action_kind;
         enum announce_lease_op first_op;
@@ -108,6 +111,9 @@ void world_put_lease(struct world *w, const char *name, const char *holder, int 
                      int transitions);
 /* Feed the result of a held action (and its effect on the store). */
 void world_answer(struct world *w, size_t i, enum announce_write_result forced);
+/* The held action reaches the store (and the watch), but its result is
+ * lost: a retried request reports 409. */
+void world_answer_lost(struct world *w, size_t i);
 
 bool world_has_entry(const struct world *w, const char *ip, int ifindex);
 /* The entries are exactly these "ip@ifindex" strings (NULL-terminated). */

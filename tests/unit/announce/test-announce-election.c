@@ -380,6 +380,103 @@ static void test_renew_deadline_expiry(void **state)
         world_done(&w);
 }
 
+/* The default timings (15s/5s/2s): entries answer 7 s after a renewal's
+ * send, and up to 13.5 s (90% of the duration) while the next one is
+ * pending. */
+static void setup_default_timings(struct world *w, uint64_t *t0)
+{
+        struct announcer_config c = world_config(NODE);
+
+        c.election = ANNOUNCE_ELECTION_LEASE_PER_SERVICE;
+        c.lease_duration = 15 * SEC;
+        c.renew_deadline = 5 * SEC;
+        c.retry_period = 2 * SEC;
+        world_init_config(w, &c);
+        feed_node(w->a, NODE, "{}", true, false);
+        feed_device(w->a, "net0", 3, true);
+        feed_policy(w->a, "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"externalIPs\":true,"
+                          "\"interfaces\":[\"net0\"]}}");
+        feed_service(w->a, "default", "deathstar", "{}", "[\"12.0.0.100\"]", NULL, NULL);
+        announcer_set_synced(w->a);
+        w->hold_writes = true;
+        world_settle(w);
+        *t0 = w->now;
+        world_answer(w, 0, ANNOUNCE_LEASE_OK);
+        world_settle(w);
+        EXPECT_ENTRIES(w, "12.0.0.100@3");
+        assert_int_equal(w->entries[0].deadline, *t0 + 7 * SEC);
+        /* the first renewal comes within the renew deadline, and waits */
+        world_advance(w, 5 * SEC);
+        assert_int_equal(w->n_held_actions, 1);
+        assert_int_equal(w->held_actions[0].op, ANNOUNCE_LEASE_UPDATE);
+        EXPECT_ENTRIES(w, "12.0.0.100@3");
+        assert_int_equal(w->entries[0].deadline, *t0 + 13500 * MSEC);
+}
+
+static void test_renewal_pending_keeps_entries(void **state)
+{
+        struct world w;
+        uint64_t t0;
+
+        (void)state;
+        setup_default_timings(&w, &t0);
+        /* the result comes 2 s after the deadline the last success gave */
+        world_advance(&w, 4 * SEC);
+        assert_int_equal(w.now, t0 + 9 * SEC);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, NULL), 0);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
+        world_settle(&w);
+        /* sent at t0 + 2.5..5 s: answering at least 7 s from then (the
+         * next renewal, early after that slow round trip, extends it again) */
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        assert_true(w.entries[0].deadline >= t0 + 9500 * MSEC);
+        assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, NULL), 0);
+        world_done(&w);
+}
+
+static void test_renewal_failed_ends_extension(void **state)
+{
+        struct world w;
+        uint64_t t0;
+
+        (void)state;
+        setup_default_timings(&w, &t0);
+        world_advance(&w, 3 * SEC);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        /* past the 7 s of the last success: silent at once */
+        world_answer(&w, 0, ANNOUNCE_LEASE_ERROR);
+        world_settle(&w);
+        EXPECT_NO_ENTRIES(&w);
+        assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, "renew deadline passed"), 1);
+        world_done(&w);
+}
+
+static void test_renewal_extension_bound(void **state)
+{
+        struct world w;
+        uint64_t t0;
+
+        (void)state;
+        setup_default_timings(&w, &t0);
+        /* no answer at all: silent at 90% of the duration, not later */
+        world_advance(&w, 8500 * MSEC - 1);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        world_advance(&w, 1);
+        EXPECT_NO_ENTRIES(&w);
+        assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, "renew deadline passed"), 1);
+        /* the late success is too old to answer again: renewed at once */
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
+        world_settle(&w);
+        EXPECT_NO_ENTRIES(&w);
+        assert_int_equal(w.n_held_actions, 1);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        assert_int_equal(w.entries[0].deadline, w.now + 7 * SEC);
+        world_done(&w);
+}
+
 static void test_renew_conflict(void **state)
 {
         struct world w;
@@ -826,6 +923,9 @@ int main(void)
             cmocka_unit_test(test_renewals_spread),
             cmocka_unit_test(test_renew_deadline_expiry),
             cmocka_unit_test(test_unannounced),
+            cmocka_unit_test(test_renewal_pending_keeps_entries),
+            cmocka_unit_test(test_renewal_failed_ends_extension),
+            cmocka_unit_test(test_renewal_extension_bound),
             cmocka_unit_test(test_renew_conflict),
             cmocka_unit_test(test_lagging_watch),
             cmocka_unit_test(test_deleted_leases),
