@@ -13,13 +13,16 @@
  *
  *   start <t> ips <n> round_ms <r> rate <frames/s> gap_ms <g>
  *   change <t> <ip> <old mac or -> <new mac>   the answering MAC changed
- *   double <t> <ip> <mac1> <mac2> <ms>  two MACs answered one request round,
- *                                   the second <ms> after the first
+ *   double <t> <ip> <mac1> <mac2> <ms>  two MACs answered one request round
+ *                                   (replies addressed to us: a broadcast
+ *                                   gratuitous reply is no answer), the second
+ *                                   <ms> after the first
  *   silent <t> <ip> <since> <last mac or ->    no reply for GAP_MS (so far)
  *   gap <t> <ip> <since> <seconds> <old mac or -> <new mac>
  *                                   the first reply after a silence > GAP_MS
  *   summary <t> ips <n> answered <k> silent <s> rounds <r> sent <n> replies <n>
- *           doubles <n> gaps <n> changes <n> late_ms <max lag of a send since
+ *           doubles <n> gaps <n> changes <n> unsolicited <broadcast replies>
+ *           late_ms <max lag of a send since
  *           the summary before: the probe's own delay, > GAP_MS makes silences
  *           of its own>
  *   owner <mac> <number of addresses it answers now>
@@ -105,7 +108,7 @@ static struct target *find(struct target *t, size_t n, uint32_t ip)
 }
 
 static struct {
-        uint64_t rounds, sent, replies, doubles, gaps, changes;
+        uint64_t rounds, sent, replies, unsolicited, doubles, gaps, changes;
         double late_max;
 } st;
 
@@ -131,11 +134,12 @@ static void summary(struct target *t, size_t n)
         }
         printf("summary %.6f ips %zu answered %zu silent %zu rounds %llu sent %llu replies %llu "
                "doubles %llu gaps %llu "
-               "changes %llu late_ms %.1f\n",
+               "changes %llu unsolicited %llu late_ms %.1f\n",
                clock_s(CLOCK_REALTIME), n, answered, silent, (unsigned long long)st.rounds,
                (unsigned long long)st.sent, (unsigned long long)st.replies,
                (unsigned long long)st.doubles, (unsigned long long)st.gaps,
-               (unsigned long long)st.changes, st.late_max * 1000);
+               (unsigned long long)st.changes, (unsigned long long)st.unsolicited,
+               st.late_max * 1000);
         for (j = 0; j < nown; j++) {
                 char m[18];
 
@@ -146,12 +150,19 @@ static void summary(struct target *t, size_t n)
         st.late_max = 0;
 }
 
-static void reply(struct target *t, const uint8_t *mac, double now, double wall)
+/* solicited: addressed to us, an answer to our request; a broadcast reply is
+ * a gratuitous announcement (a new owner's), which may follow the old
+ * owner's answer within one round without anybody answering twice. */
+static void reply(struct target *t, const uint8_t *mac, bool solicited, double now, double wall)
 {
         char ip[INET_ADDRSTRLEN], a[18], b[18];
 
         st.replies++;
         inet_ntop(AF_INET, &t->ip, ip, sizeof(ip));
+        if (!solicited) {
+                st.unsolicited++;
+                goto seen;
+        }
         if (t->round_has && memcmp(t->round_mac, mac, 6) != 0 && !t->doubled) {
                 mac_str(t->round_mac, true, a);
                 mac_str(mac, true, b);
@@ -164,6 +175,7 @@ static void reply(struct target *t, const uint8_t *mac, double now, double wall)
                 t->round_has = true;
                 t->round_t = now;
         }
+seen:
         if (t->silent) {
                 mac_str(t->mac, t->has_mac, a);
                 mac_str(mac, true, b);
@@ -424,8 +436,8 @@ int main(int argc, char **argv)
                         memcpy(&ip, a->arp_spa, 4);
                         struct target *x = find(t, n, ip);
                         if (x)
-                                reply(x, a->arp_sha, clock_s(CLOCK_MONOTONIC),
-                                      clock_s(CLOCK_REALTIME));
+                                reply(x, a->arp_sha, from.sll_pkttype == PACKET_HOST,
+                                      clock_s(CLOCK_MONOTONIC), clock_s(CLOCK_REALTIME));
                 }
         }
         summary(t, n);

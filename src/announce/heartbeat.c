@@ -1026,8 +1026,13 @@ static void self_write(struct hrun *r)
                          me->registered && !me->adopt ? "renew" : "re-adopt");
                 p->epoch = v->o.transitions;
         } else {
-                /* Fenced (holder "") — the fencer incremented the epoch. */
-                epoch = v->o.transitions;
+                /* Fenced or released (holder ""): the marker's transitions
+                 * only says that the epochs below it are dead. A new
+                 * registration takes the next one, never the marker's own:
+                 * a node still seeing the marker must read a binding to the
+                 * new epoch as newer than its view (left alone), not as
+                 * dead. */
+                epoch = v->o.transitions + 1;
                 if (me->epoch >= epoch && me->uid8[0] && streq(me->uid8, v->o.uid8))
                         epoch = me->epoch + 1;
                 p = emit(r, HB_W_SELF, ANNOUNCE_LEASE_UPDATE, v->lease, v->o.rv,
@@ -1534,8 +1539,10 @@ void hb_run(struct announcer *a, uint64_t now, int64_t wall, struct announce_dec
         release(&r);
         /* Entries before writes: a hand-over leaves us silent first. */
         entries(&r, now_ips, now_svcs);
-        shard_writes(&r);
+        /* Our own heartbeat first: the shell sends in this order, and a
+         * takeover's shard writes must not make its renewal late. */
         self_write(&r);
+        shard_writes(&r);
         compat_writes(&r, now_ips);
         collect(&r);
         events(&r, now_ips, now_svcs);

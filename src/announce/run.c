@@ -143,6 +143,17 @@ static void expire(struct run *r)
         for (size_t k = 0; k < r->a->n_sorted; k++) {
                 struct slot *s = r->a->sorted[k];
 
+                if (s->held && r->now >= s->deadline && s->pending == SLOT_WRITE_NONE &&
+                    s->retry_at == 0 && r->now < s->pending_deadline) {
+                        /* The last renewal succeeded, but its result came
+                         * after the deadline it gives (a long wait in the
+                         * client's queue): the next renewal goes out in
+                         * this run, so the entries keep the bound of a
+                         * pending renewal (timing.h), as if it had been
+                         * sent at once. */
+                        s->deadline = s->pending_deadline;
+                        continue;
+                }
                 if (s->held && r->now >= s->deadline) {
                         s->held = false;
                         s->stop_reason = "renew deadline passed";

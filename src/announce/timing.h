@@ -32,7 +32,10 @@
  * announcing lease is pending, the entries answer until last successful
  * send + pending_lifetime (90% of the whole seconds written, the bound
  * followers keep anyway: they wait the full duration from when they saw
- * that renewal). A renewal that fails ends the extension at once. */
+ * that renewal). A success whose result arrives after the deadline it gives
+ * (a long wait in the queue) keeps its own such bound while the next renewal
+ * goes out at once, so a lease whose renewals succeed never lapses. A renewal
+ * that fails ends the extension at once. */
 #pragma once
 
 #include <stdbool.h>

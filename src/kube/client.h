@@ -56,9 +56,12 @@ enum kube_call_flags {
          * (lease renewals must never queue behind bulk status patches). It
          * still takes a token, so the QPS limit holds. */
         KUBE_CALL_PRIORITY = 1 << 1,
-        /* Best effort (Events, counters in pool status): only when nothing
-         * else waits for a token, so a burst of work is not slowed down by
-         * its own bookkeeping. */
+        /* Best effort (Events, counters in pool status, the compatibility
+         * Leases of the node-heartbeat election): only when nothing else
+         * waits for a token, and only from a full bucket, so a burst of
+         * work is not slowed down by its own bookkeeping and a backlog of it
+         * never spends the burst a failover needs (it still flows at the
+         * QPS when nothing else runs). */
         KUBE_CALL_LOW = 1 << 2,
 };
 

@@ -76,8 +76,16 @@ void *kube_throttle_pop(struct kube_throttle *t, uint64_t now, bool slot_free,
         if (g_queue_is_empty(&t->waiting[KUBE_THROTTLE_PRIORITY]) && !slot_free)
                 return NULL;
         if (t->qps > 0) {
-                if (t->tokens < 1.0) {
-                        *ret_wait_usec = (uint64_t)ceil((1.0 - t->tokens) * 1e6 / t->qps);
+                /* Best effort spends only a full bucket's top token: it
+                 * still flows at the QPS when nothing else runs, and never
+                 * eats the burst that time-critical writes need. */
+                double need = g_queue_is_empty(&t->waiting[KUBE_THROTTLE_PRIORITY]) &&
+                                      g_queue_is_empty(&t->waiting[KUBE_THROTTLE_ORDINARY])
+                                  ? (double)t->burst
+                                  : 1.0;
+
+                if (t->tokens < need) {
+                        *ret_wait_usec = (uint64_t)ceil((need - t->tokens) * 1e6 / t->qps);
                         return NULL;
                 }
                 t->tokens -= 1.0;

@@ -15,7 +15,7 @@
 enum kube_throttle_class {
         KUBE_THROTTLE_PRIORITY, /* before all others, slot or not */
         KUBE_THROTTLE_ORDINARY,
-        KUBE_THROTTLE_LOW, /* when nothing else waits */
+        KUBE_THROTTLE_LOW, /* when nothing else waits, and only from a full bucket */
         _KUBE_THROTTLE_CLASS_MAX,
 };
 

@@ -88,6 +88,21 @@ k kustomize "$NE_WORK/nsoverlay" >"$NE_WORK/elsewhere.yaml" 2>&1
 check "an overlay moves every namespaced object, and the bindings' subjects, to its namespace" \
 	bash -c "[[ \$(grep -c '^  namespace: l2lb-elsewhere\$' '$NE_WORK/elsewhere.yaml') -eq 13 ]] && ! grep -q 'l2lb-system' '$NE_WORK/elsewhere.yaml'"
 
+# kustomize v5 (kubectl >= 1.27) moves a binding's subject along with its
+# ServiceAccount only when the subject names the account's namespace before
+# any kustomization set one ("default"); v2 (kubectl 1.20) moves it either
+# way. Render with the machine's own kubectl too when it is another one.
+newk=$(command -v kubectl || true)
+if [[ -n $newk && $(readlink -f "$newk") != "$(readlink -f "$KUBECTL")" ]]; then
+	newv=$("$newk" version --client 2>/dev/null | sed -n 's/^Kustomize Version: //p')
+	"$newk" kustomize "$deploy" >"$NE_WORK/all-new.yaml" 2>/dev/null
+	"$newk" kustomize "$deploy/overlays/seed" >"$NE_WORK/seed-new.yaml" 2>/dev/null
+	check "kustomize ${newv:-of $newk} also puts everything, binding subjects included, in l2lb-system (the seed overlay in kube-system)" \
+		bash -c "[[ $(nscount "$NE_WORK/all-new.yaml" l2lb-system) -eq 13 && $(nscount "$NE_WORK/seed-new.yaml" kube-system) -eq 13 ]] && ! grep -q kube-system '$NE_WORK/all-new.yaml'"
+else
+	echo "     (no other kubectl on PATH: rendered with $KUBECTL only)"
+fi
+
 # ---- a control plane reachable from the node ----
 ne_net_up || die "cannot create the network namespaces"
 ne_testenv_up || die "cannot start kube-testenv instance $NE_INSTANCE on $NE_API_ADDR"

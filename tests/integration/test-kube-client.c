@@ -118,6 +118,22 @@ static int sh(const char *fmt, ...)
         return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
 }
 
+/* Whether the apiserver serves an API group version ("/apis/G/V"): the tests
+ * run against Kubernetes 1.20 and 1.37 (scripts/kube-testenv --kube-version),
+ * which serve different versions of some groups. */
+static bool served(const char *path)
+{
+        struct kube_sync s;
+        long status;
+
+        SYNC(s, kube_call(client, "GET", path, NULL, NULL, 0, 0, kube_sync_callback, &s, NULL));
+        status = s.http_status;
+        kube_sync_done(&s);
+        if (status != 200 && status != 404)
+                fail_msg("GET %s: HTTP %ld", path, status);
+        return status == 200;
+}
+
 static int setup(void **state)
 {
         struct kube_sync s;
@@ -373,14 +389,26 @@ static void test_node_and_endpointslice(void **state)
         expect_ok(&s, "delete node");
         kube_sync_done(&s);
 
-        /* discovery.k8s.io/v1beta1 on 1.20 */
-        o = J("{\"apiVersion\":\"discovery.k8s.io/v1beta1\",\"kind\":\"EndpointSlice\",\"metadata\""
-              ":{\"name\":\"web-abc\",\"labels\":{\"kubernetes.io/service-name\":\"web\"}},"
-              "\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"10.244.1.5\"],"
-              "\"conditions\":{\"ready\":true},\"topology\":{\"kubernetes.io/hostname\":"
-              "\"kind-worker\"}}],\"ports\":[{\"port\":80}]}");
-        SYNC(s, kube_create(client, &KUBE_ENDPOINTSLICES_V1BETA1, ns, o, kube_sync_callback, &s,
-                            NULL));
+        /* discovery.k8s.io/v1 from 1.21 (the node in nodeName), v1beta1 on 1.20
+         * (the node in the topology map; v1beta1 is gone since 1.25) */
+        if (served("/apis/discovery.k8s.io/v1")) {
+                o = J("{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\","
+                      "\"metadata\":{\"name\":\"web-abc\",\"labels\":{\"kubernetes.io/"
+                      "service-name\":\"web\"}},\"addressType\":\"IPv4\",\"endpoints\":[{"
+                      "\"addresses\":[\"10.244.1.5\"],\"conditions\":{\"ready\":true},"
+                      "\"nodeName\":\"kind-worker\"}],\"ports\":[{\"port\":80}]}");
+                SYNC(s, kube_create(client, &KUBE_ENDPOINTSLICES_V1, ns, o, kube_sync_callback, &s,
+                                    NULL));
+        } else {
+                o = J("{\"apiVersion\":\"discovery.k8s.io/v1beta1\",\"kind\":\"EndpointSlice\","
+                      "\"metadata\":{\"name\":\"web-abc\",\"labels\":{\"kubernetes.io/"
+                      "service-name\":\"web\"}},\"addressType\":\"IPv4\",\"endpoints\":[{"
+                      "\"addresses\":[\"10.244.1.5\"],\"conditions\":{\"ready\":true},"
+                      "\"topology\":{\"kubernetes.io/hostname\":\"kind-worker\"}}],"
+                      "\"ports\":[{\"port\":80}]}");
+                SYNC(s, kube_create(client, &KUBE_ENDPOINTSLICES_V1BETA1, ns, o, kube_sync_callback,
+                                    &s, NULL));
+        }
         expect_ok(&s, "create endpointslice");
         assert_int_equal(k8s_endpointslice_decode(s.body, &e, &err), 0);
         assert_string_equal(e->service_name, "web");
@@ -794,13 +822,29 @@ static void test_rate_limit(void **state)
 
 /* ---- 429 and Retry-After ---- */
 
-/* The apiserver's priority and fairness (API v1beta1 in 1.20) rejects with
- * 429 and "Retry-After: 1" what a priority level cannot seat: a level with
- * the smallest share (a few seats) and limitResponse Reject, for the user
- * l2lb-tester only (system:masters is exempt from priority and fairness). */
+/* The apiserver's priority and fairness rejects with 429 and "Retry-After: 1"
+ * what a priority level cannot seat: a level with the smallest share (a few
+ * seats) and limitResponse Reject, for the user l2lb-tester only
+ * (system:masters is exempt from priority and fairness). API v1beta1 in 1.20,
+ * v1 from 1.29, where the share is nominalConcurrencyShares and a level may
+ * borrow seats unless borrowingLimitPercent is 0. */
 #define APF_LEVEL  "l2lb-test-reject"
 #define APF_SCHEMA "l2lb-test-reject-tester"
-#define APF_PATH   "/apis/flowcontrol.apiserver.k8s.io/v1beta1"
+#define APF_GROUP  "/apis/flowcontrol.apiserver.k8s.io/"
+
+static const char *apf_version(void)
+{
+        static const char *v;
+
+        if (!v)
+                v = served(APF_GROUP "v1") ? "v1" : "v1beta1";
+        return v;
+}
+
+static char *apf_path(const char *rest)
+{
+        return xasprintf(APF_GROUP "%s%s", apf_version(), rest);
+}
 
 struct observed {
         char path[200];
@@ -845,8 +889,11 @@ static void apf_cleanup(void)
 {
         kube_client_free(apf_tester);
         apf_tester = NULL;
-        admin_call("DELETE", APF_PATH "/flowschemas/" APF_SCHEMA, NULL, true);
-        admin_call("DELETE", APF_PATH "/prioritylevelconfigurations/" APF_LEVEL, NULL, true);
+        _cleanup_free_ char *schema = apf_path("/flowschemas/" APF_SCHEMA),
+                            *level = apf_path("/prioritylevelconfigurations/" APF_LEVEL);
+
+        admin_call("DELETE", schema, NULL, true);
+        admin_call("DELETE", level, NULL, true);
 }
 
 static char *tester_token(void)
@@ -868,13 +915,15 @@ static void test_retry_after_429(void **state)
         enum { PARALLEL = sizeof(apf_sync) / sizeof(apf_sync[0]), BURSTS = 20 };
         struct kube_config *cfg = NULL;
         struct kube_client_options o = {.user_agent = "l2lb-test"};
-        _cleanup_free_ char *data = malloc(60001);
+        _cleanup_free_ char *data = malloc(60001), *levels = NULL, *schemas = NULL;
         char *err = NULL;
         size_t n429 = 0, checked = 0;
         json_t *obj;
 
         (void)state;
         apf_cleanup();
+        levels = apf_path("/prioritylevelconfigurations");
+        schemas = apf_path("/flowschemas");
         /* the tester may list ConfigMaps in the test's namespace */
         {
                 _cleanup_free_ char *
@@ -895,21 +944,30 @@ static void test_retry_after_429(void **state)
                 admin_call("POST", bindings, obj, false);
                 json_decref(obj);
         }
-        obj = J("{\"apiVersion\":\"flowcontrol.apiserver.k8s.io/v1beta1\",\"kind\":"
-                "\"PriorityLevelConfiguration\",\"metadata\":{\"name\":\"" APF_LEVEL "\"},"
-                "\"spec\":{\"type\":\"Limited\",\"limited\":{\"assuredConcurrencyShares\":1,"
-                "\"limitResponse\":{\"type\":\"Reject\"}}}}");
-        admin_call("POST", APF_PATH "/prioritylevelconfigurations", obj, false);
+        if (streq(apf_version(), "v1"))
+                obj = J("{\"apiVersion\":\"flowcontrol.apiserver.k8s.io/v1\",\"kind\":"
+                        "\"PriorityLevelConfiguration\",\"metadata\":{\"name\":\"" APF_LEVEL
+                        "\"},\"spec\":{\"type\":\"Limited\",\"limited\":{"
+                        "\"nominalConcurrencyShares\":1,\"lendablePercent\":0,"
+                        "\"borrowingLimitPercent\":0,\"limitResponse\":{\"type\":\"Reject\"}}}}");
+        else
+                obj =
+                    J("{\"apiVersion\":\"flowcontrol.apiserver.k8s.io/v1beta1\",\"kind\":"
+                      "\"PriorityLevelConfiguration\",\"metadata\":{\"name\":\"" APF_LEVEL
+                      "\"},\"spec\":{\"type\":\"Limited\",\"limited\":{"
+                      "\"assuredConcurrencyShares\":1,\"limitResponse\":{\"type\":\"Reject\"}}}}");
+        admin_call("POST", levels, obj, false);
         json_decref(obj);
         obj =
-            J("{\"apiVersion\":\"flowcontrol.apiserver.k8s.io/v1beta1\",\"kind\":\"FlowSchema\","
+            J("{\"apiVersion\":\"flowcontrol.apiserver.k8s.io/%s\",\"kind\":\"FlowSchema\","
               "\"metadata\":{\"name\":\"" APF_SCHEMA "\"},\"spec\":{"
               "\"priorityLevelConfiguration\":{\"name\":\"" APF_LEVEL "\"},"
               "\"matchingPrecedence\":100,\"distinguisherMethod\":{\"type\":\"ByUser\"},"
               "\"rules\":[{\"subjects\":[{\"kind\":\"User\",\"user\":{\"name\":\"l2lb-tester\"}}],"
               "\"resourceRules\":[{\"verbs\":[\"*\"],\"apiGroups\":[\"*\"],\"resources\":[\"*\"],"
-              "\"namespaces\":[\"*\"],\"clusterScope\":true}]}]}}");
-        admin_call("POST", APF_PATH "/flowschemas", obj, false);
+              "\"namespaces\":[\"*\"],\"clusterScope\":true}]}]}}",
+              apf_version());
+        admin_call("POST", schemas, obj, false);
         json_decref(obj);
         /* lists that take a while, so that parallel ones overlap */
         assert_non_null(data);

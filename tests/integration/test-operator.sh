@@ -13,6 +13,10 @@
 #   - two replicas: only the leader writes; killing it (SIGKILL) hands over
 #     within a lease duration and no IP changes
 #   - a forbidden write is denied (the role is minimal)
+#   - Kubernetes >= 1.21 only (1.20 drops the field; skipped there, saying
+#     so): spec.loadBalancerClass -- ours (io.cilium/l2-announcer) and none
+#     get an IP, another class gets nothing at all; dual-stack Services whose
+#     ipFamilies list IPv6 first
 # Env: KUBECONFIG (admin), KUBECTL, L2LB_TESTENV, L2LB_BUILD, L2LB_TOP.
 # Not set -e: a failed check is counted (checks.sh) and the next one runs.
 set -uo pipefail
@@ -29,7 +33,7 @@ cleanup() {
   # no namespace controller runs in the test instance: delete the contents
   k -n "$ns" delete svc,deployment --all --wait=false >/dev/null 2>&1
   k delete namespace "$ns" --wait=false >/dev/null 2>&1
-  k delete ippools optest-blue optest-a optest-b optest-req >/dev/null 2>&1
+  k delete ippools optest-blue optest-a optest-b optest-req optest-dual optest-cls >/dev/null 2>&1
   k -n kube-system delete lease l2lb-operator-resource-lock "cilium-l2announce-$ns-after-failover" >/dev/null 2>&1
   rm -rf "$work"
 }
@@ -122,14 +126,17 @@ check "requested IP outside every pool: exact no_pool message" \
 # kube-testenv runs the apiserver with IPv6DualStack and a dual service range,
 # so spec.ipFamilyPolicy and spec.ipFamilies reach l2lb (1.20 drops them
 # otherwise).
-cat <<EOF | k apply -f - >/dev/null
+dual_pool() { # dual_pool NAME CIDR4 CIDR6 LABEL: a pool for this namespace's Services labelled LABEL=yes
+  cat <<EOF | k apply -f - >/dev/null
 apiVersion: cilium.io/v2alpha1
 kind: CiliumLoadBalancerIPPool
-metadata: {name: optest-dual}
+metadata: {name: $1}
 spec:
-  blocks: [{cidr: "10.78.0.0/28"}, {cidr: "fd00:78::/124"}]
-  serviceSelector: {matchLabels: {io.kubernetes.service.namespace: "$ns", fam: "yes"}}
+  blocks: [{cidr: "$2"}, {cidr: "$3"}]
+  serviceSelector: {matchLabels: {io.kubernetes.service.namespace: "$ns", $4: "yes"}}
 EOF
+}
+dual_pool optest-dual 10.78.0.0/28 fd00:78::/124 fam
 fam_svc() { # fam_svc NAME POLICY FAMILIES
   cat <<EOF | k -n "$ns" apply -f - >/dev/null
 apiVersion: v1
@@ -158,6 +165,56 @@ check "PreferDualStack [IPv6, IPv4]: both" wait_for 15 families_is fam-prefer "4
 check "no family fields (SingleStack [IPv4] by default): IPv4 only" wait_for 15 families_is fam-default 4
 k -n "$ns" delete svc fam-dual fam-v6 fam-prefer fam-default >/dev/null
 k delete ippool optest-dual >/dev/null
+
+# ---- what Kubernetes 1.20 cannot hold ----
+server_minor=$(k get --raw /version | sed -n 's/^ *"minor": *"\([0-9]*\).*/\1/p')
+if [[ ! $server_minor =~ ^[0-9]+$ ]]; then
+  check "the apiserver's /version has a minor version" false
+elif ((server_minor < 21)); then
+  echo "SKIP: spec.loadBalancerClass and the IPv6-first dual-stack cases need Kubernetes >= 1.21 (this apiserver is 1.$server_minor, which drops loadBalancerClass); run with scripts/kube-testenv --kube-version 1.37"
+else
+  dual_pool optest-cls 10.79.0.0/28 fd00:79::/124 cls
+  cls_svc() { # cls_svc NAME [CLASS] [POLICY FAMILIES]
+    {
+      printf 'apiVersion: v1\nkind: Service\nmetadata: {name: %s, labels: {cls: "yes"}}\n' "$1"
+      printf 'spec:\n  type: LoadBalancer\n  ports: [{port: 80}]\n'
+      [[ -z ${2:-} ]] || printf '  loadBalancerClass: %s\n' "$2"
+      [[ -z ${3:-} ]] || printf '  ipFamilyPolicy: %s\n  ipFamilies: %s\n' "$3" "$4"
+    } | k -n "$ns" apply -f - >/dev/null
+  }
+  cls_svc cls-ours io.cilium/l2-announcer
+  cls_svc cls-none
+  cls_svc cls-other example.org/other-lb
+  check "the apiserver keeps spec.loadBalancerClass" \
+    test "$(k -n "$ns" get svc cls-ours -o jsonpath='{.spec.loadBalancerClass}')" = io.cilium/l2-announcer
+  in_cls_pool() { [[ $(ingress_ip "$1") =~ ^10\.79\.0\.[0-9]+$ ]]; }
+  check "loadBalancerClass io.cilium/l2-announcer: an IP from the pool" wait_for 15 in_cls_pool cls-ours
+  check "no loadBalancerClass: an IP from the pool" wait_for 15 in_cls_pool cls-none
+  check "loadBalancerClass io.cilium/l2-announcer: condition satisfied/True" \
+    test "$(cond cls-ours status)" = True
+  sleep 2 # the operator handled the two others: it had the time for this one
+  check "another loadBalancerClass: no IP" test -z "$(ingress_ip cls-other)"
+  check "another loadBalancerClass: no condition, no status at all" \
+    test "$(k -n "$ns" get svc cls-other -o jsonpath='{.status.conditions}{.status.loadBalancer.ingress}')" = ""
+  check "another loadBalancerClass: no Event about it" \
+    test -z "$(k -n "$ns" get events --field-selector involvedObject.name=cls-other -o name)"
+  check "the operator logged nothing about the other class's Service" \
+    bash -c "! grep -q 'cls-other' '$work/op-a.log'"
+
+  # IPv6 listed first: the apiserver keeps the order (1.20's alpha
+  # dual-stack could not be trusted with it); l2lb takes the families, the
+  # pool hands out one address of each
+  cls_svc fam6-require "" RequireDualStack '[IPv6, IPv4]'
+  cls_svc fam6-prefer "" PreferDualStack '[IPv6]'
+  check "RequireDualStack [IPv6, IPv4]: the apiserver keeps the order" \
+    test "$(k -n "$ns" get svc fam6-require -o jsonpath='{.spec.ipFamilies}')" = '["IPv6","IPv4"]'
+  check "RequireDualStack [IPv6, IPv4]: one IPv4 and one IPv6 address" wait_for 15 families_is fam6-require "4 6"
+  check "PreferDualStack [IPv6] on a dual-stack cluster: the apiserver adds IPv4 second" \
+    test "$(k -n "$ns" get svc fam6-prefer -o jsonpath='{.spec.ipFamilies}')" = '["IPv6","IPv4"]'
+  check "PreferDualStack [IPv6]: both families" wait_for 15 families_is fam6-prefer "4 6"
+  k -n "$ns" delete svc cls-ours cls-none cls-other fam6-require fam6-prefer >/dev/null
+  k delete ippool optest-cls >/dev/null
+fi
 
 # ---- sharing-permit-different-pods ----
 local_svc() { # local_svc NAME APP PORT EXTRA-ANNOTATIONS

@@ -435,6 +435,33 @@ static void test_renewal_pending_keeps_entries(void **state)
         world_done(&w);
 }
 
+static void test_renewal_late_success_keeps_entries(void **state)
+{
+        struct world w;
+        uint64_t t0;
+
+        (void)state;
+        setup_default_timings(&w, &t0);
+        /* the result comes after the 7 s its own send time gives (sent at
+         * t0 + 2.5..5 s), within the 13.5 s bound of a pending renewal */
+        world_advance(&w, 7500 * MSEC);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
+        world_settle(&w);
+        /* still answering, and the next renewal is on its way at once */
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, NULL), 0);
+        assert_int_equal(w.n_held_actions, 1);
+        /* it comes 3 s later, within the bound of the renewal before it:
+         * the entries never lapsed while renewals succeeded */
+        world_advance(&w, 3 * SEC);
+        world_answer(&w, 0, ANNOUNCE_LEASE_OK);
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, NULL), 0);
+        world_done(&w);
+}
+
 static void test_renewal_failed_ends_extension(void **state)
 {
         struct world w;
@@ -465,10 +492,12 @@ static void test_renewal_extension_bound(void **state)
         world_advance(&w, 1);
         EXPECT_NO_ENTRIES(&w);
         assert_int_equal(world_count_events(&w, ANNOUNCE_STOPPED, "renew deadline passed"), 1);
-        /* the late success is too old to answer again: renewed at once */
+        /* the late success (sent after the acquisition) still gives a
+         * bound of its own: answering again, renewed at once */
         world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         world_settle(&w);
-        EXPECT_NO_ENTRIES(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        assert_true(w.entries[0].deadline <= t0 + 5 * SEC + 13500 * MSEC);
         assert_int_equal(w.n_held_actions, 1);
         world_answer(&w, 0, ANNOUNCE_LEASE_OK);
         world_settle(&w);
@@ -924,6 +953,7 @@ int main(void)
             cmocka_unit_test(test_renew_deadline_expiry),
             cmocka_unit_test(test_unannounced),
             cmocka_unit_test(test_renewal_pending_keeps_entries),
+            cmocka_unit_test(test_renewal_late_success_keeps_entries),
             cmocka_unit_test(test_renewal_failed_ends_extension),
             cmocka_unit_test(test_renewal_extension_bound),
             cmocka_unit_test(test_renew_conflict),

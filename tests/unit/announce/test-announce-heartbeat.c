@@ -493,8 +493,9 @@ static void test_hb_retry_gate_from_first_write(void **state)
 }
 
 /* Someone fenced us (holder "", transitions + 1): silent at once,
- * re-register with the new epoch; bindings of the old epoch are never
- * answered again. */
+ * re-register with the epoch after the fence's (a node still seeing the
+ * fence must not take a binding to the new registration for a dead one);
+ * bindings of the old epoch are never answered again. */
 static void test_hb_fenced_reregisters(void **state)
 {
         struct world w;
@@ -514,7 +515,7 @@ static void test_hb_fenced_reregisters(void **state)
         assert_string_equal(w.held_actions[0].reason, "re-register");
         assert_int_equal(json_integer_value(json_object_get(
                              json_object_get(w.held_actions[0].body, "spec"), "leaseTransitions")),
-                         1);
+                         2);
         /* the old epoch's binding is still in the store: not answered */
         assert_string_equal(stored_binding(&w, "12.0.0.1"), old);
         world_answer(&w, 0, ANNOUNCE_LEASE_OK);
@@ -529,8 +530,8 @@ static void test_hb_fenced_reregisters(void **state)
         }
         world_advance(&w, 2 * SEC);
         hb = fake_api_get(&w.api, HB);
-        assert_int_equal(transitions(hb), 1);
-        snprintf(now, sizeof(now), NODE "/1/%.8s", uid_of(hb));
+        assert_int_equal(transitions(hb), 2);
+        snprintf(now, sizeof(now), NODE "/2/%.8s", uid_of(hb));
         b = stored_binding(&w, "12.0.0.1");
         assert_string_equal(b, now);
         EXPECT_ENTRIES(&w, "12.0.0.1@3", "12.0.0.2@3");
