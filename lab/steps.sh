@@ -142,6 +142,7 @@ steps_reset() {
 	mkdir -p "$WORK" "$STATE/curl"
 	printf 'silent\nshow-error\n' >"$STATE/curl/.curlrc"
 	cp "$LAB"/manifests/{deathstar,deathstar-2,l2policy,pool-blue}.yaml "$WORK/"
+	sed -i "s|image: l2lb.local/deathstar:.*|image: l2lb.local/deathstar:$(deathstar_version)|" "$WORK/deathstar.yaml"
 }
 
 step_1() {
@@ -315,7 +316,7 @@ step_7() {
 	t0=$EPOCHREALTIME
 	mkdir -p "$STATE/killed"
 	touch "$STATE/killed/$old" # lab/lab up recreates it
-	kill_pids_now "$PIDS/$old"/*.pid
+	kill_node_now "$old"
 	host "ip link set $(host_link "$old" net0) down; ip link set $(host_link "$old" eth0) down"
 	(
 		while (($(elapsed "$t0") < 30000)); do
@@ -412,7 +413,7 @@ run_steps() {
 	done
 	local node
 	for node in "${NODES[@]}"; do
-		pidfile_alive "$PIDS/$node/l2lb-lab-node.pid" >/dev/null ||
+		pidfile_alive "$NODE_DIRS/$node/pids/kubelet.pid" >/dev/null ||
 			die "node $node is down (after step 7?): run lab/lab up to bring it back"
 	done
 	KUBECTL_BIN=$(kube_bin)/kubectl

@@ -38,11 +38,11 @@ fail() {
 }
 
 pidfile_pids() { # the PIDs (with start times) recorded by the lab and its control plane
-	cat "$STATE"/pids/*/*.pid "$TESTENV_STATE"/*.pid 2>/dev/null || true
+	cat "$STATE"/pids/*/*.pid "$STATE"/nodes/*/pids/*.pid "$TESTENV_STATE"/*.pid 2>/dev/null || true
 }
 
 lab_running() { # a lab that someone else runs: never touch it
-	pidfiles_alive "$STATE"/pids/*/*.pid "$TESTENV_STATE"/*.pid
+	pidfiles_alive "$STATE"/pids/*/*.pid "$STATE"/nodes/*/pids/*.pid "$TESTENV_STATE"/*.pid
 }
 
 # Nothing of the lab may be left: namespaces, links, bridges, processes, BPF
@@ -63,11 +63,17 @@ check_clean() {
 		[[ $cur == "$st" ]] && left+=("process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-80))")
 	done <<<"$recorded"
 	for p in /proc/[0-9]*; do
-		grep -qaE '/run/l2lb-lab/|/run/l2lb-testenv/lab/|l2lb-deathstar' "$p/cmdline" 2>/dev/null || continue
+		grep -qaE '/run/l2lb-lab/|/run/l2lb-testenv/lab/|l2lb-deathstar|l2lb-pause' "$p/cmdline" 2>/dev/null || continue
 		awk '$3 == "Z" {exit 1}' "$p/stat" 2>/dev/null || continue
 		left+=("process ${p#/proc/} ($(tr '\0' ' ' <"$p/cmdline" | cut -c1-80))")
 	done
 	[[ -e /sys/fs/bpf/l2lb-lab ]] && left+=("BPF pins /sys/fs/bpf/l2lb-lab")
+	# the real nodes' cgroups (lab/node), and mounts of their state anywhere
+	for p in /sys/fs/cgroup/*/kind-control-plane /sys/fs/cgroup/*/kind-worker /sys/fs/cgroup/*/kind-worker2; do
+		[[ -d $p ]] && left+=("cgroup $p")
+	done
+	p=$(grep -l ' /run/l2lb-lab/' /proc/[0-9]*/mountinfo 2>/dev/null | head -n 3 | tr '\n' ' ')
+	[[ -z $p ]] || left+=("mounts of /run/l2lb-lab/ (in $p)")
 	[[ -e $STATE ]] && left+=("state $STATE")
 	[[ -e $TESTENV_STATE ]] && left+=("control plane state $TESTENV_STATE")
 	if ((${#left[@]})); then

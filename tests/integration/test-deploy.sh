@@ -53,6 +53,23 @@ nscount() { grep -c "^  namespace: $2\$" "$1"; }
 check "deploy/ puts everything in l2lb-system, the seed overlay in kube-system" \
 	bash -c "[[ $(nscount "$NE_WORK/all.yaml" l2lb-system) -eq 13 && $(nscount "$NE_WORK/seed.yaml" kube-system) -eq 13 ]] && ! grep -q kube-system '$NE_WORK/all.yaml' && ! grep -q l2lb-system '$NE_WORK/seed.yaml'"
 check "the init container's command is installed by the build" test -x "$L2LB_BUILD/l2lb-mount-bpffs"
+# A container gets a fresh sysfs whose /sys/fs/bpf is empty: runc cannot
+# create a mount point under it (/sys/fs/bpf/l2lb: "no such file or
+# directory", the pod never starts). Only the init container mounts there, at
+# /sys/fs/bpf itself; the agent's bpffs directory is elsewhere and bpf-root
+# (the ConfigMap) names it. Every rendering: deploy/ and both overlays.
+k kustomize "$deploy/overlays/lab" >"$NE_WORK/lab.yaml" || die "kubectl kustomize deploy/overlays/lab failed"
+bpf_mounts_ok() { # RENDERED.yaml
+	local sys root
+	sys=$(grep -E '^ *(- )?mountPath: /sys(/|$)' "$1" | sed 's/.*mountPath: //' | tr '\n' ' ')
+	root=$(grep -E '^  bpf-root: ' "$1" | sed 's/^  bpf-root: //; s/"//g')
+	[[ $sys == "/sys/fs/bpf " && -n $root ]] && grep -qE "^ *(- )?mountPath: $root\$" "$1" && return 0
+	echo "     $1: mounts under /sys: '$sys'; bpf-root '$root' (must be the agent's bpffs mount)"
+	return 1
+}
+bpf_mounts_ok_all() { bpf_mounts_ok "$NE_WORK/all.yaml" && bpf_mounts_ok "$NE_WORK/seed.yaml" && bpf_mounts_ok "$NE_WORK/lab.yaml"; }
+check "no volumeMount under /sys/fs/bpf/ (only the init container's /sys/fs/bpf); bpf-root is the agent's bpffs mount (deploy/, seed, lab)" \
+	bpf_mounts_ok_all
 # every rule's apiGroups, resources and verbs are explicit lists without "*"
 k kustomize "$deploy/base" >"$NE_WORK/rbac.yaml" || die "kubectl kustomize deploy/base failed"
 check "deploy/base holds the ServiceAccounts and RBAC" \
@@ -117,9 +134,9 @@ k apply -k "$deploy" >/dev/null 2>&1
 check "operator: 2 replicas, preferred anti-affinity (a single node runs both), probes on /healthz and /readyz, POD_NAME, metrics on \$(POD_IP)" \
 	test "$(k -n l2lb-system get deployment l2lb-operator -o go-template='{{.spec.replicas}} {{with .spec.template.spec}}{{.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution}} {{with index .affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution 0}}{{.weight}} {{.podAffinityTerm.topologyKey}}{{end}} {{with index .containers 0}}{{.livenessProbe.httpGet.path}} {{.readinessProbe.httpGet.path}} {{(index .env 0).name}}={{(index .env 0).valueFrom.fieldRef.fieldPath}} {{range .args}}{{if eq (printf "%.24s" .) "--prometheus-serve-addr="}}{{.}}{{end}}{{end}} {{(index .env 2).name}}={{(index .env 2).valueFrom.fieldRef.fieldPath}}{{end}}{{end}}')" \
 	= "2 <no value> 100 kubernetes.io/hostname /healthz /readyz POD_NAME=metadata.name --prometheus-serve-addr=\$(POD_IP):9963 POD_IP=status.podIP"
-check "agent: host network, every taint tolerated, NODE_NAME from spec.nodeName; mounts config, /sys/fs/bpf/l2lb only, /run/l2lb" \
+check "agent: host network, every taint tolerated, NODE_NAME from spec.nodeName; mounts config, the host's /sys/fs/bpf/l2lb only (at /run/l2lb-bpf), /run/l2lb" \
 	test "$(k -n l2lb-system get daemonset l2lb-agent -o go-template='{{with .spec.template.spec}}{{.hostNetwork}} {{(index .tolerations 0).operator}} {{with index .containers 0}}{{(index .env 0).name}}={{(index .env 0).valueFrom.fieldRef.fieldPath}}{{range .volumeMounts}} {{.mountPath}}{{end}}{{end}}{{end}}')" \
-	= "true Exists NODE_NAME=spec.nodeName /etc/l2lb/config /sys/fs/bpf/l2lb /run/l2lb"
+	= "true Exists NODE_NAME=spec.nodeName /etc/l2lb/config /run/l2lb-bpf /run/l2lb"
 # the DaemonSet's pod as applied: seccomp, the init container, bpffs, the metrics address
 render_agent() {
 	k -n l2lb-system get daemonset l2lb-agent -o go-template='{{with .spec.template.spec}}{{.securityContext.seccompProfile.type}} {{with index .initContainers 0}}{{range .command}}{{.}},{{end}} {{.securityContext.privileged}} {{(index .volumeMounts 0).mountPath}}:{{(index .volumeMounts 0).mountPropagation}}{{end}} {{with index .containers 0}}{{range .args}}{{.}},{{end}} {{range .env}}{{.name}}={{if .valueFrom}}{{.valueFrom.fieldRef.fieldPath}}{{else}}{{.value}}{{end}},{{end}} {{.livenessProbe.httpGet.host}}{{.readinessProbe.httpGet.host}}{{end}} {{range .volumes}}{{with .hostPath}}{{.path}}:{{.type}},{{end}}{{end}}{{end}}'
