@@ -106,9 +106,33 @@ double_answers() {
 		$2 == ip && $3 != mac && $1 - t < 0.1 { printf "  %s: %s at %s, %s at %s\n", $2, mac, t, $3, $1 }
 		{ ip = $2; mac = $3; t = $1 }'
 }
+# stalled FROM TO: seconds between FROM and TO in which the neighbour sent no
+# request at all (gaps over 0.5 s; 30 probes send 150 per second): the host
+# froze (seen on a loaded VM), nobody ran, and a measured time must not count it
+stalled() {
+	awk -v from="${1:?from}" -v to="${2:?to}" '/who-has/ && $1 >= from && $1 <= to {
+			if (p && $1 - p > 0.5) s += $1 - p
+			p = $1
+		}
+		END { printf "%.3f\n", s }' "$CAP"
+}
 # first_other IP MAC AFTER: time of the first reply for IP from another MAC
 first_other() {
 	replies | awk -v ip="$1" -v m="$2" -v t="$3" '$2 == ip && $3 != m && $1 > t { print $1; exit }'
+}
+
+# handover NODE SINCE IP...: "seconds stalled" — when the last of the IPs was
+# first answered by another MAC after SINCE (99 if one never was), and the
+# host stall in between
+handover() {
+	local node=${1:?node} since=${2:?since} ip t last=0
+	shift 2
+	for ip in "$@"; do
+		t=$(first_other "$ip" "$(ag_mac "$node")" "$since")
+		[[ -n $t ]] || { echo "99 0"; return; }
+		fle "$t" "$last" || last=$t
+	done
+	echo "$(fsub "$last" "$since") $(stalled "$since" "$last")"
 }
 
 # ---- the store's view ----
@@ -277,14 +301,10 @@ t_kill=$(ag_now)
 ag_stop_agent "$V" KILL 5
 moved() { local ip; for ip in "$@"; do [[ -n $(first_other "$ip" "$(ag_mac "$V")" "$t_kill") ]] || return 1; done; }
 check "3. kill -9 $V (${#vips[@]} IPs): all answered by another node" wait_for 15 moved "${vips[@]}"
-fo=0
-for ip in "${vips[@]}"; do
-	t=$(first_other "$ip" "$(ag_mac "$V")" "$t_kill")
-	[[ -n $t ]] && fo=$(awk -v a="$fo" -v b="$(fsub "$t" "$t_kill")" 'BEGIN { print (b > a ? b : a) }')
-	[[ -n $t ]] || fo=99
-done
-echo "     failover (kill -9 $V, ${#vips[@]} IPs): last IP answered elsewhere after $fo s"
-check "3. failover within $FAILOVER_MAX s (lease duration + 1 s + slack)" fle "$fo" "$FAILOVER_MAX"
+read -r fo st < <(handover "$V" "$t_kill" "${vips[@]}")
+echo "     failover (kill -9 $V, ${#vips[@]} IPs): last IP answered elsewhere after $fo s (host stalled $st s of it)"
+check "3. failover within $FAILOVER_MAX s (lease duration + 1 s + slack; host stalls not counted)" \
+	fle "$(fsub "$fo" "$st")" "$FAILOVER_MAX"
 fenced() { [[ -z $(ag_holder "$(hb "$1")") && $(ag_transitions "$(hb "$1")") == "$2" ]]; } # NODE EPOCH
 check "3. $V's heartbeat fenced: holder \"\", leaseTransitions $ep0 + 1" wait_for 5 fenced "$V" $((ep0 + 1))
 t_restart=$(ag_now)
@@ -308,12 +328,8 @@ t_cont=$(ag_now)
 ag_signal_agent "$S" CONT
 moved_s() { local ip; for ip in "${sips[@]}"; do [[ -n $(first_other "$ip" "$(ag_mac "$S")" "$t_stop") ]] || return 1; done; }
 check "4. SIGSTOP $S (${#sips[@]} IPs) for 6 s: all answered by another node" wait_for 5 moved_s
-fo=0
-for ip in "${sips[@]}"; do
-	t=$(first_other "$ip" "$(ag_mac "$S")" "$t_stop")
-	[[ -n $t ]] && fo=$(awk -v a="$fo" -v b="$(fsub "$t" "$t_stop")" 'BEGIN { print (b > a ? b : a) }')
-done
-echo "     SIGSTOP $S: its IPs answered elsewhere after $fo s"
+read -r fo st < <(handover "$S" "$t_stop" "${sips[@]}")
+echo "     SIGSTOP $S: its IPs answered elsewhere after $fo s (host stalled $st s of it)"
 check "4. thawed, $S re-registers with epoch $((ep0 + 1))" wait_for 10 hb_epoch_is "$S" $((ep0 + 1))
 wait_settled 30 >/dev/null
 sleep 1
@@ -353,14 +369,10 @@ t_c=$(ag_now)
 k cordon "$C" >/dev/null
 moved_c() { local ip; for ip in "${cips[@]}"; do [[ -n $(first_other "$ip" "$(ag_mac "$C")" "$t_c") ]] || return 1; done; }
 check "6. cordon $C (${#cips[@]} IPs): all answered by another node" wait_for 10 moved_c
-fo=0
-for ip in "${cips[@]}"; do
-	t=$(first_other "$ip" "$(ag_mac "$C")" "$t_c")
-	[[ -n $t ]] && fo=$(awk -v a="$fo" -v b="$(fsub "$t" "$t_c")" 'BEGIN { print (b > a ? b : a) }')
-	[[ -n $t ]] || fo=99
-done
-echo "     cordon $C: last IP answered elsewhere after $fo s"
-check "6. handed over within $CORDON_MAX s (1 s + probe interval + margin)" fle "$fo" "$CORDON_MAX"
+read -r fo st < <(handover "$C" "$t_c" "${cips[@]}")
+echo "     cordon $C: last IP answered elsewhere after $fo s (host stalled $st s of it)"
+check "6. handed over within $CORDON_MAX s (1 s + probe interval + margin; host stalls not counted)" \
+	fle "$(fsub "$fo" "$st")" "$CORDON_MAX"
 check "6. nothing bound to the cordoned node" wait_for 5 none bound_ips "$C"
 wait_settled 30 >/dev/null
 t_u=$(ag_now)
