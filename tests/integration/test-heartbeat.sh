@@ -144,7 +144,8 @@ bindings() {
 		| "\(.key) \(.value)"' | sort -V
 }
 bound_count() { bindings | awk '{ split($2, b, "/"); c[b[1]]++ } END { for (n in c) print n, c[n] }' | sort; }
-most_bound() { bound_count | sort -k2,2nr | awk 'NR == 1 { print $1 }'; }
+# most_bound [EXCLUDED...]: the node with the most IPs bound (ties: by name)
+most_bound() { bound_count | awk -v x=" $* " 'index(x, " " $1 " ") == 0' | sort -k2,2nr -k1,1 | awk 'NR == 1 { print $1 }'; }
 bound_ips() { bindings | awk -v n="${1:?node}" '{ split($2, b, "/") } b[1] == n { print $1 }'; } # NODE
 shard_rvs() { leases_json | jq -r '.items[] | select(.metadata.name | startswith("l2lb-assign-")) | "\(.metadata.name) \(.metadata.resourceVersion)"' | sort; }
 hb() { printf 'l2lb-node-%s' "${1:?node}"; }
@@ -318,7 +319,7 @@ check "3. ... answering no IP before a shard binds it to epoch $((ep0 + 1))" non
 check "3. every IP answered by exactly one MAC" wait_for 10 one_owner_each
 
 # ---- 4. SIGSTOP of a holder for 6 s, then SIGCONT ----
-S=$(most_bound)
+S=$(most_bound "$V") # not the one killed: a node that is not the coordinator
 mapfile -t sips < <(bound_ips "$S")
 ep0=$(ag_transitions "$(hb "$S")")
 t_stop=$(ag_now)
@@ -363,7 +364,7 @@ check "5. still no agent crashed" alive
 
 # ---- 6. cordon, uncordon ----
 wait_settled 30 >/dev/null
-C=$(most_bound)
+C=$(most_bound "$V" "$S")
 mapfile -t cips < <(bound_ips "$C")
 t_c=$(ag_now)
 k cordon "$C" >/dev/null
