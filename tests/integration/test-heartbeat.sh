@@ -334,12 +334,13 @@ fenced() { [[ -z $(ag_holder "$(hb "$1")") && $(ag_transitions "$(hb "$1")") == 
 check "3. $V's heartbeat fenced: holder \"\", leaseTransitions $ep0 + 1" wait_for 5 fenced "$V" $((ep0 + 1))
 t_restart=$(ag_now)
 ag_start_agent "$V"
-check "3. restarted, $V re-registers with epoch $((ep0 + 1))" wait_for 15 hb_epoch_is "$V" $((ep0 + 1))
+# the fence's own number is never a live epoch: a re-registration takes the next
+check "3. restarted, $V re-registers with epoch $((ep0 + 2)) (the fence's + 1)" wait_for 15 hb_epoch_is "$V" $((ep0 + 2))
 share_back() { (($(bound_ips "$1" | wc -l) >= N / 3 - 1)); }
 check "3. ... gets its share back by rebalance (>= $((N / 3 - 1)) IPs)" wait_for 30 share_back "$V"
 wait_settled 30 >/dev/null
 sleep 1
-check "3. ... answering no IP before a shard binds it to epoch $((ep0 + 1))" none answered_unbound "$V" $((ep0 + 1)) "$t_restart"
+check "3. ... answering no IP before a shard binds it to epoch $((ep0 + 2))" none answered_unbound "$V" $((ep0 + 2)) "$t_restart"
 check "3. every IP answered by exactly one MAC" wait_for 10 one_owner_each
 
 # ---- 4. SIGSTOP of a holder for 6 s, then SIGCONT ----
@@ -355,10 +356,10 @@ moved_s() { local ip; for ip in "${sips[@]}"; do [[ -n $(first_other "$ip" "$(ag
 check "4. SIGSTOP $S (${#sips[@]} IPs) for 6 s: all answered by another node" wait_for 5 moved_s
 read -r fo st < <(handover "$S" "$t_stop" "${sips[@]}")
 echo "     SIGSTOP $S: its IPs answered elsewhere after $fo s (host stalled $st s of it)"
-check "4. thawed, $S re-registers with epoch $((ep0 + 1))" wait_for 10 hb_epoch_is "$S" $((ep0 + 1))
+check "4. thawed, $S re-registers with epoch $((ep0 + 2)) (fenced at $((ep0 + 1)))" wait_for 10 hb_epoch_is "$S" $((ep0 + 2))
 wait_settled 30 >/dev/null
 sleep 1
-check "4. thawed, $S answers no IP before a shard binds it to epoch $((ep0 + 1))" none answered_unbound "$S" $((ep0 + 1)) "$t_cont"
+check "4. thawed, $S answers no IP before a shard binds it to epoch $((ep0 + 2))" none answered_unbound "$S" $((ep0 + 2)) "$t_cont"
 check "4. every IP answered by exactly one MAC" wait_for 10 one_owner_each
 
 # ---- 5. a malformed shard ----
