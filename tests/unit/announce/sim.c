@@ -785,6 +785,8 @@ static struct sim_gap_ip *find_gap_ip(struct sim_gap_ip *v, size_t n, const stru
 {
         struct sim_gap_ip key = {.ip = *ip};
 
+        if (n == 0) /* v may be NULL: bsearch's base must not be */
+                return NULL;
         return bsearch(&key, v, n, sizeof(*v), gap_ip_cmp);
 }
 
@@ -815,7 +817,7 @@ static void rebuild_cover(struct sim *s)
                 }
         }
         if (n > 0)
-                qsort(next, n, sizeof(*next), gap_ip_cmp);
+                qsort_safe(next, n, sizeof(*next), gap_ip_cmp);
         /* dedup */
         {
                 size_t w = 0;

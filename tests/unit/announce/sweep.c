@@ -364,7 +364,7 @@ static void generate(struct schedule *c, uint32_t seed, unsigned flags)
         n_churn = c->duration / SEC / 4 + rnd(c, 10);
         for (size_t i = 0; i < n_churn; i++)
                 gen_churn(c);
-        qsort(c->acts, c->n_acts, sizeof(*c->acts), act_cmp);
+        qsort_safe(c->acts, c->n_acts, sizeof(*c->acts), act_cmp);
 }
 
 static void schedule_done(struct schedule *c)
