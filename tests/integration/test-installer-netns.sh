@@ -57,12 +57,22 @@ EOF
 chmod +x "$fake"/*
 
 # a cache holding runnable kubernetes binaries of the expected build
-eval "$(grep -E '^readonly (K8S_VERSION|BUILD_ID)=' "$TESTENV")"
+# (the default version, 1.20: its binaries, version and stamp as
+# kube-testenv's set_kube_version sets them)
+eval "$(grep -E '^readonly K8S_BINARIES_120=' "$TESTENV" | sed 's/^readonly //')"
+K8S_VERSION=$(sed -n 's/^[[:space:]]*K8S_VERSION=\(1\.20\.[0-9]*\)$/\1/p' "$TESTENV" | head -n 1)
+# shellcheck disable=SC2016 # the script's literal text: $K8S_VERSION unexpanded
+BUILD_ID=$(sed -n 's/^[[:space:]]*BUILD_ID="kubernetes-\$K8S_VERSION \(reflect2[^"]*\)"$/\1/p' "$TESTENV" | head -n 1)
+[[ -n $K8S_VERSION && -n $BUILD_ID && ${#K8S_BINARIES_120[@]} -gt 0 ]] ||
+	{ echo "FAIL: cannot read the 1.20 version, stamp and binaries from $TESTENV"; exit 1; }
+BUILD_ID="kubernetes-$K8S_VERSION $BUILD_ID"
 built=$tmp/built-cache
 kbin=$built/kubernetes-$K8S_VERSION/bin
 mkdir -p "$kbin"
-for b in kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl; do
-	printf '#!/bin/sh\nexit 0\n' >"$kbin/$b"
+for b in "${K8S_BINARIES_120[@]}"; do
+	# (kube-testenv checks that the apiserver names its version)
+	# shellcheck disable=SC2016 # $1 belongs to the fake binary
+	printf '#!/bin/sh\n[ "$1" = --version ] && echo "Kubernetes v%s"\nexit 0\n' "$K8S_VERSION" >"$kbin/$b"
 	chmod +x "$kbin/$b"
 done
 printf '%s\n' "$BUILD_ID" >"$kbin/.build-id"
