@@ -691,6 +691,19 @@ int k8s_lease_decode(json_t *json, struct k8s_lease **ret, char **ret_error)
         return 0;
 }
 
+/* metadata.labels or .annotations from a string map; nothing when empty. */
+static void set_string_map(json_t *md, const char *field, const struct labels *m)
+{
+        json_t *o;
+
+        if (m->n == 0)
+                return;
+        o = json_object();
+        for (size_t i = 0; i < m->n; i++)
+                json_object_set_new(o, m->items[i].key, json_string(m->items[i].value));
+        json_object_set_new(md, field, o);
+}
+
 json_t *k8s_lease_to_json(const struct k8s_lease *l)
 {
         json_t *o = json_object(), *md = json_object(), *spec = json_object();
@@ -702,22 +715,8 @@ json_t *k8s_lease_to_json(const struct k8s_lease *l)
                 json_object_set_new(md, "namespace", json_string(l->meta.namespace));
         if (l->meta.resource_version)
                 json_object_set_new(md, "resourceVersion", json_string(l->meta.resource_version));
-        if (l->meta.labels.n) {
-                json_t *lab = json_object();
-
-                for (size_t i = 0; i < l->meta.labels.n; i++)
-                        json_object_set_new(lab, l->meta.labels.items[i].key,
-                                            json_string(l->meta.labels.items[i].value));
-                json_object_set_new(md, "labels", lab);
-        }
-        if (l->meta.annotations.n) {
-                json_t *ann = json_object();
-
-                for (size_t i = 0; i < l->meta.annotations.n; i++)
-                        json_object_set_new(ann, l->meta.annotations.items[i].key,
-                                            json_string(l->meta.annotations.items[i].value));
-                json_object_set_new(md, "annotations", ann);
-        }
+        set_string_map(md, "labels", &l->meta.labels);
+        set_string_map(md, "annotations", &l->meta.annotations);
         json_object_set_new(o, "metadata", md);
         json_object_set_new(spec, "holderIdentity", json_string(strempty(l->holder)));
         if (l->lease_duration_seconds)
