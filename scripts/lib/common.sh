@@ -25,6 +25,16 @@ die() {
 # have_cmd NAME: NAME is a command (program, function or builtin)
 have_cmd() { command -v "${1:?command name}" >/dev/null 2>&1; }
 
+# has GREP-ARGS...: whether standard input has a matching line. Reads all of
+# it: `producer | grep -q` stops reading at the first match, and under
+# `set -o pipefail` the producer's SIGPIPE then fails the pipeline (a check
+# that passed or failed by the size of a log).
+has() {
+	local n
+	n=$(grep -c "$@")
+	[[ ${n:-0} -gt 0 ]]
+}
+
 # require_root: die unless running as root
 require_root() { [[ $EUID -eq 0 ]] || die "needs root"; }
 

@@ -98,7 +98,7 @@ nsenter --net="/run/netns/$NS" -- "$L2LB_BUILD/l2lb-agent" --kubeconfig="$WORK/k
 	--log-level=debug </dev/null >"$WORK/agent.log" 2>&1 &
 PID=$!
 
-logged() { grep -v 'msg=libbpf' "$WORK/agent.log" | grep -qE -- "$1"; }
+logged() { grep -v 'msg=libbpf' "$WORK/agent.log" | has -E -- "$1"; }
 count() { grep -v 'msg=libbpf' "$WORK/agent.log" | grep -cE -- "$1"; }
 skipped() { # DEVICE REASON-PREFIX
 	logged "msg=\"device not chosen\" device=$1 .*reason=\"$2"

@@ -71,7 +71,7 @@ ag_pick_subnet() {
 	local n i
 	for ((i = 0; i < 200; i++)); do
 		n=$(((AG_ID + i) % 200 + 20))
-		if ! ip -4 -o addr show | grep -q " 10\.251\.$n\."; then
+		if ! ip -4 -o addr show | has " 10\.251\.$n\."; then
 			AG_SUBNET=10.251.$n
 			return 0
 		fi

@@ -106,9 +106,9 @@ holder_of() { ag_holder "$(lease_of "$1")"; }
 holder_is() { [[ $(holder_of "$1") == "$2" ]]; } # SVC NODE
 # the same from the lease watch (no kubectl polling while a takeover is timed)
 seen_holder_is() { ag_w_holders "$AG_WORK/leases.watch" | awk -v l="$(lease_of "$1")" -v h="$2" '$1 == l && $2 == h { f = 1 } END { exit !f }'; }
-holds_nothing() { ! k -n kube-system get leases -o jsonpath='{.items[*].spec.holderIdentity}' | grep -qw "$1"; }
+holds_nothing() { ! k -n kube-system get leases -o jsonpath='{.items[*].spec.holderIdentity}' | has -w "$1"; }
 holds_all() { [[ $(k -n kube-system get leases -o jsonpath='{range .items[*]}{.spec.holderIdentity}{"\n"}{end}' | sort -u) == "$1" ]]; }
-status_has() { ag_status "$1" 2>/dev/null | grep -qE "$2"; } # NODE REGEX
+status_has() { ag_status "$1" 2>/dev/null | has -E "$2"; } # NODE REGEX
 no_lease() { ! k -n kube-system get lease "$1" >/dev/null 2>&1; }
 # live entries for IP in NODE's responder map
 live_entry() { ag_bpf_list "$1" 2>/dev/null | awk -v ip="$2" '$1 == ip && $3 == "live" { f = 1 } END { exit !f }'; }
@@ -202,7 +202,7 @@ O=$(other_worker "$H")
 conflicts_of() { ag_status "$1" 2>/dev/null | awk -v ip="$2" '$1 == ip { print $6 }'; } # NODE IP
 conflicts_are() { [[ $(conflicts_of "$1" "$2") == "$3" ]]; }                            # NODE IP N
 conflict_metric() { # NODE IP N
-	ag_metrics "$1" | grep -qxF "l2lb_responder_conflicts_total{ip=\"$2\",device=\"net0\"} $3"
+	ag_metrics "$1" | has -xF "l2lb_responder_conflicts_total{ip=\"$2\",device=\"net0\"} $3"
 }
 c0=$(conflicts_of "$H" "$ip")
 # the neighbor claims the IP: a gratuitous ARP reply, then a gratuitous request

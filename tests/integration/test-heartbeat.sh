@@ -372,7 +372,7 @@ declare -A loglines=()
 for n in "${AG_NODES[@]}"; do loglines[$n]=$(wc -l <"$AG_WORK/$n.log"); done
 t_bad=$(ag_now)
 k -n kube-system annotate --overwrite lease "$sh" 'l2lb.io/bindings={"12.0.1.1": garbage' >/dev/null
-logged() { local n; for n in "${AG_NODES[@]}"; do tail -n +$((loglines[$n] + 1)) "$AG_WORK/$n.log" | grep -q 'malformed election lease' || return 1; done; }
+logged() { local n; for n in "${AG_NODES[@]}"; do tail -n +$((loglines[$n] + 1)) "$AG_WORK/$n.log" | has 'malformed election lease' || return 1; done; }
 check "5. garbage in $sh ($(jq 'length' <<<"$saved") IPs): every agent logs \"malformed election lease\"" wait_for 10 logged
 grep -h 'malformed election lease' "$AG_WORK"/*.log | tail -n 1 | sed 's/^/     /'
 check "5. no agent crashed" alive

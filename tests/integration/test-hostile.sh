@@ -113,7 +113,7 @@ web0_ip=$(svc_ip web0)
 echo "# setup: $((SECONDS - t_start)) s; web0 has $web0_ip; operator pid $op_pid, agent pid $agent_pid"
 
 arp_answered() { # IP: one ARP request from the client gets a reply
-	in_client arping -c 1 -w 0.3 -i c0 "$1" 2>/dev/null | grep -q 'bytes from'
+	in_client arping -c 1 -w 0.3 -i c0 "$1" 2>/dev/null | has 'bytes from'
 }
 check "baseline: the client's ARP request for web0 ($web0_ip) is answered" wait_for 10 arp_answered "$web0_ip"
 
@@ -265,7 +265,7 @@ check "a Service selecting it gets its first address (10.128.0.0)" wait_for 10 i
 check "the Service with a NUL in an annotation gets an IP" wait_for 10 ip_in nul "$NE_SEG.*"
 nul_ip=$(svc_ip nul)
 check "... and is answered by ARP" wait_for 5 arp_answered "$nul_ip"
-kept_nul() { api GET "$(svc_path nul)" | grep -qF '"hostile.l2lb.io/nul": "a\u0000b"'; }
+kept_nul() { api GET "$(svc_path nul)" | has -F '"hostile.l2lb.io/nul": "a\u0000b"'; }
 check "the annotation is kept whole through the API (a\\u0000b)" kept_nul
 refused() { [[ $(svc_reason "$1") == "$2" && -z $(svc_ip "$1") ]]; } # SVC REASON
 check "the $max_ann-byte annotation: no IP, condition too_many_requested_ips" \
