@@ -80,6 +80,8 @@ struct hb *hb_new(const char *node, uint64_t duration)
             g_hash_table_new_full(g_int64_hash, g_int64_equal, free, (GDestroyNotify)pending_free);
         h->answering = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
         h->answered_ips = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
+        h->unplaced = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
+        h->rank = SIZE_MAX;
         return h;
 }
 
@@ -97,11 +99,14 @@ void hb_free(struct hb *h)
                 bindings_done(&h->shards[k].b);
                 free(h->shards[k].conflict_rv);
                 free(h->shards[k].moving);
+                free(h->shards[k].pending_base);
         }
         free(h->self.sent_candidacy);
         free(h->self.base_rv);
         free(h->self.conflict_base);
         strv_free(h->malformed);
+        if (h->unplaced)
+                g_hash_table_unref(h->unplaced);
         free(h->self_lease);
         free(h);
 }
@@ -180,16 +185,33 @@ static struct hb_peer *peer_get(struct hb *h, const char *name)
         return p;
 }
 
+static const char *peer_node(const struct hb_peer *p);
+
 static void peer_observe(struct hb *h, struct hb_peer *p, const struct k8s_lease *l, uint64_t now)
 {
         _cleanup_free_ char *err = NULL;
 
         if (!obj_take(&p->o, l, ANNOUNCE_ANNOTATION_CANDIDACY, now))
                 return;
+        if (peer_node(p))
+                p->live_until =
+                    now +
+                    (p->o.duration_s > 0 ? (uint64_t)p->o.duration_s * USEC_PER_SEC : h->duration);
         strv_free(p->candidacy);
         p->candidacy = candidacy_parse(p->o.annotation, &err);
         if (err)
                 report(h, p->lease, err);
+}
+
+static void shard_settle(struct hb_shard *s)
+{
+        s->pending = false;
+        s->pending_id = 0;
+        free(s->pending_base);
+        s->pending_base = NULL;
+        free(s->moving);
+        s->moving = NULL;
+        s->n_moving = 0;
 }
 
 static void shard_observe(struct hb *h, unsigned k, const struct k8s_lease *l, uint64_t now)
@@ -200,6 +222,21 @@ static void shard_observe(struct hb *h, unsigned k, const struct k8s_lease *l, u
         if (!obj_take(&s->o, l, ANNOUNCE_ANNOTATION_BINDINGS, now))
                 return;
         s->exists_unknown = false;
+        if (s->pending && !streq_ptr(s->o.rv, s->pending_base)) {
+                /* A version after the one our write in flight is based on:
+                 * the write is this version or an earlier one, or it fails
+                 * with a conflict (or AlreadyExists). Either way this view
+                 * is what the next write builds on: no need to wait for
+                 * its result, which may be lost (a partition of the
+                 * responses only) until the client's timeout. */
+                gint64 key = (gint64)s->pending_id;
+
+                g_hash_table_remove(h->pending, &key);
+                shard_settle(s);
+                free(s->conflict_rv);
+                s->conflict_rv = NULL;
+                s->retry_at = 0;
+        }
         bindings_done(&s->b);
         s->n_bad = bindings_parse(s->o.annotation, (int)k, &s->b, &err);
         if (s->n_bad > 0) {
@@ -395,10 +432,7 @@ bool hb_lease_result(struct announcer *a, uint64_t id, enum announce_write_resul
                 int k = shard_index(p->name);
                 struct hb_shard *s = &h->shards[k];
 
-                s->pending = false;
-                free(s->moving);
-                s->moving = NULL;
-                s->n_moving = 0;
+                shard_settle(s);
                 if (r == ANNOUNCE_LEASE_OK) {
                         shard_observe(h, (unsigned)k, l, now);
                         free(s->conflict_rv);
@@ -484,8 +518,9 @@ struct hrun {
         struct bindings *next[ANNOUNCE_SHARDS]; /* shard contents to write, NULL: unchanged */
         struct ipaddr *moving[ANNOUNCE_SHARDS]; /* our addresses the write hands away */
         size_t n_moving[ANNOUNCE_SHARDS];
-        char *candidacy; /* ours, JSON text */
-        bool alive;      /* we are registered and the gate is open */
+        char *candidacy;        /* ours, JSON text */
+        bool alive;             /* we are registered and the gate is open */
+        bool placing_as_backup; /* place() with rank > 0 */
 };
 
 static void hwake(struct hrun *r, uint64_t t)
@@ -750,6 +785,12 @@ static const char *choose(struct hrun *r, const struct wip *w, const char *exclu
                 uint64_t hh;
 
                 if (!c || streq_ptr(c, exclude))
+                        continue;
+                /* A backup places only what the nodes before it left
+                 * undone: one of them, the coordinator, is likely dead
+                 * though its heartbeat still looks fresh. Addresses bound
+                 * to it would wait for its fence too. */
+                if (r->placing_as_backup && strcmp(c, r->a->node) < 0)
                         continue;
                 if (streq_ptr(c, prefer))
                         return c;
@@ -1054,17 +1095,25 @@ static void self_write(struct hrun *r)
 
 /* ---- coordinator ---- */
 
-static bool coordinator(struct hrun *r)
+/* Our rank among the live candidates ordered by name: 0 is the
+ * coordinator, which fences and places as soon as it may; rank k acts as its
+ * backup k retry periods later, so that a coordinator that dies (or is cut
+ * off) while another node fails delays the failover by a retry period or
+ * two, not by a lease duration. Acting twice costs a 409, never safety:
+ * fences and placements are conditional writes. SIZE_MAX: we do not
+ * coordinate at all. */
+static size_t rank(struct hrun *r)
 {
         GHashTableIter it;
         gpointer v;
+        size_t k = 0;
 
         /* A node that is a candidate for nothing does not coordinate:
          * shutting down (its last renewal says so), or idle. Otherwise a
          * stopped agent's fresh heartbeat would hold the role for a lease
          * duration while nobody fences or places. */
         if (!r->alive || r->a->shutting_down || streq(r->candidacy, "[]"))
-                return false;
+                return SIZE_MAX;
         g_hash_table_iter_init(&it, r->h->peers);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 const struct hb_peer *p = v;
@@ -1072,9 +1121,15 @@ static bool coordinator(struct hrun *r)
 
                 if (n && strcmp(n, r->a->node) < 0 && peer_alive(r, p) && p->candidacy &&
                     p->candidacy[0])
-                        return false;
+                        k++;
         }
-        return true;
+        return k;
+}
+
+/* How long after the coordinator we act. */
+static uint64_t backup_delay(const struct hrun *r)
+{
+        return (uint64_t)MIN(r->h->rank, (size_t)64) * r->a->t.retry_period;
 }
 
 static void fence(struct hrun *r)
@@ -1090,7 +1145,7 @@ static void fence(struct hrun *r)
 
                 if (!n || streq(n, r->a->node) || p->pending)
                         continue;
-                due = p->o.observed_at + peer_duration(p, &r->a->t);
+                due = p->o.observed_at + peer_duration(p, &r->a->t) + backup_delay(r);
                 if (p->conflict_rv && streq(p->conflict_rv, p->o.rv) && due < p->retry_at)
                         due = p->retry_at;
                 if (r->now < due) {
@@ -1108,10 +1163,35 @@ static void fence(struct hrun *r)
         }
 }
 
+/* Whether a backup may place w now: it has had no live binding in our view
+ * for our backup delay (the coordinator's turn), counted from when the
+ * heartbeat of the node it was bound to went stale, as a fence is.
+ * Remembers since when. */
+static bool placement_due(struct hrun *r, const struct wip *w, const struct binding *b,
+                          GHashTable *unplaced)
+{
+        char buf[IPADDR_STRLEN];
+        const uint64_t *since;
+        uint64_t *t = xnew(uint64_t, 1);
+        const struct hb_peer *p = b ? peer_of(r->h, b->node) : NULL;
+
+        ipaddr_format(&w->ip, buf);
+        since = g_hash_table_lookup(r->h->unplaced, buf);
+        *t = since ? *since : r->now;
+        if (p && p->live_until > 0)
+                *t = MIN(*t, p->live_until);
+        g_hash_table_replace(unplaced, xstrdup(buf), t);
+        if (r->now >= *t + backup_delay(r))
+                return true;
+        hwake(r, *t + backup_delay(r));
+        return false;
+}
+
 static void place(struct hrun *r)
 {
         const struct model *m = r->m;
         uint64_t settle = r->h->self.alive_since + r->a->t.balance_delay;
+        GHashTable *unplaced = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
 
         /* Agents started together register within a moment: a coordinator
          * that just registered gives them the balance delay to show up
@@ -1119,8 +1199,10 @@ static void place(struct hrun *r)
          * rebalancing one address at a time. */
         if (r->now < settle) {
                 hwake(r, settle);
+                g_hash_table_unref(unplaced);
                 return;
         }
+        r->placing_as_backup = r->h->rank > 0;
         for (size_t i = 0; i < m->n_svcs; i++) {
                 const char *prefer = NULL;
 
@@ -1135,6 +1217,8 @@ static void place(struct hrun *r)
                         if (w->done || st != B_DEAD)
                                 continue;
                         w->done = true;
+                        if (!placement_due(r, w, b, unplaced))
+                                continue;
                         to = choose(r, w, NULL, prefer);
                         if (!to || !shard_writable(r, w->shard))
                                 continue;
@@ -1143,6 +1227,11 @@ static void place(struct hrun *r)
                         prefer = to;
                 }
         }
+        r->placing_as_backup = false;
+        g_hash_table_unref(r->h->unplaced);
+        r->h->unplaced = unplaced;
+        if (r->h->rank > 0)
+                return;
         /* Dead bindings of addresses nobody wants. */
         for (unsigned k = 0; k < ANNOUNCE_SHARDS; k++)
                 for (size_t i = 0; i < r->h->shards[k].b.n; i++) {
@@ -1257,15 +1346,17 @@ static void shard_writes(struct hrun *r)
                 if (s->o.present && streq_ptr(text, s->o.annotation))
                         continue;
                 name = announce_shard_name(k);
-                (void)emit(r, HB_W_SHARD,
-                           s->o.present ? ANNOUNCE_LEASE_UPDATE : ANNOUNCE_LEASE_CREATE, name,
-                           s->o.present ? s->o.rv : NULL,
-                           lease_body(r, name, s->o.present ? s->o.rv : NULL, "", 0,
-                                      s->o.present ? s->o.acquire_time : NULL,
-                                      s->o.present ? s->o.transitions : 0,
-                                      ANNOUNCE_ANNOTATION_BINDINGS, text),
-                           r->n_moving[k] > 0 ? "hand over" : "place");
+                struct hb_pending *p = emit(
+                    r, HB_W_SHARD, s->o.present ? ANNOUNCE_LEASE_UPDATE : ANNOUNCE_LEASE_CREATE,
+                    name, s->o.present ? s->o.rv : NULL,
+                    lease_body(r, name, s->o.present ? s->o.rv : NULL, "", 0,
+                               s->o.present ? s->o.acquire_time : NULL,
+                               s->o.present ? s->o.transitions : 0, ANNOUNCE_ANNOTATION_BINDINGS,
+                               text),
+                    r->n_moving[k] > 0 ? "hand over" : "place");
                 s->pending = true;
+                s->pending_id = p->id;
+                free_and_strdup(&s->pending_base, s->o.present ? s->o.rv : NULL);
                 free(s->moving);
                 s->moving = r->moving[k];
                 s->n_moving = r->n_moving[k];
@@ -1525,17 +1616,18 @@ void hb_run(struct announcer *a, uint64_t now, int64_t wall, struct announce_dec
         self_check(&r);
         r.candidacy = own_candidacy(a);
         prepare(&r);
-        r.h->coordinator = coordinator(&r);
-        if (r.h->coordinator) {
+        r.h->rank = rank(&r);
+        r.h->coordinator = r.h->rank == 0;
+        if (r.h->rank != SIZE_MAX) {
                 fence(&r);
                 place(&r);
-        } else {
-                /* A peer's heartbeat going stale changes the coordinator. */
-                for (size_t k = 0; k < r.m->n_nodes; k++)
-                        if (r.node_peer[k])
-                                hwake(&r, r.node_peer[k]->o.observed_at +
-                                              peer_duration(r.node_peer[k], &a->t));
-        }
+        } else
+                g_hash_table_remove_all(r.h->unplaced);
+        /* A peer's heartbeat going stale changes our rank. */
+        for (size_t k = 0; k < r.m->n_nodes; k++)
+                if (r.node_peer[k])
+                        hwake(&r,
+                              r.node_peer[k]->o.observed_at + peer_duration(r.node_peer[k], &a->t));
         release(&r);
         /* Entries before writes: a hand-over leaves us silent first. */
         entries(&r, now_ips, now_svcs);

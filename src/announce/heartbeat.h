@@ -41,8 +41,9 @@ struct hb_obj {
 struct hb_peer {
         char *lease;
         struct hb_obj o;
-        char **candidacy; /* parsed policy names, NULL-terminated (NULL: none) */
-        bool pending;     /* a fence (or, for our own, any write) in flight */
+        char **candidacy;    /* parsed policy names, NULL-terminated (NULL: none) */
+        bool pending;        /* a fence (or, for our own, any write) in flight */
+        uint64_t live_until; /* its last version naming its node goes stale then (0: none) */
         uint64_t retry_at;
         char *conflict_rv; /* a write at this resourceVersion conflicted */
 };
@@ -56,6 +57,8 @@ struct hb_shard {
         uint64_t blocked_until;
         bool exists_unknown; /* a create met AlreadyExists; the watch will tell */
         bool pending;
+        uint64_t pending_id; /* the write in flight */
+        char *pending_base;  /* the version it is based on (NULL: a create) */
         uint64_t retry_at;
         char *conflict_rv;
         struct ipaddr *moving; /* our addresses the pending write hands away */
@@ -108,6 +111,10 @@ struct hb {
         uint64_t last_rebalance;
         bool rebalance_pending;
         bool coordinator;
+        size_t rank; /* among live candidates by name (0: the coordinator; SIZE_MAX: none) */
+        /* canonical ip text → (GUINT64 via pointer) local time since which a
+         * wanted address has had no live binding in our view */
+        GHashTable *unplaced;
         size_t n_live;
         char **malformed; /* messages to report as events at the next run */
 };

@@ -48,6 +48,7 @@ struct sim_gap_ip {
         bool reported;
         uint64_t covered_since;    /* UINT64_MAX: not covered */
         uint64_t unanswered_since; /* UINT64_MAX: answered */
+        uint64_t rebound;          /* last bound to an agent that was not healthy (0: never) */
 };
 
 #define NEVER UINT64_MAX
@@ -569,6 +570,62 @@ static bool entry_live(const struct sim *s, size_t i, const struct announce_entr
         return e->deadline > mono(s, i);
 }
 
+/* ---- tracing (L2LB_SIM_TRACE=<address>: every request with that address's
+ * binding in it, every result, and every change of who answers it) ---- */
+
+static const char *const trace_op[] = {"POST", "PUT", "DELETE"};
+static const char *const trace_res[] = {"ok", "conflict", "not-found", "error"};
+
+static const char *trace_ip(void)
+{
+        const char *v = getenv("L2LB_SIM_TRACE");
+
+        return v && *v ? v : NULL;
+}
+
+static void trace(const struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void trace(const struct sim *s, const char *fmt, ...)
+{
+        va_list ap;
+
+        printf("%10.3f s  ", (double)s->now / SEC);
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+}
+
+/* The traced address's value in a Lease body's bindings annotation. */
+static const char *trace_binding(json_t *body)
+{
+        const char *text = json_string_value(json_object_get(
+            json_object_get(json_object_get(body, "metadata"), "annotations"), "l2lb.io/bindings"));
+        json_t *b = text ? json_loads(text, 0, NULL) : NULL;
+        static char buf[96];
+        const char *v = json_string_value(json_object_get(b, trace_ip()));
+
+        snprintf(buf, sizeof(buf), "%s", v ? v : "-");
+        json_decref(b);
+        return buf;
+}
+
+static void trace_entries(const struct sim *s, size_t i, const struct announce_entry *next,
+                          size_t n)
+{
+        const struct sim_agent *g = &s->agents[i];
+        struct ipaddr ip;
+        bool had = false, has = false;
+
+        if (!trace_ip() || ipaddr_parse(trace_ip(), &ip) < 0)
+                return;
+        for (size_t k = 0; k < g->n_entries; k++)
+                had |= ipaddr_equal(&g->entries[k].ip, &ip) && entry_live(s, i, &g->entries[k]);
+        for (size_t k = 0; k < n; k++)
+                has |= ipaddr_equal(&next[k].ip, &ip) && next[k].deadline > mono(s, i);
+        if (had != has)
+                trace(s, "%s %s answering", g->name, has ? "starts" : "stops");
+}
+
 /* Entries start answering only when an agent applies a run's decisions, so
  * checking the agent that just ran against every other one, at that
  * instant, catches every overlap. Entries are sorted by address: a merge. */
@@ -845,6 +902,7 @@ static void rebuild_cover(struct sim *s)
                 }
                 g->unanswered_since = old ? old->unanswered_since : s->now;
                 g->reported = old ? old->reported : false;
+                g->rebound = old ? old->rebound : 0;
                 g->covered_since = !g->covered                          ? NEVER
                                    : old && old->covered_since != NEVER ? old->covered_since
                                                                         : s->now;
@@ -884,7 +942,7 @@ static void sample_gaps(struct sim *s)
                         g->unanswered_since = s->now;
                 if (!g->covered || g->reported)
                         continue;
-                from = MAX(g->unanswered_since, g->covered_since);
+                from = MAX(MAX(g->unanswered_since, g->covered_since), g->rebound);
                 if (s->now - from <= s->gap_bound)
                         continue;
                 g->reported = true;
@@ -944,6 +1002,7 @@ static void run_agent_send(struct sim *s, size_t i, bool send)
         assert_int_equal(announcer_run(g->a, mono(s, i), wall(s), &d), 0);
         g->runs++;
         check_gaps(s, i, d.entries, d.n_entries);
+        trace_entries(s, i, d.entries, d.n_entries);
         free(g->entries);
         g->entries = d.entries;
         g->n_entries = d.n_entries;
@@ -1068,6 +1127,47 @@ static void respond(struct sim *s, const struct sim_event *req, uint64_t t,
         push(s, r);
 }
 
+static json_t *bindings_of(json_t *lease)
+{
+        const char *text = json_string_value(
+            json_object_get(json_object_get(json_object_get(lease, "metadata"), "annotations"),
+                            "l2lb.io/bindings"));
+
+        return text ? json_loads(text, 0, NULL) : NULL;
+}
+
+/* A shard version that binds an address anew to an agent that is not
+ * healthy: no node can tell yet (its heartbeat is fresh), so the address's
+ * failover starts again from here (see sim.h). */
+static void note_rebinds(struct sim *s, json_t *before, json_t *after)
+{
+        json_t *old = bindings_of(before), *now = bindings_of(after), *v;
+        const char *ip;
+
+        json_object_foreach(now, ip, v)
+        {
+                const char *to = json_string_value(v), *slash = to ? strchr(to, '/') : NULL;
+                struct sim_gap_ip *g;
+                struct ipaddr a;
+                int i;
+
+                if (!slash || json_equal(v, json_object_get(old, ip)) || ipaddr_parse(ip, &a) < 0)
+                        continue;
+                {
+                        _cleanup_free_ char *node = xstrndup(to, (size_t)(slash - to));
+
+                        i = agent_index(s, node);
+                }
+                if (s->cover_dirty)
+                        rebuild_cover(s);
+                if (i >= 0 && !agent_healthy(s, &s->agents[i]) &&
+                    (g = find_gap_ip(s->gap_ips, s->n_gap_ips, &a)))
+                        g->rebound = s->now;
+        }
+        json_decref(old);
+        json_decref(now);
+}
+
 static void handle_request(struct sim *s, struct sim_event *e)
 {
         struct sim_agent *g = &s->agents[e->agent];
@@ -1101,12 +1201,20 @@ static void handle_request(struct sim *s, struct sim_event *e)
                 s->fence_writes++;
         if (e->op != ANNOUNCE_LEASE_DELETE && !lease_free_or_mine(s, e->name, g->name))
                 s->foreign_writes++;
-        {
-                json_t *cur = fake_api_get(&s->api, e->name);
+        json_t *cur = json_incref(fake_api_get(&s->api, e->name));
 
-                from = cur ? agent_index(s, lease_holder(cur)) : -1;
-        }
+        from = cur ? agent_index(s, lease_holder(cur)) : -1;
         res = fake_api_apply(&s->api, &a, &obj, &changed);
+        if (res == ANNOUNCE_LEASE_OK && s->gap_bound && startswith(e->name, ANNOUNCE_SHARD_PREFIX))
+                note_rebinds(s, cur, obj);
+        json_decref(cur);
+        if (trace_ip())
+                trace(s, "%s %s %s rv %s: %s holder %s transitions %lld binding %s", g->name,
+                      trace_op[e->op], e->name, e->rv ? e->rv : "-", trace_res[res],
+                      obj && lease_holder(obj) ? lease_holder(obj) : "-",
+                      (long long)json_integer_value(
+                          json_object_get(json_object_get(obj, "spec"), "leaseTransitions")),
+                      trace_binding(e->body));
         if (res == ANNOUNCE_LEASE_OK && obj && streq_ptr(lease_holder(obj), g->name))
                 check_takeover(s, e->name, from, e->agent);
         respond(s, e, s->now + g->resp_latency + jitter(s, e->agent), res, obj, false);

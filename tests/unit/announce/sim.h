@@ -55,9 +55,16 @@
  *    a ready endpoint on it. (Selectors are evaluated with matchLabels only,
  *    which is all the simulation writes.) A long gap is counted once per
  *    unanswered stretch that lasts longer than gap_bound past the later of
- *    (start of the stretch, start of the current covered stretch): an
- *    address never counts while nobody could answer it, and a fault's heal
- *    restarts its clock. */
+ *    (start of the stretch, start of the current covered stretch, the last
+ *    time a shard version bound it anew to an agent that was not healthy
+ *    then): an address never counts while nobody could answer it, a
+ *    fault's heal restarts its clock, and so does a placement on a node
+ *    that has just failed (its heartbeat still fresh: nobody can know yet;
+ *    docs/l2announce.md, the limitation under "Failover and API load").
+ *
+ * Tracing: L2LB_SIM_TRACE=<address> prints every request the store handles
+ * (with that address's binding in shard bodies) and every change of who
+ * answers the address. */
 #pragma once
 
 #include <stdbool.h>

@@ -1045,6 +1045,66 @@ static void test_hbsim_failover(void **state)
         failover(2, 10 * SEC + 456 * MSEC);
 }
 
+/* The coordinator (kind-worker1, agent 0) dies 2.5 s after another node,
+ * just before it would fence it: its backup (the next live node by name)
+ * fences and places a retry period later, so the first node's addresses
+ * are still answered elsewhere within L + 1 s of its death, and the
+ * coordinator's own within L + 1 s of its. */
+static void test_hbsim_coordinator_dies_during_failover(void **state)
+{
+        struct sim_params p = hb_params();
+        struct sim s;
+        size_t victim = 1;
+        int owner[100];
+        uint64_t t_kill[2], worst[2] = {0, 0};
+        size_t left = 0;
+
+        (void)state;
+        hb_sim(&s, &p, 4, 100);
+        sim_start(&s, 50 * MSEC);
+        sim_run_until(&s, 10 * SEC + 321 * MSEC);
+        assert_true(s.agents[0].a && streq(s.agents[0].name, NODE "1"));
+        for (size_t i = 2; i < 4; i++)
+                if (answering(&s, i, 100) > answering(&s, victim, 100))
+                        victim = i;
+        for (int i = 0; i < 100; i++) {
+                int h = answerer(&s, i);
+
+                owner[i] = h == 0 ? 0 : h == (int)victim ? 1 : -1;
+                left += owner[i] >= 0;
+        }
+        assert_true(left > 0);
+        t_kill[1] = s.now;
+        sim_kill(&s, victim);
+        sim_run_until(&s, s.now + 2500 * MSEC);
+        t_kill[0] = s.now;
+        sim_kill(&s, 0);
+        while (left > 0 && s.now < t_kill[1] + 20 * SEC) {
+                sim_run_until(&s, s.now + 1 * MSEC);
+                for (int i = 0; i < 100; i++) {
+                        int h = answerer(&s, i);
+
+                        if (owner[i] < 0 || h < 0 || h == 0 || h == (int)victim)
+                                continue;
+                        worst[owner[i]] = MAX(worst[owner[i]], s.now - t_kill[owner[i]]);
+                        owner[i] = -1;
+                        left--;
+                }
+        }
+        assert_int_equal(left, 0);
+        print_message("coordinator dies 2.5 s into another node's failover: the node's addresses "
+                      "answered elsewhere within %" PRIu64 " ms of its death, the "
+                      "coordinator's within %" PRIu64 " ms of its own\n",
+                      worst[1] / MSEC, worst[0] / MSEC);
+        assert_true(worst[1] <= 3 * SEC + 1 * SEC);
+        assert_true(worst[0] <= 3 * SEC + 1 * SEC);
+        sim_run_until(&s, s.now + 5 * SEC);
+        all_answered(&s, 100);
+        if (s.violations)
+                fail_msg("%s", s.violation);
+        sim_done(&s);
+}
+
 /* Whatever the latencies and whenever a node freezes (SIGSTOP) and thaws,
  * never two answerers, and everything ends up answered. */
 static void test_hbsim_freeze_property(void **state)
@@ -1254,6 +1314,7 @@ int main(void)
             cmocka_unit_test(test_hbsim_balance),
             cmocka_unit_test(test_hbsim_steady_state),
             cmocka_unit_test(test_hbsim_failover),
+            cmocka_unit_test(test_hbsim_coordinator_dies_during_failover),
             cmocka_unit_test(test_hbsim_freeze_property),
             cmocka_unit_test(test_hbsim_restart),
             cmocka_unit_test(test_hbsim_release_shutdown),
