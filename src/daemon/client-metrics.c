@@ -16,6 +16,7 @@ struct kube_client_metrics {
         struct metric *requests;
         struct metric *latency;
         struct metric *throttled;
+        struct metric *queued;
         struct metric *watches;
         struct metric *relists;
         struct metric *decode_errors;
@@ -89,6 +90,7 @@ struct kube_client_metrics *kube_client_metrics_new(struct metrics *m, struct ku
         static const char *const req_labels[] = {"verb", "resource", "code", NULL};
         static const char *const lat_labels[] = {"verb", "resource", NULL};
         static const char *const res_labels[] = {"resource", NULL};
+        static const char *const class_labels[] = {"class", NULL};
         static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                          0.25,  0.5,    1,     2.5,  5,     10,   -1};
         struct kube_client_metrics *km = xnew(struct kube_client_metrics, 1);
@@ -105,6 +107,10 @@ struct kube_client_metrics *kube_client_metrics_new(struct metrics *m, struct ku
         km->throttled =
             metrics_counter(m, "l2lb_k8s_client_rate_limiter_wait_seconds_total",
                             "Time requests waited in the client-side rate limiter.", NULL);
+        km->queued = metrics_gauge(m, "l2lb_k8s_client_queued_requests",
+                                   "Requests waiting in the client for a rate-limit token or a "
+                                   "slot on the wire, by class (priority, ordinary, low).",
+                                   class_labels);
         km->watches =
             metrics_counter(m, "l2lb_k8s_client_watch_restarts_total",
                             "Watch requests started (first watch and restarts).", res_labels);
@@ -130,7 +136,17 @@ void kube_client_metrics_add_informer(struct kube_client_metrics *km, const char
 
 void kube_client_metrics_collect(struct kube_client_metrics *km)
 {
+        static const char *const classes[_KUBE_THROTTLE_CLASS_MAX] = {
+            [KUBE_THROTTLE_PRIORITY] = "priority",
+            [KUBE_THROTTLE_ORDINARY] = "ordinary",
+            [KUBE_THROTTLE_LOW] = "low",
+        };
+
         metric_set(km->throttled, (double)kube_client_throttled_usec(km->client) / 1e6);
+        for (int k = 0; k < _KUBE_THROTTLE_CLASS_MAX; k++)
+                metric_set(km->queued,
+                           (double)kube_client_queued(km->client, (enum kube_throttle_class)k),
+                           classes[k]);
         for (size_t i = 0; i < km->n_refs; i++) {
                 struct kube_informer_stats st;
 

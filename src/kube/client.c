@@ -922,6 +922,11 @@ uint64_t kube_client_throttled_usec(struct kube_client *c)
         return c->throttled_usec;
 }
 
+size_t kube_client_queued(struct kube_client *c, enum kube_throttle_class cls)
+{
+        return cls < _KUBE_THROTTLE_CLASS_MAX ? g_queue_get_length(&c->throttle.waiting[cls]) : 0;
+}
+
 unsigned kube_client_in_flight(struct kube_client *c)
 {
         return c->in_flight;

@@ -18,6 +18,7 @@
 #include <systemd/sd-event.h>
 
 #include "kubeconfig.h"
+#include "throttle.h"
 
 struct kube_client;
 struct kube_call;
@@ -96,6 +97,8 @@ void kube_client_set_observer(struct kube_client *c, kube_observer_t fn, void *u
 /* Total microseconds requests waited in the rate limiter. */
 uint64_t kube_client_throttled_usec(struct kube_client *c);
 unsigned kube_client_in_flight(struct kube_client *c);
+/* Requests of a class waiting for a rate-limit token or a slot. */
+size_t kube_client_queued(struct kube_client *c, enum kube_throttle_class cls);
 
 /* Start a request. path includes the query ("/api/v1/services?limit=500").
  * body (may be NULL) is serialised at once; the caller keeps its reference.

@@ -180,6 +180,10 @@ expect "l2lb_k8s_client_relists_total present for every informer" \
 	'count(l2lb_k8s_client_relists_total)' == 9
 expect "l2lb_k8s_client_rate_limiter_wait_seconds_total present" \
 	'count(l2lb_k8s_client_rate_limiter_wait_seconds_total)' == 3
+expect "l2lb_k8s_client_queued_requests: a gauge per class and process" \
+	'count(l2lb_k8s_client_queued_requests)' == 9
+expect "l2lb_k8s_client_queued_requests: nothing waits for the election in steady state" \
+	'sum(l2lb_k8s_client_queued_requests{class="priority"})' == 0
 counter_type() {
 	[[ $(curl -fsS "http://127.0.0.1:$prom_port/api/v1/metadata?metric=$1") == *'"type":"counter"'* ]]
 }
