@@ -273,6 +273,20 @@ ag_lease_watch() {
 			done >>"$3"' _ "$AG_ADMIN_KC" "$AG_KUBECTL" "$1" </dev/null
 }
 
+# ag_on_exit: the EXIT trap of a test: the last lines of every log when a
+# check failed (checks.sh's $failed) or the script did, then ag_cleanup
+ag_on_exit() {
+	local rc=$? f
+	if ((${failed:-0} > 0)) || [[ $rc != 0 ]]; then
+		for f in "$AG_WORK"/*.log; do
+			[[ -f $f ]] || continue
+			echo "--- last lines of $(basename "$f"):"
+			tail -n 20 "$f"
+		done
+	fi
+	ag_cleanup
+}
+
 ag_cleanup() {
 	local node p
 	for node in "${!AG_PID[@]}"; do

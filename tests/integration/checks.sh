@@ -26,3 +26,7 @@ check() {
 	shift
 	if "$@"; then ok "$d"; else fail "$d"; fi
 }
+
+# fsub A B: A - B (seconds, 3 decimals); fle A B: A <= B (decimal numbers)
+fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+fle() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }

@@ -50,23 +50,10 @@ MARGIN=${L2LB_TEST_MARGIN:-0.7}
 
 # shellcheck source=tests/integration/checks.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/checks.sh"
-fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
-fle() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 none() { [[ -z $("$@") ]]; } # COMMAND...: prints nothing
 fadd() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
 
-on_exit() {
-	local rc=$?
-	if ((failed > 0)) || [[ $rc != 0 ]]; then
-		for f in "$AG_WORK"/*.log; do
-			[[ -f $f ]] || continue
-			echo "--- last lines of $(basename "$f"):"
-			tail -n 15 "$f"
-		done
-	fi
-	ag_cleanup
-}
-trap on_exit EXIT
+trap ag_on_exit EXIT
 trap 'exit 130' INT TERM
 
 SVCS=(svc0 svc1 svc2 svc3)

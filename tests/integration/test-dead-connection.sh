@@ -63,8 +63,6 @@ on_exit() {
 }
 trap on_exit EXIT
 
-fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
-fle() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 # first_after T PATTERN: the time of the client's first line matching PATTERN
 # (an awk regex on the rest of the line) at or after T; fails if none
 first_after() {

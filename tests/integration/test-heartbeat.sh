@@ -47,21 +47,8 @@ SHARDS=$AG_WORK/shards.watch          # "<time>|<shard>|<rv>|<bindings>"
 IPS=()
 for ((i = 0; i < N; i++)); do IPS+=("12.0.1.$((i + 1))"); done
 
-fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
-fle() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 
-on_exit() {
-	local rc=$? f
-	if ((failed > 0)) || [[ $rc != 0 ]]; then
-		for f in "$AG_WORK"/*.log; do
-			[[ -f $f ]] || continue
-			echo "--- last lines of $(basename "$f"):"
-			tail -n 20 "$f"
-		done
-	fi
-	ag_cleanup
-}
-trap on_exit EXIT
+trap ag_on_exit EXIT
 trap 'exit 130' INT TERM
 
 # ---- the neighbour's view ----

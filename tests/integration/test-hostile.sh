@@ -32,8 +32,6 @@ NBLOCKS=${L2LB_HOSTILE_BLOCKS:-10000}
 ANN=lbipam.cilium.io/ips
 t_start=$SECONDS
 
-fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
-fle() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 
 # api METHOD PATH [BODY-FILE]: a request as admin (curl: bodies of 256 KiB
 # and NULs in JSON strings, exactly as written); prints the answer; fails on
