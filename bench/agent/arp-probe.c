@@ -6,6 +6,8 @@
  * who-has for every address once per round, the requests spread evenly over
  * the round: the round lasts ROUND_MS (default 100), or longer when the
  * addresses would exceed MAX_FRAMES_PER_S (default 10000) requests a second.
+ * A silence is reported after GAP_MS, or after two rounds when they are
+ * longer (the "start" line gives the values in use).
  * The sender is the interface's own MAC and first IPv4 address (0.0.0.0, an
  * ARP probe, if it has none). Replies are collected on the same raw
  * AF_PACKET socket. Lines on stdout, flushed at once, times in seconds
@@ -345,6 +347,9 @@ int main(int argc, char **argv)
         double round = round_ms / 1000;
         if ((double)n / round > rate)
                 round = (double)n / rate;
+        /* a silence shorter than two rounds is only the probe's own pace */
+        if (gap_ms < 2 * round * 1000)
+                gap_ms = 2 * round * 1000;
         double step = round / (double)n, gap = gap_ms / 1000;
 
         struct sigaction sa = {.sa_handler = on_signal};
