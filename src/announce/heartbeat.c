@@ -67,6 +67,34 @@ static void compat_free(struct hb_compat *c)
         free(c);
 }
 
+/* GHashTables keyed by owned copies of struct ipaddr: no text per address
+ * and run (formatting thousands of addresses a run showed in profiles). */
+static guint ip_hash(gconstpointer p)
+{
+        const struct ipaddr *a = p;
+        u128 v = a->v ^ a->family;
+
+        return (guint)(v ^ (v >> 32) ^ (v >> 64) ^ (v >> 96));
+}
+
+static gboolean ip_equal(gconstpointer a, gconstpointer b)
+{
+        return ipaddr_equal(a, b);
+}
+
+static GHashTable *ip_table_new(GDestroyNotify value_free)
+{
+        return g_hash_table_new_full(ip_hash, ip_equal, free, value_free);
+}
+
+static struct ipaddr *ip_dup(const struct ipaddr *a)
+{
+        struct ipaddr *c = xnew(struct ipaddr, 1);
+
+        *c = *a;
+        return c;
+}
+
 struct hb *hb_new(const char *node, uint64_t duration)
 {
         struct hb *h = xnew(struct hb, 1);
@@ -74,13 +102,14 @@ struct hb *hb_new(const char *node, uint64_t duration)
         h->duration = duration;
         h->self_lease = announce_heartbeat_name(node);
         h->peers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)peer_free);
+        h->peer_by_node = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
         h->compat =
             g_hash_table_new_full(g_str_hash, g_str_equal, free, (GDestroyNotify)compat_free);
         h->pending =
             g_hash_table_new_full(g_int64_hash, g_int64_equal, free, (GDestroyNotify)pending_free);
         h->answering = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
-        h->answered_ips = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
-        h->unplaced = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
+        h->answered_ips = ip_table_new(NULL);
+        h->unplaced = ip_table_new(free);
         h->rank = SIZE_MAX;
         return h;
 }
@@ -90,6 +119,7 @@ void hb_free(struct hb *h)
         if (!h)
                 return;
         g_hash_table_unref(h->peers);
+        g_hash_table_unref(h->peer_by_node);
         g_hash_table_unref(h->compat);
         g_hash_table_unref(h->pending);
         g_hash_table_unref(h->answering);
@@ -181,6 +211,7 @@ static struct hb_peer *peer_get(struct hb *h, const char *name)
                 p = xnew(struct hb_peer, 1);
                 p->lease = xstrdup(name);
                 g_hash_table_insert(h->peers, p->lease, p);
+                g_hash_table_remove_all(h->peer_by_node);
         }
         return p;
 }
@@ -460,6 +491,7 @@ bool hb_lease_result(struct announcer *a, uint64_t id, enum announce_write_resul
                         if (r == ANNOUNCE_LEASE_OK) {
                                 a->counters.deletions++;
                                 g_hash_table_remove(h->peers, p->name);
+                                g_hash_table_remove_all(h->peer_by_node);
                         } else
                                 v->retry_at = now + a->t.retry_period;
                         break;
@@ -553,11 +585,19 @@ static bool peer_alive(const struct hrun *r, const struct hb_peer *p)
         return peer_node(p) && r->now < p->o.observed_at + peer_duration(p, &r->a->t);
 }
 
+/* The heartbeat of node, or NULL; memoised per node name (peer_get and
+ * the removal of a peer clear the memo). */
 static struct hb_peer *peer_of(struct hb *h, const char *node)
 {
-        _cleanup_free_ char *name = announce_heartbeat_name(node);
+        _cleanup_free_ char *name = NULL;
+        gpointer p;
 
-        return g_hash_table_lookup(h->peers, name);
+        if (g_hash_table_lookup_extended(h->peer_by_node, node, NULL, &p))
+                return p;
+        name = announce_heartbeat_name(node);
+        p = g_hash_table_lookup(h->peers, name);
+        g_hash_table_insert(h->peer_by_node, xstrdup(node), p);
+        return p;
 }
 
 enum bstate { B_LIVE, B_DEAD, B_UNKNOWN };
@@ -1170,17 +1210,14 @@ static void fence(struct hrun *r)
 static bool placement_due(struct hrun *r, const struct wip *w, const struct binding *b,
                           GHashTable *unplaced)
 {
-        char buf[IPADDR_STRLEN];
-        const uint64_t *since;
+        const uint64_t *since = g_hash_table_lookup(r->h->unplaced, &w->ip);
         uint64_t *t = xnew(uint64_t, 1);
         const struct hb_peer *p = b ? peer_of(r->h, b->node) : NULL;
 
-        ipaddr_format(&w->ip, buf);
-        since = g_hash_table_lookup(r->h->unplaced, buf);
         *t = since ? *since : r->now;
         if (p && p->live_until > 0)
                 *t = MIN(*t, p->live_until);
-        g_hash_table_replace(unplaced, xstrdup(buf), t);
+        g_hash_table_replace(unplaced, ip_dup(&w->ip), t);
         if (r->now >= *t + backup_delay(r))
                 return true;
         hwake(r, *t + backup_delay(r));
@@ -1191,7 +1228,7 @@ static void place(struct hrun *r)
 {
         const struct model *m = r->m;
         uint64_t settle = r->h->self.alive_since + r->a->t.balance_delay;
-        GHashTable *unplaced = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
+        GHashTable *unplaced = ip_table_new(free);
 
         /* Agents started together register within a moment: a coordinator
          * that just registered gives them the balance delay to show up
@@ -1391,13 +1428,11 @@ static void entries(struct hrun *r, GHashTable *now_ips, GHashTable *now_svcs)
                 if (ms->local != LOCAL_CANDIDATE)
                         continue;
                 for (size_t e = 0; e < ms->n_entries; e++) {
-                        char buf[IPADDR_STRLEN];
-
                         if (!ms->entries[e].up || !answers(r, &ms->entries[e].ip))
                                 continue;
                         o->entries[o->n_entries++] = (struct announce_entry){
                             ms->entries[e].ip, ms->entries[e].ifindex, r->h->self.gate};
-                        g_hash_table_add(now_ips, xstrdup(ipaddr_format(&ms->entries[e].ip, buf)));
+                        g_hash_table_add(now_ips, ip_dup(&ms->entries[e].ip));
                         g_hash_table_add(now_svcs, ms->svc->key);
                 }
         }
@@ -1462,24 +1497,20 @@ static void events(struct hrun *r, GHashTable *now_ips, GHashTable *now_svcs)
                         g_hash_table_remove(h->answering, s->key);
                 }
         }
-        /* Services gone from the selection. */
+        /* Services gone from the selection: the loop above left in
+         * `answering` only services answered now (now_svcs, all of the model)
+         * and those no longer in the model. */
         g_hash_table_iter_init(&it, h->answering);
-        while (g_hash_table_iter_next(&it, &k, NULL)) {
-                const char *key = k;
-                bool found = false;
-
-                for (size_t i = 0; !found && i < r->m->n_svcs; i++)
-                        found = streq(r->m->svcs[i].svc->key, key);
-                if (!found) {
-                        push_event(r, ANNOUNCE_STOPPED, key, NULL, "service no longer selected",
+        while (g_hash_table_iter_next(&it, &k, NULL))
+                if (!g_hash_table_contains(now_svcs, k)) {
+                        push_event(r, ANNOUNCE_STOPPED, k, NULL, "service no longer selected",
                                    NULL);
                         g_hash_table_iter_remove(&it);
                 }
-        }
         g_hash_table_remove_all(h->answered_ips);
         g_hash_table_iter_init(&it, now_ips);
         while (g_hash_table_iter_next(&it, &k, NULL))
-                g_hash_table_add(h->answered_ips, xstrdup(k));
+                g_hash_table_add(h->answered_ips, ip_dup(k));
         h->n_answered = g_hash_table_size(now_ips);
 }
 
@@ -1505,12 +1536,10 @@ static void compat_writes(struct hrun *r, GHashTable *now_ips)
                 return;
         for (size_t i = 0; i < r->m->n_svcs; i++) {
                 const struct model_svc *ms = &r->m->svcs[i];
-                char buf[IPADDR_STRLEN];
                 struct hb_compat *c;
                 bool present;
 
-                if (ms->ips.n == 0 ||
-                    !g_hash_table_contains(now_ips, ipaddr_format(&ms->ips.items[0], buf)))
+                if (ms->ips.n == 0 || !g_hash_table_contains(now_ips, &ms->ips.items[0]))
                         continue;
                 c = compat_get(r->h, ms->svc->lease_name, r->now);
                 present = c->o.present;
@@ -1607,7 +1636,7 @@ static void collect(struct hrun *r)
 void hb_run(struct announcer *a, uint64_t now, int64_t wall, struct announce_decisions *out)
 {
         struct hrun r = {.a = a, .h = a->hb, .now = now, .wall = wall, .out = out};
-        GHashTable *now_ips = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
+        GHashTable *now_ips = ip_table_new(NULL);
         GHashTable *now_svcs = g_hash_table_new(g_str_hash, g_str_equal);
 
         r.m = announcer_model(a);
@@ -1691,7 +1720,6 @@ int hb_leases(struct announcer *a, uint64_t now, struct announce_lease_info **re
                 const struct binding *b = ms->ips.n ? binding_of(h, &ms->ips.items[0]) : NULL;
                 bool live = b && binding_state(h, b) == B_LIVE;
                 struct announce_lease_info *x = &l[i];
-                char buf[IPADDR_STRLEN];
 
                 x->lease = xstrdup(ms->svc->lease_name);
                 x->service = xstrdup(ms->svc->key);
@@ -1701,9 +1729,7 @@ int hb_leases(struct announcer *a, uint64_t now, struct announce_lease_info **re
                         x->role = ANNOUNCE_ROLE_NONE;
                         x->not_candidate = local_status_to_string(ms->local);
                 } else if (live && streq(b->node, a->node) && alive && b->epoch == h->self.epoch &&
-                           ms->ips.n &&
-                           g_hash_table_contains(h->answered_ips,
-                                                 ipaddr_format(&ms->ips.items[0], buf))) {
+                           ms->ips.n && g_hash_table_contains(h->answered_ips, &ms->ips.items[0])) {
                         x->role = ANNOUNCE_ROLE_HOLDER;
                         x->deadline = h->self.gate;
                 } else if (live)

@@ -99,20 +99,21 @@ struct hb_self {
 
 struct hb {
         char *self_lease;
-        uint64_t duration;  /* the sanitised lease duration (µs) */
-        GHashTable *peers;  /* heartbeat lease name → struct hb_peer */
-        GHashTable *compat; /* lease name → struct hb_compat */
+        uint64_t duration;        /* the sanitised lease duration (µs) */
+        GHashTable *peers;        /* heartbeat lease name → struct hb_peer */
+        GHashTable *peer_by_node; /* node name → its struct hb_peer or NULL (memo) */
+        GHashTable *compat;       /* lease name → struct hb_compat */
         struct hb_shard shards[ANNOUNCE_SHARDS];
         GHashTable *pending; /* action id → struct hb_pending */
         struct hb_self self;
         GHashTable *answering;    /* service key set: answered as of the last run */
-        GHashTable *answered_ips; /* canonical ip text set, as of the last run */
+        GHashTable *answered_ips; /* struct ipaddr set: answered as of the last run */
         size_t n_answered;
         uint64_t last_rebalance;
         bool rebalance_pending;
         bool coordinator;
         size_t rank; /* among live candidates by name (0: the coordinator; SIZE_MAX: none) */
-        /* canonical ip text → (GUINT64 via pointer) local time since which a
+        /* struct ipaddr → (uint64_t *) local time since which a
          * wanted address has had no live binding in our view */
         GHashTable *unplaced;
         size_t n_live;
