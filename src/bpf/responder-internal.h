@@ -29,6 +29,13 @@ struct iface_mac {
         uint8_t mac[6];
 };
 
+/* An entry as responder_reconcile last wrote it (see responder.c). */
+struct responder_shadow {
+        struct l2resp_key key;
+        uint64_t deadline_ns;
+        uint8_t mac[6];
+};
+
 struct responder {
         char *root;
         struct l2resp *skel;
@@ -48,7 +55,15 @@ struct responder {
         struct iface_mac *macs;
         size_t n_macs;
         struct responder_stats stats;
+        struct responder_shadow *shadow; /* sorted by key */
+        size_t n_shadow;
+        bool shadow_valid;         /* false: list the map at the next reconcile */
+        uint64_t shadow_listed_ns; /* when it was last listed (responder_now_ns) */
 };
+
+/* Writers of entries other than responder_reconcile call this: the next
+ * reconcile lists the map instead of trusting what it wrote last. */
+void responder_shadow_forget(struct responder *r);
 
 /* Pinned links (and their programs) live in <root>/RESPONDER_LINKS_DIR. */
 #define RESPONDER_LINKS_DIR "links"

@@ -293,6 +293,7 @@ void responder_close(struct responder *r)
         if (r->packet_fd >= 0)
                 (void)close(r->packet_fd);
         responder_mcast_free(r);
+        responder_shadow_forget(r);
         free(r->macs);
         l2resp__destroy(r->skel);
         free(r->root);
@@ -421,6 +422,7 @@ int responder_entry_set(struct responder *r, const struct ipaddr *ip, int ifinde
         int res;
 
         assert(r);
+        responder_shadow_forget(r);
         assert(ip);
         res = responder_iface_mac(r, ifindex, mac);
         if (res < 0)
@@ -443,6 +445,7 @@ int responder_entry_update_deadline(struct responder *r, const struct ipaddr *ip
         int res;
 
         assert(r);
+        responder_shadow_forget(r);
         assert(ip);
         responder_key_init(&k, ip, ifindex);
         res = run_set(r, &k, deadline_ns, NULL, L2RESP_SET_DEADLINE);
@@ -469,6 +472,7 @@ int responder_entry_delete(struct responder *r, const struct ipaddr *ip, int ifi
         int err;
 
         assert(r);
+        responder_shadow_forget(r);
         assert(ip);
         responder_key_init(&k, ip, ifindex);
         err = delete_key(r, &k);
@@ -628,6 +632,7 @@ int responder_refresh_macs(struct responder *r, int ifindex, const uint8_t mac[6
         size_t n;
         int err;
 
+        responder_shadow_forget(r);
         err = keys_from_fd(r->entries_fd, &keys, &n);
         if (err < 0)
                 return err;
@@ -641,23 +646,47 @@ int responder_refresh_macs(struct responder *r, int ifindex, const uint8_t mac[6
         return 0;
 }
 
-int responder_reconcile(struct responder *r, const struct responder_want *want, size_t n)
+/* What the last reconcile wrote, sorted by key, so that the next writes
+ * only what changed: with thousands of entries the agent runs several
+ * times a second, and most runs change nothing. The map itself is listed
+ * when this is unknown (the first call, after an error or another writer
+ * of ours) and at least every RESPONDER_RELIST_NS, to find entries someone
+ * else left. */
+#define RESPONDER_RELIST_NS (30 * 1000000000ULL)
+
+static int shadow_cmp(const void *a, const void *b)
 {
-        _cleanup_free_ struct l2resp_key *have = NULL, *wanted = NULL;
-        struct mac_cache cache = {};
+        return key_cmp(&((const struct responder_shadow *)a)->key,
+                       &((const struct responder_shadow *)b)->key);
+}
+
+void responder_shadow_forget(struct responder *r)
+{
+        free(r->shadow);
+        r->shadow = NULL;
+        r->n_shadow = 0;
+        r->shadow_valid = false;
+}
+
+/* Removes what the map holds and want does not: every key of the map after
+ * a listing, else the keys of the shadow. */
+static int remove_unwanted(struct responder *r, const struct l2resp_key *wanted, size_t n,
+                           bool list, int *changes)
+{
+        _cleanup_free_ struct l2resp_key *have = NULL;
         size_t n_have = 0;
-        int changes = 0, first_err = 0, err;
+        int first_err = 0, err;
 
-        assert(r);
-        assert(want || n == 0);
-        wanted = xnew(struct l2resp_key, n);
-        for (size_t i = 0; i < n; i++)
-                responder_key_init(&wanted[i], &want[i].ip, want[i].ifindex);
-        qsort_safe(wanted, n, sizeof(*wanted), key_cmp);
-
-        err = keys_from_fd(r->entries_fd, &have, &n_have);
-        if (err < 0)
-                return log_error_errno(err, "cannot list responder entries");
+        if (list) {
+                err = keys_from_fd(r->entries_fd, &have, &n_have);
+                if (err < 0)
+                        return log_error_errno(err, "cannot list responder entries");
+        } else {
+                have = xnew(struct l2resp_key, r->n_shadow);
+                for (size_t i = 0; i < r->n_shadow; i++)
+                        have[i] = r->shadow[i].key;
+                n_have = r->n_shadow;
+        }
         for (size_t i = 0; i < n_have; i++) {
                 struct responder_entry e;
                 char buf[IPADDR_STRLEN];
@@ -675,20 +704,47 @@ int responder_reconcile(struct responder *r, const struct responder_want *want, 
                                 first_err = err;
                         continue;
                 }
-                log_info("stale responder entry removed", "ip=%s ifindex=%d",
-                         ipaddr_format(&e.ip, buf), e.ifindex);
-                changes++;
+                if (list)
+                        log_info("stale responder entry removed", "ip=%s ifindex=%d",
+                                 ipaddr_format(&e.ip, buf), e.ifindex);
+                (*changes)++;
         }
+        return first_err;
+}
+
+int responder_reconcile(struct responder *r, const struct responder_want *want, size_t n)
+{
+        _cleanup_free_ struct l2resp_key *wanted = NULL;
+        struct responder_shadow *next;
+        struct mac_cache cache = {};
+        uint64_t now = responder_now_ns();
+        bool list = !r->shadow_valid || now >= r->shadow_listed_ns + RESPONDER_RELIST_NS;
+        int changes = 0, first_err, err;
+
+        assert(r);
+        assert(want || n == 0);
+        wanted = xnew(struct l2resp_key, n);
+        for (size_t i = 0; i < n; i++)
+                responder_key_init(&wanted[i], &want[i].ip, want[i].ifindex);
+        qsort_safe(wanted, n, sizeof(*wanted), key_cmp);
+
+        first_err = remove_unwanted(r, wanted, n, list, &changes);
+        next = xnew(struct responder_shadow, n);
         for (size_t i = 0; i < n; i++) {
-                struct l2resp_key k;
-                uint8_t mac[6];
+                struct responder_shadow *s = &next[i], *had;
                 int res;
 
+                responder_key_init(&s->key, &want[i].ip, want[i].ifindex);
+                s->deadline_ns = want[i].deadline_ns;
                 /* the MAC of each interface once per call */
-                res = mac_cached(r, want[i].ifindex, mac, &cache);
+                res = mac_cached(r, want[i].ifindex, s->mac, &cache);
                 if (res >= 0) {
-                        responder_key_init(&k, &want[i].ip, want[i].ifindex);
-                        res = set_with_mac(r, &k, want[i].deadline_ns, mac);
+                        had = list ? NULL
+                                   : bsearch(s, r->shadow, r->n_shadow, sizeof(*s), shadow_cmp);
+                        if (had && had->deadline_ns == s->deadline_ns &&
+                            memcmp(had->mac, s->mac, 6) == 0)
+                                continue;
+                        res = set_with_mac(r, &s->key, s->deadline_ns, s->mac);
                 }
                 if (res < 0) {
                         log_set_error(res, &want[i].ip, want[i].ifindex);
@@ -699,7 +755,16 @@ int responder_reconcile(struct responder *r, const struct responder_want *want, 
                 if (res == L2RESP_SET_CREATED)
                         changes++;
         }
-        return first_err ? first_err : changes;
+        qsort_safe(next, n, sizeof(*next), shadow_cmp);
+        free(r->shadow);
+        r->shadow = next;
+        r->n_shadow = n;
+        /* after an error the map may differ from the shadow: list it next time */
+        r->shadow_valid = first_err == 0;
+        if (list && first_err == 0)
+                r->shadow_listed_ns = now;
+        err = first_err;
+        return err ? err : changes;
 }
 
 /* Take one group reference per IPv6 entry already in the (reused) map, so

@@ -270,6 +270,17 @@ static void test_reconcile(void **state)
 
         /* already in sync: nothing to do */
         assert_int_equal(responder_reconcile(F.r, want, 2), 0);
+        /* a new deadline is written although nothing is created */
+        want[0].deadline_ns = alive + 7;
+        assert_int_equal(responder_reconcile(F.r, want, 2), 0);
+        assert_int_equal(responder_entry_get(F.r, &b, F.if0, &e), 0);
+        assert_true(e.deadline_ns == alive + 7);
+        assert_true(e.requests == 2);
+        /* another writer: the next reconcile reads the map, not its memory */
+        assert_int_equal(responder_entry_delete(F.r, &b, F.if0), 0);
+        assert_int_equal(responder_reconcile(F.r, want, 2), 1);
+        assert_int_equal(responder_entry_get(F.r, &b, F.if0, &e), 0);
+        assert_true(e.deadline_ns == alive + 7);
         /* empty desired state removes everything */
         assert_int_equal(responder_reconcile(F.r, NULL, 0), 2);
         assert_int_equal(responder_list(F.r, &l, &n), 0);
