@@ -1406,9 +1406,11 @@ static void shard_writes(struct hrun *r)
 
 /* We answer x: bound to our registration in the newest shard version we
  * have seen, gate open, not being handed away. */
-static bool answers(const struct hrun *r, const struct ipaddr *ip)
+static bool answers(struct hrun *r, const struct ipaddr *ip)
 {
-        unsigned k = announce_shard_of(ip);
+        const struct wip *w = wip_find(r, ip);
+        /* the shard prepare() computed: hashing the text is not free */
+        unsigned k = w ? w->shard : announce_shard_of(ip);
         const struct binding *b = bindings_get(&r->h->shards[k].b, ip);
 
         return r->alive && b && binding_mine(r, b) && !moving(r, k, ip);
