@@ -402,7 +402,8 @@ HANDLERS(service, struct k8s_service, announcer_upsert_service(a->ann, o),
 HANDLERS(slice, struct k8s_endpointslice, announcer_upsert_endpointslice(a->ann, o),
          announcer_remove_endpointslice(a->ann, o->meta.namespace, o->meta.name))
 HANDLERS(node, struct k8s_node, upsert_node(a, o), announcer_remove_node(a->ann, o->meta.name))
-HANDLERS(lease, struct k8s_lease, announcer_upsert_lease(a->ann, o, agent_mono(a)),
+/* (a lease that changes nothing the core decides on needs no run) */
+HANDLERS(lease, struct k8s_lease, if (!announcer_upsert_lease(a->ann, o, agent_mono(a))) return,
          announcer_remove_lease(a->ann, o->meta.name, agent_mono(a)))
 
 static void on_synced(void *ud)

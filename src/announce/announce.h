@@ -206,8 +206,11 @@ void announcer_upsert_node(struct announcer *a, const struct k8s_node *n);
 void announcer_remove_node(struct announcer *a, const char *name);
 /* Leases outside the namespace or without the prefix are ignored (node-heartbeat:
  * the heartbeat, shard and cilium-l2announce prefixes are taken).
- * observed_mono: when the shell received the event. */
-void announcer_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint64_t observed_mono);
+ * observed_mono: when the shell received the event. Returns false when the
+ * next run cannot decide anything new because of it (node-heartbeat: a
+ * lease it ignores, a live peer's plain renewal): the shell need not run
+ * for it (its armed wake-up stays valid). */
+bool announcer_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint64_t observed_mono);
 void announcer_remove_lease(struct announcer *a, const char *name, uint64_t observed_mono);
 /* A device whose MAC changed starts the gratuitous series of every address
  * announced on it again. */

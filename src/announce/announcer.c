@@ -494,22 +494,21 @@ static bool our_lease(const struct announcer *a, const char *ns, const char *nam
         return (!ns || streq(ns, a->ns)) && startswith(name, ANNOUNCE_LEASE_PREFIX);
 }
 
-void announcer_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint64_t observed_mono)
+bool announcer_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint64_t observed_mono)
 {
         struct slot *s;
 
         assert(a);
         assert(l);
-        if (a->hb) {
-                if (!l->meta.namespace || streq(l->meta.namespace, a->ns))
-                        (void)hb_upsert_lease(a, l, observed_mono);
-                return;
-        }
+        if (a->hb)
+                return (!l->meta.namespace || streq(l->meta.namespace, a->ns)) &&
+                       hb_upsert_lease(a, l, observed_mono);
         if (!our_lease(a, l->meta.namespace, l->meta.name))
-                return;
+                return true;
         s = announcer_slot(a, l->meta.name, observed_mono);
         if (slot_observe(s, l, observed_mono, a->node))
                 a->counters.lost++;
+        return true;
 }
 
 void announcer_remove_lease(struct announcer *a, const char *name, uint64_t observed_mono)

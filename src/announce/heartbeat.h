@@ -123,7 +123,9 @@ struct hb {
 struct hb *hb_new(const char *node, uint64_t duration);
 void hb_free(struct hb *h);
 
-/* Leases of the heartbeat, shard or compat prefix; returns false for others. */
+/* Leases of the heartbeat, shard or compat prefix; returns whether a run
+ * may decide anything new (false for other leases, and for the renewal of
+ * a live peer's heartbeat that changes nothing but its time). */
 bool hb_upsert_lease(struct announcer *a, const struct k8s_lease *l, uint64_t now);
 bool hb_remove_lease(struct announcer *a, const char *name, uint64_t now);
 /* The result of one of our writes; false if id is not ours. */

@@ -274,10 +274,13 @@ static void split_key(const char *key, char *ns, size_t n_ns, const char **name)
         *name = slash + 1;
 }
 
-/* The informer hands one object (NULL: deleted) to the core. */
-static void deliver_object(struct sim *s, size_t i, enum sim_watch_kind k, const char *key,
+/* The informer hands one object (NULL: deleted) to the core. Returns
+ * whether the shell runs the core for it (as the agent's handlers do). */
+static bool deliver_object(struct sim *s, size_t i, enum sim_watch_kind k, const char *key,
                            json_t *obj)
 {
+        bool run = true;
+
         struct announcer *a = s->agents[i].a;
         char *err = NULL;
         char ns[256];
@@ -288,7 +291,7 @@ static void deliver_object(struct sim *s, size_t i, enum sim_watch_kind k, const
                 if (obj) {
                         struct k8s_lease *l = lease_decode(obj);
 
-                        announcer_upsert_lease(a, l, mono(s, i));
+                        run = announcer_upsert_lease(a, l, mono(s, i));
                         k8s_lease_free(l);
                 } else
                         announcer_remove_lease(a, key, mono(s, i));
@@ -344,6 +347,7 @@ static void deliver_object(struct sim *s, size_t i, enum sim_watch_kind k, const
         case SIM_N_KINDS:
                 assert_true(false);
         }
+        return run;
 }
 
 static bool watch_cut(const struct sim *s, const struct sim_agent *g)
@@ -1258,7 +1262,8 @@ static void deliver(struct sim *s, struct sim_event *e)
                 k8s_lease_free(l);
                 break;
         case EV_WATCH:
-                deliver_object(s, e->agent, e->wkind, e->name, e->body);
+                if (!deliver_object(s, e->agent, e->wkind, e->name, e->body))
+                        return;
                 break;
         case EV_DEVICE:
                 feed_agent_device(s, e->agent, e->name, e->ifindex, e->up);
