@@ -381,6 +381,41 @@ bool hb_remove_lease(struct announcer *a, const char *name, uint64_t now)
 
 /* ---- write results ---- */
 
+/* Back in contact at `back` (the send time of our first successful write)
+ * after our gate had closed at `dark`: an outage of ours, or of the
+ * apiserver for everyone. A heartbeat we last saw renewed before `dark` may
+ * have stopped for the same reason as ours, and we may not have seen what
+ * came after: its node gets a lifetime (renew deadline + retry period, a few
+ * retries) from `back` to renew where we can see it before we fence it
+ * (fence due = observed + duration). Its gate closed long ago (its last
+ * success was before the outage) and a fence is a compare-and-swap, so the
+ * delay is about not moving addresses of live nodes, never about safety.
+ * One we saw renewed after `dark` was reachable while we were not (our
+ * watch worked, our writes did not): its staleness stands. Without this the
+ * first node back from an apiserver outage fenced the others and moved
+ * their addresses. */
+static void peers_back(struct announcer *a, uint64_t dark, uint64_t back)
+{
+        struct hb *h = a->hb;
+        GHashTableIter it;
+        gpointer v;
+
+        g_hash_table_iter_init(&it, h->peers);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                struct hb_peer *p = v;
+                uint64_t d = obj_duration(h, &p->o), from;
+
+                if (!p->o.present || streq(p->lease, h->self_lease) || p->o.observed_at >= dark)
+                        continue;
+                from = back + a->t.lifetime > d ? back + a->t.lifetime - d : 0;
+                if (p->o.observed_at >= from)
+                        continue;
+                p->o.observed_at = from;
+                if (peer_node(p))
+                        p->live_until = MAX(p->live_until, from + d);
+        }
+}
+
 static void self_result(struct announcer *a, struct hb_pending *p, enum announce_write_result r,
                         const struct k8s_lease *l, uint64_t now)
 {
@@ -412,6 +447,8 @@ static void self_result(struct announcer *a, struct hb_pending *p, enum announce
                 me->epoch = l->lease_transitions;
                 announce_uid8(l->meta.uid, me->uid8);
                 free_and_strdup(&me->sent_candidacy, p->candidacy);
+                if (me->last_ok_sent > 0 && p->sent > me->gate)
+                        peers_back(a, me->gate, p->sent);
                 if (p->sent >= me->last_ok_sent) {
                         me->last_ok_sent = p->sent;
                         me->gate = p->sent + a->t.lifetime;

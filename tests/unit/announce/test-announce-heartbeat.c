@@ -1105,6 +1105,60 @@ static void test_hbsim_coordinator_dies_during_failover(void **state)
         sim_done(&s);
 }
 
+/* An apiserver down for everyone for longer than the lease duration: every
+ * node falls silent, and when it is back nobody fences anybody (each one's
+ * view of the others was as interrupted as theirs): no move, every address
+ * answered again by its owner within a second or so, whether the watches
+ * resume or relist. */
+static void test_hbsim_api_outage_no_moves(void **state)
+{
+        (void)state;
+        for (uint32_t relist = 0; relist < 2; relist++) {
+                struct sim_params p = hb_params();
+                struct sim s;
+                int owner[100];
+                uint64_t up, worst = 0;
+                size_t left = 100;
+
+                hb_sim(&s, &p, 3, 100);
+                sim_start(&s, 50 * MSEC);
+                sim_run_until(&s, 10 * SEC + 123 * MSEC);
+                for (int i = 0; i < 100; i++) {
+                        owner[i] = answerer(&s, i);
+                        assert_true(owner[i] >= 0);
+                }
+                uint64_t fences = s.fence_writes, shards = s.shard_writes;
+
+                sim_api_down(&s);
+                sim_run_until(&s, s.now + 8 * SEC);
+                up = s.now;
+                sim_api_up(&s, relist ? 0x7 : 0);
+                while (left > 0 && s.now < up + 10 * SEC) {
+                        sim_run_until(&s, s.now + 1 * MSEC);
+                        for (int i = 0; i < 100; i++)
+                                if (owner[i] >= 0 && answerer(&s, i) == owner[i]) {
+                                        worst = MAX(worst, s.now - up);
+                                        owner[i] = -1;
+                                        left--;
+                                }
+                }
+                sim_run_until(&s, s.now + 10 * SEC);
+                print_message("apiserver down 8 s (watches %s): %zu addresses not back at their "
+                              "owner, the others within %" PRIu64 " ms; %" PRIu64
+                              " fences, %" PRIu64 " shard writes after it\n",
+                              relist ? "relist" : "resume", left, worst / MSEC,
+                              s.fence_writes - fences, s.shard_writes - shards);
+                assert_int_equal(left, 0);
+                assert_true(worst <= 1 * SEC + 500 * MSEC);
+                assert_int_equal(s.fence_writes - fences, 0);
+                assert_int_equal(s.shard_writes - shards, 0);
+                all_answered(&s, 100);
+                if (s.violations)
+                        fail_msg("%s", s.violation);
+                sim_done(&s);
+        }
+}
+
 /* Whatever the latencies and whenever a node freezes (SIGSTOP) and thaws,
  * never two answerers, and everything ends up answered. */
 static void test_hbsim_freeze_property(void **state)
@@ -1315,6 +1369,7 @@ int main(void)
             cmocka_unit_test(test_hbsim_steady_state),
             cmocka_unit_test(test_hbsim_failover),
             cmocka_unit_test(test_hbsim_coordinator_dies_during_failover),
+            cmocka_unit_test(test_hbsim_api_outage_no_moves),
             cmocka_unit_test(test_hbsim_freeze_property),
             cmocka_unit_test(test_hbsim_restart),
             cmocka_unit_test(test_hbsim_release_shutdown),
