@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 
+#include "announce/bindings.h"
 #include "lib/util.h"
 
 enum sim_kind {
@@ -917,6 +918,8 @@ static void rebuild_cover(struct sim *s)
         s->cover_dirty = false;
 }
 
+static void restart_bound(struct sim *s, const char *node, bool unanswered_only);
+
 static void sample_gaps(struct sim *s)
 {
         if (s->cover_dirty)
@@ -932,6 +935,16 @@ static void sample_gaps(struct sim *s)
                             (g = find_gap_ip(s->gap_ips, s->n_gap_ips, &e->ip)))
                                 g->answered = true;
                 }
+        /* An agent failing before it answers what it was just given: that
+         * failover starts now (see sim.h). */
+        for (size_t i = 0; i < s->n_agents; i++) {
+                struct sim_agent *g = &s->agents[i];
+                bool healthy = agent_healthy(s, g);
+
+                if (g->was_healthy && !healthy)
+                        restart_bound(s, g->name, true);
+                g->was_healthy = healthy;
+        }
         for (size_t x = 0; x < s->n_gap_ips; x++) {
                 struct sim_gap_ip *g = &s->gap_ips[x];
                 uint64_t from;
@@ -1172,6 +1185,36 @@ static void note_rebinds(struct sim *s, json_t *before, json_t *after)
         json_decref(now);
 }
 
+/* Restarts the long-gap clock of the addresses the store binds to `node`
+ * (only those nobody answers, with `unanswered_only`): a failure of that
+ * node nobody can tell yet, whose failover starts now (see sim.h). */
+static void restart_bound(struct sim *s, const char *node, bool unanswered_only)
+{
+        size_t n = strlen(node);
+
+        if (s->cover_dirty)
+                rebuild_cover(s);
+        for (unsigned k = 0; k < ANNOUNCE_SHARDS; k++) {
+                _cleanup_free_ char *name = announce_shard_name(k);
+                json_t *b = bindings_of(fake_api_get(&s->api, name)), *v;
+                const char *ip;
+
+                json_object_foreach(b, ip, v)
+                {
+                        const char *to = json_string_value(v);
+                        struct sim_gap_ip *g;
+                        struct ipaddr a;
+
+                        if (to && strncmp(to, node, n) == 0 && to[n] == '/' &&
+                            ipaddr_parse(ip, &a) == 0 &&
+                            (g = find_gap_ip(s->gap_ips, s->n_gap_ips, &a)) &&
+                            !(unanswered_only && g->answered))
+                                g->rebound = s->now;
+                }
+                json_decref(b);
+        }
+}
+
 static void handle_request(struct sim *s, struct sim_event *e)
 {
         struct sim_agent *g = &s->agents[e->agent];
@@ -1211,6 +1254,17 @@ static void handle_request(struct sim *s, struct sim_event *e)
         res = fake_api_apply(&s->api, &a, &obj, &changed);
         if (res == ANNOUNCE_LEASE_OK && s->gap_bound && startswith(e->name, ANNOUNCE_SHARD_PREFIX))
                 note_rebinds(s, cur, obj);
+        if (res == ANNOUNCE_LEASE_OK && s->gap_bound &&
+            ((g->cut_resp && g->cut_watch) || g->frozen || g->dead || g->stopping) &&
+            startswith(e->name, ANNOUNCE_HEARTBEAT_PREFIX) &&
+            streq(e->name + strlen(ANNOUNCE_HEARTBEAT_PREFIX), g->name) && obj &&
+            streq_ptr(lease_holder(obj), g->name))
+                /* A renewal that lands while its writer cannot learn that
+                 * it did (response and watch lost, or not running): to
+                 * everyone else the node has just proven alive, so nobody
+                 * can fence it before L from now. A writer that sees its
+                 * renewal in the watch reopens its gate and answers. */
+                restart_bound(s, g->name, false);
         json_decref(cur);
         if (trace_ip())
                 trace(s, "%s %s %s rv %s: %s holder %s transitions %lld binding %s", g->name,

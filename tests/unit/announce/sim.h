@@ -57,10 +57,16 @@
  *    unanswered stretch that lasts longer than gap_bound past the later of
  *    (start of the stretch, start of the current covered stretch, the last
  *    time a shard version bound it anew to an agent that was not healthy
- *    then): an address never counts while nobody could answer it, a
- *    fault's heal restarts its clock, and so does a placement on a node
- *    that has just failed (its heartbeat still fresh: nobody can know yet;
- *    docs/l2announce.md, the limitation under "Failover and API load").
+ *    then, the last time the agent it is bound to renewed its heartbeat
+ *    without being able to learn that it did: response and watch lost, or
+ *    frozen, killed, stopping, and the moment the agent it is bound to
+ *    stopped being healthy before it answered it): an address never counts
+ *    while nobody could answer it, a fault's heal restarts its clock, and so
+ *    do a placement on a node that has just failed, a renewal that lands
+ *    for a node that has, and the failure of a node an address was just
+ *    placed on (its heartbeat fresh: nobody can know yet; each is a failure
+ *    of its own, with its own failover; docs/l2announce.md, the limitation
+ *    under "Failover and API load").
  *
  * Tracing: L2LB_SIM_TRACE=<address> prints every request the store handles
  * (with that address's binding in shard bodies) and every change of who
@@ -133,6 +139,7 @@ struct sim_agent {
         uint64_t watch_last[SIM_N_KINDS];
         uint64_t requests[3]; /* by op, counted when they reach the store */
         uint64_t runs;
+        bool was_healthy; /* at the long-gap monitor's last sample */
 };
 
 struct sim_gap_ip;
