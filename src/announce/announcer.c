@@ -22,6 +22,7 @@ static void slice_info_free(struct slice_info *s)
                 return;
         free(s->svc_key);
         strv_free(s->ready_nodes);
+        strv_free(s->serving_nodes);
         free(s);
 }
 
@@ -336,7 +337,8 @@ static bool slice_equal(const void *pa, const void *pb)
 {
         const struct slice_info *x = pa, *y = pb;
 
-        return streq_ptr(x->svc_key, y->svc_key) && strv_equal(x->ready_nodes, y->ready_nodes);
+        return streq_ptr(x->svc_key, y->svc_key) && strv_equal(x->ready_nodes, y->ready_nodes) &&
+               strv_equal(x->serving_nodes, y->serving_nodes);
 }
 
 void announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpointslice *e)
@@ -351,13 +353,16 @@ void announcer_upsert_endpointslice(struct announcer *a, const struct k8s_endpoi
         if (e->service_name)
                 s->svc_key = k8s_key(e->meta.namespace, e->service_name);
         s->ready_nodes = xnew(char *, 1);
+        s->serving_nodes = xnew(char *, 1);
         for (size_t i = 0; i < e->n_endpoints; i++) {
                 const struct k8s_endpoint *ep = &e->endpoints[i];
+                char ***to = ep->ready                        ? &s->ready_nodes
+                             : ep->serving && ep->terminating ? &s->serving_nodes
+                                                              : NULL;
 
-                if (!ep->ready || isempty(ep->node_name) ||
-                    strv_contains(s->ready_nodes, ep->node_name))
+                if (!to || isempty(ep->node_name) || strv_contains(*to, ep->node_name))
                         continue;
-                strv_push(&s->ready_nodes, ep->node_name);
+                strv_push(to, ep->node_name);
         }
         table_put(a, a->slices, k, s, slice_equal, (void (*)(void *))slice_info_free);
 }

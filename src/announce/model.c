@@ -94,6 +94,7 @@ static void **table_values(GHashTable *t, size_t *ret_n)
 static GHashTable *ready_endpoints(GHashTable *slices)
 {
         GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
+        GHashTable *with_ready = g_hash_table_new(g_str_hash, g_str_equal);
         GHashTableIter it;
         gpointer v;
 
@@ -101,9 +102,28 @@ static GHashTable *ready_endpoints(GHashTable *slices)
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 const struct slice_info *s = v;
 
-                for (size_t i = 0; s->ready_nodes && s->ready_nodes[i]; i++)
+                if (!s->svc_key)
+                        continue;
+                for (size_t i = 0; s->ready_nodes && s->ready_nodes[i]; i++) {
                         g_hash_table_add(set, xasprintf("%s\n%s", s->svc_key, s->ready_nodes[i]));
+                        g_hash_table_add(with_ready, s->svc_key);
+                }
         }
+        /* A service with no ready endpoint anywhere falls back to those
+         * terminating but still serving, as kube-proxy does for
+         * externalTrafficPolicy Local (KEP-1669): during a rollout that
+         * leaves no ready pod for a while, the nodes that still serve keep
+         * the address. */
+        g_hash_table_iter_init(&it, slices);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                const struct slice_info *s = v;
+
+                if (!s->svc_key || g_hash_table_contains(with_ready, s->svc_key))
+                        continue;
+                for (size_t i = 0; s->serving_nodes && s->serving_nodes[i]; i++)
+                        g_hash_table_add(set, xasprintf("%s\n%s", s->svc_key, s->serving_nodes[i]));
+        }
+        g_hash_table_unref(with_ready);
         return set;
 }
 

@@ -50,6 +50,9 @@ struct device_info {
 struct slice_info {
         char *svc_key;      /* namespace/<kubernetes.io/service-name> */
         char **ready_nodes; /* nodeName of ready endpoints, NULL-terminated */
+        /* nodeName of endpoints that are terminating but still serving
+         * (discovery.k8s.io/v1, Kubernetes 1.22+), NULL-terminated */
+        char **serving_nodes;
 };
 
 struct local_entry {

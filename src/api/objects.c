@@ -630,6 +630,10 @@ int k8s_endpointslice_decode(json_t *json, struct k8s_endpointslice **ret, char 
                         ep->addresses = jd_strv(&d, e, "addresses", "endpoints[]");
                         conds = jd_obj(&d, e, "conditions", "endpoints[]");
                         ep->ready = jd_bool(&d, conds, "ready", "endpoints[].conditions", true);
+                        ep->serving =
+                            jd_bool(&d, conds, "serving", "endpoints[].conditions", ep->ready);
+                        ep->terminating =
+                            jd_bool(&d, conds, "terminating", "endpoints[].conditions", false);
                         ep->node_name = jd_str(&d, e, "nodeName", "endpoints[]");
                         topo = jd_obj(&d, e, "topology", "endpoints[]");
                         if (!ep->node_name && topo) {

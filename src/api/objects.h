@@ -68,7 +68,9 @@ struct k8s_node {
 
 struct k8s_endpoint {
         char **addresses;
-        bool ready; /* conditions.ready, true when absent */
+        bool ready;       /* conditions.ready, true when absent */
+        bool serving;     /* conditions.serving, ready's value when absent */
+        bool terminating; /* conditions.terminating, false when absent */
         char *node_name;
 };
 

@@ -149,6 +149,13 @@ static void test_endpointslice(void **state)
         json_t *b1 = J("{\"metadata\":{\"name\":\"ds-def\",\"namespace\":\"default\"},"
                        "\"endpoints\":[{\"addresses\":[\"10.244.1.5\"],\"topology\":{"
                        "\"kubernetes.io/hostname\":\"kind-worker\"}}]}");
+        /* a terminating endpoint that still serves (Kubernetes 1.22+) */
+        json_t *t1 = J("{\"metadata\":{\"name\":\"ds-t\",\"namespace\":\"default\"},"
+                       "\"endpoints\":[{\"addresses\":[\"10.244.1.6\"],\"conditions\":{"
+                       "\"ready\":false,\"serving\":true,\"terminating\":true}}]}");
+        json_t *t2 = J("{\"metadata\":{\"name\":\"ds-u\",\"namespace\":\"default\"},"
+                       "\"endpoints\":[{\"addresses\":[\"10.244.1.7\"],\"conditions\":{"
+                       "\"serving\":\"yes\"}}]}");
         struct k8s_endpointslice *e = NULL;
         char *err = NULL;
 
@@ -161,13 +168,28 @@ static void test_endpointslice(void **state)
         assert_false(e->endpoints[1].ready);
         assert_true(e->endpoints[2].ready); /* absent ready means ready */
         assert_null(e->endpoints[2].node_name);
+        /* absent serving follows ready, absent terminating is false */
+        assert_true(e->endpoints[0].serving);
+        assert_false(e->endpoints[1].serving);
+        assert_false(e->endpoints[0].terminating);
         k8s_endpointslice_free(e);
         assert_int_equal(k8s_endpointslice_decode(b1, &e, &err), 0);
         assert_null(e->service_name);
         assert_string_equal(e->endpoints[0].node_name, "kind-worker");
         k8s_endpointslice_free(e);
+        assert_int_equal(k8s_endpointslice_decode(t1, &e, &err), 0);
+        assert_false(e->endpoints[0].ready);
+        assert_true(e->endpoints[0].serving);
+        assert_true(e->endpoints[0].terminating);
+        k8s_endpointslice_free(e);
+        assert_int_equal(k8s_endpointslice_decode(t2, &e, &err), -EINVAL);
+        assert_non_null(strstr(err, "serving"));
+        free(err);
+        err = NULL;
         json_decref(v1);
         json_decref(b1);
+        json_decref(t1);
+        json_decref(t2);
 }
 
 static void test_lease_roundtrip(void **state)

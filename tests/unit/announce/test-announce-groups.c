@@ -256,6 +256,43 @@ static void test_etp_local(void **state)
         world_done(&w);
 }
 
+/* Terminating endpoints (discovery.k8s.io/v1 on Kubernetes 1.22+): one
+ * that still serves counts only while the service has no ready endpoint
+ * anywhere, as kube-proxy falls back to them (KEP-1669). */
+static void test_etp_local_terminating(void **state)
+{
+        struct world w;
+
+        (void)state;
+        setup(&w);
+        feed_service(w.a, "default", "s1", "{}", "[\"12.0.0.100\"]", NULL,
+                     "\"externalTrafficPolicy\":\"Local\"");
+        /* Terminating and no longer serving: nothing. */
+        feed_slice(w.a, "default", "s1-a", "s1",
+                   "[{\"addresses\":[\"10.0.1.1\"],\"nodeName\":\"" NODE "\","
+                   "\"conditions\":{\"ready\":false,\"serving\":false,\"terminating\":true}}]");
+        world_settle(&w);
+        assert_int_equal(w.n_actions, 0);
+        /* Terminating but serving, no ready endpoint anywhere: we answer. */
+        feed_slice(w.a, "default", "s1-a", "s1",
+                   "[{\"addresses\":[\"10.0.1.1\"],\"nodeName\":\"" NODE "\","
+                   "\"conditions\":{\"ready\":false,\"serving\":true,\"terminating\":true}}]");
+        world_settle(&w);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        /* A ready endpoint on another node (another slice): it takes over. */
+        feed_slice(w.a, "default", "s1-b", "s1",
+                   "[{\"addresses\":[\"10.0.2.1\"],\"nodeName\":\"" OTHER "\","
+                   "\"conditions\":{\"ready\":true,\"serving\":true,\"terminating\":false}}]");
+        world_settle(&w);
+        EXPECT_NO_ENTRIES(&w);
+        /* It goes away: back to the serving one. */
+        announcer_remove_endpointslice(w.a, "default", "s1-b");
+        world_settle(&w);
+        world_advance(&w, 5 * SEC);
+        EXPECT_ENTRIES(&w, "12.0.0.100@3");
+        world_done(&w);
+}
+
 static void feed_many(struct world *w, int n)
 {
         for (int i = 0; i < n; i++) {
@@ -364,6 +401,7 @@ int main(void)
             cmocka_unit_test(test_group_canonical_deleted),
             cmocka_unit_test(test_group_split),
             cmocka_unit_test(test_etp_local),
+            cmocka_unit_test(test_etp_local_terminating),
             cmocka_unit_test(test_share_waits),
             cmocka_unit_test(test_share_ignores_unready_and_dead),
             cmocka_unit_test(test_node_selector_candidates),
