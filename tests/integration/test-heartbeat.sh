@@ -23,6 +23,10 @@
 #   6. cordon: the node's IPs handed over within 1 s (+ the 200 ms probe
 #      interval and a margin); uncordon: nothing moves back but the
 #      rebalance, one IP per shard write, towards the uncordoned node
+#   7. externalTrafficPolicy Local, EndpointSlices written by the test: only
+#      the node of a ready endpoint answers; with none ready, one that is
+#      terminating but still serves (Kubernetes >= 1.22; skipped on 1.20,
+#      saying so); none serving: nobody
 # Throughout: no ARP request answered by two MACs, no IP flapping between
 # two MACs (a, b, a within 0.5 s).
 # Env: KUBECTL, L2LB_TESTENV, L2LB_BUILD, L2LB_TOP; L2LB_TEST_MARGIN.
@@ -402,6 +406,51 @@ check "6. uncordon: one IP per shard write (one at a time)" none awk '$6 != 1' <
 check "6. uncordon: at most $MAX_PER_NODE moved back" test "$(grep -c . <<<"$ch")" -le "$MAX_PER_NODE"
 check "6. balance: at most $MAX_PER_NODE IPs bound per node" balanced
 check "6. every IP answered by exactly one MAC" wait_for 10 one_owner_each
+
+# ---- 7. externalTrafficPolicy Local: candidates from the EndpointSlices ----
+LIP=12.0.1.100
+minor=$(k get --raw /version | sed -n 's/^ *"minor": *"\([0-9]*\).*/\1/p')
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: local0, namespace: %s, labels: {color: blue}}\nspec: {type: LoadBalancer, externalTrafficPolicy: Local, ports: [{port: 80}], externalIPs: ["%s"]}\n' \
+	"$NS" "$LIP" | k apply -f - >/dev/null || echo "cannot create the service local0"
+# slice_of ENDPOINT...: the EndpointSlice local0-a with one endpoint per
+# "node ready serving terminating" (discovery.k8s.io/v1beta1 and the
+# hostname topology on 1.20, which drops serving and terminating)
+slice_of() {
+	local api=discovery.k8s.io/v1 e node r sv t i=10
+	((${minor:-0} >= 21)) || api=discovery.k8s.io/v1beta1
+	printf 'apiVersion: %s\nkind: EndpointSlice\nmetadata: {name: local0-a, namespace: %s, labels: {kubernetes.io/service-name: local0}}\naddressType: IPv4\nports: [{port: 80}]\nendpoints:\n' "$api" "$NS"
+	for e in "$@"; do
+		read -r node r sv t <<<"$e"
+		printf -- '- addresses: ["10.244.9.%d"]\n  conditions: {ready: %s, serving: %s, terminating: %s}\n' $((i++)) "$r" "$sv" "$t"
+		if [[ $api == */v1 ]]; then
+			printf '  nodeName: %s\n' "$node"
+		else
+			printf '  topology: {kubernetes.io/hostname: %s}\n' "$node"
+		fi
+	done
+}
+set_slice() { slice_of "$@" | k apply -f - >/dev/null; }
+ag_bg nsenter --net="/run/netns/$AG_NEIGHBOR_NS" -- arping -q -I net0 -W "$PROBE" "$LIP" </dev/null >/dev/null 2>&1
+# local_owner: the MACs that answered LIP in the last second
+local_owner() { local now; now=$(ag_now); owners "$(fsub "$now" 1.0)" "$now" | awk -v ip="$LIP" '$1 == ip { print $2 }'; }
+local_by() { [[ $(local_owner) == "$(ag_mac "${1:?node}")" ]] && [[ $(bindings | awk -v ip="$LIP" '$1 == ip { split($2, b, "/"); print b[1] }') == "$1" ]]; }
+local_silent() { [[ -z $(local_owner) && -z $(bindings | awk -v ip="$LIP" '$1 == ip') ]]; }
+check "7. Local, no EndpointSlice: $LIP bound to nobody, unanswered" wait_for 5 local_silent
+set_slice "kind-worker2 true true false"
+check "7. Local, a ready endpoint on kind-worker2: answered by kind-worker2 only" wait_for 10 local_by kind-worker2
+set_slice "kind-worker2 false false true" "kind-worker true true false"
+check "7. ... it terminates, one is ready on kind-worker: answered by kind-worker only" wait_for 10 local_by kind-worker
+if ((${minor:-0} >= 22)); then
+	set_slice "kind-worker2 false true true"
+	check "7. ... none ready, one terminating but still serving on kind-worker2: answered by kind-worker2 (the fallback)" \
+		wait_for 10 local_by kind-worker2
+	set_slice "kind-worker2 false false true"
+	check "7. ... no longer serving: unanswered, bound to nobody" wait_for 10 local_silent
+else
+	set_slice "kind-worker false false true"
+	check "7. ... not ready: unanswered, bound to nobody" wait_for 10 local_silent
+	echo "SKIP: 7. terminating endpoints that still serve need Kubernetes >= 1.22 (this apiserver is 1.$minor, which drops conditions.serving and terminating); run with scripts/kube-testenv --kube-version 1.37"
+fi
 
 # ---- throughout ----
 d=$(double_answers)
