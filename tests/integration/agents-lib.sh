@@ -9,9 +9,15 @@
 #   host bridge ag<ID>h  10.251.<N>.1/24 ── kube-apiserver listens here
 #     └─ veth ag<ID><node>e ── eth0 (10.251.<N>.<2..>) in netns ag<ID><node>
 #   with --l2: L2 segment bridge ag<ID>l (no address)
-#     ├─ veth ag<ID><node>n ── net0 (12.0.0.1x/24, MAC 02:4c:32:00:00:1x) per node
+#     ├─ veth ag<ID><node>n ── net0 (12.0.0.<10+i>/24, MAC 02:4c:32:00:00:<10+i in hex>)
+#     │                        of node i (the seed's three: .10-.12, :10-:12)
 #     └─ veth ag<ID>nbn     ── net0 (12.0.0.2/24) in netns ag<ID>nb (the neighbor)
 #   without --l2: net0 is one end of a veth pair inside each node namespace
+#
+# Nodes: AG_NODE_COUNT of them (default 3, the seed's kind-control-plane,
+# kind-worker, kind-worker2, short names cp, w1, w2; then kind-worker3 (w3),
+# kind-worker4 (w4), ...). A test may narrow AG_NODES to some of them after
+# sourcing this file.
 #
 # Every process is started by us and stopped by its PID; ag_cleanup removes
 # the agents, the namespaces, links, bridges, bpf pins and the testenv
@@ -25,15 +31,34 @@ source "$AG_TOP/scripts/lib/common.sh"
 # shellcheck source=scripts/lib/netns.sh
 source "$AG_TOP/scripts/lib/netns.sh"
 
+AG_NODE_COUNT=${AG_NODE_COUNT:-3}
+# at most 200: net0 addresses 12.0.0.10.., MACs 02:4c:32:00:00:10..
+if ! [[ $AG_NODE_COUNT =~ ^[0-9]+$ ]] || ((AG_NODE_COUNT < 1 || AG_NODE_COUNT > 200)); then
+	die "AG_NODE_COUNT: 1 to 200 nodes, not '$AG_NODE_COUNT'"
+fi
 AG_ID=${AG_ID:-$$}
 AG_PREFIX=ag$AG_ID
 AG_WORK=${AG_WORK:-$(mktemp -d "/tmp/l2lb-agents-$AG_ID-XXXXXX")}
 AG_BPF=/sys/fs/bpf/l2lb-ag$AG_ID
 AG_INSTANCE=agt-$AG_ID
-AG_NODES=(kind-control-plane kind-worker kind-worker2)
-declare -A AG_SHORT=([kind-control-plane]=cp [kind-worker]=w1 [kind-worker2]=w2)
+AG_NODES=()
+declare -A AG_SHORT=() # node → short name (netns and link names)
+declare -A AG_INDEX=() # node → 0, 1, ... (MAC, addresses, metrics port)
 declare -A AG_PID=()   # node → agent pid
-declare -A AG_INDEX=([kind-control-plane]=0 [kind-worker]=1 [kind-worker2]=2)
+_ag_nodes() {
+	local i name short
+	for ((i = 0; i < AG_NODE_COUNT; i++)); do
+		case $i in
+		0) name=kind-control-plane short=cp ;;
+		1) name=kind-worker short=w1 ;;
+		*) name=kind-worker$i short=w$i ;;
+		esac
+		AG_NODES+=("$name")
+		AG_SHORT[$name]=$short
+		AG_INDEX[$name]=$i
+	done
+}
+_ag_nodes
 AG_NEIGHBOR_NS=${AG_PREFIX}nb
 AG_L2=0
 AG_SUBNET=""           # 10.251.N
@@ -53,7 +78,8 @@ ag_now() { printf '%s\n' "$EPOCHREALTIME"; } # wall clock, seconds with µs
 ag_ns() { printf '%s%s' "$AG_PREFIX" "${AG_SHORT[${1:?node}]}"; }        # node → netns name
 ag_in() { local n=${1:?node}; shift; in_netns "$(ag_ns "$n")" "$@"; }
 ag_in_neighbor() { in_netns "$AG_NEIGHBOR_NS" "$@"; }
-ag_mac() { printf '02:4c:32:00:00:1%d' "${AG_INDEX[${1:?node}]}"; }       # node's net0 MAC
+ag_mac() { printf '02:4c:32:00:00:%02x' $((0x10 + AG_INDEX[${1:?node}])); } # node's net0 MAC
+ag_addr() { printf '12.0.0.%d' $((10 + AG_INDEX[${1:?node}])); }          # node's net0 address
 ag_host_port() { printf '%s%sn' "$AG_PREFIX" "${AG_SHORT[${1:?node}]}"; } # host end of node's net0
 ag_sock() { printf '%s/%s.sock' "$AG_WORK" "${1:?node}"; }
 ag_bpf_root() { printf '%s/%s' "$AG_BPF" "${1:?node}"; }
@@ -110,7 +136,7 @@ ag_topology() {
 		ip -n "$(ag_ns "$node")" addr add "$AG_SUBNET.$i/24" dev eth0
 		if ((AG_L2)); then
 			_ag_veth "$(ag_host_port "$node")" "$(ag_ns "$node")" net0 "$(ag_mac "$node")" "${AG_PREFIX}l" || return 1
-			ip -n "$(ag_ns "$node")" addr add "12.0.0.1${AG_INDEX[$node]}/24" dev net0
+			ip -n "$(ag_ns "$node")" addr add "$(ag_addr "$node")/24" dev net0
 		else
 			# a veth pair inside the namespace (the kernel may lack dummy)
 			ip -n "$(ag_ns "$node")" link add net0 address "$(ag_mac "$node")" type veth peer name net0p || return 1
@@ -135,7 +161,7 @@ ag_topology() {
 }
 
 # ag_testenv_up: an apiserver on the host bridge, RBAC of deploy/base, the
-# agent's identity, the three Node objects (Ready; the control plane labelled)
+# agent's identity, the Node objects (Ready; the control plane labelled)
 ag_testenv_up() {
 	local out
 	out=$("$AG_TESTENV" up --name "$AG_INSTANCE" --address "$AG_SUBNET.1" --port 0 2>"$AG_WORK/testenv-up.log") ||
@@ -305,8 +331,9 @@ ag_cleanup() {
 		[[ -e /run/netns/$(ag_ns "$node") ]] && ip netns del "$(ag_ns "$node")"
 	done
 	[[ -e /run/netns/$AG_NEIGHBOR_NS ]] && ip netns del "$AG_NEIGHBOR_NS"
-	for p in "${AG_PREFIX}h" "${AG_PREFIX}l" "${AG_PREFIX}nbn" \
-		"${AG_PREFIX}"{cp,w1,w2}{e,n}; do
+	local links=("${AG_PREFIX}h" "${AG_PREFIX}l" "${AG_PREFIX}nbn")
+	for p in "${AG_SHORT[@]}"; do links+=("$AG_PREFIX${p}e" "$AG_PREFIX${p}n"); done
+	for p in "${links[@]}"; do
 		ip link show "$p" >/dev/null 2>&1 && ip link del "$p" 2>/dev/null
 	done
 	[[ -d $AG_BPF ]] && rm -rf "$AG_BPF"
