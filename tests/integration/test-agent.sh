@@ -93,8 +93,10 @@ holder_of() { ag_holder "$(lease_of "$1")"; }
 holder_is() { [[ $(holder_of "$1") == "$2" ]]; } # SVC NODE
 # the same from the lease watch (no kubectl polling while a takeover is timed)
 seen_holder_is() { ag_w_holders "$AG_WORK/leases.watch" | awk -v l="$(lease_of "$1")" -v h="$2" '$1 == l && $2 == h { f = 1 } END { exit !f }'; }
-holds_nothing() { ! k -n kube-system get leases -o jsonpath='{.items[*].spec.holderIdentity}' | has -w "$1"; }
-holds_all() { [[ $(k -n kube-system get leases -o jsonpath='{range .items[*]}{.spec.holderIdentity}{"\n"}{end}' | sort -u) == "$1" ]]; }
+# the l2announce Leases only: kube-system also holds the apiservers' identity
+# Leases (apiserver-<id>, Kubernetes 1.26+)
+holds_nothing() { ! ag_leases | cut -d' ' -f2 | has -x "$1"; }
+holds_all() { [[ $(ag_leases | cut -d' ' -f2 | sort -u) == "$1" ]]; }
 status_has() { ag_status "$1" 2>/dev/null | has -E "$2"; } # NODE REGEX
 no_lease() { ! k -n kube-system get lease "$1" >/dev/null 2>&1; }
 # live entries for IP in NODE's responder map
