@@ -57,8 +57,9 @@ EOF
 chmod +x "$fake"/*
 
 # a cache holding runnable kubernetes binaries of the expected build
-# (the default version, 1.20: its binaries, version and stamp as
-# kube-testenv's set_kube_version sets them)
+# (1.20, whatever version the suite runs: its binaries, version and stamp
+# as kube-testenv's set_kube_version sets them)
+export L2LB_KUBE_VERSION=1.20
 eval "$(grep -E '^readonly K8S_BINARIES_120=' "$TESTENV" | sed 's/^readonly //')"
 K8S_VERSION=$(sed -n 's/^[[:space:]]*K8S_VERSION=\(1\.20\.[0-9]*\)$/\1/p' "$TESTENV" | head -n 1)
 # shellcheck disable=SC2016 # the script's literal text: $K8S_VERSION unexpanded
