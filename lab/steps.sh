@@ -386,8 +386,23 @@ elapsed_between() { # T0 T1 (EPOCHREALTIME values) -> ms
 
 step_8() {
 	# config view asks an agent over its status socket, as the seed asks a
-	# cilium pod: a worker whose agent answers (step 7 killed one of them)
-	local node=
+	# cilium pod: a worker whose agent answers (step 7 killed one of them).
+	# Pods (the default): in the agent's pod, as the seed's
+	# `kubectl -n kube-system exec ds/cilium -- cilium config view`.
+	local node='' pod=''
+	if [[ $L2LB_MODE == pods ]]; then
+		for node in "${WORKERS[@]}" "${NODES[@]}"; do
+			read -r pod < <(agent_pod "$node") || pod=
+			[[ -n $pod ]] && kubectl -n kube-system exec --request-timeout=5s "$pod" -- \
+				l2lb config view >/dev/null 2>&1 && break
+			node='' pod=''
+		done
+		[[ -n $pod ]] || fail "no agent pod answers l2lb config view" || return
+		host "kubectl -n kube-system exec $pod -- l2lb config view | grep l2" ||
+			fail "l2lb config view in $pod failed" || return
+		step_8_check "$node ($pod)"
+		return
+	fi
 	for node in "${WORKERS[@]}" "${NODES[@]}"; do
 		(cd "$WORK" && l2lb --status-socket="$STATE/$node/agent.sock" config view) >/dev/null 2>&1 && break
 		node=
@@ -395,12 +410,16 @@ step_8() {
 	[[ -n $node ]] || fail "no agent answers on its status socket" || return
 	host "l2lb --status-socket=$STATE/$node/agent.sock config view | grep l2" ||
 		fail "l2lb config view failed" || return
+	step_8_check "$node"
+}
+
+step_8_check() { # WHO: the agent's lease settings in $OUT
 	local want
 	for want in 'enable-l2-announcements +true' 'l2-announcements-lease-duration +3s' \
 		'l2-announcements-renew-deadline +1s' 'l2-announcements-retry-period +500ms'; do
-		grep -Eq "^$want\$" <<<"$OUT" || fail "missing '$want'" || return
+		grep -Eq "^$want\$" <<<"$OUT" || fail "missing '$want' (agent of $1)" || return
 	done
-	STEP_NOTE="lease duration 3s, renew deadline 1s, retry period 500ms"
+	STEP_NOTE="lease duration 3s, renew deadline 1s, retry period 500ms (agent of $1)"
 }
 
 run_steps() {

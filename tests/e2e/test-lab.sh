@@ -186,7 +186,7 @@ interrupt() {
 	tail -n 2 "$logf" | sed 's/^/    | /'
 	down_and_check
 
-	interrupt_at "while it starts the node components" 'started kube-proxy on kind-worker '
+	interrupt_at "while it starts the node components" 'started kubelet of kind-worker '
 	interrupt_at "during step 1" '== step 1'
 	interrupt_at "during step 2" '== step 2'
 
