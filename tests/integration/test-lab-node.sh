@@ -114,7 +114,7 @@ k patch node "$node" -p "{\"spec\":{\"podCIDR\":\"$pod_cidr\",\"podCIDRs\":[\"$p
 		k patch node "$node" -p "{\"spec\":{\"podCIDR\":\"$pod_cidr\",\"podCIDRs\":[\"$pod_cidr\"]}}" >/dev/null; }
 node_ready() { [[ $(k get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]; }
 check "node Ready" wait_for 90 node_ready
-echo "# node Ready after $((SECONDS - t0)) s"
+echo "# node Ready after $((SECONDS - t0)) s, kubelet $(k get node "$node" -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null), runtime $(k get node "$node" -o jsonpath='{.status.nodeInfo.containerRuntimeVersion}' 2>/dev/null)"
 check "the pod CIDR is in the node's CNI configuration" \
 	wait_for 30 grep -q "\"$pod_cidr\"" "$dir/cni-conf/10-containerd-net.conflist"
 
