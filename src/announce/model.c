@@ -91,6 +91,13 @@ static void **table_values(GHashTable *t, size_t *ret_n)
 }
 
 /* Set of "svc_key\nnode" for every ready endpoint. */
+/* Adds "<svc_key>\n<node>" to set for each of nodes (NULL-terminated). */
+static void add_endpoint_nodes(GHashTable *set, const char *svc_key, char **nodes)
+{
+        for (size_t i = 0; nodes && nodes[i]; i++)
+                g_hash_table_add(set, xasprintf("%s\n%s", svc_key, nodes[i]));
+}
+
 static GHashTable *ready_endpoints(GHashTable *slices)
 {
         GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
@@ -104,10 +111,9 @@ static GHashTable *ready_endpoints(GHashTable *slices)
 
                 if (!s->svc_key)
                         continue;
-                for (size_t i = 0; s->ready_nodes && s->ready_nodes[i]; i++) {
-                        g_hash_table_add(set, xasprintf("%s\n%s", s->svc_key, s->ready_nodes[i]));
+                add_endpoint_nodes(set, s->svc_key, s->ready_nodes);
+                if (s->ready_nodes && s->ready_nodes[0])
                         g_hash_table_add(with_ready, s->svc_key);
-                }
         }
         /* A service with no ready endpoint anywhere falls back to those
          * terminating but still serving, as kube-proxy does for
@@ -120,8 +126,7 @@ static GHashTable *ready_endpoints(GHashTable *slices)
 
                 if (!s->svc_key || g_hash_table_contains(with_ready, s->svc_key))
                         continue;
-                for (size_t i = 0; s->serving_nodes && s->serving_nodes[i]; i++)
-                        g_hash_table_add(set, xasprintf("%s\n%s", s->svc_key, s->serving_nodes[i]));
+                add_endpoint_nodes(set, s->svc_key, s->serving_nodes);
         }
         g_hash_table_unref(with_ready);
         return set;
